@@ -1,0 +1,6 @@
+"""A Django-free client for the Exolve Voice API, its errors, and a local sandbox."""
+
+from .client import CallInfo, ExolveClient, RateLimiter, VoiceMessageInfo, VoiceMessageSummary
+from .errors import ExolveError
+
+__all__ = ["CallInfo", "ExolveClient", "ExolveError", "RateLimiter", "VoiceMessageInfo", "VoiceMessageSummary"]

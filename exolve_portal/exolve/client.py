@@ -1,0 +1,344 @@
+"""ExolveClient: one method per Exolve Voice API endpoint, typed results.
+
+Django-free on purpose, so it can be tested and reused alone.
+
+What it does not do: it never repeats a Create or MakeVoiceMessage that may have
+reached Exolve. Those are not idempotent (a repeated MakeVoiceMessage rings the person
+twice), so they are retried only when the connection certainly never opened. Reads and
+Delete are retried on transient failures with a short backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from . import errors
+
+logger = logging.getLogger(__name__)
+
+CREATE = "voice-message/v1/Create"
+GET_LIST = "voice-message/v1/GetList"
+GET_INFO = "voice-message/v1/GetInfo"
+DELETE = "voice-message/v1/Delete"
+MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
+CALL_GET_INFO = "call/v1/GetInfo"
+
+# Endpoints that are safe to repeat after an ambiguous failure.
+_IDEMPOTENT = frozenset({GET_LIST, GET_INFO, DELETE, CALL_GET_INFO})
+# Statuses worth another try on an idempotent request.
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+# --- Typed results ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoiceMessageSummary:
+    """One row of GetList."""
+
+    id: str
+    name: str
+    created_at: datetime | None
+    raw: dict = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class VoiceMessageInfo:
+    """GetInfo of one voice message."""
+
+    id: str
+    name: str
+    digit: int
+    redirect_number: str
+    media_id: int | None
+    created_at: datetime | None
+    raw: dict = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """call/v1/GetInfo: the statistics of one sent voice message."""
+
+    call_id: str
+    created: datetime | None
+    updated: datetime | None
+    started: datetime | None
+    ended: datetime | None
+    duration: int | None
+    timeout: int | None
+    status: str
+    direction: str
+    source: str
+    destination: str
+    raw: dict = field(repr=False, compare=False)
+
+
+# --- Parsing helpers --------------------------------------------------------------
+
+
+def parse_rfc3339(value: Any) -> datetime | None:
+    """Voice-message timestamps: ``2022-12-15T10:23:54.912Z``. Empty -> None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def parse_rfc1123(value: Any) -> datetime | None:
+    """Call timestamps: ``Wed, 29 Mar 2023 10:32:45 +0000``. Empty -> None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return parse_rfc3339(value)  # tolerate the other format rather than lose it
+    return parsed if parsed.tzinfo else None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# --- Rate limiting ----------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``rate`` requests per second across all threads sharing it."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+# --- The client -------------------------------------------------------------------
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds the key at send time so it never sits in session headers, reprs or logs."""
+
+    def __init__(self, api_key: str):
+        self._api_key = api_key
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._api_key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ***>"
+
+
+class ExolveClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff: float = 0.2,
+        session: requests.Session | None = None,
+        pool_size: int = 20,
+        rate_limiter: RateLimiter | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.rate_limiter = rate_limiter
+        self._auth = _BearerAuth(api_key)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+
+    def __repr__(self) -> str:
+        return f"<ExolveClient {self.base_url}>"
+
+    # -- voice messages --
+
+    def create_voice_message(
+        self, name: str, media_id: int, digit: int = 0, redirect_number: str | None = None
+    ) -> str:
+        """Create a voice message at Exolve; return its id. Never repeated if it may have arrived."""
+        redirect_info: dict[str, Any] = {"digit": int(digit)}
+        if redirect_number:
+            redirect_info["redirect_number"] = str(redirect_number)
+        # The documentation's example sends media_id as a numeric string.
+        body = {"name": name, "media_id": str(media_id), "redirect_info": redirect_info}
+        data = self._post(CREATE, body)
+        return self._require_id(data, "id", CREATE)
+
+    def list_voice_messages(self) -> list[VoiceMessageSummary]:
+        data = self._post(GET_LIST, {})
+        items = data.get("voice_message_list")
+        if items is None:
+            items = []  # an application with no voice messages may omit the list
+        if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
+            raise errors.MalformedResponseError(
+                "voice_message_list is not a list of objects with ids", status=200, body=str(data), endpoint=GET_LIST
+            )
+        return [
+            VoiceMessageSummary(
+                id=_as_str(item["id"]),
+                name=_as_str(item.get("name")),
+                created_at=parse_rfc3339(item.get("created_at")),
+                raw=item,
+            )
+            for item in items
+        ]
+
+    def get_voice_message(self, voice_message_id: str) -> VoiceMessageInfo:
+        data = self._post(GET_INFO, {"id": str(voice_message_id)})
+        self._require_id(data, "id", GET_INFO)
+        return VoiceMessageInfo(
+            id=_as_str(data["id"]),
+            name=_as_str(data.get("name")),
+            digit=_as_int(data.get("digit")) or 0,
+            redirect_number=_as_str(data.get("redirect_number")),
+            media_id=_as_int(data.get("media_id")),
+            created_at=parse_rfc3339(data.get("created_at")),
+            raw=data,
+        )
+
+    def delete_voice_message(self, voice_message_id: str) -> None:
+        self._post(DELETE, {"id": str(voice_message_id)})
+
+    # -- calls --
+
+    def make_voice_message(self, source: str, destination: str, service_id: str) -> str:
+        """Ring ``destination`` with voice message ``service_id``; return the call id.
+
+        Not idempotent: a failure that may have reached Exolve is raised, never retried.
+        """
+        body = {"source": str(source), "destination": str(destination), "service_id": str(service_id)}
+        data = self._post(MAKE_VOICE_MESSAGE, body)
+        return self._require_id(data, "call_id", MAKE_VOICE_MESSAGE)
+
+    def get_call(self, call_id: str) -> CallInfo:
+        data = self._post(CALL_GET_INFO, {"call_id": str(call_id)})
+        self._require_id(data, "call_id", CALL_GET_INFO)
+        return CallInfo(
+            call_id=_as_str(data["call_id"]),
+            created=parse_rfc1123(data.get("created")),
+            updated=parse_rfc1123(data.get("updated")),
+            started=parse_rfc1123(data.get("started")),
+            ended=parse_rfc1123(data.get("ended")),
+            duration=_as_int(data.get("duration")),
+            timeout=_as_int(data.get("timeout")),
+            status=_as_str(data.get("status")),
+            direction=_as_str(data.get("direction")),
+            source=_as_str(data.get("source")),
+            destination=_as_str(data.get("destination")),
+            raw=data,
+        )
+
+    # -- transport --
+
+    @staticmethod
+    def _require_id(data: dict, key: str, endpoint: str) -> str:
+        value = data.get(key)
+        if value in (None, "") or isinstance(value, (dict, list, bool)):
+            raise errors.MalformedResponseError(f"the answer has no {key!r}", status=200, body=str(data), endpoint=endpoint)
+        return str(value)
+
+    def _post(self, endpoint: str, body: dict) -> dict:
+        attempt = 0
+        while True:
+            try:
+                return self._post_once(endpoint, body)
+            except errors.ExolveError as error:
+                if attempt >= self.max_retries or not self._may_retry(endpoint, error):
+                    raise
+                attempt += 1
+                delay = self.backoff * (2 ** (attempt - 1))
+                logger.warning("Retrying %s in %.1fs after: %s", endpoint, delay, error)
+                time.sleep(delay)
+
+    @staticmethod
+    def _may_retry(endpoint: str, error: errors.ExolveError) -> bool:
+        if not error.may_have_reached and isinstance(error, errors.ExolveConnectionError):
+            return True  # never left: safe for every endpoint
+        if endpoint not in _IDEMPOTENT:
+            return False
+        if isinstance(error, errors.ExolveTransportError):
+            return True
+        return isinstance(error, errors.ServerError) and error.status in _RETRY_STATUSES
+
+    def _post_once(self, endpoint: str, body: dict) -> dict:
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
+        url = f"{self.base_url}/{endpoint}"
+        try:
+            response = self.session.post(url, json=body, timeout=self.timeout, auth=self._auth)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise errors.ExolveConnectionError("connect timeout", endpoint=endpoint) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise errors.ExolveTimeout("read timeout", endpoint=endpoint) from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _never_connected(exc):
+                raise errors.ExolveConnectionError("connection refused", endpoint=endpoint) from exc
+            raise errors.ConnectionDroppedError("connection dropped", endpoint=endpoint) from exc
+        except requests.exceptions.RequestException as exc:
+            raise errors.ConnectionDroppedError(type(exc).__name__, endpoint=endpoint) from exc
+
+        text = response.text
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+
+        if response.status_code >= 400:
+            message = data.get("error", "") if isinstance(data, dict) else ""
+            if not isinstance(message, str):
+                message = str(message)
+            raise errors.error_for_response(response.status_code, message or text[:200], text, endpoint)
+        if not isinstance(data, dict):
+            raise errors.MalformedResponseError(
+                "the answer is not a JSON object", status=response.status_code, body=text[:2000], endpoint=endpoint
+            )
+        return data
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True only when the TCP connection was never established (refused, DNS)."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError) or isinstance(cause, NewConnectionError)

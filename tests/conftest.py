@@ -1,0 +1,47 @@
+"""Shared fixtures: the Exolve sandbox, in-process and over real HTTP.
+
+- ``sandbox``: a fresh Sandbox on a temporary state file; the portal (through
+  ``exolve_connection.get_client()``) uses the in-process sandbox on that same file.
+- ``sandbox_server``: the same, served over HTTP on 127.0.0.1 with a random port; the
+  portal is configured as for a real Exolve at that URL, with short timeouts.
+
+Both yield objects whose faults, log and state are the very ones the portal sees,
+because every Sandbox on one state file shares it.
+"""
+
+import pytest
+
+from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, Sandbox
+from exolve_portal.exolve.sandbox_server import SandboxServer
+
+# Client read timeout in sandbox_server tests: `timeout` faults over HTTP should sleep
+# longer than this (e.g. seconds=3) and still finish quickly.
+HTTP_READ_TIMEOUT = 2
+
+
+@pytest.fixture
+def sandbox(tmp_path, settings):
+    """A fresh in-process sandbox; the portal's client talks to it."""
+    path = tmp_path / "sandbox.sqlite3"
+    instance = Sandbox(path)
+    settings.EXOLVE_SANDBOX = True
+    settings.EXOLVE_SANDBOX_STATE = str(path)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def sandbox_server(tmp_path, settings):
+    """A fresh sandbox behind a real HTTP server; `.sandbox`, `.url`, stopped afterwards."""
+    path = tmp_path / "sandbox.sqlite3"
+    instance = Sandbox(path)
+    server = SandboxServer(instance, host="127.0.0.1", port=0).start()
+    settings.EXOLVE_SANDBOX = False
+    settings.EXOLVE_SANDBOX_STATE = str(path)
+    settings.EXOLVE_API_URL = server.url
+    settings.EXOLVE_API_KEY = SANDBOX_API_KEY
+    settings.EXOLVE_TIMEOUT = HTTP_READ_TIMEOUT
+    settings.EXOLVE_CONNECT_TIMEOUT = 1
+    yield server
+    server.stop()
+    instance.close()
