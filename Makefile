@@ -13,7 +13,7 @@ PORT ?= 8000
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: run test test-sqlite test-postgres bench lint messages check-python clean
+.PHONY: run test test-sqlite test-postgres bench lint messages check-python clean install check-deploy test-deploy
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -30,6 +30,21 @@ $(VENV)/.installed: requirements.txt | check-python
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
+
+# Production install (docs/deploy.md): runtime dependencies only, and var/ for the
+# systemd units' ReadWritePaths.
+install: $(VENV)/.installed
+	@mkdir -p var
+
+# On a server: is the configuration in .env (or the environment) fit for production?
+# Fails on any warning of `manage.py check --deploy`.
+check-deploy: $(VENV)/.installed
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+# On this machine: exercise the deploy guide (production settings, gunicorn, whitenoise,
+# PostgreSQL, systemd units, backups). Part of `make test` too.
+test-deploy: $(VENV)/.installed-dev
+	$(PY) -m pytest tests/test_settings.py tests/test_deploy.py tests/test_security.py $(PYTEST_ARGS)
 
 run: $(VENV)/.installed
 	@mkdir -p var

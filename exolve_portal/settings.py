@@ -5,11 +5,14 @@ embedded defaults, so that a fresh clone runs with nothing configured: SQLite un
 `var/`, the built-in Exolve sandbox, DEBUG on. `.env.example` lists every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from exolve_portal.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -32,6 +35,34 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Production security (all follow DEBUG; `manage.py check --deploy` is clean) ---
+# Behind a reverse proxy that terminates HTTPS (docs/deploy.md): trust its
+# X-Forwarded-Proto for "is this HTTPS?" and its X-Forwarded-For for the client's
+# address (login throttling). Off by default: without a proxy these headers are forged.
+TRUST_PROXY_HEADERS = env.bool("TRUST_PROXY_HEADERS", default=False)
+if TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Monitoring may probe the app server directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+# HSTS: browsers refuse plain HTTP for this host for that long. Start low (3600) on a
+# first deploy if unsure; a year once HTTPS works.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is the parent domain owner's decision, not this app's: don't nag about it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+
+# Request size limits. Form fields (pasted numbers, admin bulk actions) up to this
+# size; uploaded files are checked by their forms (EXOLVE_UPLOAD_MAX_BYTES) and by the
+# proxy (client_max_body_size). Too large: a plain 400 page (templates/400.html).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads spill to a temporary file
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tables2",
     "django_tasks_db",
+    "axes",
     "exolve_portal",
     "voicemessages",
     "calls",
@@ -55,9 +87,31 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every view needs a logged-in staff member unless marked @login_not_required.
+    "exolve_portal.security.StaffRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses logins that are locked out after too many failures (django-axes).
+    "exolve_portal.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling: after LOGIN_FAILURE_LIMIT failures for one user name from one
+# address, that pair waits LOGIN_COOLOFF_MINUTES. Per pair, so one person mistyping
+# does not lock out the whole office behind the same address.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "exolve_portal.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "exolve_portal.security.lockout_response"
+# No banner line on every manage.py command; failures and lockouts are still logged.
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "exolve_portal.urls"
 WSGI_APPLICATION = "exolve_portal.wsgi.application"
@@ -89,8 +143,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 else:
+    # Reuse connections for a minute (the workers and gunicorn threads keep theirs),
+    # checking each before reuse so a restarted PostgreSQL is not a failed request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer should fail /healthz quickly, not hang it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -140,19 +198,21 @@ EXOLVE_TIMEOUT = env.float("EXOLVE_TIMEOUT", default=15.0)
 EXOLVE_MAX_IN_FLIGHT = env.int("EXOLVE_MAX_IN_FLIGHT", default=20)
 EXOLVE_MAX_RPS = env.float("EXOLVE_MAX_RPS", default=50.0)
 EXOLVE_SOURCE_NUMBERS = env.list("EXOLVE_SOURCE_NUMBERS", default=[])
+# Sending and statistics (calls app).
+EXOLVE_UPLOAD_MAX_ROWS = env.int("EXOLVE_UPLOAD_MAX_ROWS", default=10_000)
+EXOLVE_UPLOAD_MAX_BYTES = env.int("EXOLVE_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+# Parallel send tasks enqueued per broadcast (each worker process runs one at a time).
+EXOLVE_SEND_TASKS_PER_BROADCAST = env.int("EXOLVE_SEND_TASKS_PER_BROADCAST", default=4)
+# A call left "sending" this long (seconds) belongs to a worker that died: it becomes "unknown".
+EXOLVE_SENDING_STALE_AFTER = env.int("EXOLVE_SENDING_STALE_AFTER", default=300)
+# Statistics refresh backoff: first after this many seconds, then ever less often.
+EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
+EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)
+EXOLVE_REFRESH_MAX_AGE = env.float("EXOLVE_REFRESH_MAX_AGE", default=86_400.0)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # urllib3 logs request lines at DEBUG; never let headers near a log.
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# Logs go to stdout (journald/docker collect them): JSON lines in production, plain
+# text in development; the API key and other secrets are redacted on every handler.
+LOGGING = build_logging(
+    json_format=env.str("LOG_FORMAT", default="plain" if DEBUG else "json") == "json",
+    level=env.str("LOG_LEVEL", default="INFO"),
+)

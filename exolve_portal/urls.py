@@ -1,12 +1,16 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 from exolve_portal import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch works on the login page too (StaffRequiredMiddleware allows it).
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # Only a pointer to the admin, which asks for the login itself.
+    path("", login_not_required(RedirectView.as_view(pattern_name="admin:index", permanent=False))),
 ]

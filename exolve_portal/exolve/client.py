@@ -209,8 +209,10 @@ class ExolveClient:
     def list_voice_messages(self) -> list[VoiceMessageSummary]:
         data = self._post(GET_LIST, {})
         items = data.get("voice_message_list")
-        if items is None:
-            items = []  # an application with no voice messages may omit the list
+        if items is None and not data:
+            # An application with no voice messages may answer `{}`. Any other shape is
+            # refused: reading it as "empty" would mark every local message missing.
+            items = []
         if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
             raise errors.MalformedResponseError(
                 "voice_message_list is not a list of objects with ids", status=200, body=str(data), endpoint=GET_LIST
@@ -329,7 +331,9 @@ class ExolveClient:
             message = data.get("error", "") if isinstance(data, dict) else ""
             if not isinstance(message, str):
                 message = str(message)
-            raise errors.error_for_response(response.status_code, message or text[:200], text, endpoint)
+            # A non-JSON error page (a proxy's 502, say) keeps only its reason phrase
+            # in the message; the whole body stays on the error for diagnosis.
+            raise errors.error_for_response(response.status_code, message or response.reason or "", text, endpoint)
         if not isinstance(data, dict):
             raise errors.MalformedResponseError(
                 "the answer is not a JSON object", status=response.status_code, body=text[:2000], endpoint=endpoint

@@ -82,8 +82,7 @@ FAULT_KINDS = {
     "latency": "sleep `seconds` before answering",
     "http_error": "answer `status` (default 502) with an HTML body, request not applied; "
     "status 500 answers the documented JSON 'error getting customer status'",
-    "timeout": "apply, then answer only after `seconds` (default 30); in-process: "
-    "raise requests ReadTimeout",
+    "timeout": "apply, then answer only after `seconds` (default 30); in-process: raise requests ReadTimeout",
     "drop": "close the connection before applying",
     "lost_response": "apply, then close the connection without answering",
     "malformed": "apply, then answer 200 with a body that is not JSON",
@@ -224,9 +223,7 @@ class Sandbox:
         self._initial_media_ids = tuple(media_ids) if media_ids is not None else DEFAULT_MEDIA_IDS
         self._lock = threading.RLock()
         # isolation_level=None: autocommit; transactions only where we ask for them.
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -278,8 +275,7 @@ class Sandbox:
     @staticmethod
     def _put(db, key, value):
         db.execute(
-            "INSERT INTO config (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, json.dumps(value)),
         )
 
@@ -399,9 +395,7 @@ class Sandbox:
         """How many requests arrived at `endpoint` (None: at all endpoints)."""
         if endpoint is None:
             return self._read("SELECT COUNT(*) FROM request_log")[0][0]
-        rows = self._read(
-            "SELECT COUNT(*) FROM request_log WHERE endpoint = ?", (normalize_endpoint(endpoint),)
-        )
+        rows = self._read("SELECT COUNT(*) FROM request_log WHERE endpoint = ?", (normalize_endpoint(endpoint),))
         return rows[0][0]
 
     def voice_messages(self):
@@ -518,9 +512,7 @@ class Sandbox:
         return None
 
     def _voice_auth_and_status(self, db, key):
-        return self._voice_auth(key) or (
-            (403, {"error": MSG_CUSTOMER_STATUS}) if self._get(db, "blocked") else None
-        )
+        return self._voice_auth(key) or ((403, {"error": MSG_CUSTOMER_STATUS}) if self._get(db, "blocked") else None)
 
     def _create(self, db, key, data):
         if refusal := self._voice_auth_and_status(db, key):
@@ -569,8 +561,7 @@ class Sandbox:
         rows = db.execute("SELECT id, name, created_at FROM voice_message ORDER BY pk").fetchall()
         return 200, {
             "voice_message_list": [
-                {"id": row["id"], "name": row["name"], "created_at": format_rfc3339(row["created_at"])}
-                for row in rows
+                {"id": row["id"], "name": row["name"], "created_at": format_rfc3339(row["created_at"])} for row in rows
             ]
         }
 
@@ -765,9 +756,7 @@ class SandboxAdapter(BaseAdapter):
             reply = self.sandbox.handle(urlsplit(url).path, request.headers, body)
 
         if reply.action == "connect_refused":
-            reason = NewConnectionError(
-                None, "Failed to establish a new connection: [Errno 111] Connection refused"
-            )
+            reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
             raise requests.exceptions.ConnectionError(MaxRetryError(None, url, reason), request=request)
         if reply.action in ("drop", "lost_response"):
             reason = ProtocolError(

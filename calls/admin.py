@@ -1,0 +1,384 @@
+"""Admin for calls and broadcasts, the send form page and the refresh actions.
+
+List pages run a fixed number of queries whatever the number of rows: related rows
+come through select_related and broadcast counts through one annotated query.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .forms import ConfirmSendForm, SendForm
+from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
+from .phones import InvalidNumber, normalize
+from .sending import SendRefused, resend_calls
+from .statistics import refresh_calls
+from .tasks import schedule_refresh
+
+SEND_PERMISSION = "calls.send_voicemessage"
+REFRESH_PERMISSION = "calls.refresh_call"
+# The admin action and button refresh at most this many calls in one request.
+REFRESH_LIMIT = 1000
+
+
+class BroadcastFilter(admin.SimpleListFilter):
+    """Filter by broadcast without listing every broadcast: the recent ones, plus the chosen one."""
+
+    title = _("broadcast")
+    parameter_name = "broadcast"
+
+    def lookups(self, request, model_admin):
+        recent = list(Broadcast.objects.order_by("-pk").values_list("pk", "voice_message_name")[:10])
+        value = self.value()
+        if value and value.isdigit() and int(value) not in {pk for pk, _name in recent}:
+            recent.insert(0, (int(value), ""))
+        return [(str(pk), f"#{pk} {name}".strip()) for pk, name in recent]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(broadcast_id=int(value))
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """The known final statuses plus whatever other strings Exolve has sent."""
+
+    title = _("Exolve status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        seen = set(Call.objects.exclude(status="").values_list("status", flat=True).distinct()[:50])
+        return [(s, s) for s in sorted(seen | set(FINAL_STATUSES))]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = (
+        "destination",
+        "message",
+        "state",
+        "status_shown",
+        "duration",
+        "started",
+        "ended",
+        "requested_by",
+        "queued_at",
+    )
+    list_filter = ("state", StatusFilter, "voice_message", BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
+    list_select_related = ("voice_message", "requested_by", "broadcast")
+    search_fields = ("destination", "source", "call_id")
+    date_hierarchy = None
+    ordering = ("-queued_at", "-pk")
+    actions = ["refresh_statistics", "resend"]
+    change_form_template = "admin/calls/call/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("destination", "source", "voice_message", "service_id", "broadcast", "requested_by")}),
+        (_("Sending"), {"fields": ("state", "error", "queued_at", "claimed_at", "sent_at", "resend_of")}),
+        (
+            _("Exolve statistics"),
+            {
+                "fields": (
+                    "call_id",
+                    "status",
+                    "created",
+                    "updated",
+                    "started",
+                    "ended",
+                    "duration",
+                    "timeout",
+                    "direction",
+                    "refreshed_at",
+                    "next_refresh_at",
+                    "raw",
+                )
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field is a record of what happened; nothing here is edited by hand.
+        return [f.name for f in Call._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_refresh_permission(self, request):
+        return request.user.has_perm(REFRESH_PERMISSION)
+
+    def has_send_permission(self, request):
+        return request.user.has_perm(SEND_PERMISSION)
+
+    @admin.display(description=_("voice message"), ordering="voice_message__name")
+    def message(self, obj):
+        if obj.voice_message is not None:
+            return obj.voice_message.name
+        return obj.broadcast.voice_message_name if obj.broadcast else obj.service_id
+
+    @admin.display(description=_("Exolve status"), ordering="status")
+    def status_shown(self, obj):
+        return obj.status or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        # "+7 (999) 123-45-67" finds 79991234567.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            number = normalize(search_term)
+        except InvalidNumber:
+            return results, may_have_duplicates
+        return results | queryset.filter(Q(destination=number) | Q(source=number)), may_have_duplicates
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:pk>/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="{}_{}_refresh".format(*info),
+            ),
+        ] + super().get_urls()
+
+    @admin.action(description=_("Refresh statistics"), permissions=["refresh"])
+    def refresh_statistics(self, request, queryset):
+        calls = list(queryset.filter(call_id__isnull=False).order_by("pk")[:REFRESH_LIMIT])
+        summary = refresh_calls(calls)
+        schedule_refresh()
+        self.message_user(
+            request,
+            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
+            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+            messages.WARNING if summary.failed else messages.SUCCESS,
+        )
+        for destination, reason in summary.errors[:5]:
+            self.message_user(request, f"{destination}: {reason}", messages.ERROR)
+
+    @admin.action(description=_("Send selected unknown or rejected calls again…"), permissions=["send"])
+    def resend(self, request, queryset):
+        """Django's confirmation pattern: the first POST shows a page, the second (post=yes) sends."""
+        calls = list(queryset.select_related("voice_message").filter(state__in=RESENDABLE_STATES))
+        skipped = queryset.exclude(state__in=RESENDABLE_STATES).count()
+        if not calls:
+            self.message_user(request, gettext("Only unknown or rejected calls can be sent again."), messages.WARNING)
+            return None
+        if request.POST.get("post") == "yes":
+            if not self.has_send_permission(request):
+                raise PermissionDenied
+            try:
+                broadcasts = resend_calls(calls, request.user)
+            except SendRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                ngettext(
+                    "Queued %(count)d call again.", "Queued %(count)d calls again.", len(calls)
+                ) % {"count": len(calls)},
+                messages.SUCCESS,
+            )
+            if len(broadcasts) == 1:
+                return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[broadcasts[0].pk]))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Send these calls again?"),
+            "opts": self.opts,
+            "calls": calls,
+            "skipped": skipped,
+            "queryset": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/calls/call/resend_confirmation.html", context)
+
+    def refresh_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_refresh_permission(request):
+            raise PermissionDenied
+        call = get_object_or_404(Call, pk=pk)
+        change_url = reverse("admin:calls_call_change", args=[call.pk])
+        if not call.call_id:
+            self.message_user(
+                request, gettext("This call has no Exolve call id: there is nothing to refresh."), messages.WARNING
+            )
+            return HttpResponseRedirect(change_url)
+        summary = refresh_calls([call], max_in_flight=1)
+        schedule_refresh()
+        if summary.failed:
+            self.message_user(request, summary.errors[0][1], messages.ERROR)
+        else:
+            self.message_user(request, gettext("Statistics refreshed."), messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "created_at",
+        "source",
+        "created_by",
+        "total",
+        "queued",
+        "sent",
+        "finished",
+        "rejected",
+        "unknown",
+        "completed",
+        "calls_link",
+    )
+    list_select_related = ("created_by",)
+    list_filter = (("created_at", admin.DateFieldListFilter), "voice_message")
+    search_fields = ("voice_message_name", "source", "calls__destination")
+    readonly_fields = (
+        "voice_message",
+        "voice_message_name",
+        "service_id",
+        "source",
+        "created_by",
+        "created_at",
+        "counts_table",
+        "calls_link",
+        "skipped_numbers",
+    )
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_counts()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("send/", self.admin_site.admin_view(self.send_view), name="{}_{}_send".format(*info)),
+        ] + super().get_urls()
+
+    # -- columns --
+
+    @admin.display(description=_("calls"), ordering="total")
+    def total(self, obj):
+        return obj.total
+
+    @admin.display(description=_("queued"), ordering="queued_count")
+    def queued(self, obj):
+        return obj.queued_count + obj.sending_count
+
+    @admin.display(description=_("sent"), ordering="sent_count")
+    def sent(self, obj):
+        return obj.sent_count
+
+    @admin.display(description=_("finished"), ordering="finished_count")
+    def finished(self, obj):
+        return obj.finished_count
+
+    @admin.display(description=_("rejected"), ordering="rejected_count")
+    def rejected(self, obj):
+        return obj.rejected_count
+
+    @admin.display(description=_("unknown"), ordering="unknown_count")
+    def unknown(self, obj):
+        return obj.unknown_count
+
+    @admin.display(description=_("completed"), ordering="status_completed_count")
+    def completed(self, obj):
+        return obj.status_completed_count
+
+    @admin.display(description=_("calls"))
+    def calls_link(self, obj):
+        url = reverse("admin:calls_call_changelist") + f"?broadcast={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Show calls"))
+
+    @admin.display(description=_("counts"))
+    def counts_table(self, obj):
+        counts = obj.counts()
+        rows = [(label, counts[f"{state}_count"]) for state, label in CallState.choices]
+        rows += [(status, counts[f"status_{status}_count"]) for status in FINAL_STATUSES]
+        return format_html(
+            "<table><tr><th>{}</th><td>{}</td></tr>{}</table>",
+            gettext("total"),
+            counts["total"],
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description=_("skipped numbers"))
+    def skipped_numbers(self, obj):
+        items = [(raw, reason) for raw, reason in obj.invalid_numbers] + [
+            (number, gettext("duplicate, called once")) for number in obj.duplicate_numbers
+        ]
+        if not items:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", items))
+
+    # -- the send page --
+
+    def send_view(self, request):
+        if not request.user.has_perm(SEND_PERMISSION):
+            raise PermissionDenied
+        preview = confirm = None
+        if request.method == "POST" and "_confirm" in request.POST:
+            confirm = ConfirmSendForm(request.POST)
+            if confirm.is_valid():
+                broadcast = confirm.save(request.user)
+                if broadcast is not None:
+                    if broadcast.created_now:
+                        text = ngettext(
+                            "Queued %(count)d call. It is being sent in the background.",
+                            "Queued %(count)d calls. They are being sent in the background.",
+                            broadcast.calls.count(),
+                        ) % {"count": broadcast.calls.count()}
+                        self.message_user(request, text, messages.SUCCESS)
+                    else:
+                        self.message_user(
+                            request, gettext("This form was already sent; nothing was sent twice."), messages.INFO
+                        )
+                    return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[broadcast.pk]))
+            # Back to the first step with everything still filled in.
+            form = SendForm(
+                initial={
+                    "voice_message": request.POST.get("voice_message"),
+                    "source": request.POST.get("source"),
+                    "token": request.POST.get("token"),
+                    "numbers": request.POST.get("destinations", ""),
+                }
+            )
+        elif request.method == "POST":
+            form = SendForm(request.POST, request.FILES)
+            if form.is_valid():
+                preview = form.preview
+                confirm = form.confirm_form()
+        else:
+            form = SendForm(initial={"voice_message": request.GET.get("voice_message")})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Send a voice message"),
+            "opts": self.opts,
+            "form": form,
+            "preview": preview,
+            "confirm": confirm,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/calls/broadcast/send.html", context)

@@ -1,0 +1,91 @@
+"""manage.py refresh_calls: refresh call statistics from Exolve, with a progress bar and summary."""
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from calls.models import Call, CallState
+from calls.sending import sweep_stale_sending
+from calls.statistics import refresh_calls
+from calls.tasks import schedule_refresh
+
+
+class Command(BaseCommand):
+    help = (
+        "Refresh call statistics from Exolve. By default the pending calls (sent, no final status "
+        "yet); --all for every call with an Exolve call id. Exit status 1 when any refresh failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="Every call with an Exolve call id, final or not.")
+        parser.add_argument("--since", help="Only calls queued since this date or date-time (YYYY-MM-DD[ HH:MM]).")
+        parser.add_argument("--broadcast", type=int, help="Only the calls of this broadcast.")
+        parser.add_argument(
+            "--concurrency", type=int, default=None, help="Requests in flight (default EXOLVE_MAX_IN_FLIGHT)."
+        )
+
+    def handle(self, *args, since, broadcast, concurrency, **options):
+        swept = sweep_stale_sending()
+        if swept:
+            self.stderr.write(f"{swept} call(s) left sending by a stopped worker marked unknown.")
+        calls = Call.objects.filter(call_id__isnull=False)
+        if not options["all"]:
+            calls = calls.filter(state=CallState.SENT)
+        if since:
+            calls = calls.filter(queued_at__gte=self._parse_since(since))
+        if broadcast is not None:
+            calls = calls.filter(broadcast_id=broadcast)
+        calls = list(calls.order_by("pk").only("pk", "call_id", "sent_at", "destination", "state"))
+        total = len(calls)
+        if not total:
+            self.stdout.write("Nothing to refresh.")
+            return
+        bar = ProgressBar(total, self.stdout) if self._is_tty() else None
+        summary = refresh_calls(calls, max_in_flight=concurrency, progress=bar.advance if bar else None)
+        if bar:
+            bar.close()
+        schedule_refresh()
+        self.stdout.write(
+            f"Refreshed {summary.refreshed} of {total} call(s): {summary.finished} with a final status, "
+            f"{summary.failed} failed."
+        )
+        for where, reason in summary.errors[:20]:
+            self.stderr.write(f"  {where}: {reason}")
+        if summary.failed:
+            raise CommandError(f"{summary.failed} refresh(es) failed.", returncode=1)
+
+    def _parse_since(self, value):
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise CommandError(f"--since: {value!r} is not a date (YYYY-MM-DD) or date-time.")
+            moment = timezone.datetime(day.year, day.month, day.day)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment
+
+    def _is_tty(self):
+        stream = getattr(self.stdout, "_out", sys.stdout)
+        return hasattr(stream, "isatty") and stream.isatty()
+
+
+class ProgressBar:
+    """A one-line progress bar, redrawn in place (only on a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self, total, out):
+        self.total, self.done, self.out = total, 0, out
+
+    def advance(self, count):
+        self.done += count
+        filled = int(self.WIDTH * self.done / self.total)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.out.write(f"\r[{bar}] {self.done}/{self.total}", ending="")
+        self.out.flush()
+
+    def close(self):
+        self.out.write("")

@@ -1,0 +1,194 @@
+"""Calls (one attempt to deliver one voice message to one number) and broadcasts.
+
+Exolve's own fields (`call_id`, `status` and the statistics of call/v1/GetInfo) are
+stored as received; the local `state` says where the portal is with the call.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+# Exolve statuses after which nothing changes any more. The list is open: any other
+# string is stored and shown as received, and the call keeps being refreshed.
+FINAL_STATUSES = ("completed", "no_answer", "busy", "canceled", "rejected", "failed")
+
+
+class CallState(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FINISHED = "finished", _("finished")
+    REJECTED = "rejected", _("rejected")
+    UNKNOWN = "unknown", _("unknown")
+
+
+# States in which the portal has nothing more to do with the call by itself.
+DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN)
+# States staff may deliberately send again.
+RESENDABLE_STATES = (CallState.REJECTED, CallState.UNKNOWN)
+
+
+class BroadcastQuerySet(models.QuerySet):
+    def with_counts(self):
+        """Annotate `total`, `<state>_count` and `status_<status>_count`: one query for any number of rows."""
+        annotations = {"total": Count("calls")}
+        for state in CallState.values:
+            annotations[f"{state}_count"] = Count("calls", filter=Q(calls__state=state))
+        for status in FINAL_STATUSES:
+            annotations[f"status_{status}_count"] = Count("calls", filter=Q(calls__status=status))
+        return self.annotate(**annotations)
+
+
+class Broadcast(models.Model):
+    """One send of one voice message from one source to one or many destinations."""
+
+    voice_message = models.ForeignKey(
+        "voicemessages.VoiceMessage",
+        verbose_name=_("voice message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="broadcasts",
+    )
+    # Kept so the history still reads well after the voice message is deleted.
+    voice_message_name = models.CharField(_("voice message name"), max_length=255, blank=True)
+    service_id = models.CharField(_("Exolve voice message id"), max_length=128)
+    source = models.CharField(_("source number"), max_length=15)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    # One token per send form: a double-submitted form finds the broadcast it already made.
+    token = models.CharField(_("idempotency token"), max_length=64, unique=True)
+    # What was skipped when the broadcast was made, for the record.
+    invalid_numbers = models.JSONField(_("invalid numbers"), default=list, blank=True)
+    duplicate_numbers = models.JSONField(_("duplicate numbers"), default=list, blank=True)
+
+    objects = BroadcastQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        name = self.voice_message_name or self.service_id
+        return _("Broadcast #%(pk)s: %(name)s from %(source)s") % {"pk": self.pk, "name": name, "source": self.source}
+
+    def counts(self) -> dict:
+        """Counts per state and per final status, in one aggregate query."""
+        aggregates = {"total": Count("pk")}
+        for state in CallState.values:
+            aggregates[f"{state}_count"] = Count("pk", filter=Q(state=state))
+        for status in FINAL_STATUSES:
+            aggregates[f"status_{status}_count"] = Count("pk", filter=Q(status=status))
+        return self.calls.aggregate(**aggregates)
+
+    def is_done(self) -> bool:
+        """True when every call has an outcome the portal will not change by itself."""
+        return not self.calls.filter(pending_q()).exists()
+
+
+def pending_q() -> Q:
+    """Calls still waiting for something: to be sent, or for a final status."""
+    return Q(state__in=(CallState.QUEUED, CallState.SENDING)) | Q(
+        state=CallState.SENT, next_refresh_at__isnull=False
+    )
+
+
+class Call(models.Model):
+    """One attempt to deliver one voice message to one number."""
+
+    broadcast = models.ForeignKey(
+        Broadcast,
+        verbose_name=_("broadcast"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    voice_message = models.ForeignKey(
+        "voicemessages.VoiceMessage",
+        verbose_name=_("voice message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    service_id = models.CharField(_("Exolve voice message id"), max_length=128)
+    source = models.CharField(_("source number"), max_length=15)
+    destination = models.CharField(_("destination number"), max_length=15)
+    state = models.CharField(_("state"), max_length=16, choices=CallState.choices, default=CallState.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    # Set when a worker takes the call (queued -> sending), exactly once.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by worker"), max_length=64, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # If this call resends an earlier one (deliberately, by staff).
+    resend_of = models.ForeignKey(
+        "self", verbose_name=_("resend of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Exolve's answer, as received.
+    call_id = models.CharField(_("Exolve call id"), max_length=128, null=True, blank=True, unique=True)
+    status = models.CharField(_("Exolve status"), max_length=64, blank=True)
+    created = models.DateTimeField(_("created at Exolve"), null=True, blank=True)
+    updated = models.DateTimeField(_("updated at Exolve"), null=True, blank=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    ended = models.DateTimeField(_("ended"), null=True, blank=True)
+    duration = models.IntegerField(_("duration (s)"), null=True, blank=True)
+    timeout = models.IntegerField(_("answer timeout (s)"), null=True, blank=True)
+    direction = models.CharField(_("direction"), max_length=32, blank=True)
+    raw = models.JSONField(_("last Exolve answer"), null=True, blank=True)
+
+    error = models.TextField(_("last error"), blank=True)
+    refreshed_at = models.DateTimeField(_("statistics refreshed at"), null=True, blank=True)
+    # When the statistics are due to be refreshed next; null: not automatically any more.
+    next_refresh_at = models.DateTimeField(_("next refresh at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-queued_at", "-pk"]
+        permissions = [
+            ("send_voicemessage", _("Can send voice messages")),
+            ("refresh_call", _("Can refresh call statistics")),
+        ]
+        indexes = [
+            models.Index(fields=["state", "queued_at"], name="calls_state_queued_idx"),
+            models.Index(fields=["queued_at"], name="calls_queued_idx"),
+            models.Index(fields=["broadcast", "state"], name="calls_broadcast_state_idx"),
+            models.Index(fields=["next_refresh_at"], name="calls_next_refresh_idx"),
+            models.Index(fields=["status"], name="calls_status_idx"),
+            models.Index(fields=["destination"], name="calls_destination_idx"),
+        ]
+
+    def __str__(self):
+        return _("Call to %(destination)s (%(state)s)") % {
+            "destination": self.destination,
+            "state": self.get_state_display(),
+        }
+
+    @property
+    def is_final_status(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in (CallState.QUEUED, CallState.SENDING) or (
+            self.state == CallState.SENT and self.next_refresh_at is not None
+        )

@@ -1,0 +1,422 @@
+"""Sending voice messages: recording a broadcast, and the worker loop that sends its calls.
+
+The request only records calls (`create_broadcast`) and enqueues tasks on commit. A
+worker task (`send_queued_calls`) claims queued calls a few at a time and keeps
+`EXOLVE_MAX_IN_FLIGHT` requests in flight. Nothing is sent twice:
+
+- a form submitted twice carries one token, and one token makes one broadcast;
+- a call goes queued -> sending exactly once (a conditional UPDATE under a row lock),
+  so a task that runs again, or two workers on one broadcast, never take the same call;
+- a call whose outcome cannot be known (timeout, dropped connection, 5xx, a worker that
+  died while sending) becomes "unknown" and is never re-sent by itself.
+
+All database work happens in the calling thread; the pool's threads only talk to Exolve.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
+
+from exolve_portal.exolve import errors
+from exolve_portal.exolve_connection import get_client
+
+from .models import Broadcast, Call, CallState
+from .phones import InvalidNumber, normalize, source_numbers
+
+logger = logging.getLogger(__name__)
+
+# Plain-language reasons stored on calls (translated when written).
+WORKER_STOPPED = _(
+    "The worker stopped while sending; it is not known whether the person was called. "
+    "Check before sending again."
+)
+VOICE_MESSAGE_DELETED = _("The voice message was deleted before this call was sent; nothing was sent.")
+VOICE_MESSAGE_MISSING = _(
+    "The voice message no longer exists at Exolve (it was deleted there); nothing was sent."
+)
+NOT_SENT_SUFFIX = _("Nothing was sent.")
+UNEXPECTED = _("An unexpected error happened while sending; it is not known whether the person was called.")
+
+# Documented refusals: Exolve did nothing, the call is rejected with the reason.
+REFUSALS = (
+    errors.TrialRestrictionError,
+    errors.ValidationError,
+    errors.AuthenticationError,
+    errors.AccountStatusError,
+)
+
+
+class SendRefused(Exception):
+    """The broadcast cannot be made; `str()` says why in plain words."""
+
+
+# --- Recording a broadcast ------------------------------------------------------
+
+
+def new_token() -> str:
+    """A fresh idempotency token for one send form."""
+    return uuid.uuid4().hex
+
+
+def check_voice_message(voice_message) -> None:
+    """Raise SendRefused when `voice_message` cannot be sent now."""
+    if voice_message is None or voice_message.pk is None:
+        raise SendRefused(gettext("The voice message does not exist (it may have been deleted)."))
+    if getattr(voice_message, "missing_since", None) is not None:
+        raise SendRefused(
+            gettext("The voice message no longer exists at Exolve. Sync voice messages or create it again.")
+        )
+    if not voice_message.exolve_id:
+        raise SendRefused(gettext("The voice message has no Exolve id yet."))
+
+
+def create_broadcast(
+    voice_message,
+    source: str,
+    destinations: list[str],
+    user,
+    token: str,
+    *,
+    invalid_numbers=(),
+    duplicate_numbers=(),
+) -> Broadcast:
+    """Record one broadcast with one queued call per destination and enqueue its sending.
+
+    Idempotent on `token`: a second call with the same token returns the broadcast the
+    first one made and records nothing (`broadcast.created_now` tells which happened).
+    `destinations` are normalised again (and deduplicated) so no caller can queue a
+    malformed number.
+    """
+    check_voice_message(voice_message)
+    if source not in source_numbers():
+        raise SendRefused(gettext("This source number is not one of the team's numbers."))
+    numbers = []
+    seen = set()
+    for raw in destinations:
+        try:
+            number = normalize(raw)
+        except InvalidNumber as exc:
+            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
+        if number not in seen:
+            seen.add(number)
+            numbers.append(number)
+    if not numbers:
+        raise SendRefused(gettext("There are no valid numbers to call."))
+    if not token:
+        raise SendRefused(gettext("The form has expired; open it again."))
+
+    existing = Broadcast.objects.filter(token=token).first()
+    if existing is not None:
+        existing.created_now = False
+        return existing
+    requested_by = user if getattr(user, "pk", None) else None
+    try:
+        with transaction.atomic():
+            broadcast = Broadcast.objects.create(
+                voice_message=voice_message,
+                voice_message_name=voice_message.name,
+                service_id=voice_message.exolve_id,
+                source=source,
+                created_by=requested_by,
+                token=token,
+                invalid_numbers=[list(item) for item in invalid_numbers],
+                duplicate_numbers=list(duplicate_numbers),
+            )
+            Call.objects.bulk_create(
+                [
+                    Call(
+                        broadcast=broadcast,
+                        voice_message=voice_message,
+                        service_id=voice_message.exolve_id,
+                        source=source,
+                        destination=number,
+                        requested_by=requested_by,
+                    )
+                    for number in numbers
+                ],
+                batch_size=500,
+            )
+            transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers)))
+    except IntegrityError:
+        # The same form, submitted twice at the same moment: the other request won.
+        existing = Broadcast.objects.filter(token=token).first()
+        if existing is None:
+            raise
+        existing.created_now = False
+        return existing
+    broadcast.created_now = True
+    return broadcast
+
+
+def enqueue_sending(broadcast_id: int, call_count: int) -> None:
+    """Enqueue enough send tasks for the broadcast's calls to be shared among workers."""
+    from .tasks import send_broadcast
+
+    per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
+    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
+    for _index in range(tasks):
+        send_broadcast.enqueue(broadcast_id)
+
+
+def resend_calls(calls, user) -> list[Broadcast]:
+    """Deliberately send `calls` (unknown or rejected ones) again, as new calls.
+
+    One new broadcast per (voice message, source); the old calls stay as they are.
+    """
+    groups: dict[tuple, list[Call]] = {}
+    for call in calls:
+        if call.state in (CallState.REJECTED, CallState.UNKNOWN):
+            groups.setdefault((call.voice_message_id, call.source), []).append(call)
+    broadcasts = []
+    for (_vm_id, source), group in groups.items():
+        voice_message = group[0].voice_message
+        check_voice_message(voice_message)
+        broadcasts.append(
+            _create_resend(voice_message, source, group, user)
+        )
+    return broadcasts
+
+
+def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
+    requested_by = user if getattr(user, "pk", None) else None
+    numbers_seen = set()
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            voice_message=voice_message,
+            voice_message_name=voice_message.name,
+            service_id=voice_message.exolve_id,
+            source=source,
+            created_by=requested_by,
+            token=new_token(),
+        )
+        new_calls = []
+        for old in old_calls:
+            if old.destination in numbers_seen:
+                continue
+            numbers_seen.add(old.destination)
+            new_calls.append(
+                Call(
+                    broadcast=broadcast,
+                    voice_message=voice_message,
+                    service_id=voice_message.exolve_id,
+                    source=source,
+                    destination=old.destination,
+                    requested_by=requested_by,
+                    resend_of=old,
+                )
+            )
+        Call.objects.bulk_create(new_calls)
+        transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(new_calls)))
+    return broadcast
+
+
+# --- The worker loop ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedCall:
+    pk: int
+    source: str
+    destination: str
+    service_id: str
+    claim: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one request. Texts are translated when written, in the writing thread."""
+
+    state: str
+    call_id: str | None = None
+    explanation: str = ""
+    detail: str = ""
+    suffix: str = ""
+
+    def error_text(self) -> str:
+        if not self.explanation:
+            return ""
+        words = " ".join(gettext(part) for part in (self.explanation, self.suffix) if part)
+        return f"{words} ({self.detail})" if self.detail else words
+
+
+@dataclass
+class SendSummary:
+    counts: dict = field(default_factory=dict)
+
+    def add(self, state: str) -> None:
+        self.counts[state] = self.counts.get(state, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def sweep_stale_sending(stale_after: float | None = None) -> int:
+    """Calls left "sending" by a worker that died become "unknown" (never re-sent)."""
+    seconds = settings.EXOLVE_SENDING_STALE_AFTER if stale_after is None else stale_after
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    swept = Call.objects.filter(state=CallState.SENDING, claimed_at__lte=cutoff).update(
+        state=CallState.UNKNOWN, error=gettext(WORKER_STOPPED)
+    )
+    if swept:
+        logger.warning("Marked %d call(s) left sending by a stopped worker as unknown", swept)
+    return swept
+
+
+def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> list[ClaimedCall]:
+    """Move up to `limit` queued calls to "sending" for this worker; each call only ever once.
+
+    Must run inside a transaction. Calls whose voice message is gone are rejected here
+    instead of being sent.
+    """
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
+    queryset = Call.objects.filter(state=CallState.QUEUED)
+    if broadcast_id is not None:
+        queryset = queryset.filter(broadcast_id=broadcast_id)
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
+        # row locks; its IMMEDIATE transactions serialise the claims instead.)
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    while True:
+        claimed = _claim_batch(queryset, limit, claim, now)
+        if claimed is not None:
+            return claimed
+
+
+def _claim_batch(queryset, limit, claim, now) -> list[ClaimedCall] | None:
+    """One attempt; None when every row found had to be rejected (so look again)."""
+    rows = list(
+        queryset.order_by("pk").values_list(
+            "pk",
+            "source",
+            "destination",
+            "voice_message_id",
+            "voice_message__exolve_id",
+            "voice_message__missing_since",
+        )[:limit]
+    )
+    sendable, gone, missing = [], [], []
+    for pk, source, destination, vm_id, exolve_id, missing_since in rows:
+        if vm_id is None or not exolve_id:
+            gone.append(pk)
+        elif missing_since is not None:
+            missing.append(pk)
+        else:
+            sendable.append(ClaimedCall(pk, source, destination, exolve_id, claim))
+    if gone:
+        Call.objects.filter(pk__in=gone, state=CallState.QUEUED).update(
+            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_DELETED)
+        )
+    if missing:
+        Call.objects.filter(pk__in=missing, state=CallState.QUEUED).update(
+            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_MISSING)
+        )
+    if not sendable:
+        return None if rows else []
+    pks = [c.pk for c in sendable]
+    # The state condition is what makes queued -> sending happen once, whatever the locking.
+    taken = Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(
+        state=CallState.SENDING, claimed_at=now, claimed_by=claim
+    )
+    if taken != len(sendable):
+        ours = set(Call.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
+        sendable = [c for c in sendable if c.pk in ours]
+    return sendable
+
+
+def send_one(client, call: ClaimedCall) -> Outcome:
+    """Make one MakeVoiceMessage request and say what became of it (no database access)."""
+    try:
+        call_id = client.make_voice_message(call.source, call.destination, call.service_id)
+    except REFUSALS as exc:
+        return Outcome(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
+    except errors.ExolveError as exc:
+        if exc.may_have_reached:
+            return Outcome(CallState.UNKNOWN, explanation=exc.explanation, detail=str(exc))
+        # Certainly never arrived (the client already retried the connection).
+        return Outcome(CallState.REJECTED, explanation=exc.explanation, detail=str(exc), suffix=NOT_SENT_SUFFIX)
+    except Exception as exc:  # any surprise after the request may have left: unknown
+        logger.exception("Unexpected error sending call %s", call.pk)
+        return Outcome(CallState.UNKNOWN, explanation=UNEXPECTED, detail=type(exc).__name__)
+    return Outcome(CallState.SENT, call_id=call_id)
+
+
+def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
+    """Write one call's outcome with one UPDATE."""
+    now = now or timezone.now()
+    if outcome.state == CallState.SENT:
+        changes = {
+            "state": CallState.SENT,
+            "call_id": outcome.call_id,
+            "service_id": call.service_id,
+            "sent_at": now,
+            "next_refresh_at": now + timedelta(seconds=settings.EXOLVE_REFRESH_FIRST_DELAY),
+            "error": "",
+        }
+    else:
+        changes = {"state": outcome.state, "service_id": call.service_id, "error": outcome.error_text()}
+    # Keyed on this claim: even if a sweep marked the call unknown meanwhile, the real outcome wins.
+    Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**changes)
+
+
+def send_queued_calls(
+    broadcast_id: int | None = None, *, worker_id: str | None = None, max_in_flight: int | None = None
+) -> SendSummary:
+    """Send the queued calls of a broadcast (or all queued calls) until none is left.
+
+    Keeps up to `max_in_flight` requests running: as soon as one finishes, its outcome
+    is written and another call is claimed. Safe to run in several processes at once.
+    """
+    sweep_stale_sending()
+    # The process in the claim, so it shows which worker took (or lost) a call.
+    worker_id = worker_id or f"{socket.gethostname()[:24]}-{os.getpid()}"
+    slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
+    client = get_client()
+    summary = SendSummary()
+    in_flight: dict = {}
+    exhausted = False
+    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-send")
+    try:
+        while True:
+            finished = []
+            if in_flight:
+                done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                finished = [(in_flight.pop(future), future.result()) for future in done]
+            # One short transaction per turn: write what finished, claim as many as were freed.
+            with transaction.atomic():
+                now = timezone.now()
+                for call, outcome in finished:
+                    record_outcome(call, outcome, now)
+                    summary.add(outcome.state)
+                claimed = [] if exhausted else claim_calls(broadcast_id, slots - len(in_flight), worker_id)
+            if not claimed and not exhausted and len(in_flight) < slots:
+                exhausted = True
+            for call in claimed:
+                in_flight[pool.submit(send_one, client, call)] = call
+            if not in_flight:
+                break
+    finally:
+        # On a crash here, requests already in flight complete; their calls stay "sending"
+        # until the sweep marks them unknown, which is the truth: we do not know.
+        pool.shutdown(wait=True)
+    if summary.counts.get(CallState.SENT):
+        from .tasks import schedule_refresh
+
+        schedule_refresh()
+    return summary

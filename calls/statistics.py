@@ -1,0 +1,190 @@
+"""Refreshing call statistics from call/v1/GetInfo.
+
+Calls that are not final are refreshed with backoff: first `EXOLVE_REFRESH_FIRST_DELAY`
+seconds after sending, then each time after half the call's age (capped at
+`EXOLVE_REFRESH_MAX_DELAY`), until a final status or `EXOLVE_REFRESH_MAX_AGE`.
+Exolve requests run in a bounded thread pool; all database writes happen in the
+calling thread, one UPDATE per call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from exolve_portal.exolve import errors
+from exolve_portal.exolve_connection import get_client
+
+from .models import FINAL_STATUSES, Call, CallState
+
+logger = logging.getLogger(__name__)
+
+# While a refresh runs, due calls are leased this long so other workers leave them be.
+LEASE_SECONDS = 120
+DUE_BATCH = 200
+
+
+@dataclass
+class RefreshSummary:
+    refreshed: int = 0
+    finished: int = 0
+    failed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (destination or call id, reason)
+
+    def merge(self, other: RefreshSummary) -> None:
+        self.refreshed += other.refreshed
+        self.finished += other.finished
+        self.failed += other.failed
+        self.errors.extend(other.errors)
+
+
+def next_refresh_time(sent_at: datetime | None, now: datetime) -> datetime | None:
+    """When to look again at a call sent at `sent_at`; None once it is too old."""
+    sent_at = sent_at or now
+    age = (now - sent_at).total_seconds()
+    if age >= settings.EXOLVE_REFRESH_MAX_AGE:
+        return None
+    delay = min(max(settings.EXOLVE_REFRESH_FIRST_DELAY, age / 2), settings.EXOLVE_REFRESH_MAX_DELAY)
+    return now + timedelta(seconds=delay)
+
+
+def changes_from_info(info, sent_at, now) -> dict:
+    """The fields to write for a GetInfo answer (status kept exactly as received)."""
+    final = info.status in FINAL_STATUSES
+    return {
+        "status": info.status,
+        "created": info.created,
+        "updated": info.updated,
+        "started": info.started,
+        "ended": info.ended,
+        "duration": info.duration,
+        "timeout": info.timeout,
+        "direction": info.direction,
+        "raw": info.raw,
+        "refreshed_at": now,
+        "error": "",
+        "state": CallState.FINISHED if final else CallState.SENT,
+        "next_refresh_at": None if final else next_refresh_time(sent_at, now),
+    }
+
+
+def changes_from_error(exc: Exception, sent_at, now) -> dict:
+    """The fields to write when GetInfo failed: the reason, and when to try again."""
+    if isinstance(exc, errors.ExolveError):
+        text = f"{gettext(exc.explanation)} ({exc})"
+    else:
+        text = gettext("Unexpected error while refreshing statistics (%(error)s).") % {"error": type(exc).__name__}
+    # An invalid call id will not become valid: stop. Everything else may pass.
+    retry = not isinstance(exc, errors.ValidationError)
+    return {
+        "error": text,
+        "refreshed_at": now,
+        "next_refresh_at": next_refresh_time(sent_at, now) if retry else None,
+    }
+
+
+def _fetch(client, call_id):
+    try:
+        return client.get_call(call_id), None
+    except Exception as exc:  # recorded on the call, never raised out of a batch
+        return None, exc
+
+
+def refresh_calls(
+    calls: Iterable[Call],
+    *,
+    max_in_flight: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RefreshSummary:
+    """Refresh the statistics of `calls` (those without a call id are skipped)."""
+    slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
+    client = get_client()
+    summary = RefreshSummary()
+    pending = iter([c for c in calls if c.call_id])
+    in_flight: dict = {}
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
+
+        def fill():
+            while len(in_flight) < slots:
+                call = next(pending, None)
+                if call is None:
+                    return
+                in_flight[pool.submit(_fetch, client, call.call_id)] = call
+
+        fill()
+        while in_flight:
+            done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            results = [(in_flight.pop(future), *future.result()) for future in done]
+            fill()
+            now = timezone.now()
+            with transaction.atomic():
+                for call, info, exc in results:
+                    _write(call, info, exc, now, summary)
+            if progress:
+                progress(len(results))
+    return summary
+
+
+def _write(call, info, exc, now, summary) -> None:
+    if info is not None:
+        changes = changes_from_info(info, call.sent_at, now)
+        summary.refreshed += 1
+        if changes["state"] == CallState.FINISHED:
+            summary.finished += 1
+    else:
+        changes = changes_from_error(exc, call.sent_at, now)
+        summary.failed += 1
+        summary.errors.append((call.destination or call.call_id, changes["error"]))
+    # Never move a call back out of a final local state by accident.
+    updates = Call.objects.filter(pk=call.pk).exclude(state=CallState.REJECTED)
+    updates.update(**changes)
+    for name, value in changes.items():
+        setattr(call, name, value)
+
+
+def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
+    """Take calls whose refresh is due, leasing them so another worker leaves them alone."""
+    now = timezone.now()
+    with transaction.atomic():
+        queryset = Call.objects.filter(
+            state=CallState.SENT, call_id__isnull=False, next_refresh_at__lte=now
+        ).only("pk", "call_id", "sent_at", "destination", "next_refresh_at", "state")
+        if connection.features.has_select_for_update_skip_locked:
+            queryset = queryset.select_for_update(skip_locked=True)
+        calls = list(queryset.order_by("next_refresh_at")[:limit])
+        if calls:
+            Call.objects.filter(pk__in=[c.pk for c in calls]).update(
+                next_refresh_at=now + timedelta(seconds=LEASE_SECONDS)
+            )
+    return calls
+
+
+def refresh_due_calls(*, max_in_flight: int | None = None, limit: int | None = None) -> RefreshSummary:
+    """Refresh every call whose refresh is due now, in leased batches."""
+    summary = RefreshSummary()
+    done = 0
+    while limit is None or done < limit:
+        batch = claim_due_calls(DUE_BATCH if limit is None else min(DUE_BATCH, limit - done))
+        if not batch:
+            break
+        summary.merge(refresh_calls(batch, max_in_flight=max_in_flight))
+        done += len(batch)
+    return summary
+
+
+def next_due_time() -> datetime | None:
+    """When the next automatic refresh is due (None: nothing left to refresh)."""
+    return (
+        Call.objects.filter(state=CallState.SENT, next_refresh_at__isnull=False)
+        .order_by("next_refresh_at")
+        .values_list("next_refresh_at", flat=True)
+        .first()
+    )

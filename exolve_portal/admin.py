@@ -1,0 +1,48 @@
+"""The audit trail in the admin: Django's own log of who added, changed and deleted what.
+
+The admin writes a LogEntry for every add, change and delete made through it (and the
+apps write one when staff send a broadcast), so this read-only list answers "who did
+that, and when" for voice messages, broadcasts and users alike.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    list_display = ["action_time", "user", "action_label", "content_type", "object_link", "change_summary"]
+    list_filter = ["action_flag", "content_type", ("user", admin.RelatedOnlyFieldListFilter), "action_time"]
+    search_fields = ["object_repr", "object_id", "user__username", "change_message"]
+    date_hierarchy = "action_time"
+    list_select_related = ["user", "content_type"]
+    ordering = ["-action_time"]
+    fields = ["action_time", "user", "action_flag", "content_type", "object_id", "object_repr", "change_summary"]
+    readonly_fields = fields
+
+    # An audit trail nobody can edit: view only, and only for those allowed to view it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("action"), ordering="action_flag")
+    def action_label(self, entry):
+        return entry.get_action_flag_display()
+
+    @admin.display(description=_("object"), ordering="object_repr")
+    def object_link(self, entry):
+        url = None if entry.is_deletion() else entry.get_admin_url()
+        if url:
+            return format_html('<a href="{}">{}</a>', url, entry.object_repr)
+        return entry.object_repr
+
+    @admin.display(description=_("details"))
+    def change_summary(self, entry):
+        return entry.get_change_message()

@@ -1,0 +1,133 @@
+"""factory-boy factories shared by the test suite.
+
+``VoiceMessageFactory`` saves through the model, so it calls Create at Exolve: use it
+with the ``sandbox`` fixture. ``SyncedVoiceMessageFactory`` seeds the sandbox directly
+and stores the row from its GetInfo answer, as a sync would (no Create request).
+"""
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import translation
+
+from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS
+from exolve_portal.exolve_connection import get_client
+from voicemessages.models import VoiceMessage
+
+PASSWORD = "correct horse battery staple"
+
+
+VOICE_MESSAGE_MANAGER_PERMISSIONS = [
+    "voicemessages.view_voicemessage",
+    "voicemessages.add_voicemessage",
+    "voicemessages.change_voicemessage",
+    "voicemessages.delete_voicemessage",
+    "voicemessages.sync_voicemessages",
+    "voicemessages.view_orphanedvoicemessage",
+    "voicemessages.delete_orphanedvoicemessage",
+]
+
+
+def grant(user, codes):
+    """Give ``user`` the permissions ``codes`` ("app_label.codename")."""
+    for code in codes:
+        app_label, codename = code.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff member with no permissions; pass ``permissions=["app.codename", ...]``."""
+
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    is_staff = True
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        if create and extracted:
+            grant(self, extracted)
+
+
+class StaffUserFactory(UserFactory):
+    """A staff member who may do everything with voice messages (the Managers role)."""
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        if create:
+            grant(self, VOICE_MESSAGE_MANAGER_PERMISSIONS if extracted is None else extracted)
+
+
+class SuperUserFactory(UserFactory):
+    is_superuser = True
+
+
+class VoiceMessageFactory(factory.django.DjangoModelFactory):
+    """A voice message created through the model: saving calls Create at the sandbox."""
+
+    class Meta:
+        model = VoiceMessage
+
+    name = factory.Sequence(lambda n: f"Voice message {n}")
+    media_id = DEFAULT_MEDIA_IDS[0]
+    redirect_digit = 0
+    redirect_number = ""
+
+
+def synced_voice_message(sandbox, name="Synced message", **fields):
+    """Seed ``sandbox`` with a voice message and store it as a sync would (no Create)."""
+    exolve_id = sandbox.add_voice_message(name, **fields)
+    message, _outcome = VoiceMessage.update_or_create_from_exolve(get_client().get_voice_message(exolve_id))
+    return message
+
+
+# --- Fixtures for the voice-message tests (import the ones a module uses) ------------
+
+# Tests create many users: hashing their passwords properly would dominate the run.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CREATE = "voice-message/v1/Create"
+GET_LIST = "voice-message/v1/GetList"
+GET_INFO = "voice-message/v1/GetInfo"
+DELETE = "voice-message/v1/Delete"
+
+
+@pytest.fixture
+def exolve(sandbox, settings, db):
+    """The in-process sandbox with no client-side rate limit (tests send bursts).
+
+    Messages are in English (the portal's default is Russian), in code and test client.
+    """
+    settings.EXOLVE_MAX_RPS = 0
+    settings.LANGUAGE_CODE = "en"
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    with translation.override("en"):
+        yield sandbox
+
+
+@pytest.fixture
+def exolve_http(sandbox_server, settings, db):
+    """The sandbox over real HTTP on 127.0.0.1; otherwise as ``exolve``."""
+    settings.EXOLVE_MAX_RPS = 0
+    settings.LANGUAGE_CODE = "en"
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    with translation.override("en"):
+        yield sandbox_server
+
+
+@pytest.fixture
+def manager(db, settings):
+    """A staff member with every voice-message permission (not a superuser)."""
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    return StaffUserFactory(username="manager")
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client

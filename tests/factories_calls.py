@@ -1,0 +1,178 @@
+"""Fixtures and helpers for the calls tests (import the fixtures you use into the test module)."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+
+from calls.models import Broadcast, Call, CallState
+from calls.sending import create_broadcast, new_token
+from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = SANDBOX_SOURCE_NUMBERS[0]
+MAKE = "call/v1/MakeVoiceMessage"
+GET_INFO = "call/v1/GetInfo"
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+
+postgres_only = pytest.mark.postgres_only
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def skip_unless_postgres():
+    if not is_postgres():
+        pytest.skip("needs PostgreSQL (row locks, concurrent workers)")
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Tasks run as soon as they are enqueued (on commit)."""
+    settings.TASKS = IMMEDIATE_TASKS
+
+
+@pytest.fixture
+def dummy_tasks(settings):
+    """Tasks are recorded, never run: the test runs the work itself."""
+    settings.TASKS = DUMMY_TASKS
+
+
+@pytest.fixture
+def voice_message(sandbox, db):
+    """A voice message created at the sandbox (saving a new one calls Create)."""
+    from voicemessages.models import VoiceMessage
+
+    return VoiceMessage.objects.create(name="Greeting", media_id=1967)
+
+
+def make_user(username="operator", *, perms=("calls.send_voicemessage", "calls.view_call", "calls.refresh_call",
+                                           "calls.view_broadcast", "voicemessages.view_voicemessage")):
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    for code in perms:
+        app_label, codename = code.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return User.objects.get(pk=user.pk)  # fresh: no stale permission cache
+
+
+@pytest.fixture
+def operator(db):
+    return make_user()
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def queue(voice_message, numbers, *, user=None, token=None, source=SOURCE) -> Broadcast:
+    """Record a broadcast without running its tasks (the on-commit enqueue never fires in a test transaction)."""
+    return create_broadcast(voice_message, source, list(numbers), user, token or new_token())
+
+
+def states(broadcast) -> dict:
+    return {c.destination: c.state for c in Call.objects.filter(broadcast=broadcast)}
+
+
+def make_call(voice_message, destination="79991234560", **fields) -> Call:
+    defaults = {
+        "voice_message": voice_message,
+        "service_id": voice_message.exolve_id if voice_message else "gone",
+        "source": SOURCE,
+        "destination": destination,
+        "state": CallState.QUEUED,
+    }
+    defaults.update(fields)
+    return Call.objects.create(**defaults)
+
+
+def csv_upload(text: str, name="numbers.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
+
+
+def xlsx_bytes(rows) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_upload(rows, name="numbers.xlsx"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, xlsx_bytes(rows))
+
+
+# --- Worker subprocesses --------------------------------------------------------
+
+
+def database_url() -> str:
+    """A DATABASE_URL that reaches the test database from another process."""
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        name = settings_dict["NAME"]
+        if not name or str(name).startswith("file:memorydb") or name == ":memory:":
+            raise RuntimeError("the SQLite test database must be a file to be shared with a worker process")
+        return f"sqlite:///{name}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def worker_env(sandbox_path, db_url=None, **extra) -> dict:
+    """The environment for a worker process on `db_url` (default: the test database)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": db_url or database_url(),
+            "EXOLVE_SANDBOX": "on",
+            "EXOLVE_API_KEY": "",
+            "EXOLVE_SANDBOX_STATE": str(sandbox_path),
+            "DJANGO_SETTINGS_MODULE": "exolve_portal.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def start_worker(env, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture
+def http_sandbox(sandbox_server, settings):
+    """`sandbox_server` (real HTTP) with the sandbox's caller numbers as the team's numbers."""
+    settings.EXOLVE_SOURCE_NUMBERS = list(SANDBOX_SOURCE_NUMBERS)
+    return sandbox_server
+
+
+@pytest.fixture
+def http_voice_message(http_sandbox, db):
+    from voicemessages.models import VoiceMessage
+
+    return VoiceMessage.objects.create(name="Greeting", media_id=1967)

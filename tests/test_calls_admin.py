@@ -1,0 +1,218 @@
+"""The admin: the "Send…" action and form page, refresh actions, list pages."""
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.admin_actions import send_voice_message_action
+from calls.models import Broadcast, Call, CallState
+from calls.sending import send_queued_calls
+from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user, queue
+
+pytest_plugins = ["tests.factories_calls"]
+pytestmark = pytest.mark.django_db
+
+SEND_URL = "admin:calls_broadcast_send"
+
+
+def preview(client, voice_message, numbers="", **extra):
+    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "tok-1", "_preview": "1"}
+    data.update(extra)
+    return client.post(reverse(SEND_URL), data)
+
+
+def confirm_data(response):
+    form = response.context["confirm"]
+    data = {name: form.initial[name] for name in ("voice_message", "source", "token", "destinations")}
+    data.update({"invalid": form.initial["invalid"], "duplicates": form.initial["duplicates"], "_confirm": "1"})
+    return data
+
+
+def test_send_action_opens_the_form_page_for_one_message(voice_message, operator):
+    request = RequestFactory().post("/")
+    request.user = operator
+    model_admin = admin.site._registry[type(voice_message)]
+    response = send_voice_message_action(model_admin, request, type(voice_message).objects.filter(pk=voice_message.pk))
+    assert response.status_code == 302
+    assert response.url == reverse(SEND_URL) + f"?voice_message={voice_message.pk}"
+
+
+def test_send_action_through_the_changelist(voice_message, operator_client):
+    url = reverse("admin:voicemessages_voicemessage_changelist")
+    model_admin = admin.site._registry[type(voice_message)]
+    if send_voice_message_action not in model_admin.actions and "send_voice_message_action" not in model_admin.actions:
+        pytest.skip("the action is not wired into VoiceMessageAdmin.actions yet")
+    response = operator_client.post(
+        url, {"action": "send_voice_message_action", "_selected_action": [voice_message.pk]}
+    )
+    assert response.status_code == 302 and reverse(SEND_URL) in response.url
+
+
+def test_form_page_preselects_the_message(voice_message, operator_client):
+    response = operator_client.get(reverse(SEND_URL), {"voice_message": voice_message.pk})
+    assert response.status_code == 200
+    assert response.context["form"].initial["voice_message"] == str(voice_message.pk)
+    assert response.context["form"].initial["token"]
+
+
+def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
+    voice_message, operator_client, operator, dummy_tasks, sandbox
+):
+    response = preview(operator_client, voice_message, "+7 (999) 123-45-61\n8 999 123 45 61\nnonsense\n79991234562")
+    assert response.status_code == 200
+    counts = response.context["preview"].counts
+    assert counts == {"valid": 2, "invalid": 1, "duplicates": 1}
+    assert b"nonsense" in response.content
+    assert not Broadcast.objects.exists()  # a preview records nothing
+    assert sandbox.count(MAKE) == 0
+
+    data = confirm_data(response)
+    response = operator_client.post(reverse(SEND_URL), data)
+    broadcast = Broadcast.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("admin:calls_broadcast_change", args=[broadcast.pk])
+    assert sorted(broadcast.calls.values_list("destination", flat=True)) == ["79991234561", "79991234562"]
+    assert broadcast.created_by == operator
+    assert broadcast.invalid_numbers[0][0] == "nonsense"
+
+    # The same confirmation submitted again (double click, back + resubmit): still one.
+    again = operator_client.post(reverse(SEND_URL), data)
+    assert again.status_code == 302 and again.url == response.url
+    assert Broadcast.objects.count() == 1 and Call.objects.count() == 2
+
+
+def test_empty_list_is_refused_and_the_form_is_kept(voice_message, operator_client):
+    response = preview(operator_client, voice_message, "   \n")
+    assert response.status_code == 200 and response.context["preview"] is None
+    assert "Paste at least one number" in str(response.context["form"].non_field_errors())
+
+
+def test_only_invalid_numbers_are_refused_with_reasons_kept(voice_message, operator_client):
+    response = preview(operator_client, voice_message, "123\nabc")
+    assert "None of the numbers can be called" in str(response.context["form"].non_field_errors())
+    assert "123\nabc" in response.content.decode()  # nothing typed is lost
+
+
+def test_upload_errors_keep_the_pasted_text(voice_message, operator_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = preview(
+        operator_client, voice_message, "79991234561", file=SimpleUploadedFile("list.docx", b"binary stuff")
+    )
+    assert "Only CSV and XLSX" in str(response.context["form"].errors["file"])
+    assert "79991234561" in response.content.decode()
+    response = preview(operator_client, voice_message, "79991234561", file=csv_upload("name,city\nA,B\n"))
+    assert "No phone column" in str(response.context["form"].errors["file"])
+
+
+def test_upload_is_previewed(voice_message, operator_client):
+    response = preview(operator_client, voice_message, "", file=csv_upload("phone\n79991234561\n79991234561\nx\n"))
+    assert response.context["preview"].counts == {"valid": 1, "invalid": 1, "duplicates": 1}
+
+
+def test_missing_at_exolve_message_is_not_offered(voice_message, operator_client):
+    type(voice_message).objects.filter(pk=voice_message.pk).update(missing_since=timezone.now())
+    response = preview(operator_client, voice_message, "79991234561")
+    assert "voice_message" in response.context["form"].errors
+
+
+def test_message_deleted_between_preview_and_confirm(voice_message, operator_client, dummy_tasks):
+    response = preview(operator_client, voice_message, "79991234561")
+    data = confirm_data(response)
+    voice_message.delete()
+    response = operator_client.post(reverse(SEND_URL), data)
+    assert response.status_code == 200 and not Broadcast.objects.exists()
+    assert response.context["confirm"].errors
+
+
+def test_sending_needs_the_permission_on_every_request(voice_message, client, dummy_tasks):
+    user = make_user("viewer", perms=("calls.view_call", "calls.view_broadcast"))
+    client.force_login(user)
+    assert client.get(reverse(SEND_URL)).status_code == 403
+    data = {"voice_message": voice_message.pk, "source": SOURCE, "token": "t", "destinations": "79991234561",
+            "_confirm": "1"}
+    assert client.post(reverse(SEND_URL), data).status_code == 403
+    assert not Broadcast.objects.exists()
+
+
+def test_refresh_statistics_action(voice_message, operator_client, dummy_tasks, sandbox):
+    broadcast = queue(voice_message, ["79991234561", "79991234566"])
+    send_queued_calls(broadcast.pk)
+    sandbox.advance(60)
+    response = operator_client.post(
+        reverse("admin:calls_call_changelist"),
+        {"action": "refresh_statistics", "_selected_action": list(broadcast.calls.values_list("pk", flat=True))},
+    )
+    assert response.status_code == 302
+    assert dict(broadcast.calls.values_list("destination", "status")) == {
+        "79991234561": "completed",
+        "79991234566": "no_answer",
+    }
+
+
+def test_refresh_button_on_a_call(voice_message, operator_client, dummy_tasks, sandbox):
+    broadcast = queue(voice_message, ["79991234561"])
+    send_queued_calls(broadcast.pk)
+    call = broadcast.calls.get()
+    page = operator_client.get(reverse("admin:calls_call_change", args=[call.pk]))
+    refresh_url = reverse("admin:calls_call_refresh", args=[call.pk])
+    assert refresh_url in page.content.decode()
+    assert operator_client.get(refresh_url).status_code == 405
+    sandbox.advance(60)
+    response = operator_client.post(refresh_url)
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.state == "finished" and call.status == "completed"
+
+
+def test_refresh_button_needs_the_permission(voice_message, client, dummy_tasks):
+    call = make_call(voice_message, state=CallState.SENT, call_id="cal-1")
+    client.force_login(make_user("viewer", perms=("calls.view_call",)))
+    assert client.post(reverse("admin:calls_call_refresh", args=[call.pk])).status_code == 403
+
+
+def test_resend_action_asks_first_then_creates_new_calls(voice_message, operator_client, dummy_tasks, sandbox):
+    broadcast = queue(voice_message, ["79991234561", "79991234562"])
+    sandbox.add_fault("lost_response", endpoint=MAKE, times=1)
+    send_queued_calls(broadcast.pk, max_in_flight=1)
+    unknown = Call.objects.get(state="unknown")
+    selected = list(broadcast.calls.values_list("pk", flat=True))
+    url = reverse("admin:calls_call_changelist")
+    page = operator_client.post(url, {"action": "resend", "_selected_action": selected})
+    assert page.status_code == 200 and unknown.destination in page.content.decode()
+    assert Call.objects.count() == 2  # nothing yet
+    response = operator_client.post(url, {"action": "resend", "_selected_action": selected, "post": "yes"})
+    assert response.status_code == 302
+    new = Call.objects.get(resend_of=unknown)
+    assert new.state == "queued" and new.destination == unknown.destination
+    assert Call.objects.count() == 3  # the sent one was not resent
+
+
+def test_list_pages_do_not_query_per_row(voice_message, operator_client, dummy_tasks, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(url, **params):
+        with CaptureQueriesContext(connection) as ctx:
+            assert operator_client.get(url, params).status_code == 200
+        return len(ctx.captured_queries)
+
+    queue(voice_message, ["79991234561"])
+    calls_small = count(reverse("admin:calls_call_changelist"))
+    broadcasts_small = count(reverse("admin:calls_broadcast_changelist"))
+    for n in range(5):
+        queue(voice_message, [f"7999123{n:02d}{m:02d}" for m in range(10)])
+    assert count(reverse("admin:calls_call_changelist")) == calls_small
+    assert count(reverse("admin:calls_broadcast_changelist")) == broadcasts_small
+    assert count(reverse("admin:calls_call_changelist"), q="+7 (999) 123-00-01") == calls_small
+
+
+def test_broadcast_page_shows_counts_and_link_to_calls(voice_message, operator_client, dummy_tasks, sandbox):
+    broadcast = queue(voice_message, ["79991234561", "79991234562"])
+    send_queued_calls(broadcast.pk)
+    page = operator_client.get(reverse("admin:calls_broadcast_change", args=[broadcast.pk])).content.decode()
+    assert f"?broadcast={broadcast.pk}" in page
+    calls_page = operator_client.get(reverse("admin:calls_call_changelist"), {"broadcast": broadcast.pk})
+    assert calls_page.context["cl"].result_count == 2

@@ -1,0 +1,481 @@
+"""Voice messages through the admin with the Django test client, against the sandbox."""
+
+import pytest
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from tests.factories import (  # noqa: F401 - fixtures
+    CREATE,
+    DELETE,
+    GET_INFO,
+    GET_LIST,
+    UserFactory,
+    VoiceMessageFactory,
+    exolve,
+    manager,
+    manager_client,
+    synced_voice_message,
+)
+from voicemessages.admin import VoiceMessageAdmin
+from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
+
+CHANGELIST = "admin:voicemessages_voicemessage_changelist"
+ADD = "admin:voicemessages_voicemessage_add"
+SYNC = "admin:voicemessages_voicemessage_sync"
+EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
+
+
+def change_url(message):
+    return reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
+
+
+def delete_url(message):
+    return reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
+
+
+def form_data(**overrides):
+    return {"name": "Promo", "media_id": "1967", "redirect_digit": "0", "redirect_number": "", **overrides}
+
+
+def texts(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+# --- Add -------------------------------------------------------------------------
+
+
+def test_admin_add_creates_the_message_at_exolve(exolve, manager_client, manager):
+    data = form_data(name="Promo", media_id=" 1979 ", redirect_digit="5", redirect_number="8 (999) 123-45-67")
+
+    response = manager_client.post(reverse(ADD), data)
+
+    assert response.status_code == 302
+    message = VoiceMessage.objects.get()
+    assert (message.name, message.media_id, message.redirect_digit, message.redirect_number) == (
+        "Promo",
+        1979,
+        5,
+        "89991234567",
+    )
+    assert message.created_by == manager
+    assert exolve.requests_log(CREATE)[0]["body"] == {
+        "name": "Promo",
+        "media_id": "1979",
+        "redirect_info": {"digit": 5, "redirect_number": "89991234567"},
+    }
+    assert set(exolve.voice_messages()) == {message.exolve_id}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"name": ""}, "name", "required"),
+        ({"name": "x" * 256}, "name", "at most 255"),
+        ({"media_id": "-5"}, "media_id", "1 or more"),
+        ({"media_id": "0"}, "media_id", "1 or more"),
+        ({"media_id": "abc"}, "media_id", "whole number"),
+        ({"media_id": "1.5"}, "media_id", "whole number"),
+        ({"media_id": str(2**63)}, "media_id", "too large"),
+        ({"media_id": str(2**64 + 1)}, "media_id", "too large"),
+        ({"media_id": "9" * 5000}, "media_id", "too large"),
+        ({"redirect_digit": "10"}, "redirect_digit", "0 to 9"),
+        ({"redirect_digit": "-1"}, "redirect_digit", "0 to 9"),
+        ({"redirect_digit": "x"}, "redirect_digit", "0 to 9"),
+        ({"redirect_number": "1234-5678"}, "redirect_number", "too short"),
+        ({"redirect_number": "+1234 5678 9012 345"}, "redirect_number", "too long"),
+        ({"redirect_number": "7999abc4567"}, "redirect_number", "only digits"),
+    ],
+)
+def test_admin_add_bad_input_is_shown_next_to_the_field_and_nothing_is_sent(
+    exolve, manager_client, overrides, field, words
+):
+    response = manager_client.post(reverse(ADD), form_data(**overrides))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert words in " ".join(errors[field])
+    assert exolve.count(CREATE) == 0
+    assert not VoiceMessage.objects.exists()
+
+
+def test_admin_add_unknown_media_id_is_shown_under_media_id(exolve, manager_client):
+    response = manager_client.post(reverse(ADD), form_data(media_id="42"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "no audio file with this media id" in " ".join(errors["media_id"])
+    assert exolve.count(CREATE) == 1
+    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda sandbox: sandbox.set_blocked(True), "account is not active"),
+        (lambda sandbox: sandbox.add_fault("http_error", CREATE, status=500), "could not check the account"),
+        (lambda sandbox: sandbox.add_fault("http_error", CREATE, status=503), "cannot tell whether it was created"),
+        (lambda sandbox: sandbox.add_fault("connect_refused", CREATE, times=None), "could not reach Exolve"),
+    ],
+    ids=["403", "500", "503", "refused"],
+)
+def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_client, setup, words):
+    setup(exolve)
+
+    response = manager_client.post(reverse(ADD), form_data())
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert words in " ".join(form.non_field_errors())
+    assert words in response.content.decode()
+    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+
+
+def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(exolve, manager_client):
+    exolve.add_fault("timeout", CREATE)
+
+    response = manager_client.post(reverse(ADD), form_data(name="Maybe"))
+
+    assert response.status_code == 200
+    assert "cannot tell whether it was created" in " ".join(response.context["adminform"].form.non_field_errors())
+    assert exolve.count(CREATE) == 1
+    assert not VoiceMessage.objects.exists()
+    [remote_id] = exolve.voice_messages()
+
+    manager_client.post(reverse(SYNC))
+
+    assert VoiceMessage.objects.get().exolve_id == remote_id
+    assert exolve.count(CREATE) == 1
+
+
+def test_admin_add_rolled_back_after_create_deletes_it_at_exolve(exolve, manager_client, monkeypatch):
+    def broken_log_addition(*args, **kwargs):
+        raise RuntimeError("the admin log could not be written")
+
+    monkeypatch.setattr(VoiceMessageAdmin, "log_addition", broken_log_addition)
+
+    with pytest.raises(RuntimeError):
+        manager_client.post(reverse(ADD), form_data())
+
+    assert exolve.count(CREATE) == 1
+    assert exolve.count(DELETE) == 1
+    assert exolve.voice_messages() == {}
+    assert not VoiceMessage.objects.exists()
+
+
+def test_admin_add_form_shows_no_reprovision_warning(exolve, manager_client):
+    response = manager_client.get(reverse(ADD))
+
+    assert response.status_code == 200
+    assert "exolve-reprovision-warning" not in response.content.decode()
+
+
+# --- HTML in names -----------------------------------------------------------------
+
+
+def test_html_in_names_is_escaped_in_the_changelist_and_change_form(exolve, manager_client):
+    message = VoiceMessageFactory(name=EVIL_NAME)
+
+    for url in (reverse(CHANGELIST), change_url(message), delete_url(message)):
+        content = manager_client.get(url).content.decode()
+        assert "<script>alert" not in content
+        assert "<b>bold</b>" not in content
+        assert "&lt;script&gt;" in content
+
+    assert exolve.voice_messages()[message.exolve_id]["name"] == EVIL_NAME
+
+
+def test_html_in_names_is_escaped_in_messages(exolve, manager_client):
+    message = VoiceMessageFactory(name=EVIL_NAME)
+    exolve.set_blocked(True)
+
+    response = manager_client.post(delete_url(message), {"post": "yes"}, follow=True)
+
+    content = response.content.decode()
+    assert "<script>alert" not in content
+    assert "&lt;script&gt;" in content
+
+
+# --- Change ------------------------------------------------------------------------
+
+
+def test_change_form_warns_that_saving_creates_a_new_message_at_exolve(exolve, manager_client):
+    message = synced_voice_message(exolve)
+
+    content = manager_client.get(change_url(message)).content.decode()
+
+    assert "exolve-reprovision-warning" in content
+    assert "creates a new voice message at Exolve" in content
+
+
+def test_admin_change_reprovisions_at_exolve(exolve, manager_client, django_capture_on_commit_callbacks):
+    message = synced_voice_message(exolve, "Old", media_id=1967)
+    old_id = message.exolve_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(change_url(message), form_data(name="New", media_id="1979"), follow=True)
+
+    message.refresh_from_db()
+    assert message.exolve_id != old_id
+    assert (message.name, message.media_id) == ("New", 1979)
+    assert exolve.requests_log(DELETE)[0]["body"] == {"id": old_id}
+    assert set(exolve.voice_messages()) == {message.exolve_id}
+    assert exolve.voice_messages()[message.exolve_id]["name"] == "New"
+    assert any("a new one was created there" in text for text in texts(response))
+
+
+def test_admin_change_without_changes_sends_nothing(exolve, manager_client):
+    message = synced_voice_message(exolve, "Same", media_id=1967)
+    before = exolve.count()
+
+    response = manager_client.post(change_url(message), form_data(name="Same", media_id="1967"))
+
+    assert response.status_code == 302
+    assert exolve.count() == before
+
+
+def test_admin_change_refused_keeps_everything_as_it_was(exolve, manager_client):
+    message = synced_voice_message(exolve, "Old", media_id=1967)
+
+    response = manager_client.post(change_url(message), form_data(name="New", media_id="42"))
+
+    assert response.status_code == 200
+    assert "media id" in " ".join(response.context["adminform"].form.errors["media_id"])
+    stored = VoiceMessage.objects.get()
+    assert (stored.name, stored.exolve_id) == ("Old", message.exolve_id)
+    assert set(exolve.voice_messages()) == {message.exolve_id}
+
+
+def test_admin_change_whose_old_copy_cannot_be_deleted_shows_the_leftover(
+    exolve, manager_client, django_capture_on_commit_callbacks
+):
+    message = synced_voice_message(exolve, "Old")
+    exolve.add_fault("http_error", DELETE, times=None, status=503)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(change_url(message), form_data(name="New"))
+
+    exolve.clear_faults()
+    assert OrphanedVoiceMessage.objects.get().exolve_id == message.exolve_id
+    assert len(exolve.voice_messages()) == 2
+    content = manager_client.get(reverse(CHANGELIST)).content.decode()
+    assert "1 voice message is still at Exolve although the portal meant to delete it" in content
+
+    orphans = reverse("admin:voicemessages_orphanedvoicemessage_changelist")
+    orphan = OrphanedVoiceMessage.objects.get()
+    manager_client.post(orphans, {"action": "retry_delete_at_exolve", "_selected_action": [orphan.pk]})
+
+    assert not OrphanedVoiceMessage.objects.exists()
+    assert set(exolve.voice_messages()) == {VoiceMessage.objects.get().exolve_id}
+
+
+# --- Delete ------------------------------------------------------------------------
+
+
+def test_admin_delete_deletes_at_exolve_then_here(exolve, manager_client):
+    message = VoiceMessageFactory()
+
+    response = manager_client.post(delete_url(message), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert exolve.requests_log(DELETE)[0]["body"] == {"id": message.exolve_id}
+    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+
+
+def test_admin_delete_failure_keeps_the_row_and_says_why(exolve, manager_client):
+    message = VoiceMessageFactory(name="Keep")
+    exolve.set_blocked(True)
+
+    response = manager_client.post(delete_url(message), {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == change_url(message)
+    assert any("“Keep” was not deleted" in text and "not active" in text for text in texts(response))
+    assert VoiceMessage.objects.filter(pk=message.pk).exists()
+    assert message.exolve_id in exolve.voice_messages()
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_admin_delete_of_message_gone_at_exolve_deletes_it_here(exolve, manager_client):
+    message = synced_voice_message(exolve)
+    exolve.reset()
+
+    response = manager_client.post(delete_url(message), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not VoiceMessage.objects.exists()
+
+
+def test_bulk_delete_asks_for_confirmation_first(exolve, manager_client):
+    messages = VoiceMessageFactory.create_batch(2)
+
+    response = manager_client.post(
+        reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [m.pk for m in messages]}
+    )
+
+    assert response.status_code == 200
+    assert "Are you sure" in response.content.decode()
+    assert exolve.count(DELETE) == 0
+
+
+def test_bulk_delete_deletes_each_message_at_exolve(exolve, manager_client):
+    messages = VoiceMessageFactory.create_batch(3)
+    keep = VoiceMessageFactory()
+
+    response = manager_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [m.pk for m in messages]},
+        follow=True,
+    )
+
+    assert {entry["body"]["id"] for entry in exolve.requests_log(DELETE)} == {m.exolve_id for m in messages}
+    assert set(exolve.voice_messages()) == {keep.exolve_id}
+    assert set(VoiceMessage.objects.values_list("pk", flat=True)) == {keep.pk}
+    assert any("Deleted 3 voice messages at Exolve and here" in text for text in texts(response))
+    assert LogEntry.objects.filter(action_flag=DELETION).count() == 3
+
+
+def test_bulk_delete_reports_per_message_and_keeps_the_failed(exolve, manager_client, settings):
+    settings.EXOLVE_MAX_IN_FLIGHT = 1  # in order, so the fault hits the first message
+    first = VoiceMessageFactory(name="First")
+    others = VoiceMessageFactory.create_batch(2)
+    exolve.add_fault("http_error", DELETE, times=1, status=403)
+
+    response = manager_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [first.pk, *[m.pk for m in others]]},
+        follow=True,
+    )
+
+    shown = texts(response)
+    assert any("Deleted 2 voice messages" in text for text in shown)
+    assert any("“First” was not deleted" in text for text in shown)
+    assert set(VoiceMessage.objects.values_list("pk", flat=True)) == {first.pk}
+    assert set(exolve.voice_messages()) == {first.exolve_id}
+    logged = set(LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True))
+    assert logged == {str(m.pk) for m in others}
+
+
+# --- Sync button and refresh action -----------------------------------------------
+
+
+def test_sync_button_is_shown_to_those_who_may_sync(exolve, client, manager_client):
+    assert "exolve-sync-button" in manager_client.get(reverse(CHANGELIST)).content.decode()
+
+    viewer = UserFactory(permissions=["voicemessages.view_voicemessage"])
+    client.force_login(viewer)
+    assert "exolve-sync-button" not in client.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_sync_button_syncs_from_exolve(exolve, manager_client):
+    remote_id = exolve.add_voice_message("From Exolve", media_id=1979)
+    gone = synced_voice_message(exolve, "Will vanish")
+    exolve.reset()
+    exolve.add_voice_message("From Exolve", media_id=1979)
+    remote_id = next(iter(exolve.voice_messages()))
+
+    response = manager_client.post(reverse(SYNC), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
+    assert VoiceMessage.objects.get(exolve_id=remote_id).name == "From Exolve"
+    assert VoiceMessage.objects.get(pk=gone.pk).missing_since is not None
+    shown = texts(response)
+    assert any("created 1, updated 0, unchanged 0, missing 1, failed 0" in text for text in shown)
+    assert exolve.count(CREATE) == 0
+    content = response.content.decode()
+    assert "missing at Exolve since" in content
+
+
+def test_sync_button_accepts_post_only(exolve, manager_client):
+    assert manager_client.get(reverse(SYNC)).status_code == 405
+    assert exolve.count(GET_LIST) == 0
+
+
+def test_sync_button_needs_the_sync_permission(exolve, client):
+    user = UserFactory(permissions=["voicemessages.view_voicemessage", "voicemessages.change_voicemessage"])
+    client.force_login(user)
+
+    assert client.post(reverse(SYNC)).status_code == 403
+    assert exolve.count(GET_LIST) == 0
+
+
+def test_sync_button_when_exolve_is_unreachable_says_so(exolve, manager_client):
+    message = VoiceMessageFactory()
+    exolve.add_fault("connect_refused", GET_LIST, times=None)
+
+    response = manager_client.post(reverse(SYNC), follow=True)
+
+    assert any("Could not get the list of voice messages from Exolve" in text for text in texts(response))
+    assert VoiceMessage.objects.get().missing_since is None
+    assert VoiceMessage.objects.get().exolve_id == message.exolve_id
+
+
+def test_refresh_action_updates_selected_and_marks_missing(exolve, manager_client):
+    present = synced_voice_message(exolve, "Present")
+    gone = synced_voice_message(exolve, "Gone")
+    VoiceMessage.objects.filter(pk=present.pk).update(name="Stale here")
+    gone.delete_at_exolve()
+
+    response = manager_client.post(
+        reverse(CHANGELIST),
+        {"action": "refresh_from_exolve", "_selected_action": [present.pk, gone.pk]},
+        follow=True,
+    )
+
+    assert VoiceMessage.objects.get(pk=present.pk).name == "Present"
+    assert VoiceMessage.objects.get(pk=gone.pk).missing_since is not None
+    assert {entry["body"]["id"] for entry in exolve.requests_log(GET_INFO)} >= {present.exolve_id, gone.exolve_id}
+    shown = texts(response)
+    assert any("1 changed" in text for text in shown)
+    assert any("no longer has “Gone”" in text for text in shown)
+
+
+def test_refresh_action_reports_failures_and_changes_nothing(exolve, manager_client):
+    message = synced_voice_message(exolve, "Present")
+    VoiceMessage.objects.filter(pk=message.pk).update(name="Here")
+    exolve.set_blocked(True)
+
+    response = manager_client.post(
+        reverse(CHANGELIST), {"action": "refresh_from_exolve", "_selected_action": [message.pk]}, follow=True
+    )
+
+    assert any("Could not refresh “Here”" in text for text in texts(response))
+    assert VoiceMessage.objects.get().name == "Here"
+
+
+def test_refresh_action_is_hidden_without_the_sync_permission(exolve, client):
+    VoiceMessageFactory()
+    client.force_login(UserFactory(permissions=["voicemessages.view_voicemessage"]))
+
+    content = client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "refresh_from_exolve" not in content
+
+
+def test_list_columns_filters_and_search(exolve, manager_client):
+    VoiceMessageFactory(name="Alpha", redirect_digit=3, redirect_number="79991234567")
+    beta = VoiceMessageFactory(name="Beta")
+    VoiceMessage.objects.filter(pk=beta.pk).update(missing_since="2024-01-01T00:00:00Z")
+
+    content = manager_client.get(reverse(CHANGELIST)).content.decode()
+    assert "3 → 79991234567" in content
+    assert "missing at Exolve since" in content
+
+    missing_only = manager_client.get(reverse(CHANGELIST), {"exolve_state": "missing"})
+    assert [m.name for m in missing_only.context["cl"].result_list] == ["Beta"]
+
+    by_name = manager_client.get(reverse(CHANGELIST), {"q": "alph"})
+    assert [m.name for m in by_name.context["cl"].result_list] == ["Alpha"]
+
+    by_id = manager_client.get(reverse(CHANGELIST), {"q": beta.exolve_id})
+    assert [m.name for m in by_id.context["cl"].result_list] == ["Beta"]
+
+
+def test_changelist_queries_do_not_grow_with_rows(exolve, manager_client, django_assert_max_num_queries):
+    VoiceMessageFactory.create_batch(2)
+    manager_client.get(reverse(CHANGELIST))  # warm caches (content types, permissions)
+    with django_assert_max_num_queries(20) as few:
+        manager_client.get(reverse(CHANGELIST))
+    VoiceMessageFactory.create_batch(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        manager_client.get(reverse(CHANGELIST))

@@ -1,0 +1,356 @@
+"""Admin for voice messages: Exolve is the source of truth, the admin keeps it in step.
+
+- Add/change: the form creates the message at Exolve while validating, so a refusal
+  is shown on the form; ``changeform_view`` runs inside ``provisioning_guard`` so a
+  Create whose row was not stored is undone at Exolve.
+- Delete (one or selected): at Exolve first, per message; what failed is kept and said.
+- "Sync from Exolve" (a POST-only extra URL) and "Refresh from Exolve" (an action).
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from calls.admin_actions import send_voice_message_action
+from exolve_portal.exolve import errors
+from exolve_portal.exolve_connection import get_client
+
+from .exceptions import SyncUnavailableError, VoiceMessageDeleteError, explain
+from .forms import VoiceMessageForm
+from .models import OrphanedVoiceMessage, VoiceMessage
+from .provisioning import provisioning_guard
+from .sync import refresh_voice_messages, sync_voice_messages
+
+# Messages listing names stop after this many, then say how many more.
+_NAMES_SHOWN = 20
+
+
+def _quoted_names(rows) -> str:
+    """“a”, “b”, … and N more: plain text (messages are escaped when shown)."""
+    rows = list(rows)
+    names = ", ".join(f"“{row}”" for row in rows[:_NAMES_SHOWN])
+    if len(rows) > _NAMES_SHOWN:
+        names += " " + _("and %(count)d more") % {"count": len(rows) - _NAMES_SHOWN}
+    return names
+
+
+class SyncStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state at Exolve")
+    parameter_name = "exolve_state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("present", _("present at Exolve")),
+            ("missing", _("missing at Exolve")),
+            ("never_synced", _("never synced")),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "present":
+                return queryset.filter(missing_since__isnull=True)
+            case "missing":
+                return queryset.filter(missing_since__isnull=False)
+            case "never_synced":
+                return queryset.filter(exolve_created_at__isnull=True, missing_since__isnull=True)
+        return queryset
+
+
+class RedirectFilter(admin.SimpleListFilter):
+    title = gettext_lazy("redirect")
+    parameter_name = "has_redirect"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("with a redirect number")), ("no", _("without"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "yes":
+                return queryset.exclude(redirect_number="")
+            case "no":
+                return queryset.filter(redirect_number="")
+        return queryset
+
+
+@admin.register(VoiceMessage)
+class VoiceMessageAdmin(admin.ModelAdmin):
+    form = VoiceMessageForm
+    list_display = ["name", "media_id", "redirect", "exolve_id", "created", "exolve_state"]
+    list_display_links = ["name"]
+    search_fields = ["name", "exolve_id"]
+    list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", "created_by"]
+    list_select_related = ["created_by"]
+    date_hierarchy = None
+    actions = ["refresh_from_exolve", send_voice_message_action, "delete_selected"]
+    readonly_fields = [
+        "exolve_id",
+        "exolve_created_at",
+        "synced_at",
+        "missing_since",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "raw_answer",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "media_id", "redirect_digit", "redirect_number"]}),
+        (
+            gettext_lazy("At Exolve"),
+            {"fields": ["exolve_id", "exolve_created_at", "synced_at", "missing_since", "raw_answer"]},
+        ),
+        (gettext_lazy("In the portal"), {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+    save_as = False
+    change_list_template = "admin/voicemessages/voicemessage/change_list.html"
+    change_form_template = "admin/voicemessages/voicemessage/change_form.html"
+
+    # --- columns -------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("redirect"))
+    def redirect(self, obj):
+        if not obj.redirect_number:
+            return "—"
+        return format_html("{} → {}", obj.redirect_digit, obj.redirect_number)
+
+    @admin.display(description=gettext_lazy("created"), ordering="exolve_created_at")
+    def created(self, obj):
+        return obj.exolve_created_at or obj.created_at
+
+    @admin.display(description=gettext_lazy("state at Exolve"), ordering="missing_since")
+    def exolve_state(self, obj):
+        if obj.missing_since:
+            return format_html(
+                '<strong class="exolve-missing" style="color: var(--error-fg, #ba2121)">✖ {}</strong>',
+                _("missing at Exolve since %(date)s") % {"date": _local(obj.missing_since)},
+            )
+        if obj.synced_at:
+            return format_html('<span class="exolve-present">✔ {}</span>', _("present at Exolve"))
+        return format_html('<span class="exolve-unknown">? {}</span>', _("not synced yet"))
+
+    @admin.display(description=gettext_lazy("last answer from Exolve"))
+    def raw_answer(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2, sort_keys=True))
+
+    # --- permissions ---------------------------------------------------------------
+
+    def _url_name(self, view: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def has_sync_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.sync_voicemessages")
+
+    # --- add / change --------------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Around the admin's own transaction: after a rollback, what Exolve created is undone.
+        with provisioning_guard():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        replaced = obj._replaced_exolve_id
+        super().save_model(request, obj, form, change)
+        if replaced:
+            self.message_user(
+                request,
+                _(
+                    "Exolve cannot change a voice message, so a new one was created there "
+                    "(Exolve id %(new)s) and the old one (%(old)s) is being deleted."
+                )
+                % {"new": obj.exolve_id, "old": replaced},
+                messages.INFO,
+            )
+
+    # --- delete --------------------------------------------------------------------
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except VoiceMessageDeleteError as error:
+            # Raised inside the admin's transaction, which rolled back (with its log entry).
+            self.message_user(request, error.user_message, messages.ERROR)
+            change_url = reverse(
+                f"admin:{self._url_name('change')}", args=[quote(object_id)], current_app=self.admin_site.name
+            )
+            return HttpResponseRedirect(change_url)
+
+    def delete_queryset(self, request, queryset):
+        """Delete each message at Exolve, then here; say per message what was and was not deleted."""
+        report = queryset.delete_each()
+        if report.deleted:
+            self.message_user(
+                request,
+                ngettext(
+                    "Deleted %(count)d voice message at Exolve and here: %(names)s.",
+                    "Deleted %(count)d voice messages at Exolve and here: %(names)s.",
+                    len(report.deleted),
+                )
+                % {"count": len(report.deleted), "names": _quoted_names(report.deleted)},
+                messages.SUCCESS,
+            )
+        for _message, error in report.failed[:_NAMES_SHOWN]:
+            self.message_user(request, error.user_message, messages.ERROR)
+        if len(report.failed) > _NAMES_SHOWN:
+            self.message_user(
+                request,
+                _("%(count)d more voice messages were not deleted: %(names)s.")
+                % {
+                    "count": len(report.failed) - _NAMES_SHOWN,
+                    "names": _quoted_names([m for m, _e in report.failed[_NAMES_SHOWN:]]),
+                },
+                messages.ERROR,
+            )
+        return report
+
+    @admin.action(permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s"))
+    def delete_selected(self, request, queryset):
+        """Django's confirmation page; then per-message deletion that reports each outcome."""
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)
+        _deletable, _count, perms_needed, protected = self.get_deleted_objects(queryset, request)
+        if perms_needed or protected:
+            return django_delete_selected(self, request, queryset)
+        report = self.delete_queryset(request, queryset)
+        if report.deleted:
+            # Logged after the fact, and only for what really went.
+            self.log_deletions(request, report.deleted)
+        return None
+
+    # --- refresh and sync ----------------------------------------------------------
+
+    @admin.action(permissions=["sync"], description=gettext_lazy("Refresh selected from Exolve"))
+    def refresh_from_exolve(self, request, queryset):
+        result = refresh_voice_messages(queryset)
+        if result.updated or result.unchanged:
+            self.message_user(
+                request,
+                _("Refreshed from Exolve: %(updated)d changed, %(unchanged)d unchanged.")
+                % {"updated": len(result.updated), "unchanged": len(result.unchanged)},
+                messages.SUCCESS,
+            )
+        if result.missing:
+            self.message_user(
+                request,
+                _("Exolve no longer has %(names)s; marked as missing.") % {"names": _quoted_names(result.missing)},
+                messages.WARNING,
+            )
+        for row, error in result.failed[:_NAMES_SHOWN]:
+            self.message_user(
+                request,
+                _("Could not refresh “%(name)s”: %(reason)s") % {"name": row.name, "reason": explain(error)},
+                messages.ERROR,
+            )
+
+    def get_urls(self):
+        return [
+            path("sync/", self.admin_site.admin_view(self.sync_view), name=self._url_name("sync")),
+            *super().get_urls(),
+        ]
+
+    def sync_view(self, request):
+        """POST only: run the sync and go back to the list with its summary."""
+        return require_POST(self._sync)(request)
+
+    def _sync(self, request):
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        try:
+            result = sync_voice_messages()
+        except SyncUnavailableError as error:
+            self.message_user(request, error.user_message, messages.ERROR)
+        else:
+            level = messages.SUCCESS if result.ok else messages.WARNING
+            self.message_user(request, _("Synced from Exolve: %(summary)s.") % {"summary": result.summary()}, level)
+            if result.newly_missing:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d voice message is no longer at Exolve; it is marked as missing.",
+                        "%(count)d voice messages are no longer at Exolve; they are marked as missing.",
+                        len(result.newly_missing),
+                    )
+                    % {"count": len(result.newly_missing)},
+                    messages.WARNING,
+                )
+            for exolve_id, error in list(result.failed.items())[:_NAMES_SHOWN]:
+                self.message_user(
+                    request,
+                    _("Could not read voice message %(id)s from Exolve: %(reason)s")
+                    % {"id": exolve_id, "reason": explain(error)},
+                    messages.ERROR,
+                )
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "can_sync": self.has_sync_permission(request),
+            "orphan_count": OrphanedVoiceMessage.objects.count(),
+            "missing_count": VoiceMessage.objects.missing_at_exolve().count(),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+def _local(value):
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+
+@admin.register(OrphanedVoiceMessage)
+class OrphanedVoiceMessageAdmin(admin.ModelAdmin):
+    """Voice messages the portal meant to delete at Exolve but could not."""
+
+    list_display = ["name", "exolve_id", "reason", "error", "recorded_at"]
+    search_fields = ["name", "exolve_id"]
+    list_filter = ["reason"]
+    actions = ["retry_delete_at_exolve"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(permissions=["delete"], description=gettext_lazy("Try again to delete at Exolve"))
+    def retry_delete_at_exolve(self, request, queryset):
+        gone, left = [], []
+        for orphan in queryset:
+            # Not delete_or_record: that would add a second record on failure.
+            if _delete_quietly(orphan):
+                gone.append(orphan)
+            else:
+                left.append(orphan)
+        if gone:
+            OrphanedVoiceMessage.objects.filter(pk__in=[o.pk for o in gone]).delete()
+            self.message_user(
+                request,
+                _("Deleted at Exolve: %(names)s.") % {"names": _quoted_names(gone)},
+                messages.SUCCESS,
+            )
+        if left:
+            self.message_user(
+                request,
+                _("Still at Exolve (see the error column): %(names)s.") % {"names": _quoted_names(left)},
+                messages.ERROR,
+            )
+
+
+def _delete_quietly(orphan: OrphanedVoiceMessage) -> bool:
+    try:
+        get_client().delete_voice_message(orphan.exolve_id)
+    except errors.ExolveError as error:
+        if errors.is_gone(error):
+            return True
+        OrphanedVoiceMessage.objects.filter(pk=orphan.pk).update(error=str(error))
+        return False
+    return True

@@ -1,0 +1,453 @@
+"""VoiceMessage: the local mirror of one Exolve voice message (Exolve is the source of truth).
+
+How a row and Exolve stay in step:
+- ``save()`` of a new message calls Create at Exolve first and stores the returned id;
+  if Exolve refuses, ``ProvisioningError`` is raised and nothing is saved.
+- ``save()`` after a change to what Exolve holds (name, media id, redirect) creates a
+  new copy at Exolve, stores its id and deletes the old copy once that is committed
+  (Exolve has no Update).
+- ``delete()`` deletes at Exolve, then here; ``QuerySet.delete()`` does so per message.
+- ``update_or_create_from_exolve()`` is the only way rows come from Exolve's answers;
+  it never calls Create.
+See ``provisioning.py`` for what happens when the two sides fall out of step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, router, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from exolve_portal.exolve import errors
+from exolve_portal.exolve.client import VoiceMessageInfo
+from exolve_portal.exolve_connection import get_client
+
+from .exceptions import BulkDeleteError, ProvisioningError, VoiceMessageDeleteError
+from .provisioning import delete_or_record, provisioning_guard, track_created
+from .validators import (
+    MEDIA_ID_MAX,
+    NAME_MAX_LENGTH,
+    media_id_validators,
+    normalise_redirect_number,
+    redirect_digit_validators,
+    validate_not_only_spaces,
+    validate_redirect_number,
+)
+
+# The fields Exolve holds: changing any of them means a new copy at Exolve.
+PROVISIONED_FIELDS = ("name", "media_id", "redirect_digit", "redirect_number")
+# Columns a sync writes (never created_by or the local timestamps it does not own).
+SYNCED_COLUMNS = [*PROVISIONED_FIELDS, "exolve_created_at", "raw", "missing_since", "synced_at", "updated_at"]
+# Lookup sentinel for update_or_create_from_exolve(existing=...).
+LOOKUP = object()
+
+
+@dataclass
+class BulkDeleteReport:
+    """What a bulk deletion did, message by message."""
+
+    deleted: list[VoiceMessage] = field(default_factory=list)
+    failed: list[tuple[VoiceMessage, VoiceMessageDeleteError]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.deleted) + len(self.failed)
+
+
+class VoiceMessageQuerySet(models.QuerySet):
+    def delete(self):
+        """Delete each message at Exolve, then here; one failure does not stop the rest.
+
+        Returns Django's ``(count, {label: count})`` when all went; otherwise raises
+        ``BulkDeleteError`` (its ``report`` says which were deleted) after trying all.
+        """
+        report = self.delete_each()
+        if report.failed:
+            raise BulkDeleteError(report)
+        return len(report.deleted), {self.model._meta.label: len(report.deleted)}
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def delete_each(self) -> BulkDeleteReport:
+        """Delete each message at Exolve (concurrently), then the deleted ones here.
+
+        Exolve's "not found" counts as deleted; any other failure keeps that row.
+        """
+        messages = list(self.order_by("pk"))
+        report = BulkDeleteReport()
+        if not messages:
+            return report
+        workers = max(1, min(settings.EXOLVE_MAX_IN_FLIGHT, len(messages)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(_delete_at_exolve_or_error, messages))
+        for message, error in zip(messages, outcomes, strict=True):
+            if error is None:
+                report.deleted.append(message)
+            else:
+                report.failed.append((message, error))
+        if report.deleted:
+            # Exolve no longer has them: remove the rows without asking Exolve again.
+            self.model.objects.filter(pk__in=[m.pk for m in report.deleted]).delete_locally()
+        return report
+
+    delete_each.alters_data = True
+    delete_each.queryset_only = True
+
+    def delete_locally(self):
+        """Delete the rows here only, without telling Exolve (for messages already gone there)."""
+        return models.QuerySet.delete(self)
+
+    delete_locally.alters_data = True
+    delete_locally.queryset_only = True
+
+    def missing_at_exolve(self):
+        return self.filter(missing_since__isnull=False)
+
+
+def _delete_at_exolve_or_error(message: VoiceMessage) -> VoiceMessageDeleteError | None:
+    try:
+        message.delete_at_exolve()
+    except VoiceMessageDeleteError as error:
+        return error
+    return None
+
+
+class VoiceMessage(models.Model):
+    exolve_id = models.CharField(_("Exolve id"), max_length=128, unique=True, editable=False)
+    name = models.CharField(
+        _("name"),
+        max_length=NAME_MAX_LENGTH,
+        validators=[validate_not_only_spaces],
+        error_messages={"blank": _("Give the voice message a name.")},
+    )
+    media_id = models.PositiveBigIntegerField(
+        _("media id"),
+        null=True,  # only for rows synced from Exolve without a usable media id
+        validators=media_id_validators,
+        error_messages={
+            "invalid": _("Enter the media id as a whole number, for example 1967."),
+            "blank": _("Enter the media id of the audio file."),
+        },
+        help_text=_("The id of an audio file in the media library of the Exolve personal account."),
+    )
+    redirect_digit = models.PositiveSmallIntegerField(
+        _("redirect digit"),
+        default=0,
+        validators=redirect_digit_validators,
+        help_text=_("The key the person presses to be put through to the redirect number."),
+    )
+    redirect_number = models.CharField(
+        _("redirect number"),
+        max_length=32,
+        blank=True,
+        validators=[validate_redirect_number],
+        help_text=_("Optional. The number to put the person through to, 9 to 14 digits."),
+    )
+    exolve_created_at = models.DateTimeField(_("created at Exolve"), null=True, blank=True, editable=False)
+    raw = models.JSONField(_("last answer from Exolve"), default=dict, blank=True, editable=False)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True, editable=False)
+    missing_since = models.DateTimeField(
+        _("missing at Exolve since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when a sync did not find this message at Exolve."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_voice_messages",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created here"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed here"), auto_now=True)
+
+    objects = VoiceMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("voice message")
+        verbose_name_plural = _("voice messages")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("sync_voicemessages", _("Can sync voice messages from Exolve"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(exolve_id=""), name="voicemessage_exolve_id_not_empty"),
+            models.CheckConstraint(
+                condition=Q(redirect_digit__gte=0, redirect_digit__lte=9), name="voicemessage_redirect_digit_0_9"
+            ),
+        ]
+        indexes = [models.Index(fields=["missing_since"], name="voicemessage_missing_idx")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What Exolve holds for this row, as last loaded or saved; None for a new object.
+        self._exolve_values: tuple | None = None
+        # Set between Create at Exolve and the local write that stores the new id.
+        self._pending_exolve_id: str | None = None
+        self._replaced_exolve_id: str | None = None
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        """Save here, creating (or re-creating) the message at Exolve first when needed.
+
+        Raises ValidationError or ProvisioningError without saving anything. If the
+        local write fails after Create, the new copy is deleted at Exolve again.
+        """
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with provisioning_guard(using):
+            if self.needs_provisioning():
+                self.provision()
+            if not self._pending_exolve_id:
+                super().save(*args, **kwargs)
+                return
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {
+                    *update_fields,
+                    *PROVISIONED_FIELDS,
+                    "exolve_id",
+                    "exolve_created_at",
+                    "raw",
+                    "synced_at",
+                    "missing_since",
+                    "updated_at",
+                }
+            # Re-registered: provision() may have run (in a form) outside any guard.
+            track_created(self._pending_exolve_id, self.name)
+            # A savepoint, so a failed write leaves the caller's transaction usable
+            # and the guard can check what was stored.
+            with transaction.atomic(using=using):
+                super().save(*args, **kwargs)
+            self._pending_exolve_id = None
+            self._exolve_values = self._provisioned_values()
+            if self._replaced_exolve_id:
+                old_id, self._replaced_exolve_id = self._replaced_exolve_id, None
+                transaction.on_commit(
+                    partial(delete_or_record, old_id, self.name, reason="replaced", using=using), using=using
+                )
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        """Delete at Exolve, then here. Raises VoiceMessageDeleteError (row kept) if Exolve fails."""
+        self.delete_at_exolve()
+        return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        if all(name in instance.__dict__ for name in PROVISIONED_FIELDS):
+            instance._exolve_values = instance._provisioned_values()
+        return instance
+
+    # --- state ---------------------------------------------------------------------
+
+    def _provisioned_values(self) -> tuple:
+        return tuple(getattr(self, name) for name in PROVISIONED_FIELDS)
+
+    @property
+    def is_missing_at_exolve(self) -> bool:
+        return self.missing_since is not None
+
+    def needs_provisioning(self) -> bool:
+        """True when saving must Create at Exolve: a new message, or a changed synced one.
+
+        An unsaved object given an ``exolve_id`` is stored as it is (test data, imports).
+        """
+        if self._pending_exolve_id:
+            return False
+        if not self.exolve_id:
+            return True
+        if self._exolve_values is None:
+            if self._state.adding:
+                return False
+            # Loaded with deferred fields: compare with what is stored.
+            self._exolve_values = type(self)._base_manager.filter(pk=self.pk).values_list(*PROVISIONED_FIELDS).first()
+        return self._provisioned_values() != self._exolve_values
+
+    # --- validation ----------------------------------------------------------------
+
+    def clean_fields(self, exclude=None):
+        """Also normalises the redirect number as people type it (+7 (999) 123-45-67)."""
+        exclude = set(exclude or ())
+        problems = {}
+        if "redirect_number" not in exclude:
+            try:
+                self.redirect_number = normalise_redirect_number(self.redirect_number)
+            except ValidationError as error:
+                problems["redirect_number"] = error.error_list
+                exclude.add("redirect_number")
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            problems = error.update_error_dict(problems)
+        if problems:
+            raise ValidationError(problems)
+
+    def validate_for_exolve(self) -> None:
+        """Raise ValidationError unless the fields Exolve holds are valid; nothing is sent."""
+        exclude = [f.name for f in self._meta.fields if f.name not in PROVISIONED_FIELDS]
+        self.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+    # --- Create at Exolve ----------------------------------------------------------
+
+    def provision(self) -> str:
+        """Create this message at Exolve with its current values; return the new id.
+
+        Validates first (ValidationError: nothing sent). Raises ProvisioningError when
+        Exolve refuses or its answer is lost; never retries a Create that may have
+        arrived. The row is not written here: ``save()`` does that.
+        """
+        self.validate_for_exolve()
+        try:
+            new_id = get_client().create_voice_message(
+                self.name, self.media_id, self.redirect_digit, self.redirect_number or None
+            )
+        except errors.ExolveError as error:
+            raise ProvisioningError.from_exolve(error) from error
+        track_created(new_id, self.name)
+        if self.exolve_id and not self._replaced_exolve_id:
+            self._replaced_exolve_id = self.exolve_id
+        self.exolve_id = new_id
+        self._pending_exolve_id = new_id
+        self.exolve_created_at = None  # Create answers only the id; a sync fills this in
+        self.raw = {"id": new_id}
+        self.synced_at = timezone.now()
+        self.missing_since = None
+        return new_id
+
+    # --- Delete at Exolve ----------------------------------------------------------
+
+    def delete_at_exolve(self) -> None:
+        """Delete this message at Exolve; "not found" there counts as done.
+
+        Raises VoiceMessageDeleteError on any other failure.
+        """
+        if not self.exolve_id:
+            return
+        try:
+            get_client().delete_voice_message(self.exolve_id)
+        except errors.ExolveError as error:
+            if not errors.is_gone(error):
+                raise VoiceMessageDeleteError(self, error) from error
+
+    delete_at_exolve.alters_data = True
+
+    # --- Rows from Exolve's answers -------------------------------------------------
+
+    @staticmethod
+    def values_from_exolve(info: VoiceMessageInfo) -> dict:
+        """The column values for Exolve's GetInfo answer; odd values are kept only in ``raw``."""
+        media_id = info.media_id if info.media_id is not None and 1 <= info.media_id <= MEDIA_ID_MAX else None
+        return {
+            "name": (info.name or "")[:NAME_MAX_LENGTH],
+            "media_id": media_id,
+            "redirect_digit": info.digit if 0 <= (info.digit or 0) <= 9 else 0,
+            "redirect_number": (info.redirect_number or "")[:32],
+            "exolve_created_at": info.created_at,
+            "raw": info.raw,
+            "missing_since": None,
+        }
+
+    @classmethod
+    def update_or_create_from_exolve(
+        cls, info: VoiceMessageInfo, *, existing=LOOKUP, now=None
+    ) -> tuple[VoiceMessage, str]:
+        """Store one GetInfo answer; never calls Create. Returns (row, "created"/"updated"/"unchanged")."""
+        if existing is LOOKUP:
+            existing = cls.objects.filter(exolve_id=info.id).first()
+        known = {info.id: existing} if existing else {}
+        rows, outcomes = cls.bulk_update_or_create_from_exolve([info], existing=known, now=now)
+        return rows[0], outcomes[0]
+
+    @classmethod
+    def bulk_update_or_create_from_exolve(
+        cls, infos: Iterable[VoiceMessageInfo], *, existing: dict, now=None, dry_run: bool = False
+    ) -> tuple[list[VoiceMessage], list[str]]:
+        """Store many GetInfo answers in a few queries; never calls Create.
+
+        ``existing`` maps exolve_id -> the row already here (the caller fetched them in
+        one query). Returns the rows and, for each, "created", "updated" or "unchanged".
+        With ``dry_run`` nothing is written.
+        """
+        now = now or timezone.now()
+        rows, outcomes = [], []
+        to_create, to_update, unchanged_pks = [], [], []
+        for info in infos:
+            values = cls.values_from_exolve(info)
+            row = existing.get(info.id)
+            if row is None:
+                row = cls(exolve_id=info.id, synced_at=now, **values)
+                to_create.append(row)
+                outcome = "created"
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.synced_at = row.updated_at = now
+                to_update.append(row)
+                outcome = "updated"
+            else:
+                unchanged_pks.append(row.pk)
+                outcome = "unchanged"
+            rows.append(row)
+            outcomes.append(outcome)
+        if dry_run:
+            return rows, outcomes
+        with transaction.atomic():
+            # A row stored meanwhile (a concurrent save or sync) takes Exolve's values.
+            cls.objects.bulk_create(
+                to_create,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["exolve_id"],
+                update_fields=SYNCED_COLUMNS,
+            )
+            cls.objects.bulk_update(to_update, SYNCED_COLUMNS, batch_size=500)
+            for start in range(0, len(unchanged_pks), 500):
+                cls.objects.filter(pk__in=unchanged_pks[start : start + 500]).update(synced_at=now)
+        for row in rows:
+            row._exolve_values = row._provisioned_values()
+        return rows, outcomes
+
+
+class OrphanedVoiceMessage(models.Model):
+    """A voice message left at Exolve that the portal meant to delete but could not.
+
+    Recorded so the difference is shown in the admin instead of being lost.
+    """
+
+    REPLACED = "replaced"
+    NOT_STORED = "not_stored"
+    REASONS = [
+        (REPLACED, _("replaced by a changed copy, the old one could not be deleted")),
+        (NOT_STORED, _("created at Exolve but not saved in the portal, and could not be deleted")),
+    ]
+
+    exolve_id = models.CharField(_("Exolve id"), max_length=128)
+    name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH, blank=True)
+    reason = models.CharField(_("reason"), max_length=32, choices=REASONS)
+    error = models.TextField(_("error"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("voice message left at Exolve")
+        verbose_name_plural = _("voice messages left at Exolve")
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.exolve_id})"
