@@ -196,7 +196,8 @@ EXOLVE_SANDBOX_STATE = env.str("EXOLVE_SANDBOX_STATE", default=str(VAR_DIR / "sa
 EXOLVE_CONNECT_TIMEOUT = env.float("EXOLVE_CONNECT_TIMEOUT", default=3.05)
 EXOLVE_TIMEOUT = env.float("EXOLVE_TIMEOUT", default=15.0)
 EXOLVE_MAX_IN_FLIGHT = env.int("EXOLVE_MAX_IN_FLIGHT", default=20)
-EXOLVE_MAX_RPS = env.float("EXOLVE_MAX_RPS", default=50.0)
+# Exolve documents no rate limit: 0 means no cap (concurrency is still bounded).
+EXOLVE_MAX_RPS = env.float("EXOLVE_MAX_RPS", default=0.0)
 EXOLVE_SOURCE_NUMBERS = env.list("EXOLVE_SOURCE_NUMBERS", default=[])
 # Sending and statistics (calls app).
 EXOLVE_UPLOAD_MAX_ROWS = env.int("EXOLVE_UPLOAD_MAX_ROWS", default=10_000)

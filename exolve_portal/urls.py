@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
@@ -11,6 +11,8 @@ urlpatterns = [
     # The language switch works on the login page too (StaffRequiredMiddleware allows it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    # The staff pages (dashboard, send, broadcasts, calls): calls/urls.py.
+    path("portal/", include("calls.urls")),
     # Only a pointer to the admin, which asks for the login itself.
     path("", login_not_required(RedirectView.as_view(pattern_name="admin:index", permanent=False))),
 ]

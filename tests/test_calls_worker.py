@@ -52,7 +52,7 @@ def sqlite_states(env):
 
 
 def create_voice_message(env):
-    code = "from voicemessages.models import VoiceMessage; print(VoiceMessage.objects.create(name='W', media_id=1967).pk)"
+    code = "from voicemessages.models import VoiceMessage as V; print(V.objects.create(name='W', media_id=1967).pk)"
     return manage(env, "shell", "-c", code).stdout.strip().splitlines()[-1]
 
 

@@ -5,16 +5,14 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from tests.factories import (  # noqa: F401 - fixtures
+from tests import factories
+from tests.factories import (
     CREATE,
     DELETE,
     GET_INFO,
     GET_LIST,
     UserFactory,
     VoiceMessageFactory,
-    exolve,
-    manager,
-    manager_client,
     synced_voice_message,
 )
 from voicemessages.admin import VoiceMessageAdmin
@@ -24,6 +22,11 @@ CHANGELIST = "admin:voicemessages_voicemessage_changelist"
 ADD = "admin:voicemessages_voicemessage_add"
 SYNC = "admin:voicemessages_voicemessage_sync"
 EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
+
+# Fixtures shared by the voice-message tests.
+exolve = factories.exolve
+manager = factories.manager
+manager_client = factories.manager_client
 
 
 def change_url(message):

@@ -1,0 +1,287 @@
+"""The numbers on the dashboard, each a single aggregate query whatever the number of calls.
+
+Days are local days in the current time zone (settings.TIME_ZONE): "today" for staff
+in Moscow starts at midnight in Moscow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Broadcast, Call, CallState
+from .outcomes import FINAL_OUTCOMES, Outcome, outcome_q
+
+CHART_DAYS = 30
+LATEST_BROADCASTS = 10
+
+# Colours of the chart's stacks, one per outcome (kept readable on light and dark themes).
+OUTCOME_COLOURS = {
+    Outcome.COMPLETED: "#2e8540",
+    Outcome.NO_ANSWER: "#e0a100",
+    Outcome.BUSY: "#d9661f",
+    Outcome.FAILED: "#c0392b",
+    Outcome.UNKNOWN: "#7f8c8d",
+    Outcome.PENDING: "#3b7dd8",
+}
+
+
+def local_midnight(day: date) -> datetime:
+    """The aware datetime at which `day` starts in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+@dataclass
+class PeriodStats:
+    key: str
+    label: str
+    first_day: date
+    counts: dict[str, int]
+    average_duration: float | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def answer_rate(self) -> float | None:
+        """Answered calls as a share (0..1) of the calls with a final outcome; None before any."""
+        final = sum(self.counts[o] for o in FINAL_OUTCOMES)
+        return self.counts[Outcome.COMPLETED] / final if final else None
+
+    @property
+    def average_seconds(self) -> int | None:
+        return None if self.average_duration is None else round(self.average_duration)
+
+    @property
+    def answer_percent(self) -> int | None:
+        rate = self.answer_rate
+        return None if rate is None else round(rate * 100)
+
+
+def period_stats(today: date | None = None) -> list[PeriodStats]:
+    """Today, this week (from Monday) and the last 30 days: counts per outcome, answer rate, average duration.
+
+    One query. The average duration is over answered (completed) calls.
+    """
+    today = today or timezone.localdate()
+    periods = [
+        ("today", _("Today"), today),
+        ("week", _("This week"), today - timedelta(days=today.weekday())),
+        ("month", _("Last 30 days"), today - timedelta(days=CHART_DAYS - 1)),
+    ]
+    earliest = local_midnight(min(first for _key, _label, first in periods))
+    aggregates = {}
+    for key, _label, first in periods:
+        since = Q(queued_at__gte=local_midnight(first))
+        for outcome in Outcome.values:
+            aggregates[f"{key}__{outcome}"] = Count("pk", filter=since & outcome_q(outcome))
+        aggregates[f"{key}__duration"] = Avg("duration", filter=since & Q(status="completed"))
+    row = Call.objects.filter(queued_at__gte=earliest).aggregate(**aggregates)
+    return [
+        PeriodStats(
+            key=key,
+            label=label,
+            first_day=first,
+            counts={o: row[f"{key}__{o}"] or 0 for o in Outcome.values},
+            average_duration=row[f"{key}__duration"],
+        )
+        for key, label, first in periods
+    ]
+
+
+def outcome_rows(periods: list[PeriodStats]) -> list[tuple]:
+    """(outcome, label, colour, [(period, count), ...]) per outcome: the breakdown table's rows."""
+    return [
+        (outcome, Outcome(outcome).label, OUTCOME_COLOURS[outcome], [(p, p.counts[outcome]) for p in periods])
+        for outcome in Outcome.values
+    ]
+
+
+# --- The chart ------------------------------------------------------------------
+
+
+@dataclass
+class Segment:
+    outcome: str
+    label: str
+    count: int
+    y: float
+    height: float
+    colour: str
+
+
+@dataclass
+class Bar:
+    day: date
+    label: str  # the day as staff read it
+    total: int
+    x: float
+    width: float
+    counts: dict[str, int]
+    segments: list[Segment] = field(default_factory=list)
+    show_label: bool = False
+
+    @property
+    def centre(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def description(self) -> str:
+        """The bar in words (the SVG <title>: a tooltip and what screen readers say)."""
+        parts = [f"{Outcome(o).label}: {n}" for o, n in self.counts.items() if n]
+        return f"{self.label}: {self.total}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_top: int
+    plot_bottom: int
+    maximum: int
+    bars: list[Bar]
+    ticks: list[tuple[int, float]]  # (value, y)
+    legend: list[tuple[str, str, str]]  # (outcome, label, colour)
+
+    @property
+    def total(self) -> int:
+        return sum(bar.total for bar in self.bars)
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - 8
+
+    @property
+    def plot_height(self) -> int:
+        return self.plot_bottom - self.plot_top
+
+    @property
+    def tick_label_x(self) -> int:
+        return self.plot_left - 6
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... at or above `value` (an axis that reads well)."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= value:
+                return step * factor
+        step *= 10
+
+
+def daily_counts(days: int = CHART_DAYS, today: date | None = None) -> dict[date, dict[str, int]]:
+    """Calls per local day and outcome for the last `days` days (every day present). One query."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    rows = (
+        Call.objects.filter(queued_at__gte=local_midnight(first))
+        .annotate(day=TruncDate("queued_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(**{o: Count("pk", filter=outcome_q(o)) for o in Outcome.values})
+        .order_by("day")
+    )
+    result = {first + timedelta(days=n): dict.fromkeys(Outcome.values, 0) for n in range(days)}
+    for row in rows:
+        day = row["day"]
+        if isinstance(day, datetime):  # some backends give a datetime at midnight
+            day = day.date()
+        if day in result:
+            result[day] = {o: row[o] for o in Outcome.values}
+    return result
+
+
+def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height: int = 260) -> Chart:
+    """Lay out a stacked bar chart (one bar per day) as coordinates for an inline SVG."""
+    plot_left, plot_top, plot_bottom = 44, 12, height - 34
+    plot_width = width - 8 - plot_left
+    plot_height = plot_bottom - plot_top
+    days = sorted(per_day)
+    maximum = _nice_ceiling(max([sum(c.values()) for c in per_day.values()] + [1]))
+    slot = plot_width / max(len(days), 1)
+    bars = []
+    label_every = max(1, round(len(days) / 10))
+    for index, day in enumerate(days):
+        counts = per_day[day]
+        bar = Bar(
+            day=day,
+            label=formats.date_format(day, "SHORT_DATE_FORMAT"),
+            total=sum(counts.values()),
+            x=round(plot_left + index * slot + slot * 0.15, 2),
+            width=round(slot * 0.7, 2),
+            counts=counts,
+            # Every few days, counted back from today so the last bar is always labelled.
+            show_label=(len(days) - 1 - index) % label_every == 0,
+        )
+        bottom = float(plot_bottom)
+        for outcome in Outcome.values:
+            count = counts.get(outcome, 0)
+            if not count:
+                continue
+            segment_height = count / maximum * plot_height
+            bottom -= segment_height
+            bar.segments.append(
+                Segment(
+                    outcome=outcome,
+                    label=str(Outcome(outcome).label),
+                    count=count,
+                    y=round(bottom, 2),
+                    height=round(segment_height, 2),
+                    colour=OUTCOME_COLOURS[outcome],
+                )
+            )
+        bars.append(bar)
+    ticks = [(maximum * n // 4, round(plot_bottom - plot_height * n / 4, 2)) for n in range(5)]
+    legend = [(o, str(Outcome(o).label), OUTCOME_COLOURS[o]) for o in Outcome.values]
+    return Chart(width, height, plot_left, plot_top, plot_bottom, maximum, bars, ticks, legend)
+
+
+# --- Broadcasts -----------------------------------------------------------------
+
+
+def with_progress(queryset):
+    """Annotate broadcasts with `total`, `done`, `pending` and per-outcome counts (one query)."""
+    annotations = {"total": Count("calls"), "pending": Count("calls", filter=outcome_q(Outcome.PENDING, "calls__"))}
+    for outcome in Outcome.values:
+        annotations[f"outcome_{outcome}"] = Count("calls", filter=outcome_q(outcome, "calls__"))
+    return queryset.annotate(**annotations)
+
+
+def progress_percent(done: int, total: int) -> int:
+    """Whole percent done, rounded down: 100 only when everything is done."""
+    return 100 if not total else done * 100 // total
+
+
+def latest_broadcasts(limit: int = LATEST_BROADCASTS) -> list[Broadcast]:
+    broadcasts = list(with_progress(Broadcast.objects.select_related("created_by")).order_by("-created_at", "-pk")[:limit])
+    for broadcast in broadcasts:
+        broadcast.done = broadcast.total - broadcast.pending
+        broadcast.percent = progress_percent(broadcast.done, broadcast.total)
+    return broadcasts
+
+
+def broadcast_counts(broadcast: Broadcast) -> dict:
+    """A broadcast's counts per local state and per outcome, in one aggregate query."""
+    aggregates = {"total": Count("pk")}
+    for state in CallState.values:
+        aggregates[f"state_{state}"] = Count("pk", filter=Q(state=state))
+    for outcome in Outcome.values:
+        aggregates[f"outcome_{outcome}"] = Count("pk", filter=outcome_q(outcome))
+    row = Call.objects.filter(broadcast=broadcast).aggregate(**aggregates)
+    total = row["total"]
+    pending = row[f"outcome_{Outcome.PENDING}"]
+    return {
+        "total": total,
+        "pending": pending,
+        "done": total - pending,
+        "percent": progress_percent(total - pending, total),
+        "states": [(label, state, row[f"state_{state}"]) for state, label in CallState.choices],
+        "outcomes": [(label, outcome, row[f"outcome_{outcome}"]) for outcome, label in Outcome.choices],
+    }

@@ -1,0 +1,85 @@
+"""What became of a call, in the six words staff read on the pages.
+
+A call's outcome is derived from its local `state` and Exolve's raw `status`, in this
+order (the first that matches wins):
+
+- completed, no answer, busy: Exolve's final status says so;
+- failed: Exolve's final status is failed/canceled/rejected, or Exolve refused the call
+  (local state "rejected", nothing was sent);
+- pending: the portal is still sending it or still waiting for a final status;
+- unknown: everything else (a send whose outcome cannot be known, a status Exolve
+  never finalised, a status string the portal does not know).
+
+The same conditions serve as SQL (conditional counts, filters, an annotation), so
+every page counts the same way in one query.
+"""
+
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from .models import CallState, pending_q
+
+FAILED_STATUSES = ("failed", "canceled", "rejected")
+
+
+class Outcome(models.TextChoices):
+    COMPLETED = "completed", _("completed")
+    NO_ANSWER = "no_answer", _("no answer")
+    BUSY = "busy", _("busy")
+    FAILED = "failed", _("failed")
+    UNKNOWN = "unknown", _("unknown")
+    PENDING = "pending", _("pending")
+
+
+# Outcomes that are final (the call is over, whatever happened).
+FINAL_OUTCOMES = (Outcome.COMPLETED, Outcome.NO_ANSWER, Outcome.BUSY, Outcome.FAILED)
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """`q` with every lookup on a related model (e.g. prefix "calls__")."""
+    if not prefix:
+        return q
+    clone = Q()
+    clone.connector, clone.negated = q.connector, q.negated
+    clone.children = [
+        _prefixed(child, prefix) if isinstance(child, Q) else (prefix + child[0], child[1]) for child in q.children
+    ]
+    return clone
+
+
+def _conditions(prefix: str = "") -> list[tuple[str, Q]]:
+    """(outcome, condition) in priority order; unknown is "none of the others"."""
+    ordered = [
+        (Outcome.COMPLETED, Q(status="completed")),
+        (Outcome.NO_ANSWER, Q(status="no_answer")),
+        (Outcome.BUSY, Q(status="busy")),
+        (Outcome.FAILED, Q(status__in=FAILED_STATUSES) | Q(state=CallState.REJECTED)),
+        (Outcome.PENDING, pending_q()),
+    ]
+    return [(outcome, _prefixed(condition, prefix)) for outcome, condition in ordered]
+
+
+def outcome_q(outcome: str, prefix: str = "") -> Q:
+    """Exactly the calls with `outcome` (mutually exclusive with every other outcome)."""
+    earlier = Q()
+    for key, condition in _conditions(prefix):
+        if key == outcome:
+            return condition & ~earlier if earlier else condition
+        earlier |= condition
+    if outcome == Outcome.UNKNOWN:
+        return ~earlier
+    raise ValueError(f"unknown outcome {outcome!r}")
+
+
+def outcome_expression() -> Case:
+    """An SQL expression giving each call's outcome (for annotation and ordering)."""
+    return Case(
+        *[When(condition, then=Value(str(key))) for key, condition in _conditions()],
+        default=Value(str(Outcome.UNKNOWN)),
+        output_field=models.CharField(),
+    )
+
+
+def outcome_label(value: str) -> str:
+    return str(Outcome(value).label) if value in Outcome.values else value

@@ -1,0 +1,17 @@
+"""The staff pages, mounted under /portal/ (namespace "portal")."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("send/", views.send, name="send"),
+    path("broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast"),
+    path("broadcasts/<int:pk>/refresh/", views.broadcast_refresh, name="broadcast_refresh"),
+    path("calls/", views.calls_list, name="calls"),
+    path("calls/export.csv", views.calls_export, {"format": "csv"}, name="calls_export_csv"),
+    path("calls/export.xlsx", views.calls_export, {"format": "xlsx"}, name="calls_export_xlsx"),
+]

@@ -1,0 +1,245 @@
+"""The staff pages next to the admin: dashboard, send page, broadcast progress, calls table and export.
+
+Every view goes through `staff_page(...)`: the admin's own login check (anonymous and
+non-staff users are sent to the login page) plus the listed permissions (a logged-in
+staff member without them gets the 403 page). Each page runs a fixed number of SQL
+queries whatever the number of calls.
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from exolve_portal.exolve import sandbox
+
+from . import dashboard as stats
+from .exports import export_filename, stream_csv, xlsx_file
+from .filters import CallFilterForm
+from .forms import ConfirmSendForm, SendForm
+from .models import Broadcast, Call, CallState
+from .statistics import refresh_calls
+from .tables import PER_PAGE, CallTable, calls_queryset
+from .tasks import schedule_refresh
+
+SEND_PERMISSION = "calls.send_voicemessage"
+VIEW_CALLS = "calls.view_call"
+VIEW_BROADCASTS = "calls.view_broadcast"
+REFRESH_PERMISSION = "calls.refresh_call"
+# The broadcast page reloads itself this often (seconds) while calls are pending.
+AUTO_REFRESH_SECONDS = 5
+# "Refresh statistics now" asks Exolve about at most this many calls in one request.
+REFRESH_LIMIT = 1000
+
+
+def staff_page(*permissions):
+    """Logged-in active staff (the admin's check) with every one of `permissions`, else 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not request.user.has_perms(permissions):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return admin.site.admin_view(checked)
+
+    return decorator
+
+
+def page_context(request, title, **extra) -> dict:
+    """The admin's context (sidebar, user links) plus the page's own."""
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+# --- Dashboard ------------------------------------------------------------------
+
+
+@staff_page(VIEW_CALLS, VIEW_BROADCASTS)
+def dashboard(request):
+    periods = stats.period_stats()
+    context = page_context(
+        request,
+        gettext("Dashboard"),
+        periods=periods,
+        today=periods[0],
+        week=periods[1],
+        month=periods[2],
+        chart=stats.build_chart(stats.daily_counts()),
+        outcome_rows=stats.outcome_rows(periods),
+        broadcasts=stats.latest_broadcasts(),
+        active_tab="dashboard",
+    )
+    return TemplateResponse(request, "calls/pages/dashboard.html", context)
+
+
+# --- Send -----------------------------------------------------------------------
+
+
+@staff_page(SEND_PERMISSION)
+def send(request):
+    """Step 1: what to send, from which number, to whom -> preview. Step 2: confirm -> broadcast.
+
+    The same forms and recording logic as the admin's "Send…" page (calls.forms,
+    calls.sending); the form's token makes a double-submitted confirmation one broadcast.
+    """
+    preview = confirm = None
+    if request.method == "POST" and "_confirm" in request.POST:
+        confirm = ConfirmSendForm(request.POST)
+        if confirm.is_valid():
+            broadcast = confirm.save(request.user)
+            if broadcast is not None:
+                if broadcast.created_now:
+                    count = len(confirm.cleaned_data["destinations"])
+                    text = ngettext(
+                        "Queued %(count)d call. It is being sent in the background.",
+                        "Queued %(count)d calls. They are being sent in the background.",
+                        count,
+                    ) % {"count": count}
+                    messages.success(request, text)
+                else:
+                    messages.info(request, gettext("This form was already sent; nothing was sent twice."))
+                return redirect("portal:broadcast", pk=broadcast.pk)
+        # Back to the first step with everything that was typed still there.
+        form = SendForm(initial=_typed_again(request.POST))
+    elif request.method == "POST":
+        form = SendForm(request.POST, request.FILES)
+        if form.is_valid():
+            preview = form.preview
+            confirm = form.confirm_form()
+    else:
+        form = SendForm(initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)})
+    voice_message_count = form.fields["voice_message"].queryset.count()
+    context = page_context(
+        request,
+        gettext("Send a voice message"),
+        form=form,
+        preview=preview,
+        confirm=confirm,
+        chosen_message=form.cleaned_data["voice_message"] if preview else None,
+        chosen_source=form.cleaned_data["source"] if preview else None,
+        voice_message_count=voice_message_count,
+        sandbox_hints=_sandbox_hints(),
+        active_tab="send",
+    )
+    return TemplateResponse(request, "calls/pages/send.html", context)
+
+
+def _typed_again(post) -> dict:
+    """The first step's fields rebuilt from a confirmation that failed (valid, invalid, duplicates)."""
+    lines = [line for line in post.get("destinations", "").splitlines() if line.strip()]
+    lines += [line.split("\t", 1)[0] for line in post.get("invalid", "").splitlines() if line.strip()]
+    lines += [line for line in post.get("duplicates", "").splitlines() if line.strip()]
+    return {
+        "voice_message": post.get("voice_message"),
+        "source": post.get("source"),
+        "token": post.get("token"),
+        "numbers": "\n".join(lines),
+    }
+
+
+def _sandbox_hints() -> dict | None:
+    """What the sandbox accepts, shown next to the fields in sandbox mode (None otherwise)."""
+    if not settings.EXOLVE_SANDBOX:
+        return None
+    return {
+        "source_numbers": sandbox.SANDBOX_SOURCE_NUMBERS,
+        "media_ids": sandbox.DEFAULT_MEDIA_IDS,
+        "outcome_digits": sorted(sandbox.FINAL_STATUS_BY_LAST_DIGIT.items()),
+    }
+
+
+# --- Broadcast ------------------------------------------------------------------
+
+
+@staff_page(VIEW_BROADCASTS, VIEW_CALLS)
+def broadcast_detail(request, pk):
+    broadcast = get_object_or_404(
+        Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
+    )
+    counts = stats.broadcast_counts(broadcast)
+    table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message", "source"))
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
+    context = page_context(
+        request,
+        gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
+        broadcast=broadcast,
+        counts=counts,
+        table=table,
+        skipped_invalid=skipped,
+        auto_refresh=AUTO_REFRESH_SECONDS if counts["pending"] else None,
+        export_query=urlencode({"broadcast": broadcast.pk}),
+        can_refresh=request.user.has_perm(REFRESH_PERMISSION),
+        active_tab="calls",
+    )
+    return TemplateResponse(request, "calls/pages/broadcast.html", context)
+
+
+@staff_page(REFRESH_PERMISSION)
+@require_POST
+def broadcast_refresh(request, pk):
+    """Ask Exolve now for the statistics of the broadcast's calls that have no final status yet."""
+    broadcast = get_object_or_404(Broadcast.objects.only("pk"), pk=pk)
+    calls = list(
+        Call.objects.filter(broadcast=broadcast, state=CallState.SENT, call_id__isnull=False)
+        .only("pk", "call_id", "sent_at", "destination", "state")
+        .order_by("pk")[:REFRESH_LIMIT]
+    )
+    if not calls:
+        messages.info(request, gettext("Nothing to refresh: no call of this broadcast is waiting for its outcome."))
+    else:
+        summary = refresh_calls(calls)
+        schedule_refresh()
+        level = messages.WARNING if summary.failed else messages.SUCCESS
+        messages.add_message(
+            request,
+            level,
+            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
+            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+        )
+        for destination, reason in summary.errors[:5]:
+            messages.error(request, f"{destination}: {reason}")
+    return redirect("portal:broadcast", pk=broadcast.pk)
+
+
+# --- Calls table and export -----------------------------------------------------
+
+
+@staff_page(VIEW_CALLS)
+def calls_list(request):
+    form = CallFilterForm(request.GET or None)
+    table = CallTable(form.filter(calls_queryset()))
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
+    context = page_context(
+        request,
+        gettext("Calls"),
+        form=form,
+        table=table,
+        filtered=bool(form.applied()),
+        export_query=urlencode(filters),
+        active_tab="calls",
+    )
+    return TemplateResponse(request, "calls/pages/calls.html", context)
+
+
+@staff_page(VIEW_CALLS)
+def calls_export(request, format):
+    """The filtered calls as CSV (streamed) or XLSX (built on disk, then sent)."""
+    form = CallFilterForm(request.GET or None)
+    queryset = form.filter(Call.objects.all())
+    stem = "calls"
+    if form.applied().get("broadcast"):
+        stem = f"broadcast-{form.applied()['broadcast']}-calls"
+    if format == "csv":
+        return stream_csv(queryset, export_filename("csv", stem))
+    return xlsx_file(queryset, export_filename("xlsx", stem))
+
