@@ -120,6 +120,7 @@ class Segment:
 class Bar:
     day: date
     label: str  # the day as staff read it
+    axis_label: str  # short, under the bar
     total: int
     x: float
     width: float
@@ -213,6 +214,7 @@ def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height
         bar = Bar(
             day=day,
             label=formats.date_format(day, "SHORT_DATE_FORMAT"),
+            axis_label=formats.date_format(day, "j M"),
             total=sum(counts.values()),
             x=round(plot_left + index * slot + slot * 0.15, 2),
             width=round(slot * 0.7, 2),

@@ -20,6 +20,7 @@ import math
 import os
 import socket
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -380,36 +381,51 @@ def send_queued_calls(
 ) -> SendSummary:
     """Send the queued calls of a broadcast (or all queued calls) until none is left.
 
-    Keeps up to `max_in_flight` requests running: as soon as one finishes, its outcome
-    is written and another call is claimed. Safe to run in several processes at once.
+    Keeps up to `max_in_flight` requests running: as soon as one finishes, the next call
+    goes out from a small reserve of claimed calls, and only then is the outcome written
+    and the reserve topped up. Safe to run in several processes at once.
     """
     sweep_stale_sending()
     # The process in the claim, so it shows which worker took (or lost) a call.
     worker_id = worker_id or f"{socket.gethostname()[:24]}-{os.getpid()}"
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
+    # Claimed but not yet sent. Small: if the worker dies, these too become "unknown".
+    reserve_size = max(2, slots // 4)
     client = get_client()
     summary = SendSummary()
     in_flight: dict = {}
+    reserve: deque[ClaimedCall] = deque()
     exhausted = False
     pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-send")
+
+    def fill_slots():
+        while reserve and len(in_flight) < slots:
+            call = reserve.popleft()
+            in_flight[pool.submit(send_one, client, call)] = call
+
     try:
         while True:
             finished = []
             if in_flight:
                 done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 finished = [(in_flight.pop(future), future.result()) for future in done]
-            # One short transaction per turn: write what finished, claim as many as were freed.
-            with transaction.atomic():
-                now = timezone.now()
-                for call, outcome in finished:
-                    record_outcome(call, outcome, now)
-                    summary.add(outcome.state)
-                claimed = [] if exhausted else claim_calls(broadcast_id, slots - len(in_flight), worker_id)
-            if not claimed and not exhausted and len(in_flight) < slots:
-                exhausted = True
-            for call in claimed:
-                in_flight[pool.submit(send_one, client, call)] = call
-            if not in_flight:
+            fill_slots()  # before any database work, so the pool stays full
+            wanted = 0
+            if not exhausted and len(reserve) <= reserve_size // 2:
+                wanted = slots - len(in_flight) + reserve_size - len(reserve)
+            if finished or wanted:
+                # One short transaction per turn: write what finished, top up the reserve.
+                with transaction.atomic():
+                    now = timezone.now()
+                    for call, outcome in finished:
+                        record_outcome(call, outcome, now)
+                        summary.add(outcome.state)
+                    claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted else []
+                if wanted and not claimed:
+                    exhausted = True
+                reserve.extend(claimed)
+                fill_slots()
+            if not in_flight and not reserve:
                 break
     finally:
         # On a crash here, requests already in flight complete; their calls stay "sending"

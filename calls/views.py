@@ -126,6 +126,7 @@ def send(request):
         chosen_message=form.cleaned_data["voice_message"] if preview else None,
         chosen_source=form.cleaned_data["source"] if preview else None,
         voice_message_count=voice_message_count,
+        source_count=len(form.fields["source"].choices),
         sandbox_hints=_sandbox_hints(),
         active_tab="send",
     )

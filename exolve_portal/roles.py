@@ -1,6 +1,11 @@
-"""The two staff roles and what each may do. `manage.py setup_roles` applies them."""
+"""The two staff roles and what each may do.
 
-from django.contrib.auth.models import Group, Permission
+A fresh install gets the groups from a data migration (exolve_portal/migrations);
+`manage.py setup_roles` applies them again at any time (safe to re-run, e.g. after an
+upgrade adds a permission). Applying a role sets the group's permissions to exactly
+this list: permissions added to these two groups by hand are removed.
+"""
+
 from django.utils.translation import gettext_lazy as _
 
 OPERATORS = "Operators"
@@ -19,6 +24,9 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.change_voicemessage",
     "voicemessages.delete_voicemessage",
     "voicemessages.sync_voicemessages",
+    # Messages the portal could not delete at Exolve: seeing them and retrying the delete.
+    "voicemessages.view_orphanedvoicemessage",
+    "voicemessages.delete_orphanedvoicemessage",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
@@ -28,15 +36,35 @@ ROLE_DESCRIPTIONS = {
 }
 
 
-def setup_roles() -> dict[str, int]:
-    """Create or update the groups; idempotent. Returns group name -> permission count."""
+class MissingPermission(LookupError):
+    """A role names a permission the database does not have (an app not migrated yet?)."""
+
+
+def setup_roles(apps=None) -> dict[str, int]:
+    """Create or update the groups; idempotent. Returns group name -> permission count.
+
+    `apps` is a migration's app registry (historical models); default: the real models.
+    """
+    if apps is None:
+        from django.contrib.auth.models import Group, Permission
+    else:
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+    wanted = {tuple(code.split(".", 1)) for codes in ROLES.values() for code in codes}
+    found = {
+        (app_label, codename): pk
+        for pk, app_label, codename in Permission.objects.filter(
+            codename__in={codename for _app, codename in wanted}
+        ).values_list("pk", "content_type__app_label", "codename")
+    }
+    missing = sorted(".".join(key) for key in wanted - found.keys())
+    if missing:
+        raise MissingPermission(
+            "These permissions do not exist yet: %s. Run `manage.py migrate` first." % ", ".join(missing)
+        )
     result = {}
     for name, codes in ROLES.items():
         group, _created = Group.objects.get_or_create(name=name)
-        permissions = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(permissions)
-        result[name] = len(permissions)
+        group.permissions.set([found[tuple(code.split(".", 1))] for code in codes])
+        result[name] = len(codes)
     return result
