@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -150,6 +151,16 @@ def create_broadcast(
                 ],
                 batch_size=500,
             )
+            if requested_by is not None:
+                # The audit trail in the admin shows who sent what, next to message edits.
+                LogEntry.objects.log_actions(
+                    requested_by.pk,
+                    [broadcast],
+                    ADDITION,
+                    change_message=gettext("Sent to %(count)d numbers from %(source)s")
+                    % {"count": len(numbers), "source": source},
+                    single_object=True,
+                )
             transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers)))
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.

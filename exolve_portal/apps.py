@@ -8,4 +8,4 @@ class ExolvePortalConfig(AppConfig):
 
     def ready(self):
         # Connects the setting_changed receiver that rebuilds the Exolve client.
-        from exolve_portal import exolve_connection  # noqa: F401
+        from exolve_portal import checks, exolve_connection  # noqa: F401

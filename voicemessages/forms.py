@@ -9,8 +9,12 @@ validates but is never saved would otherwise leave its new message at Exolve.
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from exolve_portal.exolve import sandbox
 
 from .exceptions import ProvisioningError
 from .models import VoiceMessage
@@ -74,6 +78,17 @@ class VoiceMessageForm(forms.ModelForm):
     class Meta:
         model = VoiceMessage
         fields = ["name", "media_id", "redirect_digit", "redirect_number"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.EXOLVE_SANDBOX:
+            # A newcomer trying the sandbox needs a media id it knows, without reading docs.
+            field = self.fields["media_id"]
+            field.help_text = format_lazy(
+                "{} {}",
+                field.help_text,
+                _("Sandbox: use media id %(ids)s.") % {"ids": ", ".join(str(i) for i in sandbox.DEFAULT_MEDIA_IDS)},
+            )
 
     def _post_clean(self):
         super()._post_clean()

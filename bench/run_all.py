@@ -1,0 +1,618 @@
+#!/usr/bin/env python
+"""Run every benchmark and print one table: `make bench` (or `.venv/bin/python bench/run_all.py`).
+
+Each run creates its own database (PostgreSQL on 127.0.0.1:5432 when it answers,
+else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
+(`manage.py exolve_sandbox`), starts real `manage.py db_worker` processes, measures,
+and removes all of it at the end. See bench/README.md for what each row means.
+
+    --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
+    --only LIST    some of: send,sync,refresh,pages,export (comma-separated)
+    --sqlite       use SQLite even when PostgreSQL answers
+    --json PATH    also write the results as JSON
+    --keep-logs    keep the temporary directory (worker and sandbox logs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import BenchError, Harness, cpu_seconds, wait_until  # noqa: E402
+
+SOURCE = "74951234567"
+IN_FLIGHT = 20
+
+SIZES = {
+    "full": {
+        "latency_ms": 100,
+        "send": 1000,
+        "growth": 10_000,
+        "workers": (1, 2, 4),
+        "cpu": 1000,
+        "naive_sample": 50,
+        "sync": 1000,
+        "pages": (1000, 100_000),
+        "page_runs": 7,
+    },
+    "quick": {
+        "latency_ms": 100,
+        "send": 100,
+        "growth": 400,
+        "workers": (1, 2),
+        "cpu": 200,
+        "naive_sample": 10,
+        "sync": 100,
+        "pages": (200, 2000),
+        "page_runs": 3,
+    },
+}
+
+
+@dataclass
+class Row:
+    name: str
+    n: str = ""
+    wall: str = ""
+    ideal: str = ""
+    ratio: str = ""
+    target: str = ""
+    result: str = "info"
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, harness: Harness, sizes: dict, quick: bool):
+        self.h = harness
+        self.s = sizes
+        self.quick = quick
+        self.rows: list[Row] = []
+        self.data: dict = {}
+        self.voice_message = None
+        self.cpu_broadcast_id = None
+        self._number = 0
+
+    # --- helpers --------------------------------------------------------------------
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        self.h.log(" | ".join(str(v) for v in asdict(row).values() if v != ""))
+
+    def judge(self, value: float, limit: float, below: bool = False) -> str:
+        ok = value < limit if below else value <= limit
+        if self.quick:
+            return "pass (quick)" if ok else "miss (quick)"
+        return "pass" if ok else "MISS"
+
+    def numbers(self, count: int) -> list[str]:
+        """`count` distinct valid Russian mobile numbers (7916xxxxxxx)."""
+        first = self._number
+        self._number += count
+        return [f"7916{index % 10**7:07d}" for index in range(first, first + count)]
+
+    def ensure_voice_message(self):
+        """A voice message that exists both at the sandbox and in the portal."""
+        from voicemessages.models import VoiceMessage
+
+        if self.voice_message is None:
+            self.voice_message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
+        if self.voice_message is None:
+            from exolve_portal.exolve_connection import get_client
+
+            exolve_id = self.h.sandbox("add_voice_message", name="bench message")
+            info = get_client().get_voice_message(exolve_id)
+            self.voice_message, _outcome = VoiceMessage.update_or_create_from_exolve(info)
+        return self.voice_message
+
+    @staticmethod
+    def purge_tasks() -> None:
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.all().delete()
+
+    @staticmethod
+    def send_tasks_running() -> int:
+        from django.tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        return DBTaskResult.objects.filter(
+            task_path__endswith="send_broadcast", status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+        ).count()
+
+    def broadcast(self, count: int, timeout: float) -> dict:
+        """Queue one broadcast of `count` numbers; wait until no call is queued/sending.
+
+        Returns wall time from the enqueue (create_broadcast) to that moment, the
+        workers' CPU time over the whole send (until their send tasks finished), and
+        the final states.
+        """
+        from django.db.models import Count
+
+        from calls.models import Call, CallState
+        from calls.sending import create_broadcast, new_token
+
+        voice_message = self.ensure_voice_message()
+        numbers = self.numbers(count)
+        workers = list(self.h.workers)
+        cpu_before = sum(cpu_seconds(p.pid) for p in workers)
+        started = time.perf_counter()
+        broadcast = create_broadcast(voice_message, SOURCE, numbers, None, new_token())
+        enqueued = time.perf_counter() - started
+        pending = Call.objects.filter(broadcast_id=broadcast.pk, state__in=[CallState.QUEUED, CallState.SENDING])
+
+        def all_left():
+            self.h.check_workers()
+            return not pending.exists()
+
+        wait_until(all_left, timeout, 0.02, f"{count} calls to be sent")
+        wall = time.perf_counter() - started
+        wait_until(lambda: not self.send_tasks_running(), 60, 0.05, "the send tasks to finish")
+        cpu = sum(cpu_seconds(p.pid) for p in workers) - cpu_before
+        states = dict(
+            Call.objects.filter(broadcast_id=broadcast.pk).values_list("state").annotate(n=Count("pk")).order_by()
+        )
+        return {"broadcast": broadcast.pk, "wall": wall, "enqueue": enqueued, "cpu": cpu, "states": states}
+
+    def start_workers(self, count: int) -> None:
+        """Fresh workers, warmed up by a small broadcast (imports, first connections)."""
+        self.purge_tasks()
+        self.h.start_workers(count)
+        self.broadcast(IN_FLIGHT * count, timeout=180)
+        self.purge_tasks()
+
+    @staticmethod
+    def states_note(states: dict) -> str:
+        return ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+
+    # --- 2. sync ----------------------------------------------------------------------
+
+    def bench_sync(self) -> None:
+        from exolve_portal.exolve.sandbox import Sandbox
+
+        n, latency = self.s["sync"], self.s["latency_ms"] / 1000
+        sandbox = Sandbox(self.h.sandbox_state)  # seeded directly in the state file
+        try:
+            for index in range(n):
+                sandbox.add_voice_message(f"bench message {index:05d}", 1967, digit=index % 10)
+        finally:
+            sandbox.close()
+        listed = len(self.h.sandbox("voice_messages"))
+        self.h.set_latency(self.s["latency_ms"])
+        result = self.h.child("command", "sync_voicemessages", timeout=600)
+        self.h.set_latency(0)
+        if not result["ok"]:
+            raise BenchError(f"sync failed: {result['error']} {result['stderr']}")
+        ideal = latency + listed * latency / IN_FLIGHT
+        self.add(
+            Row(
+                "sync_voicemessages",
+                f"{listed}",
+                f"{result['seconds']:.2f} s",
+                f"{ideal:.2f} s",
+                f"{result['seconds'] / ideal:.3f}",
+                "<= 1.10",
+                self.judge(result["seconds"] / ideal, 1.10),
+                result["stdout"].strip().splitlines()[-1] if result["stdout"].strip() else "",
+            )
+        )
+        self.data["sync"] = {"n": listed, "ideal": ideal, **result}
+
+    # --- 1. bulk send ------------------------------------------------------------------
+
+    def bench_naive(self) -> None:
+        from exolve_portal.exolve import ExolveClient
+
+        n, sample, latency = self.s["send"], self.s["naive_sample"], self.s["latency_ms"] / 1000
+        voice_message = self.ensure_voice_message()
+        self.h.set_latency(self.s["latency_ms"])
+        client = ExolveClient(self.h.sandbox_url, "sandbox-key")
+        started = time.perf_counter()
+        for number in self.numbers(sample):
+            client.make_voice_message(SOURCE, number, voice_message.exolve_id)
+        seconds = time.perf_counter() - started
+        client.session.close()
+        projected = seconds / sample * n
+        self.add(
+            Row(
+                "naive sequential send",
+                f"{n}",
+                f"{projected:.1f} s",
+                f"{n * latency:.1f} s",
+                f"{projected / (n * latency / IN_FLIGHT):.1f} x ideal",
+                "(reference)",
+                "info",
+                f"a plain loop over the client, measured on {sample} numbers: {seconds:.2f} s",
+            )
+        )
+        self.data["naive"] = {"sample": sample, "seconds": seconds, "projected": projected, "computed": n * latency}
+
+    def send_row(self, name: str, n: int, workers: int, result: dict, target: float | None) -> Row:
+        latency = self.s["latency_ms"] / 1000
+        ideal = n * latency / (IN_FLIGHT * workers)
+        ratio = result["wall"] / ideal
+        return Row(
+            name,
+            f"{n}",
+            f"{result['wall']:.2f} s",
+            f"{ideal:.2f} s",
+            f"{ratio:.3f}",
+            f"<= {target:.2f}" if target else "(report)",
+            self.judge(ratio, target) if target else "info",
+            f"{result['wall'] / n * 1000:.2f} ms/call; enqueue {result['enqueue']:.2f} s; "
+            + self.states_note(result["states"]),
+        )
+
+    def bench_send(self) -> None:
+        n, growth = self.s["send"], self.s["growth"]
+        latency_ms = self.s["latency_ms"]
+        timeout = lambda count, workers=1: max(120, 10 * count * latency_ms / 1000 / IN_FLIGHT / workers)  # noqa: E731
+        self.ensure_voice_message()
+        self.h.set_latency(latency_ms)
+        results = {}
+        for workers in self.s["workers"]:
+            self.start_workers(workers)
+            result = self.broadcast(n, timeout(n, workers))
+            results[workers] = result
+            name = f"bulk send, {workers} worker{'s' if workers > 1 else ''}"
+            target = 1.10 if workers == 1 else None
+            self.add(self.send_row(name, n, workers, result, target))
+            if workers == 1:
+                big = self.broadcast(growth, timeout(growth))
+                results["growth"] = big
+                self.add(self.send_row("bulk send, 1 worker (growth)", growth, 1, big, 1.10))
+                per_small, per_big = result["wall"] / n, big["wall"] / growth
+                self.add(
+                    Row(
+                        f"growth {n} -> {growth}: time per call",
+                        f"{n}/{growth}",
+                        f"{per_small * 1000:.2f} / {per_big * 1000:.2f} ms",
+                        f"{latency_ms / IN_FLIGHT:.2f} ms",
+                        f"{per_big / per_small:.3f}",
+                        "<= 1.10 (linear)",
+                        self.judge(per_big / per_small, 1.10),
+                        "per-call time at the larger size over the smaller",
+                    )
+                )
+        self.h.stop_workers()
+        self.purge_tasks()
+        self.data["send"] = {str(k): v for k, v in results.items()}
+
+    def bench_cpu(self) -> None:
+        n = self.s["cpu"]
+        self.ensure_voice_message()
+        self.h.set_latency(0)
+        self.start_workers(1)
+        result = self.broadcast(n, 300)
+        self.h.stop_workers()
+        self.purge_tasks()
+        per_call = result["cpu"] / n * 1000
+        self.cpu_broadcast_id = result["broadcast"]
+        self.add(
+            Row(
+                "worker CPU per sent call (0 ms latency)",
+                f"{n}",
+                f"{result['wall']:.2f} s",
+                "",
+                f"{per_call:.2f} ms",
+                "< 3 ms",
+                self.judge(per_call, 3.0, below=True),
+                f"worker CPU {result['cpu']:.2f} s (utime+stime from /proc); " + self.states_note(result["states"]),
+            )
+        )
+        self.data["cpu"] = {"n": n, "per_call_ms": per_call, **result}
+
+    # --- 3. refresh --------------------------------------------------------------------
+
+    def bench_refresh(self) -> None:
+        from calls.models import Call, CallState
+
+        if self.cpu_broadcast_id is None:
+            self.bench_cpu()
+        broadcast_id = self.cpu_broadcast_id
+        n = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.SENT, call_id__isnull=False).count()
+        latency = self.s["latency_ms"] / 1000
+        self.h.set_latency(self.s["latency_ms"])
+        result = self.h.child("command", "refresh_calls", "--broadcast", str(broadcast_id), timeout=600)
+        self.h.set_latency(0)
+        if not result["ok"] and "failed" not in result["error"]:
+            raise BenchError(f"refresh_calls failed: {result['error']} {result['stderr']}")
+        ideal = n * latency / IN_FLIGHT
+        self.add(
+            Row(
+                "refresh_calls",
+                f"{n}",
+                f"{result['seconds']:.2f} s",
+                f"{ideal:.2f} s",
+                f"{result['seconds'] / ideal:.3f}",
+                "<= 1.10",
+                self.judge(result["seconds"] / ideal, 1.10),
+                result["stdout"].strip().splitlines()[-1] if result["stdout"].strip() else result["error"],
+            )
+        )
+        self.data["refresh"] = {"n": n, "ideal": ideal, **result}
+
+    # --- 4. pages, 5. export -------------------------------------------------------------
+
+    def seed_calls(self, count: int, *, days: int = 90, per_broadcast: int = 1000) -> list[int]:
+        """bulk_create `count` calls spread evenly over the last `days` days, in broadcasts
+        of `per_broadcast`, with a realistic mix of outcomes. No Exolve. Returns the broadcasts."""
+        from django.contrib.auth import get_user_model
+        from django.utils import timezone
+
+        from calls.models import Broadcast, Call, CallState
+        from voicemessages.models import VoiceMessage
+
+        user, _created = get_user_model().objects.get_or_create(
+            username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+        )
+        messages = list(VoiceMessage.objects.order_by("pk")[:5])
+        # Rows are history: their timestamps are set here, not "now".
+        Call._meta.get_field("queued_at").auto_now_add = False
+        Broadcast._meta.get_field("created_at").auto_now_add = False
+        now = timezone.now()
+        span = timedelta(days=days).total_seconds()
+        outcomes = [
+            # (state, status, duration)
+            *[(CallState.FINISHED, "completed", 24)] * 12,
+            *[(CallState.FINISHED, "no_answer", 0)] * 3,
+            *[(CallState.FINISHED, "busy", 0)] * 2,
+            (CallState.FINISHED, "failed", 0),
+            (CallState.REJECTED, "", None),
+            (CallState.UNKNOWN, "", None),
+            (CallState.SENT, "ringing", 0),
+        ]
+        broadcasts = []
+        base = Call.objects.count()
+        for first in range(0, count, per_broadcast):
+            size = min(per_broadcast, count - first)
+            message = messages[(first // per_broadcast) % len(messages)]
+            at = now - timedelta(seconds=span * (1 - first / count))
+            broadcast = Broadcast.objects.create(
+                voice_message=message,
+                voice_message_name=message.name,
+                service_id=message.exolve_id,
+                source=SOURCE,
+                created_by=user,
+                created_at=at,
+                token=f"bench-{base + first}",
+            )
+            broadcasts.append(broadcast.pk)
+            calls = []
+            for offset, number in enumerate(self.numbers(size)):
+                index = first + offset
+                state, status, duration = outcomes[index % len(outcomes)]
+                queued = now - timedelta(seconds=span * (1 - index / count))
+                call_id = None if state == CallState.REJECTED else f"calbench-{base + index}"
+                raw = None
+                if status:
+                    raw = {"call_id": call_id, "status": status, "duration": duration, "direction": "outbound",
+                           "source": SOURCE, "destination": number, "timeout": 60}  # fmt: skip
+                calls.append(
+                    Call(
+                        broadcast=broadcast,
+                        voice_message=message,
+                        service_id=message.exolve_id,
+                        source=SOURCE,
+                        destination=number,
+                        state=state,
+                        requested_by=user,
+                        queued_at=queued,
+                        claimed_at=queued,
+                        sent_at=None if state == CallState.REJECTED else queued,
+                        call_id=call_id,
+                        status=status,
+                        created=queued if status else None,
+                        started=queued if status == "completed" else None,
+                        ended=queued + timedelta(seconds=30) if status in ("completed", "no_answer", "busy") else None,
+                        duration=duration,
+                        timeout=60 if status else None,
+                        direction="outbound" if status else "",
+                        raw=raw,
+                        error="refused (bench)" if state in (CallState.REJECTED, CallState.UNKNOWN) else "",
+                        refreshed_at=queued if status else None,
+                        next_refresh_at=now + timedelta(minutes=5) if state == CallState.SENT else None,
+                    )
+                )
+            Call.objects.bulk_create(calls, batch_size=2000)
+        return broadcasts
+
+    def reset_calls(self) -> None:
+        """Only the page data: no calls or broadcasts, and five voice messages."""
+        from calls.models import Broadcast, Call
+        from voicemessages.models import VoiceMessage
+
+        self.purge_tasks()
+        Call.objects.all()._raw_delete(Call.objects.db)
+        Broadcast.objects.all()._raw_delete(Broadcast.objects.db)
+        keep = list(VoiceMessage.objects.order_by("pk").values_list("pk", flat=True)[:5])
+        VoiceMessage.objects.exclude(pk__in=keep).delete_locally()
+        if not keep:
+            self.voice_message = None
+            self.ensure_voice_message()
+        self.analyze()
+
+    @staticmethod
+    def analyze() -> None:
+        """Fresh planner statistics, as autovacuum would have after a bulk load."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def bench_pages(self) -> None:
+        small, large = self.s["pages"]
+        self.h.stop_workers()
+        self.reset_calls()
+        started = time.perf_counter()
+        broadcasts = self.seed_calls(small)
+        self.analyze()
+        measured = {}
+        measured[small] = self.h.child("pages", str(self.s["page_runs"]), str(broadcasts[0]), timeout=600)["pages"]
+        self.seed_calls(large - small)
+        self.analyze()
+        self.h.log(f"seeded {large} calls in {time.perf_counter() - started:.1f} s")
+        measured[large] = self.h.child("pages", str(self.s["page_runs"]), str(broadcasts[0]), timeout=900)["pages"]
+        for before, after in zip(measured[small], measured[large], strict=True):
+            name = f"page: {before['page']}"
+            if "error" in before or "error" in after:
+                self.add(Row(name, f"{small}/{large}", result="ERROR", note=before.get("error") or after.get("error")))
+                continue
+            ratio = after["median_ms"] / before["median_ms"]
+            same = before["queries"] == after["queries"] and before["queries_min"] == after["queries_min"]
+            self.add(
+                Row(
+                    name,
+                    f"{small}/{large}",
+                    f"{before['median_ms']:.1f} / {after['median_ms']:.1f} ms",
+                    "",
+                    f"{ratio:.2f}",
+                    "<= 1.50, queries equal",
+                    self.judge(ratio, 1.5) if same else "MISS (queries)",
+                    f"SQL queries {before['queries']} / {after['queries']}",
+                )
+            )
+        self.data["pages"] = {str(k): v for k, v in measured.items()}
+        self.data["pages_broadcast"] = broadcasts[0]
+        self.pages_rows = large
+
+    def bench_export(self) -> None:
+        from calls.models import Call
+
+        large = self.s["pages"][1]
+        if Call.objects.count() < large:
+            self.reset_calls()
+            self.seed_calls(large)
+            self.analyze()
+        rows = Call.objects.count()
+        self.data["export"] = {}
+        for fmt in ("csv", "xlsx"):
+            result = self.h.child("export", fmt, timeout=900)
+            self.data["export"][fmt] = result
+            if result["status"] != 200:
+                self.add(Row(f"export {fmt}", f"{rows}", result="ERROR", note=f"HTTP {result['status']}"))
+                continue
+            self.add(
+                Row(
+                    f"export {fmt.upper()}",
+                    f"{rows}",
+                    f"{result['seconds']:.2f} s",
+                    "",
+                    f"{result['peak_mb']:.0f} MB peak",
+                    "< 150 MB",
+                    self.judge(result["peak_mb"], 150, below=True),
+                    f"{result['bytes'] / 1e6:.1f} MB file; RSS before the export {result['baseline_mb']:.0f} MB",
+                )
+            )
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ["benchmark", "N", "wall time", "ideal", "ratio", "target", "result"]
+    table = [[r.name, r.n, r.wall, r.ideal, r.ratio, r.target, r.result] for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)] if table else []
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print()
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print()
+    for r in rows:
+        if r.note:
+            print(f"- {r.name}: {r.note}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="send,sync,refresh,pages,export")
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--keep-logs", action="store_true")
+    args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = only - {"send", "sync", "refresh", "pages", "export"}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    sizes = SIZES["quick" if args.quick else "full"]
+
+    started = time.perf_counter()
+    harness = Harness(sqlite=args.sqlite)
+    bench = None
+    failed = False
+    try:
+        print(f"Exolve portal benchmarks ({'quick' if args.quick else 'full'} sizes; load {os.getloadavg()[0]:.2f})")
+        harness.create_database()
+        harness.start_sandbox(latency_ms=0)
+        harness.log("migrating")
+        harness.migrate()
+        harness.apply_env()
+        import django
+
+        django.setup()
+        bench = Bench(harness, sizes, args.quick)
+        steps = [
+            ("sync", bench.bench_sync),
+            ("send", bench.bench_naive),
+            ("send", bench.bench_send),
+            ("send", bench.bench_cpu),
+            ("refresh", bench.bench_refresh),
+            ("pages", bench.bench_pages),
+            ("export", bench.bench_export),
+        ]
+        for key, step in steps:
+            if key not in only:
+                continue
+            harness.log(f"-- {step.__name__}")
+            try:
+                step()
+            except Exception as exc:  # report it and go on with the next
+                failed = True
+                traceback.print_exc()
+                bench.add(Row(step.__name__, result="ERROR", note=f"{type(exc).__name__}: {str(exc)[:300]}"))
+                harness.stop_workers()
+    except KeyboardInterrupt:
+        print("\ninterrupted: cleaning up", file=sys.stderr)
+        failed = True
+    except Exception:
+        traceback.print_exc()
+        failed = True
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001 - Django may not be set up yet
+            pass
+        harness.close(keep_tmp=args.keep_logs)
+        if args.keep_logs:
+            print(f"logs kept in {harness.tmp}")
+    if bench is not None:
+        print_table(bench.rows)
+        print(
+            f"\n{harness.backend}, sandbox latency {sizes['latency_ms']} ms, {IN_FLIGHT} in flight per worker; "
+            f"total {time.perf_counter() - started:.0f} s; load average now {os.getloadavg()[0]:.2f} "
+            f"on {os.cpu_count()} CPUs"
+        )
+        if args.json_path:
+            Path(args.json_path).write_text(
+                json.dumps({"rows": [asdict(r) for r in bench.rows], "data": bench.data}, indent=2, default=str)
+            )
+        misses = [r for r in bench.rows if r.result.startswith(("MISS", "ERROR"))]
+        if misses:
+            print(f"{len(misses)} target(s) missed or failed: {', '.join(r.name for r in misses)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

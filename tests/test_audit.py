@@ -1,0 +1,43 @@
+"""The audit trail: who sent each broadcast shows in the admin's log, next to message edits."""
+
+import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+
+from calls.models import Broadcast
+from calls.sending import create_broadcast
+from tests.factories_calls import SOURCE, make_user
+
+pytest_plugins = ["tests.factories_calls"]
+
+
+@pytest.mark.django_db
+def test_sending_a_broadcast_records_who_sent_it_in_the_audit_log(voice_message, dummy_tasks):
+    sender = make_user("sender")
+
+    broadcast = create_broadcast(voice_message, SOURCE, ["79991234561", "79991234562"], sender, "audit-token")
+
+    entry = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(Broadcast))
+    assert entry.user == sender
+    assert entry.action_flag == ADDITION
+    assert entry.object_id == str(broadcast.pk)
+    assert "2" in entry.get_change_message()
+
+
+@pytest.mark.django_db
+def test_a_double_submitted_send_is_audited_once(voice_message, dummy_tasks):
+    sender = make_user("sender")
+
+    create_broadcast(voice_message, SOURCE, ["79991234561"], sender, "same-token")
+    create_broadcast(voice_message, SOURCE, ["79991234561"], sender, "same-token")
+
+    assert LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Broadcast)).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_audit_log_is_visible_but_read_only_in_the_admin(admin_client):
+    changelist = admin_client.get("/admin/admin/logentry/")
+    add = admin_client.get("/admin/admin/logentry/add/")
+
+    assert changelist.status_code == 200
+    assert add.status_code == 403

@@ -1,0 +1,164 @@
+"""The send page: preview (valid, invalid with reasons, duplicates), confirm, one broadcast per form."""
+
+import pytest
+from django.urls import reverse
+
+from calls.models import Broadcast, Call
+from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS, SANDBOX_SOURCE_NUMBERS
+from tests.factories_calls import IMMEDIATE_TASKS, MAKE, SOURCE, csv_upload, xlsx_upload
+from tests.pages_helpers import count_queries
+
+pytest_plugins = ["tests.pages_helpers"]
+pytestmark = pytest.mark.django_db
+
+URL = "portal:send"
+
+
+def preview(client, voice_message, numbers="", **extra):
+    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "page-token-1",
+            "_preview": "1"}
+    data.update(extra)
+    return client.post(reverse(URL), data)
+
+
+def confirmation(response) -> dict:
+    """What the browser posts when the person clicks "Send now" (the confirm form's hidden fields)."""
+    form = response.context["confirm"]
+    data = {field.html_name: field.value() for field in form}
+    data["_confirm"] = "1"
+    return data
+
+
+def test_page_shows_the_fields_and_the_sandbox_hints(operator_page_client, voice_message):
+    response = operator_page_client.get(reverse(URL), {"voice_message": voice_message.pk})
+    page = response.content.decode()
+    assert response.status_code == 200
+    for element in ('id="id_voice_message"', 'id="id_source"', 'id="id_numbers"', 'id="id_file"', 'id="preview-send"'):
+        assert element in page
+    assert response.context["form"].initial["voice_message"] == str(voice_message.pk)
+    # A newcomer sees what the sandbox accepts next to the fields.
+    for number in SANDBOX_SOURCE_NUMBERS:
+        assert number in page[page.index('id="sandbox-source-hint"') :][:300]
+    hint = page[page.index('id="sandbox-media-hint"') :][:400]
+    assert all(str(media_id) in hint for media_id in DEFAULT_MEDIA_IDS)
+
+
+def test_no_sandbox_hints_with_the_real_service(operator_page_client, voice_message, settings):
+    settings.EXOLVE_SANDBOX = False
+    settings.EXOLVE_SOURCE_NUMBERS = ["74950000001"]
+    page = operator_page_client.get(reverse(URL)).content.decode()
+    assert "sandbox-source-hint" not in page and "sandbox-media-hint" not in page
+
+
+def test_page_says_what_to_do_without_any_voice_message(operator_page_client, sandbox):
+    page = operator_page_client.get(reverse(URL)).content.decode()
+    assert 'id="no-voice-messages"' in page
+
+
+def test_preview_lists_the_invalid_number_with_its_reason_and_records_nothing(
+    operator_page_client, voice_message, sandbox
+):
+    response = preview(operator_page_client, voice_message, "+7 (999) 123-45-61\n12345\n8 999 123 45 61\n79991234562")
+    assert response.status_code == 200
+    assert response.context["preview"].counts == {"valid": 2, "invalid": 1, "duplicates": 1}
+    page = response.content.decode()
+    invalid = page[page.index('id="invalid-numbers"') :]
+    assert "<code>12345</code>" in invalid
+    assert "Too few digits" in invalid  # the reason, in plain words
+    assert 'id="confirm-send"' in page and "Send now to 2 numbers" in page
+    assert not Broadcast.objects.exists()
+    assert sandbox.count(MAKE) == 0  # a preview never calls anyone
+
+
+def test_confirm_sends_once_and_a_double_submit_makes_one_broadcast(
+    operator_page_client, operator_user, voice_message, sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = IMMEDIATE_TASKS
+    response = preview(operator_page_client, voice_message, "79991234561\nnot a number\n79991234566")
+    data = confirmation(response)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = operator_page_client.post(reverse(URL), data)
+    broadcast = Broadcast.objects.get()
+    assert sent.status_code == 302 and sent.url == reverse("portal:broadcast", args=[broadcast.pk])
+    assert broadcast.created_by == operator_user
+    assert broadcast.invalid_numbers[0][0] == "not a number"
+    assert sorted(sandbox.requests_log(MAKE)[i]["body"]["destination"] for i in range(2)) == [
+        "79991234561",
+        "79991234566",
+    ]
+    assert sandbox.count(MAKE) == 2
+
+    # The same form again (double click, back and resubmit): no second broadcast, nobody called twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = operator_page_client.post(reverse(URL), data)
+    assert again.status_code == 302 and again.url == sent.url
+    assert Broadcast.objects.count() == 1 and Call.objects.count() == 2
+    assert sandbox.count(MAKE) == 2
+    page = operator_page_client.get(again.url).content.decode()
+    assert "already sent" in page
+
+
+def test_upload_is_previewed(operator_page_client, voice_message):
+    response = preview(operator_page_client, voice_message, "", file=csv_upload("phone\n79991234561\nx\n"))
+    assert response.context["preview"].counts == {"valid": 1, "invalid": 1, "duplicates": 0}
+    response = preview(
+        operator_page_client, voice_message, "", file=xlsx_upload([["Телефон"], ["+7 999 123-45-62"], [79991234563]])
+    )
+    assert response.context["preview"].valid == ["79991234562", "79991234563"]
+
+
+def test_errors_keep_everything_typed(operator_page_client, voice_message):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    typed = "79991234561\n+7 999 123-45-62"
+    response = preview(operator_page_client, voice_message, typed, file=SimpleUploadedFile("list.docx", b"x"))
+    assert response.status_code == 200
+    assert "Only CSV and XLSX" in str(response.context["form"].errors["file"])
+    page = response.content.decode()
+    assert typed in page  # the textarea still holds the numbers
+    assert f'<option value="{voice_message.pk}" selected>' in page
+
+
+def test_a_confirmation_that_fails_goes_back_with_the_numbers(operator_page_client, voice_message, dummy_tasks):
+    response = preview(operator_page_client, voice_message, "79991234561\nwrong")
+    data = confirmation(response)
+    voice_message.delete()  # deleted by someone else meanwhile
+    response = operator_page_client.post(reverse(URL), data)
+    assert response.status_code == 200 and not Broadcast.objects.exists()
+    page = response.content.decode()
+    assert 'id="confirm-errors"' in page
+    assert "79991234561" in page and "wrong" in page  # nothing typed is lost
+
+
+def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_message, dummy_tasks):
+    from tests.pages_helpers import bulk_calls, make_broadcast
+
+    bulk_calls(10, broadcast=make_broadcast(voice_message), voice_message=voice_message)
+    _r, small_get = count_queries(operator_page_client, reverse(URL))
+    numbers = "\n".join(f"7999123{n:04d}" for n in range(10))
+    _r, small_preview = count_queries(
+        operator_page_client, reverse(URL), {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers,
+                                            "token": "t", "_preview": "1"}, method="post"
+    )
+    bulk_calls(200, broadcast=make_broadcast(voice_message), voice_message=voice_message)
+    numbers = "\n".join(f"7999123{n:04d}" for n in range(200))
+    _r, large_get = count_queries(operator_page_client, reverse(URL))
+    response, large_preview = count_queries(
+        operator_page_client, reverse(URL), {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers,
+                                            "token": "t", "_preview": "1"}, method="post"
+    )
+    assert response.context["preview"].counts["valid"] == 200
+    assert (large_get, large_preview) == (small_get, small_preview)
+
+
+def test_confirm_query_count_does_not_grow_with_numbers(operator_page_client, voice_message, dummy_tasks):
+    def confirm(count, token):
+        numbers = "\n".join(f"7999123{n:04d}" for n in range(count))
+        data = {"voice_message": voice_message.pk, "source": SOURCE, "token": token, "destinations": numbers,
+                "invalid": "", "duplicates": "", "_confirm": "1"}
+        response, queries = count_queries(operator_page_client, reverse(URL), data, method="post")
+        assert response.status_code == 302
+        return queries
+
+    assert confirm(10, "a") == confirm(200, "b")
