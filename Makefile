@@ -74,6 +74,15 @@ test-postgres: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run_all.py
 
+# For maintainers (needs GNU gettext: apt-get install gettext): collect the translatable
+# strings into locale/ru/LC_MESSAGES/django.po, then compile the .mo files that ship in
+# the repository (so `make run` and `make test` need no gettext tools). Translate every
+# new or fuzzy entry in the .po, then run this again; tests/test_i18n.py checks both.
+MESSAGES_IGNORE := --ignore=tests/* --ignore=bench/* --ignore=docs/* --ignore=deploy/* --ignore=staticfiles/* --ignore=var/*
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages --locale=ru --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages --locale=ru --ignore=.venv $(MESSAGES_IGNORE)
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 

@@ -22,7 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    """Peak RSS of this process, in MB.
+
+    `getrusage(RUSAGE_SELF).ru_maxrss` is not enough on its own: Linux carries the
+    high-water mark of the forked parent across exec, so a child of a large process
+    reports the parent's peak. VmHWM in /proc/self/status is this address space's own
+    peak; the smaller of the two is the child's real peak.
+    """
+    rusage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return min(rusage, int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return rusage
 
 
 def setup():

@@ -93,13 +93,16 @@ class Harness:
         self.sandbox_url = ""
         self.sandbox_state = str(self.tmp / "sandbox.sqlite3")
         self._closed = False
+        self.started = time.monotonic()
+        # Extra environment for the workers only (see run_all.py).
+        self.worker_env: dict = {}
         self._force_sqlite = sqlite
         self._old_handlers = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._old_handlers[signum] = signal.signal(signum, self._on_signal)
 
     def log(self, text: str) -> None:
-        print(f"  [{time.strftime('%H:%M:%S')}] {text}", flush=True)
+        print(f"  [{time.monotonic() - self.started:6.1f}s] {text}", flush=True)
 
     def _on_signal(self, signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -121,6 +124,7 @@ class Harness:
             DEBUG="on",
             ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
             LOG_LEVEL="WARNING",
+            LANGUAGE_CODE="en",  # readable notes in the table
             NO_PROXY="127.0.0.1,localhost",
             PYTHONUNBUFFERED="1",
             DJANGO_SETTINGS_MODULE="exolve_portal.settings",
@@ -239,7 +243,8 @@ class Harness:
             proc = subprocess.Popen(
                 [PYTHON, MANAGE, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05",
                  "--worker-id", f"bench-{os.getpid()}-{index}-{time.monotonic_ns() % 10**9}"],
-                cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT, env=self.env(**self.worker_env), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )  # fmt: skip
             self.processes.append((f"worker {index}", proc))
             self.workers.append(proc)
@@ -275,7 +280,7 @@ class Harness:
                 pass
             proc.wait(timeout=10)
 
-    def close(self, keep_tmp: bool = False) -> None:
+    def close(self, keep_tmp: bool = False, keep_db: bool = False) -> None:
         if self._closed:
             return
         self._closed = True
@@ -288,6 +293,9 @@ class Harness:
                 print(f"could not stop pid {proc.pid}: {exc}", file=sys.stderr)
         self.processes = []
         self.workers = []
+        if keep_db:
+            print(f"database kept: {self.database_url}", file=sys.stderr)
+            self.db_name = None
         try:
             self.drop_database()
         except Exception as exc:  # noqa: BLE001

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Avg, Case, Count, IntegerField, Q, Value, When
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Broadcast, Call, CallState
-from .outcomes import FINAL_OUTCOMES, Outcome, outcome_q
+from .outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
 
 CHART_DAYS = 30
 LATEST_BROADCASTS = 10
@@ -67,7 +66,8 @@ class PeriodStats:
 def period_stats(today: date | None = None) -> list[PeriodStats]:
     """Today, this week (from Monday) and the last 30 days: counts per outcome, answer rate, average duration.
 
-    One query. The average duration is over answered (completed) calls.
+    One query, grouped by outcome (each call's outcome is worked out once). The
+    average duration is over answered (completed) calls.
     """
     today = today or timezone.localdate()
     periods = [
@@ -79,17 +79,24 @@ def period_stats(today: date | None = None) -> list[PeriodStats]:
     aggregates = {}
     for key, _label, first in periods:
         since = Q(queued_at__gte=local_midnight(first))
-        for outcome in Outcome.values:
-            aggregates[f"{key}__{outcome}"] = Count("pk", filter=since & outcome_q(outcome))
-        aggregates[f"{key}__duration"] = Avg("duration", filter=since & Q(status="completed"))
-    row = Call.objects.filter(queued_at__gte=earliest).aggregate(**aggregates)
+        aggregates[f"{key}__count"] = Count("pk", filter=since)
+        aggregates[f"{key}__duration"] = Avg("duration", filter=since)
+    rows = {
+        row["outcome"]: row
+        for row in Call.objects.filter(queued_at__gte=earliest)
+        .annotate(outcome=outcome_expression())
+        .values("outcome")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    completed = rows.get(Outcome.COMPLETED, {})
     return [
         PeriodStats(
             key=key,
             label=label,
             first_day=first,
-            counts={o: row[f"{key}__{o}"] or 0 for o in Outcome.values},
-            average_duration=row[f"{key}__duration"],
+            counts={o: rows[o][f"{key}__count"] if o in rows else 0 for o in Outcome.values},
+            average_duration=completed.get(f"{key}__duration"),
         )
         for key, label, first in periods
     ]
@@ -179,33 +186,42 @@ def _nice_ceiling(value: int) -> int:
 
 
 def daily_counts(days: int = CHART_DAYS, today: date | None = None) -> dict[date, dict[str, int]]:
-    """Calls per local day and outcome for the last `days` days (every day present). One query."""
+    """Calls per local day and outcome for the last `days` days (every day present). One query.
+
+    Days are buckets between local midnights computed here, so they follow the time
+    zone (and its clock changes) on every backend in plain SQL. (TruncDate with a time
+    zone is a Python function per row on SQLite: six times slower at 100,000 calls.)
+    """
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
+    day_numbers = list(range(days))
+    day_index = Case(
+        *[When(queued_at__gte=local_midnight(first + timedelta(days=n)), then=Value(n)) for n in reversed(day_numbers)],
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
     rows = (
         Call.objects.filter(queued_at__gte=local_midnight(first))
-        .annotate(day=TruncDate("queued_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(**{o: Count("pk", filter=outcome_q(o)) for o in Outcome.values})
-        .order_by("day")
+        .annotate(day_index=day_index, outcome=outcome_expression())
+        .values("day_index", "outcome")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
-    result = {first + timedelta(days=n): dict.fromkeys(Outcome.values, 0) for n in range(days)}
+    result = {first + timedelta(days=n): dict.fromkeys(Outcome.values, 0) for n in day_numbers}
     for row in rows:
-        day = row["day"]
-        if isinstance(day, datetime):  # some backends give a datetime at midnight
-            day = day.date()
-        if day in result:
-            result[day] = {o: row[o] for o in Outcome.values}
+        if 0 <= row["day_index"] < days:
+            result[first + timedelta(days=row["day_index"])][row["outcome"]] += row["count"]
     return result
 
 
 def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height: int = 260) -> Chart:
     """Lay out a stacked bar chart (one bar per day) as coordinates for an inline SVG."""
-    plot_left, plot_top, plot_bottom = 44, 12, height - 34
-    plot_width = width - 8 - plot_left
-    plot_height = plot_bottom - plot_top
     days = sorted(per_day)
     maximum = _nice_ceiling(max([sum(c.values()) for c in per_day.values()] + [1]))
+    # Room on the left for the longest axis label (about 7 px per digit at 11 px).
+    plot_left, plot_top, plot_bottom = 16 + 7 * len(str(maximum)), 12, height - 34
+    plot_width = width - 8 - plot_left
+    plot_height = plot_bottom - plot_top
     slot = plot_width / max(len(days), 1)
     bars = []
     label_every = max(1, round(len(days) / 10))
@@ -248,42 +264,64 @@ def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height
 # --- Broadcasts -----------------------------------------------------------------
 
 
-def with_progress(queryset):
-    """Annotate broadcasts with `total`, `done`, `pending` and per-outcome counts (one query)."""
-    annotations = {"total": Count("calls"), "pending": Count("calls", filter=outcome_q(Outcome.PENDING, "calls__"))}
-    for outcome in Outcome.values:
-        annotations[f"outcome_{outcome}"] = Count("calls", filter=outcome_q(outcome, "calls__"))
-    return queryset.annotate(**annotations)
-
-
 def progress_percent(done: int, total: int) -> int:
     """Whole percent done, rounded down: 100 only when everything is done."""
     return 100 if not total else done * 100 // total
 
 
 def latest_broadcasts(limit: int = LATEST_BROADCASTS) -> list[Broadcast]:
-    broadcasts = list(with_progress(Broadcast.objects.select_related("created_by")).order_by("-created_at", "-pk")[:limit])
+    """The newest broadcasts, each with `total`, `done`, `percent` and `outcome_<outcome>` counts.
+
+    Two queries whatever the number of calls: the broadcasts, then their calls
+    counted per broadcast and outcome.
+    """
+    broadcasts = list(
+        Broadcast.objects.select_related("created_by")
+        .defer("invalid_numbers", "duplicate_numbers")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    counts: dict[int, dict[str, int]] = {b.pk: dict.fromkeys(Outcome.values, 0) for b in broadcasts}
+    rows = (
+        Call.objects.filter(broadcast_id__in=list(counts))
+        .annotate(outcome=outcome_expression())
+        .values("broadcast_id", "outcome")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["broadcast_id"]][row["outcome"]] += row["count"]
     for broadcast in broadcasts:
+        by_outcome = counts[broadcast.pk]
+        for outcome, count in by_outcome.items():
+            setattr(broadcast, f"outcome_{outcome}", count)
+        broadcast.total = sum(by_outcome.values())
+        broadcast.pending = by_outcome[Outcome.PENDING]
         broadcast.done = broadcast.total - broadcast.pending
         broadcast.percent = progress_percent(broadcast.done, broadcast.total)
     return broadcasts
 
 
 def broadcast_counts(broadcast: Broadcast) -> dict:
-    """A broadcast's counts per local state and per outcome, in one aggregate query."""
-    aggregates = {"total": Count("pk")}
-    for state in CallState.values:
-        aggregates[f"state_{state}"] = Count("pk", filter=Q(state=state))
-    for outcome in Outcome.values:
-        aggregates[f"outcome_{outcome}"] = Count("pk", filter=outcome_q(outcome))
-    row = Call.objects.filter(broadcast=broadcast).aggregate(**aggregates)
-    total = row["total"]
-    pending = row[f"outcome_{Outcome.PENDING}"]
+    """A broadcast's counts per local state and per outcome, in one grouped query."""
+    states = dict.fromkeys(CallState.values, 0)
+    outcomes = dict.fromkeys(Outcome.values, 0)
+    rows = (
+        Call.objects.filter(broadcast=broadcast)
+        .annotate(outcome=outcome_expression())
+        .values("state", "outcome")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        states[row["state"]] = states.get(row["state"], 0) + row["count"]
+        outcomes[row["outcome"]] += row["count"]
+    total = sum(outcomes.values())
+    pending = outcomes[Outcome.PENDING]
     return {
         "total": total,
         "pending": pending,
         "done": total - pending,
         "percent": progress_percent(total - pending, total),
-        "states": [(label, state, row[f"state_{state}"]) for state, label in CallState.choices],
-        "outcomes": [(label, outcome, row[f"outcome_{outcome}"]) for outcome, label in Outcome.choices],
+        "states": [(label, state, states[state]) for state, label in CallState.choices],
+        "outcomes": [(label, outcome, outcomes[outcome]) for outcome, label in Outcome.choices],
     }

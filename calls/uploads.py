@@ -141,7 +141,7 @@ def _choose_column(first_row: list[str]) -> tuple[int, bool]:
         return index, not any(ch.isdigit() for ch in first_row[index])
     raise UploadError(
         _(
-            "No phone column found. Name the column \u201cphone\u201d (or \u201cтелефон\u201d, "
-            "\u201cnumber\u201d, \u201cномер\u201d), or upload a file with a single column."
+            "No phone column found. Name the column “phone” (or “телефон”, "
+            "“number”, “номер”), or upload a file with a single column."
         )
     )

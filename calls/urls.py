@@ -12,6 +12,6 @@ urlpatterns = [
     path("broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast"),
     path("broadcasts/<int:pk>/refresh/", views.broadcast_refresh, name="broadcast_refresh"),
     path("calls/", views.calls_list, name="calls"),
-    path("calls/export.csv", views.calls_export, {"format": "csv"}, name="calls_export_csv"),
-    path("calls/export.xlsx", views.calls_export, {"format": "xlsx"}, name="calls_export_xlsx"),
+    path("calls/export.csv", views.calls_export, {"file_format": "csv"}, name="calls_export_csv"),
+    path("calls/export.xlsx", views.calls_export, {"file_format": "xlsx"}, name="calls_export_xlsx"),
 ]

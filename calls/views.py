@@ -233,14 +233,13 @@ def calls_list(request):
 
 
 @staff_page(VIEW_CALLS)
-def calls_export(request, format):
+def calls_export(request, file_format):
     """The filtered calls as CSV (streamed) or XLSX (built on disk, then sent)."""
     form = CallFilterForm(request.GET or None)
     queryset = form.filter(Call.objects.all())
     stem = "calls"
     if form.applied().get("broadcast"):
         stem = f"broadcast-{form.applied()['broadcast']}-calls"
-    if format == "csv":
+    if file_format == "csv":
         return stream_csv(queryset, export_filename("csv", stem))
     return xlsx_file(queryset, export_filename("xlsx", stem))
-

@@ -60,7 +60,7 @@ def setup_roles(apps=None) -> dict[str, int]:
     missing = sorted(".".join(key) for key in wanted - found.keys())
     if missing:
         raise MissingPermission(
-            "These permissions do not exist yet: %s. Run `manage.py migrate` first." % ", ".join(missing)
+            f"These permissions do not exist yet: {', '.join(missing)}. Run `manage.py migrate` first."
         )
     result = {}
     for name, codes in ROLES.items():

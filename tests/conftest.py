@@ -10,6 +10,7 @@ because every Sandbox on one state file shares it.
 """
 
 import pytest
+from django.utils import translation
 
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, Sandbox
 from exolve_portal.exolve.sandbox_server import SandboxServer
@@ -17,6 +18,14 @@ from exolve_portal.exolve.sandbox_server import SandboxServer
 # Client read timeout in sandbox_server tests: `timeout` faults over HTTP should sleep
 # longer than this (e.g. seconds=3) and still finish quickly.
 HTTP_READ_TIMEOUT = 2
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(settings):
+    """Tests read English unless they ask for Russian (the shipped default language)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -147,6 +147,7 @@ def worker_env(sandbox_path, db_url=None, **extra) -> dict:
             "EXOLVE_SANDBOX_STATE": str(sandbox_path),
             "DJANGO_SETTINGS_MODULE": "exolve_portal.settings",
             "LOG_LEVEL": "WARNING",
+            "LANGUAGE_CODE": "en",  # tests read the commands' English output
         }
     )
     env.update({k: str(v) for k, v in extra.items()})

@@ -82,7 +82,9 @@ def make_broadcast(voice_message=None, *, name="Greeting", user=None) -> Broadca
     )
 
 
-def bulk_calls(count, *, voice_message=None, broadcast=None, user=None, when=None, spread_days=0, **fields):
+def bulk_calls(
+    count, *, voice_message=None, broadcast=None, user=None, when=None, spread_days=0, first_number=0, **fields
+):
     """`count` calls in one INSERT, cycling through every outcome case, spread over days if asked."""
     when = when or timezone.now()
     calls = []
@@ -93,7 +95,7 @@ def bulk_calls(count, *, voice_message=None, broadcast=None, user=None, when=Non
             "voice_message": voice_message,
             "service_id": getattr(voice_message, "exolve_id", "") or "svc-1",
             "source": SOURCE,
-            "destination": f"7999{index:07d}",
+            "destination": f"7999{first_number + index:07d}",
             "state": state,
             "status": status,
             "next_refresh_at": when + timedelta(minutes=5) if refreshing else None,

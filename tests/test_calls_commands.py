@@ -22,7 +22,7 @@ def run(*args):
 def test_send_queues_and_lists_duplicates(voice_message, dummy_tasks, sandbox):
     out, err = run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
                    "--to", "+7 999 123-45-61", "--to", "89991234561", "--to", "79991234562")
-    assert "queued 2 call(s)" in out
+    assert "queued 2 calls" in out
     assert "duplicate, called once: 79991234561" in err
     assert Call.objects.filter(state="queued").count() == 2
     assert sandbox.count(MAKE) == 0  # the worker sends, not the command

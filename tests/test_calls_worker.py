@@ -65,7 +65,7 @@ def test_two_sqlite_workers_send_each_call_once(sqlite_env):
         args += ["--to", number]
     result = manage(env, *args, check=False)
     assert result.returncode == 1  # one invalid number
-    assert "queued 40 call(s)" in result.stdout and "nonsense" in result.stderr
+    assert "queued 40 calls" in result.stdout and "nonsense" in result.stderr
     workers = [start_worker(env, "--batch") for _ in range(2)]
     wait_all(workers)
     assert set(sqlite_states(env).values()) == {"sent"}

@@ -202,6 +202,7 @@ def deployment(tmp_path_factory):
         EXOLVE_SANDBOX_STATE=str(folder / "sandbox.sqlite3"),
         GUNICORN_BIND="127.0.0.1:0",
         GUNICORN_WORKERS="2",
+        LANGUAGE_CODE="en",  # the assertions read the commands' English output
     )
     # Step 4, in the guide's order.
     steps = {}

@@ -30,8 +30,8 @@ def test_page_shows_progress_counts_calls_and_exports(operator_page_client):
     assert f'value="{len(OUTCOME_CASES) - pending}" max="{len(OUTCOME_CASES)}"' in page
     assert "79995550000" not in page  # only this broadcast's calls
     assert page.count('id="call-') == len(OUTCOME_CASES)
-    assert f'{reverse("portal:calls_export_csv")}?broadcast={broadcast.pk}' in page
-    assert f'{reverse("portal:calls_export_xlsx")}?broadcast={broadcast.pk}' in page
+    assert f"{reverse('portal:calls_export_csv')}?broadcast={broadcast.pk}" in page
+    assert f"{reverse('portal:calls_export_xlsx')}?broadcast={broadcast.pk}" in page
 
 
 def test_page_refreshes_itself_only_while_calls_are_pending(operator_page_client):

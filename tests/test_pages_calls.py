@@ -58,8 +58,22 @@ def test_table_lists_calls_newest_first_in_pages(operator_page_client):
     assert len(page3.page.object_list) == 20
 
 
-@pytest.mark.parametrize("column", ["queued_at", "destination", "message", "broadcast", "state", "outcome",
-                                    "status", "duration", "started", "ended", "requested_by"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "queued_at",
+        "destination",
+        "message",
+        "broadcast",
+        "state",
+        "outcome",
+        "status",
+        "duration",
+        "started",
+        "ended",
+        "requested_by",
+    ],
+)
 def test_every_sortable_column_sorts_both_ways(operator_page_client, column):
     bulk_calls(len(OUTCOME_CASES), broadcast=make_broadcast())
     for sort in (column, f"-{column}"):
@@ -79,7 +93,7 @@ def test_filters_narrow_the_table(operator_page_client, operator_user):
     old = make_broadcast(name="Old news")
     bulk_calls(5, broadcast=old, when=timezone.now() - timedelta(days=10))
     new = make_broadcast(name="Fresh reminder")
-    bulk_calls(len(OUTCOME_CASES), broadcast=new)
+    bulk_calls(len(OUTCOME_CASES), broadcast=new, first_number=1234560)
 
     def shown(**filters):
         response = operator_page_client.get(reverse(CALLS), filters)
@@ -97,7 +111,7 @@ def test_filters_narrow_the_table(operator_page_client, operator_user):
     first = new.calls.order_by("pk").first()
     number = f"+7 ({first.destination[1:4]}) {first.destination[4:7]}-{first.destination[7:9]}-{first.destination[9:]}"
     assert shown(number=number) == {first.pk}
-    assert shown(number=first.destination[-4:], broadcast=new.pk) == {first.pk}
+    assert shown(number=first.destination[-4:]) == {first.pk}  # some of its digits
 
 
 def test_an_invalid_filter_is_reported_and_the_others_still_apply(operator_page_client):
@@ -141,12 +155,28 @@ def hostile_calls(db):
     """Calls whose texts a spreadsheet would run as formulas."""
     user = User.objects.create_user("=cmd|' /C calc'!A0", is_staff=True)
     broadcast = make_broadcast(name='=HYPERLINK("http://evil.example","click")', user=user)
-    bulk_calls(1, broadcast=broadcast, user=user, destination="+79991234561", status="@SUM(A1)",
-               state="finished", error="-2+3")
-    bulk_calls(1, broadcast=broadcast, user=user, destination="79991234562", status="completed",
-               state="finished", error="\tTabbed", duration=42)
-    bulk_calls(1, broadcast=broadcast, user=user, destination="79991234563", status="completed",
-               state="finished", error="\rReturn")
+    bulk_calls(
+        1, broadcast=broadcast, user=user, destination="+79991234561", status="@SUM(A1)", state="finished", error="-2+3"
+    )
+    bulk_calls(
+        1,
+        broadcast=broadcast,
+        user=user,
+        destination="79991234562",
+        status="completed",
+        state="finished",
+        error="\tTabbed",
+        duration=42,
+    )
+    bulk_calls(
+        1,
+        broadcast=broadcast,
+        user=user,
+        destination="79991234563",
+        status="completed",
+        state="finished",
+        error="\rReturn",
+    )
     return broadcast
 
 

@@ -123,3 +123,14 @@ def test_dashboard_queries_do_not_grow_with_rows(operator_page_client, django_as
     assert large == small
     with django_assert_max_num_queries(12):
         operator_page_client.get(url)
+
+
+def test_chart_days_are_local_days(db):
+    with timezone.override("Europe/Moscow"):
+        today = timezone.localdate()
+        midnight = dashboard.local_midnight(today)
+        bulk_calls(1, when=midnight + timedelta(minutes=30), destination="1")
+        bulk_calls(2, when=midnight - timedelta(minutes=30), destination="2")  # 23:30 in Moscow
+        per_day = dashboard.daily_counts(today=today)
+    assert sum(per_day[today].values()) == 1
+    assert sum(per_day[today - timedelta(days=1)].values()) == 2

@@ -15,8 +15,13 @@ URL = "portal:send"
 
 
 def preview(client, voice_message, numbers="", **extra):
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "page-token-1",
-            "_preview": "1"}
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "numbers": numbers,
+        "token": "page-token-1",
+        "_preview": "1",
+    }
     data.update(extra)
     return client.post(reverse(URL), data)
 
@@ -138,15 +143,19 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
     _r, small_get = count_queries(operator_page_client, reverse(URL))
     numbers = "\n".join(f"7999123{n:04d}" for n in range(10))
     _r, small_preview = count_queries(
-        operator_page_client, reverse(URL), {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers,
-                                            "token": "t", "_preview": "1"}, method="post"
+        operator_page_client,
+        reverse(URL),
+        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t", "_preview": "1"},
+        method="post",
     )
     bulk_calls(200, broadcast=make_broadcast(voice_message), voice_message=voice_message)
     numbers = "\n".join(f"7999123{n:04d}" for n in range(200))
     _r, large_get = count_queries(operator_page_client, reverse(URL))
     response, large_preview = count_queries(
-        operator_page_client, reverse(URL), {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers,
-                                            "token": "t", "_preview": "1"}, method="post"
+        operator_page_client,
+        reverse(URL),
+        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t", "_preview": "1"},
+        method="post",
     )
     assert response.context["preview"].counts["valid"] == 200
     assert (large_get, large_preview) == (small_get, small_preview)
@@ -155,10 +164,24 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
 def test_confirm_query_count_does_not_grow_with_numbers(operator_page_client, voice_message, dummy_tasks):
     def confirm(count, token):
         numbers = "\n".join(f"7999123{n:04d}" for n in range(count))
-        data = {"voice_message": voice_message.pk, "source": SOURCE, "token": token, "destinations": numbers,
-                "invalid": "", "duplicates": "", "_confirm": "1"}
+        data = {
+            "voice_message": voice_message.pk,
+            "source": SOURCE,
+            "token": token,
+            "destinations": numbers,
+            "invalid": "",
+            "duplicates": "",
+            "_confirm": "1",
+        }
         response, queries = count_queries(operator_page_client, reverse(URL), data, method="post")
         assert response.status_code == 302
         return queries
 
     assert confirm(10, "a") == confirm(200, "b")
+
+
+def test_voice_message_form_shows_the_sandbox_media_ids(client, manager_user, sandbox):
+    client.force_login(manager_user)
+    page = client.get(reverse("admin:voicemessages_voicemessage_add")).content.decode()
+    hint = page[page.index('id="id_media_id_helptext"') :][:400]
+    assert "Sandbox: use media id " + ", ".join(str(i) for i in DEFAULT_MEDIA_IDS) in hint

@@ -1,0 +1,297 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright against a live server.
+
+What a member of staff does, click by click: log in, create a voice message, send it
+to three numbers (one invalid, shown as such), watch the broadcast reach its outcomes,
+export the calls to CSV, switch the language to Russian and back; and an operator who
+cannot delete a voice message.
+
+Chromium is Debian's /usr/bin/chromium (never a downloaded browser). Without it the
+tests are skipped with the reason, except on CI (CI set), where they fail: `.ci/run`
+installs it. With SAVE_SCREENSHOTS=1 the tests also save the main pages to
+docs/screenshots/ (for the README); otherwise nothing under docs/ is touched.
+"""
+
+import csv
+import importlib.util
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from calls.models import Broadcast, Call, CallState
+from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
+from exolve_portal.roles import MANAGERS, OPERATORS
+from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from voicemessages.models import VoiceMessage
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+SOURCE = SANDBOX_SOURCE_NUMBERS[0]
+PASSWORD = "a long browser test password"
+TIMEOUT_MS = 15_000
+
+
+def require_chromium(path: str = CHROMIUM) -> None:
+    """Skip (locally) or fail (on CI) when the browser tests cannot run here, saying why."""
+    problem = None
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        problem = f"Debian's Chromium is not installed at {path} (apt-get install chromium; .ci/run does)"
+    elif importlib.util.find_spec("playwright") is None:
+        problem = "the playwright package is not installed (make test installs requirements-dev.txt)"
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem}: CI must run the browser tests.", pytrace=False)
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    # The sync Playwright API runs an event loop in this thread; the test's own ORM
+    # calls (seeding data, checking results) are still plain synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def portal(live_server, transactional_db, sandbox, settings):
+    """The live portal on the in-process sandbox, sending within the request, in English by default."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.LANGUAGE_CODE = "en"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EXOLVE_MAX_RPS = 0
+    User.objects.create_superuser("admin", "", PASSWORD)
+    return live_server.url
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(locale="en-US") -> a fresh browser tab (own cookies) in that browser language."""
+    contexts = []
+
+    def open_page(locale="en-US"):
+        context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, base, username="admin", password=PASSWORD):
+    page.goto(f"{base}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+
+def screenshot(page, name, *, full_page=True):
+    """Save docs/screenshots/<name>.png, only when SAVE_SCREENSHOTS=1 (CI never rewrites tracked files)."""
+    if os.environ.get("SAVE_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, animations="disabled")
+
+
+def text(page, selector) -> str:
+    return " ".join(page.inner_text(selector).split())
+
+
+# --- The whole flow -----------------------------------------------------------------------------
+
+
+def test_staff_member_creates_sends_follows_and_exports(portal, open_page, sandbox):
+    page = open_page()
+    log_in(page, portal)
+
+    # Create a voice message in the admin, with the sandbox's known media id.
+    page.goto(f"{portal}/admin/voicemessages/voicemessage/add/")
+    page.fill("#id_name", "Delivery reminder")
+    page.fill("#id_media_id", "1967")
+    page.click("input[name=_save]")
+    assert "was added successfully" in text(page, ".messagelist")
+    assert "Delivery reminder" in text(page, "#result_list")
+    message = VoiceMessage.objects.get(name="Delivery reminder")
+    assert message.exolve_id
+    screenshot(page, "voice-messages")
+
+    # Send it to three numbers, one of them invalid: the preview says which and why.
+    page.goto(f"{portal}/portal/send/")
+    page.select_option("#id_voice_message", str(message.pk))
+    page.select_option("#id_source", SOURCE)
+    page.fill("#id_numbers", "79991234561\n+7 999 123-45-67\n12345")
+    page.click("#preview-send")
+    page.wait_for_selector("#send-preview")
+    assert "2 numbers will be called" in text(page, "#count-valid")
+    assert "1 invalid number" in text(page, "#count-invalid")
+    invalid_row = text(page, "#invalid-numbers tbody tr")
+    assert "12345" in invalid_row and "Too few digits for a phone number." in invalid_row
+    screenshot(page, "send-preview")
+
+    # Confirm: the broadcast page opens; the calls were sent in the request (ImmediateBackend).
+    page.click("#confirm-send")
+    page.wait_for_selector("#broadcast-overview")
+    broadcast = Broadcast.objects.get()
+    assert page.url.endswith(f"/portal/broadcasts/{broadcast.pk}/")
+    assert text(page, "#broadcast-total") == "2"
+    assert "12345" in text(page, "#skipped-invalid")
+    assert set(Call.objects.values_list("state", flat=True)) == {CallState.SENT}
+    assert page.is_visible("#auto-refresh-note")  # waiting for outcomes: the page refreshes itself
+
+    # A minute later at Exolve the calls are over; "Refresh statistics now" shows the outcomes.
+    sandbox.advance(60)
+    page.click("#refresh-statistics")
+    page.wait_for_selector("#broadcast-done-note")
+    assert text(page, "#outcome-count-completed") == "1"  # 79991234561: last digit 1
+    assert text(page, "#outcome-count-busy") == "1"  # 79991234567: last digit 7
+    assert "2 of 2 calls have an outcome" in text(page, "#broadcast-progress-text")
+    assert page.get_attribute("#broadcast-progress", "value") == "2"
+    screenshot(page, "broadcast")
+
+    # Export the broadcast's calls to CSV and read the file the browser downloaded.
+    with page.expect_download() as download_info:
+        page.click("#export-csv")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
+    assert sorted((row["number"], row["outcome"]) for row in rows) == [
+        ("79991234561", "completed"),
+        ("79991234567", "busy"),
+    ]
+    assert {row["voice message"] for row in rows} == {"Delivery reminder"}
+
+    # The calls table lists them; the dashboard shows the broadcast.
+    page.goto(f"{portal}/portal/calls/")
+    assert page.locator("table tbody tr[id^=call-]").count() == 2
+    page.goto(f"{portal}/portal/")
+    assert "Delivery reminder" in text(page, f"#broadcast-row-{broadcast.pk}")
+
+    # Switch to Russian and back, staying on the same page.
+    page.click("#language-ru")
+    page.wait_for_selector("html[lang=ru]")
+    assert page.url == f"{portal}/portal/"
+    assert "Сводка" in text(page, "#content h1") and "Последние рассылки" in text(page, "#latest-broadcasts")
+    page.click("#language-en")
+    page.wait_for_selector("html[lang=en]")
+    assert "Dashboard" in text(page, "#content h1")
+
+
+def test_login_page_follows_the_browser_language_and_switches(portal, open_page):
+    page = open_page(locale="ru-RU")  # Accept-Language: ru-RU
+    page.goto(f"{portal}/admin/")
+    page.wait_for_selector("html[lang=ru]")
+    assert "Голосовой портал Exolve" in text(page, "#site-name")
+    assert page.get_attribute("input[type=submit]", "value") == "Войти"
+    assert "Тестовый режим" in text(page, ".sandbox-banner")
+    screenshot(page, "login-ru", full_page=False)
+
+    # The switch works before logging in, and logging in still works after it (CSRF).
+    page.click("#language-en")
+    page.wait_for_selector("html[lang=en]")
+    assert page.get_attribute("input[type=submit]", "value") == "Log in"
+    log_in(page, portal)
+    assert "Site administration" in text(page, "#content h1")
+    page.click("#language-ru")
+    page.wait_for_selector("html[lang=ru]")
+    assert "выйти" in text(page, "#user-tools").lower()  # the admin shows it in capitals
+
+
+def test_operator_cannot_delete_a_voice_message(portal, open_page):
+    message = VoiceMessage.objects.create(name="Opening hours", media_id=1967)
+    operator = role_user("operator", OPERATORS)
+    operator.set_password(PASSWORD)
+    operator.save()
+    page = open_page()
+    log_in(page, portal, "operator")
+
+    page.goto(f"{portal}/admin/voicemessages/voicemessage/")
+    assert "Opening hours" in text(page, "#result_list")
+    actions = page.locator("select[name=action] option").evaluate_all("options => options.map(o => o.value)")
+    assert "delete_selected" not in actions
+    page.goto(f"{portal}/admin/voicemessages/voicemessage/{message.pk}/change/")
+    assert page.locator("a.deletelink").count() == 0
+    response = page.goto(f"{portal}/admin/voicemessages/voicemessage/{message.pk}/delete/")
+    assert response.status == 403
+    assert "Not allowed" in text(page, "#content")
+    assert VoiceMessage.objects.filter(pk=message.pk).exists()
+
+
+def test_dashboard_and_calls_table_with_a_month_of_history(portal, open_page, sandbox):
+    """The dashboard's chart (server-rendered SVG) and the calls table over many calls."""
+    manager = role_user("manager", MANAGERS)
+    manager.set_password(PASSWORD)
+    manager.save()
+    messages = [
+        VoiceMessage.objects.create(name="Delivery reminder", media_id=1967),
+        VoiceMessage.objects.create(name="Appointment tomorrow", media_id=1979, redirect_digit=1,
+                                    redirect_number="74951234567"),
+    ]  # fmt: skip
+    for index in range(6):
+        message = messages[index % 2]
+        broadcast = make_broadcast(message, name=message.name, user=manager)
+        bulk_calls(
+            40 + 7 * index,
+            voice_message=message,
+            broadcast=broadcast,
+            user=manager,
+            spread_days=30 - index * 4,
+            first_number=1000 * index,
+        )
+    page = open_page()
+    log_in(page, portal, "manager")
+
+    page.goto(f"{portal}/portal/")
+    assert page.locator("svg .chart-bar").count() >= 28
+    assert re.search(r"\d", text(page, "#latest-broadcasts"))
+    screenshot(page, "dashboard")
+
+    page.goto(f"{portal}/portal/calls/")
+    assert page.locator("table tbody tr[id^=call-]").count() > 10
+    screenshot(page, "calls", full_page=False)
+
+    page.click("#language-ru")
+    page.goto(f"{portal}/portal/")
+    page.wait_for_selector("html[lang=ru]")
+    screenshot(page, "dashboard-ru")
+
+
+def test_missing_chromium_skips_locally_and_fails_on_ci(monkeypatch, tmp_path):
+    """Never a silent skip on CI: a missing browser fails there and skips elsewhere, with the reason."""
+    missing = str(tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        require_chromium(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        require_chromium(missing)
