@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Case, Count, IntegerField, Q, Value, When
+from django.core.cache import cache
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,8 @@ from .outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
 
 CHART_DAYS = 30
 LATEST_BROADCASTS = 10
+# How long the totals of days before yesterday are reused (they hardly change any more).
+SETTLED_DAYS_CACHE_SECONDS = 300
 
 # Colours of the chart's stacks, one per outcome (kept readable on light and dark themes).
 OUTCOME_COLOURS = {
@@ -63,43 +66,33 @@ class PeriodStats:
         return None if rate is None else round(rate * 100)
 
 
-def period_stats(today: date | None = None) -> list[PeriodStats]:
+def period_stats(today: date | None = None, totals: dict[date, DayTotals] | None = None) -> list[PeriodStats]:
     """Today, this week (from Monday) and the last 30 days: counts per outcome, answer rate, average duration.
 
-    One query, grouped by outcome (each call's outcome is worked out once). The
-    average duration is over answered (completed) calls.
+    Summed from the per-day totals (no query of its own when `totals` is given). The
+    average duration is over answered (completed) calls that have a duration.
     """
     today = today or timezone.localdate()
+    totals = totals if totals is not None else day_totals(today=today)
     periods = [
         ("today", _("Today"), today),
         ("week", _("This week"), today - timedelta(days=today.weekday())),
         ("month", _("Last 30 days"), today - timedelta(days=CHART_DAYS - 1)),
     ]
-    earliest = local_midnight(min(first for _key, _label, first in periods))
-    aggregates = {}
-    for key, _label, first in periods:
-        since = Q(queued_at__gte=local_midnight(first))
-        aggregates[f"{key}__count"] = Count("pk", filter=since)
-        aggregates[f"{key}__duration"] = Avg("duration", filter=since)
-    rows = {
-        row["outcome"]: row
-        for row in Call.objects.filter(queued_at__gte=earliest)
-        .annotate(outcome=outcome_expression())
-        .values("outcome")
-        .annotate(**aggregates)
-        .order_by()
-    }
-    completed = rows.get(Outcome.COMPLETED, {})
-    return [
-        PeriodStats(
-            key=key,
-            label=label,
-            first_day=first,
-            counts={o: rows[o][f"{key}__count"] if o in rows else 0 for o in Outcome.values},
-            average_duration=completed.get(f"{key}__duration"),
+    result = []
+    for key, label, first in periods:
+        days = [day for day in totals.values() if day.day >= first]
+        timed = sum(day.completed_timed for day in days)
+        result.append(
+            PeriodStats(
+                key=key,
+                label=label,
+                first_day=first,
+                counts={o: sum(day.counts[o] for day in days) for o in Outcome.values},
+                average_duration=sum(day.completed_seconds for day in days) / timed if timed else None,
+            )
         )
-        for key, label, first in periods
-    ]
+    return result
 
 
 def outcome_rows(periods: list[PeriodStats]) -> list[tuple]:
@@ -185,16 +178,44 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def daily_counts(days: int = CHART_DAYS, today: date | None = None) -> dict[date, dict[str, int]]:
-    """Calls per local day and outcome for the last `days` days (every day present). One query.
+@dataclass
+class DayTotals:
+    """One local day: calls per outcome, and the durations of its answered calls."""
+
+    day: date
+    counts: dict[str, int]
+    completed_seconds: int = 0
+    completed_timed: int = 0  # answered calls that have a duration
+
+
+def day_totals(days: int = CHART_DAYS, today: date | None = None) -> dict[date, DayTotals]:
+    """Per local day of the last `days` days (every day present): outcomes and durations.
+
+    Days before yesterday come from the cache for a few minutes: their calls are final
+    (statistics stop being refreshed after a day), and without it the dashboard's time
+    would grow with every call of the last 30 days. Only today and yesterday are
+    counted on every visit, in one query.
+    """
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    settled_until = today - timedelta(days=2)
+    key = f"calls:dashboard:days:{timezone.get_current_timezone_name()}:{first}:{settled_until}"
+    settled = cache.get(key)
+    fresh = _count_days(first if settled is None else settled_until + timedelta(days=1), today)
+    if settled is None:
+        settled = {day: totals for day, totals in fresh.items() if day <= settled_until}
+        cache.set(key, settled, SETTLED_DAYS_CACHE_SECONDS)
+    return {**settled, **{day: totals for day, totals in fresh.items() if day > settled_until}}
+
+
+def _count_days(first: date, last: date) -> dict[date, DayTotals]:
+    """Count the calls queued between local midnights of `first` and the end of `last`. One query.
 
     Days are buckets between local midnights computed here, so they follow the time
     zone (and its clock changes) on every backend in plain SQL. (TruncDate with a time
     zone is a Python function per row on SQLite: six times slower at 100,000 calls.)
     """
-    today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    day_numbers = list(range(days))
+    day_numbers = list(range((last - first).days + 1))
     day_index = Case(
         *[When(queued_at__gte=local_midnight(first + timedelta(days=n)), then=Value(n)) for n in reversed(day_numbers)],
         default=Value(-1),
@@ -204,14 +225,29 @@ def daily_counts(days: int = CHART_DAYS, today: date | None = None) -> dict[date
         Call.objects.filter(queued_at__gte=local_midnight(first))
         .annotate(day_index=day_index, outcome=outcome_expression())
         .values("day_index", "outcome")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("pk"), seconds=Sum("duration"), timed=Count("duration"))
         .order_by()
     )
-    result = {first + timedelta(days=n): dict.fromkeys(Outcome.values, 0) for n in day_numbers}
+    result = {
+        first + timedelta(days=n): DayTotals(first + timedelta(days=n), dict.fromkeys(Outcome.values, 0))
+        for n in day_numbers
+    }
     for row in rows:
-        if 0 <= row["day_index"] < days:
-            result[first + timedelta(days=row["day_index"])][row["outcome"]] += row["count"]
+        if 0 <= row["day_index"] < len(day_numbers):
+            totals = result[first + timedelta(days=row["day_index"])]
+            totals.counts[row["outcome"]] += row["count"]
+            if row["outcome"] == Outcome.COMPLETED:
+                totals.completed_seconds += row["seconds"] or 0
+                totals.completed_timed += row["timed"]
     return result
+
+
+def daily_counts(
+    days: int = CHART_DAYS, today: date | None = None, totals: dict[date, DayTotals] | None = None
+) -> dict[date, dict[str, int]]:
+    """Calls per local day and outcome for the last `days` days (every day present)."""
+    totals = totals if totals is not None else day_totals(days, today)
+    return {day: day_totals_.counts for day, day_totals_ in sorted(totals.items())}
 
 
 def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height: int = 260) -> Chart:

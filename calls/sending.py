@@ -10,7 +10,7 @@ worker task (`send_queued_calls`) claims queued calls a few at a time and keeps
 - a call whose outcome cannot be known (timeout, dropped connection, 5xx, a worker that
   died while sending) becomes "unknown" and is never re-sent by itself.
 
-All database work happens in the calling thread; the pool's threads only talk to Exolve.
+All database work happens in the calling thread; the sender threads only talk to Exolve.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import socket
+import threading
 import uuid
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -311,6 +311,32 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> list[Cl
             return claimed
 
 
+def _release(calls: list[ClaimedCall]) -> None:
+    """Put claimed calls that were never handed to Exolve back in the queue."""
+    try:
+        for call in calls:
+            Call.objects.filter(pk=call.pk, claimed_by=call.claim, state=CallState.SENDING).update(
+                state=CallState.QUEUED, claimed_by="", claimed_at=None
+            )
+    except Exception:  # the database itself may be why we stopped: the sweep covers it
+        logger.exception("Could not give %d unsent call(s) back to the queue", len(calls))
+
+
+def _drain(results: queue.SimpleQueue, *, block: bool) -> list:
+    """Everything in the queue so far; when `block`, wait (briefly) for at least one."""
+    finished = []
+    if block:
+        try:
+            finished.append(results.get(timeout=1.0))
+        except queue.Empty:
+            return finished
+    while True:
+        try:
+            finished.append(results.get_nowait())
+        except queue.Empty:
+            return finished
+
+
 def _claim_batch(queryset, limit, claim, now) -> list[ClaimedCall] | None:
     """One attempt; None when every row found had to be rejected (so look again)."""
     # No ORDER BY: sorting the queued calls by pk makes PostgreSQL read (and join) every
@@ -373,11 +399,9 @@ def send_one(client, call: ClaimedCall) -> Outcome:
     return Outcome(CallState.SENT, call_id=call_id)
 
 
-def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
-    """Write one call's outcome with one UPDATE."""
-    now = now or timezone.now()
+def _changes(call: ClaimedCall, outcome: Outcome, now) -> dict:
     if outcome.state == CallState.SENT:
-        changes = {
+        return {
             "state": CallState.SENT,
             "call_id": outcome.call_id,
             "service_id": call.service_id,
@@ -385,10 +409,36 @@ def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
             "next_refresh_at": now + timedelta(seconds=settings.EXOLVE_REFRESH_FIRST_DELAY),
             "error": "",
         }
-    else:
-        changes = {"state": outcome.state, "service_id": call.service_id, "error": outcome.error_text()}
-    # Keyed on this claim: even if a sweep marked the call unknown meanwhile, the real outcome wins.
-    Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**changes)
+    return {"state": outcome.state, "service_id": call.service_id, "error": outcome.error_text()}
+
+
+def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
+    """Write one call's outcome with one UPDATE."""
+    record_outcomes([(call, outcome)], now)
+
+
+def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> None:
+    """Write the outcomes of finished requests: one UPDATE per kind of outcome."""
+    now = now or timezone.now()
+    sent = [(call, outcome) for call, outcome in finished if outcome.state == CallState.SENT]
+    others = [(call, outcome) for call, outcome in finished if outcome.state != CallState.SENT]
+    if sent:
+        rows = []
+        for call, outcome in sent:
+            row = Call(pk=call.pk)
+            for name, value in _changes(call, outcome, now).items():
+                setattr(row, name, value)
+            rows.append(row)
+        # Keyed on the claims: even if a sweep marked a call unknown meanwhile, the real
+        # outcome wins, and a call claimed by someone else is never touched.
+        Call.objects.filter(claimed_by__in={call.claim for call, _outcome in sent}).bulk_update(
+            rows, ["state", "call_id", "service_id", "sent_at", "next_refresh_at", "error"]
+        )
+    for call, outcome in others:  # refusals and unknowns are rare: one UPDATE each
+        Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now))
+
+
+_STOP = object()
 
 
 def send_queued_calls(
@@ -396,56 +446,63 @@ def send_queued_calls(
 ) -> SendSummary:
     """Send the queued calls of a broadcast (or all queued calls) until none is left.
 
-    Keeps up to `max_in_flight` requests running: as soon as one finishes, the next call
-    goes out from a small reserve of claimed calls, and only then is the outcome written
-    and the reserve topped up. Safe to run in several processes at once.
+    `max_in_flight` sender threads each take the next claimed call as soon as their
+    request finishes, so the database work of this (calling) thread never holds a
+    request back; it writes finished outcomes in batches and keeps a small reserve of
+    claimed calls topped up. Safe to run in several processes at once.
     """
     sweep_stale_sending()
     # The process in the claim, so it shows which worker took (or lost) a call.
     worker_id = worker_id or f"{socket.gethostname()[:24]}-{os.getpid()}"
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
     # Claimed but not yet sent. Small: if the worker dies, these too become "unknown".
-    reserve_size = max(2, slots // 4)
+    reserve_size = max(2, slots // 2)
     client = get_client()
     summary = SendSummary()
-    in_flight: dict = {}
-    reserve: deque[ClaimedCall] = deque()
+    reserve: queue.SimpleQueue = queue.SimpleQueue()
+    results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def sender():
+        while (call := reserve.get()) is not _STOP:
+            results.put((call, send_one(client, call)))
+
+    threads = [threading.Thread(target=sender, name=f"exolve-send-{i}", daemon=True) for i in range(slots)]
+    for thread in threads:
+        thread.start()
+    outstanding = 0  # claimed and not yet written back
     exhausted = False
-    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-send")
-
-    def fill_slots():
-        while reserve and len(in_flight) < slots:
-            call = reserve.popleft()
-            in_flight[pool.submit(send_one, client, call)] = call
-
     try:
         while True:
-            finished = []
-            if in_flight:
-                done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                finished = [(in_flight.pop(future), future.result()) for future in done]
-            fill_slots()  # before any database work, so the pool stays full
-            wanted = 0
-            if not exhausted and len(reserve) <= reserve_size // 2:
-                wanted = slots - len(in_flight) + reserve_size - len(reserve)
-            if finished or wanted:
+            # Claim more only when the reserve runs low, so claims come in batches;
+            # otherwise wait for requests to finish.
+            low = not exhausted and outstanding < slots + reserve_size // 2
+            finished = _drain(results, block=outstanding > 0 and not low)
+            wanted = slots + reserve_size - (outstanding - len(finished)) if low else 0
+            if finished or wanted > 0:
                 # One short transaction per turn: write what finished, top up the reserve.
                 with transaction.atomic():
-                    now = timezone.now()
-                    for call, outcome in finished:
-                        record_outcome(call, outcome, now)
-                        summary.add(outcome.state)
-                    claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted else []
-                if wanted and not claimed:
+                    record_outcomes(finished)
+                    claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted > 0 else []
+                for call in claimed:
+                    reserve.put(call)
+                for _call, outcome in finished:
+                    summary.add(outcome.state)
+                outstanding += len(claimed) - len(finished)
+                if wanted > 0 and not claimed:
                     exhausted = True
-                reserve.extend(claimed)
-                fill_slots()
-            if not in_flight and not reserve:
+            if exhausted and outstanding == 0:
                 break
     finally:
-        # On a crash here, requests already in flight complete; their calls stay "sending"
-        # until the sweep marks them unknown, which is the truth: we do not know.
-        pool.shutdown(wait=True)
+        # On a crash here, claimed calls no thread has taken yet were certainly not sent:
+        # give them back to the queue. Requests already in flight complete; their calls
+        # stay "sending" until the sweep marks them unknown, which is the truth.
+        unsent = _drain(reserve, block=False)
+        for _thread in threads:
+            reserve.put(_STOP)
+        if unsent:
+            _release(unsent)
+        for thread in threads:
+            thread.join()
     if summary.counts.get(CallState.SENT):
         from .tasks import schedule_refresh
 

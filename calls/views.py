@@ -64,7 +64,8 @@ def page_context(request, title, **extra) -> dict:
 
 @staff_page(VIEW_CALLS, VIEW_BROADCASTS)
 def dashboard(request):
-    periods = stats.period_stats()
+    totals = stats.day_totals()
+    periods = stats.period_stats(totals=totals)
     context = page_context(
         request,
         gettext("Dashboard"),
@@ -72,7 +73,7 @@ def dashboard(request):
         today=periods[0],
         week=periods[1],
         month=periods[2],
-        chart=stats.build_chart(stats.daily_counts()),
+        chart=stats.build_chart(stats.daily_counts(totals=totals)),
         outcome_rows=stats.outcome_rows(periods),
         broadcasts=stats.latest_broadcasts(),
         active_tab="dashboard",

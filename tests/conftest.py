@@ -10,6 +10,7 @@ because every Sandbox on one state file shares it.
 """
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, Sandbox
@@ -18,6 +19,14 @@ from exolve_portal.exolve.sandbox_server import SandboxServer
 # Client read timeout in sandbox_server tests: `timeout` faults over HTTP should sleep
 # longer than this (e.g. seconds=3) and still finish quickly.
 HTTP_READ_TIMEOUT = 2
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Nothing cached by one test (dashboard day totals, say) leaks into the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

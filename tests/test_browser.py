@@ -280,9 +280,10 @@ def test_dashboard_and_calls_table_with_a_month_of_history(portal, open_page, sa
     assert page.locator("table tbody tr[id^=call-]").count() > 10
     screenshot(page, "calls", full_page=False)
 
-    page.click("#language-ru")
     page.goto(f"{portal}/portal/")
+    page.click("#language-ru")
     page.wait_for_selector("html[lang=ru]")
+    assert "Звонки по дням за 30 дней" in text(page, "#content")
     screenshot(page, "dashboard-ru")
 
 

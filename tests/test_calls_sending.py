@@ -271,3 +271,42 @@ def test_broadcast_counts_in_one_query(voice_message, dummy_tasks, sandbox, djan
     with django_assert_num_queries(1):
         counts = broadcast.counts()
     assert counts["total"] == 3 and counts["sent_count"] == 3 and counts["queued_count"] == 0
+
+
+def test_a_worker_that_fails_mid_send_gives_unsent_calls_back_and_never_resends(
+    voice_message, dummy_tasks, sandbox, monkeypatch
+):
+    import calls.sending as sending
+
+    broadcast = queue(voice_message, [f"799912340{i:02d}" for i in range(30)])
+    real_record = sending.record_outcomes
+    writes = {"count": 0}
+
+    def database_fails_on_the_third_write(finished, now=None):
+        if finished:
+            writes["count"] += 1
+            if writes["count"] == 3:
+                raise RuntimeError("the database went away")
+        return real_record(finished, now)
+
+    monkeypatch.setattr(sending, "record_outcomes", database_fails_on_the_third_write)
+
+    with pytest.raises(RuntimeError):
+        send_queued_calls(broadcast.pk, max_in_flight=4)
+
+    by_state = {}
+    for call in Call.objects.filter(broadcast=broadcast):
+        by_state.setdefault(call.state, []).append(call.destination)
+    sent_to = {entry["body"]["destination"] for entry in sandbox.requests_log(MAKE)}
+    # Calls never handed to Exolve are queued again; nothing queued was ever sent.
+    assert by_state.get("queued")
+    assert not sent_to & set(by_state["queued"])
+    # Every number Exolve saw is accounted for as sent or still "sending" (swept to unknown later).
+    assert sent_to <= set(by_state.get("sent", [])) | set(by_state.get("sending", []))
+
+    monkeypatch.setattr(sending, "record_outcomes", real_record)
+    sweep_stale_sending(stale_after=0)
+    send_queued_calls(broadcast.pk, max_in_flight=4)
+
+    assert sandbox.count(MAKE) == 30  # each number rung exactly once in all
+    assert len({entry["body"]["destination"] for entry in sandbox.requests_log(MAKE)}) == 30

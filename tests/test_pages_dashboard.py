@@ -134,3 +134,19 @@ def test_chart_days_are_local_days(db):
         per_day = dashboard.daily_counts(today=today)
     assert sum(per_day[today].values()) == 1
     assert sum(per_day[today - timedelta(days=1)].values()) == 2
+
+
+def test_todays_calls_show_at_once_while_settled_days_come_from_the_cache(db, django_assert_num_queries):
+    now = timezone.now()
+    bulk_calls(2, when=now - timedelta(days=5), status="completed", state="finished", destination="1")
+    assert dashboard.period_stats()[2].total == 2  # fills the cache of settled days
+
+    bulk_calls(1, when=now, status="busy", state="finished", destination="2")
+    bulk_calls(1, when=now - timedelta(days=5), status="busy", state="finished", destination="3")
+    with django_assert_num_queries(1):
+        today_stats, _week, month = dashboard.period_stats()
+
+    assert today_stats.counts["busy"] == 1  # today is always counted afresh
+    assert month.total == 3  # the late arrival five days ago waits for the cache to expire
+    dashboard.cache.clear()
+    assert dashboard.period_stats()[2].total == 4

@@ -278,7 +278,9 @@ class ExolveClient:
     def _require_id(data: dict, key: str, endpoint: str) -> str:
         value = data.get(key)
         if value in (None, "") or isinstance(value, (dict, list, bool)):
-            raise errors.MalformedResponseError(f"the answer has no {key!r}", status=200, body=str(data), endpoint=endpoint)
+            raise errors.MalformedResponseError(
+                f"the answer has no {key!r}", status=200, body=str(data), endpoint=endpoint
+            )
         return str(value)
 
     def _post(self, endpoint: str, body: dict) -> dict:
