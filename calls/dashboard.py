@@ -6,6 +6,7 @@ in Moscow starts at midnight in Moscow.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -253,7 +254,10 @@ def daily_counts(
 def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height: int = 260) -> Chart:
     """Lay out a stacked bar chart (one bar per day) as coordinates for an inline SVG."""
     days = sorted(per_day)
-    maximum = _nice_ceiling(max([sum(c.values()) for c in per_day.values()] + [1]))
+    # Gridlines every `step` calls, a round number, so every axis label is a whole one.
+    tallest = max([sum(c.values()) for c in per_day.values()] + [1])
+    step = _nice_ceiling(math.ceil(tallest / 4))
+    maximum = step * math.ceil(tallest / step)
     # Room on the left for the longest axis label (about 7 px per digit at 11 px).
     plot_left, plot_top, plot_bottom = 16 + 7 * len(str(maximum)), 12, height - 34
     plot_width = width - 8 - plot_left
@@ -292,7 +296,9 @@ def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height
                 )
             )
         bars.append(bar)
-    ticks = [(maximum * n // 4, round(plot_bottom - plot_height * n / 4, 2)) for n in range(5)]
+    ticks = [
+        (step * n, round(plot_bottom - plot_height * step * n / maximum, 2)) for n in range(maximum // step + 1)
+    ]
     legend = [(o, str(Outcome(o).label), OUTCOME_COLOURS[o]) for o in Outcome.values]
     return Chart(width, height, plot_left, plot_top, plot_bottom, maximum, bars, ticks, legend)
 
