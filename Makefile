@@ -53,7 +53,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py ensure_admin
 	@echo "Serving http://$(HOST):$(PORT)/admin/ with a task worker. Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py db_worker --interval 0.5 & \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
