@@ -20,8 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,22 +61,13 @@ def free_port() -> int:
 
 
 def sandbox_control(url: str, action: str, **arguments):
-    """`exolve_portal.exolve.sandbox_server.control`, re-done here to stay Django-free."""
-    request = urllib.request.Request(
-        url + "/_sandbox/control",
-        data=json.dumps({"action": action, **arguments}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    """Drive the sandbox server in its own process (BenchError when it refuses)."""
+    from exolve_portal.exolve.sandbox_server import control  # Django-free
+
     try:
-        with opener.open(request, timeout=10) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        answer = json.loads(exc.read() or b"{}")
-    if not answer.get("ok"):
-        raise BenchError(f"sandbox refused {action}: {answer.get('error')}")
-    return answer["result"]
+        return control(url, action, **arguments)
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from exc
 
 
 class Harness:

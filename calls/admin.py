@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .forms import ConfirmSendForm, SendForm
+from . import send_flow
 from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize
 from .sending import SendRefused, resend_calls
@@ -55,9 +55,11 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        # order_by(): the model's default ordering would otherwise join the DISTINCT
-        # (distinct (status, queued_at, id): only the newest 50 rows' statuses).
-        seen = set(Call.objects.exclude(status="").order_by().values_list("status", flat=True).distinct()[:50])
+        # Only calls still "sent" can carry a status that is not final (finished calls
+        # have a final one), so this reads the few in-progress calls, not the whole table.
+        # order_by(): the model's default ordering would otherwise join the DISTINCT.
+        in_progress = Call.objects.filter(state=CallState.SENT).exclude(status="").order_by()
+        seen = set(in_progress.values_list("status", flat=True).distinct()[:50])
         return [(s, s) for s in sorted(seen | set(FINAL_STATUSES))]
 
     def queryset(self, request, queryset):
@@ -342,40 +344,10 @@ class BroadcastAdmin(admin.ModelAdmin):
     def send_view(self, request):
         if not request.user.has_perm(SEND_PERMISSION):
             raise PermissionDenied
-        preview = confirm = None
-        if request.method == "POST" and "_confirm" in request.POST:
-            confirm = ConfirmSendForm(request.POST)
-            if confirm.is_valid():
-                broadcast = confirm.save(request.user)
-                if broadcast is not None:
-                    if broadcast.created_now:
-                        text = ngettext(
-                            "Queued %(count)d call. It is being sent in the background.",
-                            "Queued %(count)d calls. They are being sent in the background.",
-                            broadcast.calls.count(),
-                        ) % {"count": broadcast.calls.count()}
-                        self.message_user(request, text, messages.SUCCESS)
-                    else:
-                        self.message_user(
-                            request, gettext("This form was already sent; nothing was sent twice."), messages.INFO
-                        )
-                    return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[broadcast.pk]))
-            # Back to the first step with everything still filled in.
-            form = SendForm(
-                initial={
-                    "voice_message": request.POST.get("voice_message"),
-                    "source": request.POST.get("source"),
-                    "token": request.POST.get("token"),
-                    "numbers": request.POST.get("destinations", ""),
-                }
-            )
-        elif request.method == "POST":
-            form = SendForm(request.POST, request.FILES)
-            if form.is_valid():
-                preview = form.preview
-                confirm = form.confirm_form()
-        else:
-            form = SendForm(initial={"voice_message": request.GET.get("voice_message")})
+        step = send_flow.handle(request, initial={"voice_message": request.GET.get("voice_message")})
+        if step.broadcast is not None:
+            return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[step.broadcast.pk]))
+        form, preview, confirm = step.form, step.preview, step.confirm
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Send a voice message"),

@@ -14,16 +14,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from exolve_portal.exolve import sandbox
 
 from . import dashboard as stats
+from . import send_flow
 from .exports import export_filename, stream_csv, xlsx_file
 from .filters import CallFilterForm
-from .forms import ConfirmSendForm, SendForm
 from .models import Broadcast, Call, CallState
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
@@ -91,32 +91,12 @@ def send(request):
     The same forms and recording logic as the admin's "Send…" page (calls.forms,
     calls.sending); the form's token makes a double-submitted confirmation one broadcast.
     """
-    preview = confirm = None
-    if request.method == "POST" and "_confirm" in request.POST:
-        confirm = ConfirmSendForm(request.POST)
-        if confirm.is_valid():
-            broadcast = confirm.save(request.user)
-            if broadcast is not None:
-                if broadcast.created_now:
-                    count = len(confirm.cleaned_data["destinations"])
-                    text = ngettext(
-                        "Queued %(count)d call. It is being sent in the background.",
-                        "Queued %(count)d calls. They are being sent in the background.",
-                        count,
-                    ) % {"count": count}
-                    messages.success(request, text)
-                else:
-                    messages.info(request, gettext("This form was already sent; nothing was sent twice."))
-                return redirect("portal:broadcast", pk=broadcast.pk)
-        # Back to the first step with everything that was typed still there.
-        form = SendForm(initial=_typed_again(request.POST))
-    elif request.method == "POST":
-        form = SendForm(request.POST, request.FILES)
-        if form.is_valid():
-            preview = form.preview
-            confirm = form.confirm_form()
-    else:
-        form = SendForm(initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)})
+    step = send_flow.handle(
+        request, initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)}
+    )
+    if step.broadcast is not None:
+        return redirect("portal:broadcast", pk=step.broadcast.pk)
+    form, preview, confirm = step.form, step.preview, step.confirm
     voice_message_count = form.fields["voice_message"].queryset.count()
     context = page_context(
         request,
@@ -132,19 +112,6 @@ def send(request):
         active_tab="send",
     )
     return TemplateResponse(request, "calls/pages/send.html", context)
-
-
-def _typed_again(post) -> dict:
-    """The first step's fields rebuilt from a confirmation that failed (valid, invalid, duplicates)."""
-    lines = [line for line in post.get("destinations", "").splitlines() if line.strip()]
-    lines += [line.split("\t", 1)[0] for line in post.get("invalid", "").splitlines() if line.strip()]
-    lines += [line for line in post.get("duplicates", "").splitlines() if line.strip()]
-    return {
-        "voice_message": post.get("voice_message"),
-        "source": post.get("source"),
-        "token": post.get("token"),
-        "numbers": "\n".join(lines),
-    }
 
 
 def _sandbox_hints() -> dict | None:

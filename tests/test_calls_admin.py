@@ -216,3 +216,16 @@ def test_broadcast_page_shows_counts_and_link_to_calls(voice_message, operator_c
     assert f"?broadcast={broadcast.pk}" in page
     calls_page = operator_client.get(reverse("admin:calls_call_changelist"), {"broadcast": broadcast.pk})
     assert calls_page.context["cl"].result_count == 2
+
+
+def test_status_filter_offers_final_statuses_and_strings_exolve_sent_as_received(admin_client, voice_message):
+    make_call(voice_message, "79991234561", state=CallState.SENT, status="play_audio_stop", call_id="c1")
+    make_call(voice_message, "79991234562", state=CallState.FINISHED, status="busy", call_id="c2")
+
+    response = admin_client.get(reverse("admin:calls_call_changelist"))
+    offered = {choice["display"] for spec in response.context["cl"].filter_specs
+               if getattr(spec, "parameter_name", "") == "status" for choice in spec.choices(response.context["cl"])}
+    only_odd = admin_client.get(reverse("admin:calls_call_changelist") + "?status=play_audio_stop")
+
+    assert {"play_audio_stop", "completed", "no_answer", "busy", "failed"} <= offered
+    assert [call.destination for call in only_odd.context["cl"].result_list] == ["79991234561"]

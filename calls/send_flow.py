@@ -1,0 +1,65 @@
+"""The two steps of sending, shared by the admin's "Send…" page and the staff send page.
+
+Step 1 posts what to send, from which number and to whom, and gets a preview; step 2
+posts the confirmation (carrying the form's token) and records the broadcast. A
+confirmation that fails goes back to step 1 with everything that was typed still there.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.utils.translation import gettext, ngettext
+
+from .forms import ConfirmSendForm, SendForm
+from .models import Broadcast
+
+
+@dataclass
+class SendStep:
+    form: SendForm
+    preview: object = None
+    confirm: ConfirmSendForm | None = None
+    broadcast: Broadcast | None = None  # set once a confirmation recorded (or found) it
+
+
+def handle(request, initial: dict | None = None) -> SendStep:
+    """Run whichever step the request is; on a recorded broadcast, tell the user what happened."""
+    if request.method == "POST" and "_confirm" in request.POST:
+        confirm = ConfirmSendForm(request.POST)
+        if confirm.is_valid():
+            broadcast = confirm.save(request.user)
+            if broadcast is not None:
+                _announce(request, broadcast, len(confirm.cleaned_data["destinations"]))
+                return SendStep(form=None, broadcast=broadcast)
+        return SendStep(form=SendForm(initial=typed_again(request.POST)), confirm=confirm)
+    if request.method == "POST":
+        form = SendForm(request.POST, request.FILES)
+        if form.is_valid():
+            return SendStep(form=form, preview=form.preview, confirm=form.confirm_form())
+        return SendStep(form=form)
+    return SendStep(form=SendForm(initial=initial or {}))
+
+
+def _announce(request, broadcast: Broadcast, count: int) -> None:
+    if broadcast.created_now:
+        text = ngettext(
+            "Queued %(count)d call. It is being sent in the background.",
+            "Queued %(count)d calls. They are being sent in the background.",
+            count,
+        ) % {"count": count}
+        messages.success(request, text)
+    else:
+        messages.info(request, gettext("This form was already sent; nothing was sent twice."))
+
+
+def typed_again(post) -> dict:
+    """The first step's fields rebuilt from a confirmation that failed (valid, invalid, duplicates)."""
+    lines = [line for line in post.get("destinations", "").splitlines() if line.strip()]
+    lines += [line.split("\t", 1)[0] for line in post.get("invalid", "").splitlines() if line.strip()]
+    lines += [line for line in post.get("duplicates", "").splitlines() if line.strip()]
+    return {
+        "voice_message": post.get("voice_message"),
+        "source": post.get("source"),
+        "token": post.get("token"),
+        "numbers": "\n".join(lines),
+    }
