@@ -27,7 +27,7 @@ from .filters import CallFilterForm
 from .models import Broadcast, Call, CallState
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
-from .tasks import schedule_refresh
+from .tasks import resume_stalled_sending, schedule_refresh
 
 SEND_PERMISSION = "calls.send_voicemessage"
 VIEW_CALLS = "calls.view_call"
@@ -157,6 +157,8 @@ def broadcast_detail(request, pk):
 def broadcast_refresh(request, pk):
     """Ask Exolve now for the statistics of the broadcast's calls that have no final status yet."""
     broadcast = get_object_or_404(Broadcast.objects.only("pk"), pk=pk)
+    if broadcast.pk in resume_stalled_sending():
+        messages.warning(request, gettext("Sending of this broadcast had stopped; it has been started again."))
     calls = list(
         Call.objects.filter(broadcast=broadcast, state=CallState.SENT, call_id__isnull=False)
         .only("pk", "call_id", "sent_at", "destination", "state")

@@ -1,7 +1,11 @@
 """The broadcast page: progress, counts, its calls, self-refresh while pending, "refresh statistics now"."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from calls.sending import send_queued_calls
 from tests.factories_calls import GET_INFO, make_user, queue
@@ -103,3 +107,15 @@ def test_broadcast_page_queries_do_not_grow_with_rows(operator_page_client, djan
     assert large_count == small_count
     with django_assert_max_num_queries(12):
         operator_page_client.get(url(large), {"page": 2, "sort": "outcome"})
+
+
+def test_refresh_button_restarts_a_broadcast_whose_sending_stopped(operator_page_client, sandbox, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    broadcast = make_broadcast()
+    bulk_calls(2, broadcast=broadcast, state="queued", status="", call_id=None,
+               when=timezone.now() - timedelta(minutes=10))
+
+    response = operator_page_client.post(reverse("portal:broadcast_refresh", args=[broadcast.pk]), follow=True)
+
+    assert "Sending of this broadcast had stopped" in response.content.decode()
+    assert DBTaskResult.objects.filter(task_path="calls.tasks.send_broadcast").count() == 1

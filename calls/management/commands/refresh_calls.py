@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from calls.models import Call, CallState
 from calls.sending import sweep_stale_sending
 from calls.statistics import refresh_calls
-from calls.tasks import schedule_refresh
+from calls.tasks import resume_stalled_sending, schedule_refresh
 
 
 class Command(BaseCommand):
@@ -38,6 +38,12 @@ class Command(BaseCommand):
                     swept,
                 )
                 % {"count": swept}
+            )
+        resumed = resume_stalled_sending()
+        if resumed:
+            self.stderr.write(
+                _("Sending resumed for broadcasts whose send tasks were lost: %(ids)s")
+                % {"ids": ", ".join(str(pk) for pk in resumed)}
             )
         calls = Call.objects.filter(call_id__isnull=False)
         if not options["all"]:
