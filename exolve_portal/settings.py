@@ -16,6 +16,12 @@ from exolve_portal.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
+# The embedded defaults keep the SQLite database and the sandbox state here; a fresh
+# clone has no var/ yet (it is not in git).
+try:
+    VAR_DIR.mkdir(exist_ok=True)
+except OSError:  # a read-only install configured elsewhere does not need it
+    pass
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
