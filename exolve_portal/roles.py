@@ -27,12 +27,14 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Messages the portal could not delete at Exolve: seeing them and retrying the delete.
     "voicemessages.view_orphanedvoicemessage",
     "voicemessages.delete_orphanedvoicemessage",
+    # The audit trail: who created, changed, deleted messages and who sent what.
+    "admin.view_logentry",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
     OPERATORS: _("view voice messages, send them, view and refresh calls"),
-    MANAGERS: _("everything operators do, plus create, change, delete and sync voice messages"),
+    MANAGERS: _("everything operators do, plus create, change, delete and sync voice messages, and read the audit log"),
 }
 
 

@@ -41,3 +41,18 @@ def test_the_audit_log_is_visible_but_read_only_in_the_admin(admin_client):
 
     assert changelist.status_code == 200
     assert add.status_code == 403
+
+
+@pytest.mark.django_db
+def test_managers_read_the_audit_log_and_operators_do_not(client):
+    from django.contrib.auth.models import Group, User
+
+    manager = User.objects.create_user("manager", password="pw", is_staff=True)
+    manager.groups.add(Group.objects.get(name="Managers"))
+    operator = User.objects.create_user("operator", password="pw", is_staff=True)
+    operator.groups.add(Group.objects.get(name="Operators"))
+
+    client.force_login(manager)
+    assert client.get("/admin/admin/logentry/").status_code == 200
+    client.force_login(operator)
+    assert client.get("/admin/admin/logentry/").status_code == 403
