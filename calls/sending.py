@@ -126,42 +126,15 @@ def create_broadcast(
         return existing
     requested_by = user if getattr(user, "pk", None) else None
     try:
-        with transaction.atomic():
-            broadcast = Broadcast.objects.create(
-                voice_message=voice_message,
-                voice_message_name=voice_message.name,
-                service_id=voice_message.exolve_id,
-                source=source,
-                created_by=requested_by,
-                token=token,
-                invalid_numbers=[list(item) for item in invalid_numbers],
-                duplicate_numbers=list(duplicate_numbers),
-            )
-            Call.objects.bulk_create(
-                [
-                    Call(
-                        broadcast=broadcast,
-                        voice_message=voice_message,
-                        service_id=voice_message.exolve_id,
-                        source=source,
-                        destination=number,
-                        requested_by=requested_by,
-                    )
-                    for number in numbers
-                ],
-                batch_size=500,
-            )
-            if requested_by is not None:
-                # The audit trail in the admin shows who sent what, next to message edits.
-                LogEntry.objects.log_actions(
-                    requested_by.pk,
-                    [broadcast],
-                    ADDITION,
-                    change_message=gettext("Sent to %(count)d numbers from %(source)s")
-                    % {"count": len(numbers), "source": source},
-                    single_object=True,
-                )
-            transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers)))
+        broadcast = _record_broadcast(
+            voice_message,
+            source,
+            numbers,
+            requested_by,
+            token,
+            invalid_numbers=[list(item) for item in invalid_numbers],
+            duplicate_numbers=list(duplicate_numbers),
+        )
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
         existing = Broadcast.objects.filter(token=token).first()
@@ -169,7 +142,6 @@ def create_broadcast(
             raise
         existing.created_now = False
         return existing
-    broadcast.created_now = True
     return broadcast
 
 
@@ -204,7 +176,17 @@ def resend_calls(calls, user) -> list[Broadcast]:
 
 def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
     requested_by = user if getattr(user, "pk", None) else None
-    numbers_seen = set()
+    resend_of = {}
+    for old in old_calls:
+        resend_of.setdefault(old.destination, old)  # one new call per number
+    return _record_broadcast(voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of)
+
+
+def _record_broadcast(
+    voice_message, source, numbers, requested_by, token, *, resend_of=None, invalid_numbers=(), duplicate_numbers=()
+) -> Broadcast:
+    """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
+    resend_of = resend_of or {}
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             voice_message=voice_message,
@@ -212,26 +194,37 @@ def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
             service_id=voice_message.exolve_id,
             source=source,
             created_by=requested_by,
-            token=new_token(),
+            token=token,
+            invalid_numbers=invalid_numbers,
+            duplicate_numbers=duplicate_numbers,
         )
-        new_calls = []
-        for old in old_calls:
-            if old.destination in numbers_seen:
-                continue
-            numbers_seen.add(old.destination)
-            new_calls.append(
+        Call.objects.bulk_create(
+            [
                 Call(
                     broadcast=broadcast,
                     voice_message=voice_message,
                     service_id=voice_message.exolve_id,
                     source=source,
-                    destination=old.destination,
+                    destination=number,
                     requested_by=requested_by,
-                    resend_of=old,
+                    resend_of=resend_of.get(number),
                 )
+                for number in numbers
+            ],
+            batch_size=500,
+        )
+        if requested_by is not None:
+            # The audit trail in the admin shows who sent what, next to message edits.
+            LogEntry.objects.log_actions(
+                requested_by.pk,
+                [broadcast],
+                ADDITION,
+                change_message=gettext("Sent to %(count)d numbers from %(source)s")
+                % {"count": len(numbers), "source": source},
+                single_object=True,
             )
-        Call.objects.bulk_create(new_calls)
-        transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(new_calls)))
+        transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers)))
+    broadcast.created_now = True
     return broadcast
 
 
