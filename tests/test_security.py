@@ -164,18 +164,23 @@ def test_public_pages_are_exactly_the_allowed_ones(client):
     assert response["Location"] == "/admin/login/"
 
 
+def _protected_responses(client, method):
+    """(path, name, response) for every URL pattern that must not be public."""
+    for path, name, _ in ENDPOINTS:
+        key = _name(path, name)
+        if key not in PUBLIC and key not in HARMLESS_REDIRECTS:
+            yield path, name, getattr(client, method)(path)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_every_page_refuses_logged_in_users_who_are_not_staff(client, sandbox, method):
     client.force_login(User.objects.create_user("customer", password="x", is_staff=False))
-    failures = []
-    for path, name, _ in ENDPOINTS:
-        key = _name(path, name)
-        if key in PUBLIC or key in HARMLESS_REDIRECTS:
-            continue
-        response = getattr(client, method)(path)
-        if not _refused(response):
-            failures.append((method.upper(), path, name, response.status_code))
+    failures = [
+        (method.upper(), path, name, response.status_code)
+        for path, name, response in _protected_responses(client, method)
+        if not _refused(response)
+    ]
 
     assert not failures, f"open to non-staff users: {failures}"
 
@@ -212,11 +217,7 @@ def _is_model_admin_view(name: str) -> bool:
 def test_staff_without_permissions_gets_no_content_and_no_server_error(client, sandbox, method):
     client.force_login(User.objects.create_user("newcomer", password="x", is_staff=True))
     failures = []
-    for path, name, _ in ENDPOINTS:
-        key = _name(path, name)
-        if key in PUBLIC or key in HARMLESS_REDIRECTS:
-            continue
-        response = getattr(client, method)(path)
+    for path, name, response in _protected_responses(client, method):
         status = response.status_code
         if status >= 500:
             failures.append((method.upper(), path, name, status))
