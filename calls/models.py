@@ -142,6 +142,9 @@ class Call(models.Model):
     resend_of = models.ForeignKey(
         "self", verbose_name=_("resend of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set, with a conditional UPDATE, in the transaction that records this call's resend:
+    # a call is resent at most once, however often the resend form is submitted.
+    resent_at = models.DateTimeField(_("resent at"), null=True, blank=True)
 
     # Exolve's answer, as received.
     call_id = models.CharField(_("Exolve call id"), max_length=128, null=True, blank=True, unique=True)
