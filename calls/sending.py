@@ -8,7 +8,9 @@ worker task (`send_queued_calls`) claims queued calls a few at a time and keeps
 - a call goes queued -> sending exactly once (a conditional UPDATE under a row lock),
   so a task that runs again, or two workers on one broadcast, never take the same call;
 - a call whose outcome cannot be known (timeout, dropped connection, 5xx, a worker that
-  died while sending) becomes "unknown" and is never re-sent by itself.
+  died while sending) becomes "unknown" and is never re-sent by itself;
+- a call Exolve refused as "too many requests" (429) was not made: it goes back to the
+  queue and is sent later, once, while the worker's client slows down for everyone.
 
 All database work happens in the calling thread; the sender threads only talk to Exolve.
 """
@@ -379,6 +381,9 @@ def send_one(client, call: ClaimedCall) -> Outcome:
     """Make one MakeVoiceMessage request and say what became of it (no database access)."""
     try:
         call_id = client.make_voice_message(call.source, call.destination, call.service_id)
+    except errors.RateLimitedError:
+        # Not carried out: back to the queue (the client already slowed every thread down).
+        return Outcome(CallState.QUEUED)
     except REFUSALS as exc:
         return Outcome(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
     except errors.ExolveError as exc:
@@ -427,8 +432,14 @@ def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> No
         Call.objects.filter(claimed_by__in={call.claim for call, _outcome in sent}).bulk_update(
             rows, ["state", "call_id", "service_id", "sent_at", "next_refresh_at", "error"]
         )
+    requeued = [call for call, outcome in others if outcome.state == CallState.QUEUED]
+    if requeued:  # refused as too many: given back, any worker may claim them again
+        Call.objects.filter(
+            pk__in=[call.pk for call in requeued], claimed_by__in={call.claim for call in requeued}
+        ).update(state=CallState.QUEUED, claimed_by="", claimed_at=None)
     for call, outcome in others:  # refusals and unknowns are rare: one UPDATE each
-        Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now))
+        if outcome.state != CallState.QUEUED:
+            Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now))
 
 
 _STOP = object()
@@ -479,10 +490,12 @@ def send_queued_calls(
                 for call in claimed:
                     reserve.put(call)
                 for _call, outcome in finished:
-                    summary.add(outcome.state)
+                    summary.add("requeued" if outcome.state == CallState.QUEUED else outcome.state)
                 outstanding += len(claimed) - len(finished)
                 if wanted > 0 and not claimed:
                     exhausted = True
+                if any(outcome.state == CallState.QUEUED for _call, outcome in finished):
+                    exhausted = False  # calls given back after a 429 are still to send
             if exhausted and outstanding == 0:
                 break
     finally:

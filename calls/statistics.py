@@ -82,6 +82,10 @@ def changes_from_error(exc: Exception, sent_at, now) -> dict:
         text = f"{gettext(exc.explanation)} ({exc})"
     else:
         text = gettext("Unexpected error while refreshing statistics (%(error)s).") % {"error": type(exc).__name__}
+    if errors.is_gone(exc):
+        # The documented 404: Exolve has no statistics for this call and will not get
+        # any. A final outcome, not a day of polling.
+        return {"error": text, "refreshed_at": now, "next_refresh_at": None, "state": CallState.FINISHED}
     # An invalid call id will not become valid: stop. Everything else may pass.
     retry = not isinstance(exc, errors.ValidationError)
     return {
@@ -142,6 +146,8 @@ def _write(call, info, exc, now, summary) -> None:
     else:
         changes = changes_from_error(exc, call.sent_at, now)
         summary.failed += 1
+        if changes.get("state") == CallState.FINISHED:
+            summary.finished += 1
         summary.errors.append((call.destination or call.call_id, changes["error"]))
     # Never move a call back out of a final local state by accident.
     updates = Call.objects.filter(pk=call.pk).exclude(state=CallState.REJECTED)

@@ -7,13 +7,17 @@
 
 Both yield objects whose faults, log and state are the very ones the portal sees,
 because every Sandbox on one state file shares it.
+
+A test (or a module, with ``pytestmark = pytest.mark.usefixtures("error_shape")``) that
+uses ``error_shape`` runs once per error-body shape the live API has been seen to use;
+its sandbox answers errors in that shape.
 """
 
 import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, Sandbox
+from exolve_portal.exolve.sandbox import ERROR_SHAPES, SANDBOX_API_KEY, Sandbox
 from exolve_portal.exolve.sandbox_server import SandboxServer
 
 # Client read timeout in sandbox_server tests: `timeout` faults over HTTP should sleep
@@ -37,11 +41,23 @@ def english_unless_asked(settings):
         yield
 
 
+@pytest.fixture(params=ERROR_SHAPES)
+def error_shape(request):
+    """Each error-body shape in turn: flat, nested, text."""
+    return request.param
+
+
+def _shape_for(request, instance):
+    if "error_shape" in request.fixturenames:
+        instance.set_error_shape(request.getfixturevalue("error_shape"))
+
+
 @pytest.fixture
-def sandbox(tmp_path, settings):
+def sandbox(tmp_path, settings, request):
     """A fresh in-process sandbox; the portal's client talks to it."""
     path = tmp_path / "sandbox.sqlite3"
     instance = Sandbox(path)
+    _shape_for(request, instance)
     settings.EXOLVE_SANDBOX = True
     settings.EXOLVE_SANDBOX_STATE = str(path)
     yield instance
@@ -49,10 +65,11 @@ def sandbox(tmp_path, settings):
 
 
 @pytest.fixture
-def sandbox_server(tmp_path, settings):
+def sandbox_server(tmp_path, settings, request):
     """A fresh sandbox behind a real HTTP server; `.sandbox`, `.url`, stopped afterwards."""
     path = tmp_path / "sandbox.sqlite3"
     instance = Sandbox(path)
+    _shape_for(request, instance)
     server = SandboxServer(instance, host="127.0.0.1", port=0).start()
     settings.EXOLVE_SANDBOX = False
     settings.EXOLVE_SANDBOX_STATE = str(path)

@@ -12,7 +12,8 @@ from tests.factories_calls import MAKE, SOURCE, queue, states
 
 pytest_plugins = ["tests.factories_calls"]
 
-pytestmark = pytest.mark.django_db
+# Each test runs in each error-body shape the live API has been seen to use.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("error_shape")]
 
 NUMBERS = ["79991234561", "79991234562", "79991234563"]
 

@@ -15,7 +15,8 @@ from tests.factories_calls import GET_INFO, make_call, queue, states
 
 pytest_plugins = ["tests.factories_calls"]
 
-pytestmark = pytest.mark.django_db
+# Each test runs in each error-body shape the live API has been seen to use.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("error_shape")]
 
 # Last digit decides the sandbox's final status: 6 no_answer, 7 busy, 8 failed, else completed.
 NUMBERS = ["79991234561", "79991234566", "79991234567", "79991234568"]
@@ -118,11 +119,13 @@ def test_getinfo_transport_faults_are_recorded_and_retried_later(sent_broadcast,
     assert call.state == "sent" and (call.next_refresh_at is not None) == keeps_refreshing
 
 
-def test_getinfo_not_found_is_recorded(voice_message, dummy_tasks, sandbox):
+def test_the_documented_getinfo_not_found_ends_the_refresh(voice_message, dummy_tasks, sandbox):
     call = make_call(voice_message, state=CallState.SENT, call_id="cal-nobody-knows", sent_at=timezone.now())
     summary = refresh_calls([call])
     call.refresh_from_db()
-    assert summary.failed == 1 and "no statistics" in call.error and call.next_refresh_at is not None
+    assert summary.failed == 1 and "no statistics" in call.error
+    # A final outcome, not a day of polling.
+    assert call.state == CallState.FINISHED and call.next_refresh_at is None
 
 
 def test_getinfo_validation_error_stops_refreshing(voice_message, dummy_tasks, monkeypatch):

@@ -16,6 +16,9 @@ from exolve_portal.exolve.client import CallInfo, ExolveClient, VoiceMessageInfo
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_BASE_URL, SANDBOX_SOURCE_NUMBERS
 from tests.conftest import HTTP_READ_TIMEOUT
 
+# Every test here runs in each error-body shape: flat, nested and plain text.
+pytestmark = pytest.mark.usefixtures("error_shape")
+
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 DESTINATION = "79991234560"  # last digit 0: the call completes
 CREATE = "voice-message/v1/Create"
@@ -211,8 +214,9 @@ def test_create_with_an_unknown_media_id_raises_media_not_found(exolve, sandbox)
     [
         {"name": "", "media_id": 1967},
         {"name": "x" * 256, "media_id": 1967},
-        {"name": "x", "media_id": 1967, "digit": 10},
+        {"name": "x", "media_id": 1967, "digit": 10, "redirect_number": "79295800000"},
         {"name": "x", "media_id": 1967, "redirect_number": "123"},
+        {"name": "x", "media_id": 1967, "redirect_number": "7929580000012345"},
     ],
 )
 def test_create_with_invalid_parameters_raises_validation_error(exolve, arguments):

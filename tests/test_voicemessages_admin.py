@@ -119,10 +119,14 @@ def test_admin_add_unknown_media_id_is_shown_under_media_id(exolve, manager_clie
         (lambda sandbox: sandbox.add_fault("http_error", CREATE, status=500), "could not check the account"),
         (lambda sandbox: sandbox.add_fault("http_error", CREATE, status=503), "cannot tell whether it was created"),
         (lambda sandbox: sandbox.add_fault("connect_refused", CREATE, times=None), "could not reach Exolve"),
+        (
+            lambda sandbox: sandbox.add_fault("rate_limited", CREATE, seconds=7),
+            "Exolve is busy: nothing was created. Try again in 7 seconds.",
+        ),
     ],
-    ids=["403", "500", "503", "refused"],
+    ids=["403", "500", "503", "refused", "429"],
 )
-def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_client, setup, words):
+def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_client, error_shape, setup, words):
     setup(exolve)
 
     response = manager_client.post(reverse(ADD), form_data())

@@ -24,6 +24,9 @@ from voicemessages.sync import sync_voice_messages
 # Fixtures shared by the voice-message tests.
 exolve = factories.exolve
 
+# Each test runs in each error-body shape the live API has been seen to use.
+pytestmark = pytest.mark.usefixtures("error_shape")
+
 
 def run(*args):
     """Run the command; return (stdout, stderr, exit status)."""

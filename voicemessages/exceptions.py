@@ -6,9 +6,11 @@ staff (``user_message``), already translated into the active language.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from exolve_portal.exolve import errors
 
@@ -47,6 +49,14 @@ class ProvisioningError(VoiceMessageError):
     def from_exolve(cls, error: errors.ExolveError) -> ProvisioningError:
         if isinstance(error, errors.MediaNotFoundError):
             return cls(explain(error), error, field="media_id", ambiguous=False)
+        if isinstance(error, errors.RateLimitedError):
+            seconds = max(1, math.ceil(error.retry_after))
+            message = ngettext(
+                "Exolve is busy: nothing was created. Try again in %(seconds)d second.",
+                "Exolve is busy: nothing was created. Try again in %(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
+            return cls(message, error, field=None, ambiguous=False)
         if error.may_have_reached:
             message = _(
                 "Exolve did not confirm the new voice message, so the portal cannot tell whether it "

@@ -5,7 +5,11 @@ Django-free on purpose, so it can be tested and reused alone.
 What it does not do: it never repeats a Create or MakeVoiceMessage that may have
 reached Exolve. Those are not idempotent (a repeated MakeVoiceMessage rings the person
 twice), so they are retried only when the connection certainly never opened. Reads and
-Delete are retried on transient failures with a short backoff.
+Delete are retried on transient failures with a short backoff, and after a "too many
+requests" answer once its wait is over.
+
+Bodies carry only the fields the documentation names, in the documented form; see
+``docs/exolve-api.md`` for the choices made where the documentation is silent.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -23,18 +28,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from . import errors
+from .endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, IDEMPOTENT, MAKE_VOICE_MESSAGE
 
 logger = logging.getLogger(__name__)
 
-CREATE = "voice-message/v1/Create"
-GET_LIST = "voice-message/v1/GetList"
-GET_INFO = "voice-message/v1/GetInfo"
-DELETE = "voice-message/v1/Delete"
-MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
-CALL_GET_INFO = "call/v1/GetInfo"
-
-# Endpoints that are safe to repeat after an ambiguous failure.
-_IDEMPOTENT = frozenset({GET_LIST, GET_INFO, DELETE, CALL_GET_INFO})
 # Statuses worth another try on an idempotent request.
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -126,23 +123,103 @@ def _as_str(value: Any) -> str:
 
 
 class RateLimiter:
-    """At most ``rate`` requests per second across all threads sharing it."""
+    """Paces the requests of every thread sharing it, and slows them down when Exolve says "too many".
 
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self._next = time.monotonic()
+    - ``rate``: the configured cap, requests per second (0: none).
+    - ``slow_down(wait)`` (after a 429): no thread sends for ``wait`` seconds, and the
+      pace drops to 90% of the rate that got through since the previous wait (over
+      the last second at most; once per wait, however many threads met the same 429;
+      not at all when too little got through to tell a rate).
+    - Each second without a 429 the pace recovers by ``RECOVERY_PER_SECOND``, back to
+      the configured cap (or to no pacing) after ``FORGET_AFTER`` quiet seconds.
+    """
+
+    RECOVERY_PER_SECOND = 0.02
+    FORGET_AFTER = 60.0
+    MIN_RATE = 0.5
+    # Traffic needed to estimate a rate: a stray earlier request is no measure of one.
+    MIN_WINDOW = 0.05  # seconds
+    MIN_SAMPLES = 10  # requests that got through
+
+    def __init__(self, rate: float = 0.0, *, clock=time.monotonic, sleep=time.sleep):
+        self.rate = float(rate) if rate and rate > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
+        self._pace = self.rate or None  # requests per second now; None: unpaced
+        self._next = clock()
+        self._paused_until = 0.0
+        self._resumed_at = 0.0  # when the last wait ended
+        self._slowed_at: float | None = None  # when the pace was last lowered
+        self._grown_at = 0.0
+        self._recent: deque[float] = deque()  # when recent requests succeeded (last second)
+
+    @property
+    def pace(self) -> float | None:
+        return self._pace
 
     def acquire(self) -> None:
-        if not self.interval:
-            return
+        """Wait until this thread may send its next request."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                if now < self._paused_until:
+                    delay, paused = self._paused_until - now, True
+                else:
+                    paused = False
+                    self._recover(now)
+                    if self._pace is None:
+                        return
+                    slot = max(self._next, now)
+                    self._next = slot + 1.0 / self._pace
+                    delay = slot - now
+            if delay > 0:
+                self._sleep(delay)
+            if not paused:
+                return
+
+    def succeeded(self) -> None:
+        """Note a request that was carried out (the pace estimate counts them)."""
+        now = self._clock()
         with self._lock:
-            now = time.monotonic()
-            slot = max(self._next, now)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            time.sleep(delay)
+            self._recent.append(now)
+            while self._recent and self._recent[0] < now - 1.0:
+                self._recent.popleft()
+
+    def slow_down(self, wait: float) -> None:
+        """Exolve refused a request as too many: pause everyone for ``wait`` s and lower the pace."""
+        with self._lock:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + max(wait, 0.0))
+            if self._slowed_at is not None and now - self._slowed_at < max(wait, 1.0):
+                return  # the same burst of 429s: lower the pace once
+            # What got through since the last wait ended (at most the last second).
+            start = max(now - 1.0, self._resumed_at)
+            while self._recent and self._recent[0] < start:
+                self._recent.popleft()
+            self._resumed_at = self._paused_until
+            if len(self._recent) < self.MIN_SAMPLES or now - start < self.MIN_WINDOW:
+                return  # too little traffic to learn a rate from: only the wait
+            through = len(self._recent) / (now - start)
+            if self._pace is not None:
+                through = min(through, self._pace)
+            self._pace = max(self.MIN_RATE, 0.9 * through)
+            self._slowed_at = now
+            self._grown_at = self._paused_until  # recovery counts from the end of the wait
+            self._next = max(self._next, self._paused_until)
+
+    def _recover(self, now: float) -> None:
+        if self._slowed_at is None:
+            return
+        if now - self._slowed_at >= self.FORGET_AFTER:
+            self._pace, self._slowed_at = self.rate or None, None
+            return
+        elapsed = now - self._grown_at
+        if elapsed >= 1.0:
+            self._pace *= 1.0 + self.RECOVERY_PER_SECOND * elapsed
+            self._grown_at = now
+            if self.rate and self._pace >= self.rate:
+                self._pace, self._slowed_at = self.rate, None
 
 
 # --- The client -------------------------------------------------------------------
@@ -172,6 +249,7 @@ class ExolveClient:
         read_timeout: float = 15.0,
         max_retries: int = 2,
         backoff: float = 0.2,
+        rate_limited_retries: int = 5,
         session: requests.Session | None = None,
         pool_size: int = 20,
         rate_limiter: RateLimiter | None = None,
@@ -180,7 +258,9 @@ class ExolveClient:
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
         self.backoff = backoff
-        self.rate_limiter = rate_limiter
+        self.rate_limited_retries = rate_limited_retries
+        # Always one: it is also how a 429 met by one thread slows down the others.
+        self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         self._auth = _BearerAuth(api_key)
         if session is None:
             session = requests.Session()
@@ -197,12 +277,16 @@ class ExolveClient:
     def create_voice_message(
         self, name: str, media_id: int, digit: int = 0, redirect_number: str | None = None
     ) -> str:
-        """Create a voice message at Exolve; return its id. Never repeated if it may have arrived."""
-        redirect_info: dict[str, Any] = {"digit": int(digit)}
-        if redirect_number:
-            redirect_info["redirect_number"] = str(redirect_number)
+        """Create a voice message at Exolve; return its id. Never repeated if it may have arrived.
+
+        ``redirect_info`` is sent only with a redirect number: the documentation's
+        RedirectInfo is a digit *and* a number, and one without a number is refused
+        (the portal's forms refuse a digit without a number before this is called).
+        """
         # The documentation's example sends media_id as a numeric string.
-        body = {"name": name, "media_id": str(media_id), "redirect_info": redirect_info}
+        body: dict[str, Any] = {"name": name, "media_id": str(media_id)}
+        if redirect_number:
+            body["redirect_info"] = {"digit": int(digit or 0), "redirect_number": str(redirect_number)}
         data = self._post(CREATE, body)
         return self._require_id(data, "id", CREATE)
 
@@ -284,10 +368,20 @@ class ExolveClient:
         return str(value)
 
     def _post(self, endpoint: str, body: dict) -> dict:
-        attempt = 0
+        attempt = waits = 0
         while True:
             try:
-                return self._post_once(endpoint, body)
+                data = self._post_once(endpoint, body)
+            except errors.RateLimitedError as error:
+                self.rate_limiter.slow_down(error.retry_after)
+                # Nothing was done; a read or Delete goes again once the wait is over (the
+                # limiter holds it back). Create and MakeVoiceMessage are the caller's to
+                # put back: a staff request must not wait, a worker requeues the call.
+                if endpoint not in IDEMPOTENT or waits >= self.rate_limited_retries:
+                    raise
+                waits += 1
+                logger.warning("Exolve asked to wait %.1fs before %s", error.retry_after, endpoint)
+                continue
             except errors.ExolveError as error:
                 if attempt >= self.max_retries or not self._may_retry(endpoint, error):
                     raise
@@ -295,20 +389,22 @@ class ExolveClient:
                 delay = self.backoff * (2 ** (attempt - 1))
                 logger.warning("Retrying %s in %.1fs after: %s", endpoint, delay, error)
                 time.sleep(delay)
+            else:
+                self.rate_limiter.succeeded()
+                return data
 
     @staticmethod
     def _may_retry(endpoint: str, error: errors.ExolveError) -> bool:
         if not error.may_have_reached and isinstance(error, errors.ExolveConnectionError):
             return True  # never left: safe for every endpoint
-        if endpoint not in _IDEMPOTENT:
+        if endpoint not in IDEMPOTENT:
             return False
         if isinstance(error, errors.ExolveTransportError):
             return True
         return isinstance(error, errors.ServerError) and error.status in _RETRY_STATUSES
 
     def _post_once(self, endpoint: str, body: dict) -> dict:
-        if self.rate_limiter is not None:
-            self.rate_limiter.acquire()
+        self.rate_limiter.acquire()
         url = f"{self.base_url}/{endpoint}"
         try:
             response = self.session.post(url, json=body, timeout=self.timeout, auth=self._auth)
@@ -324,18 +420,21 @@ class ExolveClient:
             raise errors.ConnectionDroppedError(type(exc).__name__, endpoint=endpoint) from exc
 
         text = response.text
+        if response.status_code >= 400:
+            # The whole body stays on the error for diagnosis; a page without a message
+            # (a proxy's) shows its reason phrase but is never classified by it.
+            raise errors.error_for_response(
+                response.status_code,
+                errors.message_from_body(text),
+                text[:2000],
+                endpoint,
+                retry_after=errors.parse_retry_after(response.headers.get("Retry-After")),
+                reason=response.reason or "",
+            )
         try:
             data = response.json()
         except ValueError:
             data = None
-
-        if response.status_code >= 400:
-            message = data.get("error", "") if isinstance(data, dict) else ""
-            if not isinstance(message, str):
-                message = str(message)
-            # A non-JSON error page (a proxy's 502, say) keeps only its reason phrase
-            # in the message; the whole body stays on the error for diagnosis.
-            raise errors.error_for_response(response.status_code, message or response.reason or "", text, endpoint)
         if not isinstance(data, dict):
             raise errors.MalformedResponseError(
                 "the answer is not a JSON object", status=response.status_code, body=text[:2000], endpoint=endpoint

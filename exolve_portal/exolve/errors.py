@@ -9,11 +9,19 @@ raw body, the endpoint) and two things the portal needs to act on it:
 - ``may_have_reached``: whether Exolve may have acted on the request. A Create or
   MakeVoiceMessage that may have reached Exolve must never be repeated by itself.
 
-``error_for_response`` maps an HTTP answer to the right class; it is the only place
-that reads the API's error messages.
+``error_for_response`` maps an HTTP answer to the right class and
+``message_from_body`` reads the API's message out of any of the body shapes seen; they
+are the only places that read Exolve's error answers. The choices made where the
+documentation is silent are listed in ``docs/exolve-api.md``.
 """
 
 from __future__ import annotations
+
+import json
+import time
+from email.utils import parsedate_to_datetime
+
+from . import endpoints
 
 
 def _(message: str) -> str:
@@ -90,6 +98,8 @@ class MediaNotFoundError(ExolveAPIError):
 
 
 class NotFoundError(ExolveAPIError):
+    """Root of the documented not-found answers: only these mean "gone" (see ``is_gone``)."""
+
     explanation = _("Exolve does not know this item: it may have been deleted there.")
     may_have_reached = False
 
@@ -144,7 +154,26 @@ class CustomerStatusError(ServerError):
     may_have_reached = False  # it failed before doing anything
 
 
+class RateLimitedError(ExolveAPIError):
+    """429 (or 503 with Retry-After): Exolve did not carry the request out; try after ``retry_after`` s.
+
+    Exolve documents no rate limit; APIs of its kind answer 429 when asked too often.
+    """
+
+    explanation = _("Exolve is busy (too many requests at once): nothing was done. Try again in a minute.")
+    may_have_reached = False
+
+    def __init__(self, message: str = "", *, retry_after: float, **kwargs):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
 class UnexpectedStatusError(ExolveAPIError):
+    """An answer no table explains: an HTML 404 of a wrong base URL or a proxy, say.
+
+    Nothing is concluded from it: not "gone", not "refused"; Exolve may have acted.
+    """
+
     explanation = _("Exolve gave an unexpected answer. Try again; if it repeats, tell the administrator.")
 
 
@@ -202,36 +231,105 @@ class MalformedResponseError(ExolveTransportError):
         super().__init__(message, status=status, body=body, endpoint=endpoint)
 
 
+# --- Reading error answers ---------------------------------------------------------
+
+# A plain-text body longer than this, or spanning lines, is a page, not a message.
+_MAX_TEXT_MESSAGE = 300
+# Wait after a 429 that names none.
+DEFAULT_RETRY_AFTER = 1.0
+# A Retry-After beyond this is read as this: a worker must not sleep for hours on one answer.
+MAX_RETRY_AFTER = 300.0
+
+
+def message_from_body(text: str) -> str:
+    """The API's message from an error body of any shape seen; "" when there is none.
+
+    Shapes: ``{"error": "<m>"}`` (the documented one), ``{"error": {"message": "<m>"}}``,
+    ``{"message": "<m>"}``, a JSON string, or a one-line plain-text body. An HTML page
+    (a proxy's, a wrong base URL's) has no message: its title must never be mistaken for
+    a documented answer such as call GetInfo's "Not Found".
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, str):
+            return error
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(data.get("message"), str):
+            return data["message"]
+        return ""
+    if isinstance(data, str):
+        return data
+    if data is not None:
+        return ""
+    stripped = text.strip()
+    if not stripped or stripped.startswith("<") or "\n" in stripped or len(stripped) > _MAX_TEXT_MESSAGE:
+        return ""
+    return stripped
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date); None if absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 # --- Mapping answers to classes ---------------------------------------------------
 
-# (status, normalised message) -> class. Messages are compared lower-cased, without
-# surrounding quotes/punctuation, because the documentation shows them inconsistently.
-_DOCUMENTED = {
+_VALIDATION = "validation error. please enter valid parameter values"
+_VOICE_COMMON = {
     (400, "failed to parse token"): InvalidTokenError,
     (401, "error getting jwt token claims"): TokenClaimsError,
+    (500, "error getting customer status"): CustomerStatusError,
+}
+_ACCOUNT = {(403, "customer is not in correct status"): AccountStatusError}
+_CALL_COMMON = {
+    (400, _VALIDATION): ValidationError,
     (401, "malformed token"): MalformedTokenError,
-    (403, "customer is not in correct status"): AccountStatusError,
-    (404, "error getting media resource"): MediaNotFoundError,
-    (404, "scenario not found"): VoiceMessageNotFoundError,
-    (404, "error getting application"): ApplicationNotFoundError,
-    (404, "not found"): CallNotFoundError,
-    (400, "the client can only call to his own confirmed number"): TrialRestrictionError,
-    (400, "validation error. please enter valid parameter values"): ValidationError,
+    # Documented for the voice-message endpoints only; an account-connection failure
+    # before anything was done, whichever endpoint answers it (API-NOTES.md).
     (500, "error getting customer status"): CustomerStatusError,
 }
 
-# When the message differs from the documented text, fall back on what the status
-# means for that endpoint.
-_BY_ENDPOINT_STATUS = {
-    ("voice-message/v1/GetInfo", 404): VoiceMessageNotFoundError,
-    ("voice-message/v1/Delete", 404): ApplicationNotFoundError,
-    ("voice-message/v1/Create", 404): MediaNotFoundError,
-    ("call/v1/GetInfo", 404): CallNotFoundError,
+# The documentation's tables, endpoint by endpoint: (status, normalised message) -> class.
+# Messages are compared lower-cased, without surrounding quotes or a final full stop,
+# because the documentation itself shows them inconsistently.
+DOCUMENTED = {
+    endpoints.CREATE: {**_VOICE_COMMON, **_ACCOUNT, (404, "error getting media resource"): MediaNotFoundError},
+    endpoints.GET_LIST: dict(_VOICE_COMMON),
+    endpoints.GET_INFO: {**_VOICE_COMMON, **_ACCOUNT, (404, "scenario not found"): VoiceMessageNotFoundError},
+    endpoints.DELETE: {**_VOICE_COMMON, **_ACCOUNT, (404, "error getting application"): ApplicationNotFoundError},
+    endpoints.MAKE_VOICE_MESSAGE: {
+        **_CALL_COMMON,
+        (400, "the client can only call to his own confirmed number"): TrialRestrictionError,
+    },
+    endpoints.CALL_GET_INFO: {**_CALL_COMMON, (404, "not found"): CallNotFoundError},
 }
+
+# When the message is not the documented one, what the status alone says. Never a
+# NotFoundError: "gone" needs the documented message (a proxy's 404 deletes nothing).
 _BY_STATUS = {
+    400: ValidationError,  # a 400 is a refusal: nothing was done
     401: AuthenticationError,
     403: AccountStatusError,
-    404: NotFoundError,
 }
 
 
@@ -239,23 +337,39 @@ def normalise_message(message: str) -> str:
     return message.strip().strip("\"'“”.").strip().lower()
 
 
-def error_for_response(status: int, message: str, body: str, endpoint: str) -> ExolveAPIError:
-    """Return the error for an HTTP answer with a non-success status."""
+def error_for_response(
+    status: int,
+    message: str,
+    body: str,
+    endpoint: str,
+    *,
+    retry_after: float | None = None,
+    reason: str = "",
+) -> ExolveAPIError:
+    """The error for an HTTP answer with a non-success status.
+
+    ``message`` is what ``message_from_body`` read from the body; ``retry_after`` the
+    parsed Retry-After header; ``reason`` the HTTP reason phrase, shown when the body
+    has no message but never used to classify.
+    """
+    shown = message or reason
+    if status == 429 or (status == 503 and retry_after is not None):
+        wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+        return RateLimitedError(shown, retry_after=wait, status=status, body=body, endpoint=endpoint)
     key = normalise_message(message)
     cls = (
-        _DOCUMENTED.get((status, key))
-        or _BY_ENDPOINT_STATUS.get((endpoint, status))
+        DOCUMENTED.get(endpoint, {}).get((status, key))
         or _BY_STATUS.get(status)
         or (ServerError if status >= 500 else None)
-        or (ValidationError if status == 400 and key.startswith("validation error") else None)
         or UnexpectedStatusError
     )
-    return cls(message, status=status, body=body, endpoint=endpoint)
+    return cls(shown, status=status, body=body, endpoint=endpoint)
 
 
 def is_gone(error: ExolveError) -> bool:
     """True when the error means the resource no longer exists at Exolve.
 
-    A closed list on purpose: everything else must be reported, not taken as "deleted".
+    Only the documented not-found answers, recognised by endpoint, status and message,
+    are NotFoundErrors; everything else must be reported, not taken as "deleted".
     """
-    return isinstance(error, (VoiceMessageNotFoundError, ApplicationNotFoundError, CallNotFoundError))
+    return isinstance(error, NotFoundError)

@@ -2,8 +2,16 @@
 
 It follows the vendor documentation (`exolve-voice-api.ru.txt`) exactly: the same
 paths, POST with JSON bodies, the documented success bodies and the documented error
-status codes and messages, as `{"error": "<message>"}`. Where the documentation is
-silent the choice made here is marked "undocumented" in a comment.
+status codes and messages. It is at least as strict as the documentation: a body that
+is not a JSON object, a field the documentation does not name, a `redirect_info`
+without a valid redirect number, a number that is not 11 digits, are all refused with
+400. Where the documentation is silent the choice made here is marked "undocumented"
+in a comment (and listed in `docs/exolve-api.md`).
+
+Error bodies come in the shape `set_error_shape()` chose: "flat" `{"error": "<m>"}`
+(the likely one), "nested" `{"error": {"message": "<m>"}}` or "text" (the message as
+`text/plain`), all three seen from the live API. `set_rate_limit()` makes it answer
+429 with `Retry-After` above a request rate, as APIs of its kind do.
 
 State (voice messages, calls, a log of every request, configuration and injected
 faults) lives in a SQLite file through the stdlib `sqlite3` module, never through
@@ -32,8 +40,8 @@ configurable lifecycle length L (default 6 s):
                    (ended set, started "", duration 0)
 
 Faults (`add_fault`) are persisted too, so every process on the state file sees them:
-latency, http_error, timeout, drop, lost_response, malformed, bad_shape and
-connect_refused; see `FAULT_KINDS`.
+latency, http_error, rate_limited, timeout, drop, lost_response, malformed, bad_shape
+and connect_refused; see `FAULT_KINDS`.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from __future__ import annotations
 import email.utils
 import io
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -58,6 +67,9 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
+from .endpoints import ALL as ENDPOINTS
+from .endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE
+
 SANDBOX_API_KEY = "sandbox-key"
 DEFAULT_MEDIA_IDS = (1967, 1979)
 SANDBOX_SOURCE_NUMBERS = ("74951234567", "74957654321")
@@ -70,18 +82,24 @@ CALL_TIMEOUT_SECONDS = 60
 # Final status by the destination's last digit; every other digit completes.
 FINAL_STATUS_BY_LAST_DIGIT = {"6": "no_answer", "7": "busy", "8": "failed"}
 
-CREATE = "voice-message/v1/Create"
-GET_LIST = "voice-message/v1/GetList"
-GET_INFO = "voice-message/v1/GetInfo"
-DELETE = "voice-message/v1/Delete"
-MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
-CALL_GET_INFO = "call/v1/GetInfo"
-ENDPOINTS = (CREATE, GET_LIST, GET_INFO, DELETE, MAKE_VOICE_MESSAGE, CALL_GET_INFO)
+ERROR_SHAPES = ("flat", "nested", "text")
+# The fields each endpoint's body may carry, as documented; anything else is refused.
+BODY_FIELDS = {
+    CREATE: frozenset({"name", "media_id", "redirect_info"}),
+    GET_LIST: frozenset(),
+    GET_INFO: frozenset({"id"}),
+    DELETE: frozenset({"id"}),
+    MAKE_VOICE_MESSAGE: frozenset({"source", "destination", "service_id"}),
+    CALL_GET_INFO: frozenset({"call_id"}),
+}
+REDIRECT_FIELDS = frozenset({"digit", "redirect_number"})
 
 FAULT_KINDS = {
     "latency": "sleep `seconds` before answering",
     "http_error": "answer `status` (default 502) with an HTML body, request not applied; "
-    "status 500 answers the documented JSON 'error getting customer status'",
+    "status 500 answers the documented 'error getting customer status'; "
+    "`seconds` adds a Retry-After header",
+    "rate_limited": "answer 429 Too Many Requests with Retry-After `seconds` (default 1), request not applied",
     "timeout": "apply, then answer only after `seconds` (default 30); in-process: raise requests ReadTimeout",
     "drop": "close the connection before applying",
     "lost_response": "apply, then close the connection without answering",
@@ -104,8 +122,14 @@ MSG_VALIDATION = "Validation error. Please enter valid parameter values."
 MSG_CALL_VALIDATION = "Validation error. Please enter valid parameter values"
 MSG_TRIAL = "the client can only call to his own confirmed number"
 MSG_NOT_FOUND = "Not Found"
+# Undocumented: what a rate-limited request is answered.
+MSG_RATE_LIMITED = "Too Many Requests"
+# Undocumented: a path that is none of the six, as Go's and many gateways' routers answer.
+UNKNOWN_PATH_TEXT = "404 page not found"
 
 _PHONE_RE = re.compile(r"^[0-9]{11}$")
+# Undocumented: "9 - 14 characters"; the examples are digits, so only digits are taken.
+_REDIRECT_NUMBER_RE = re.compile(r"^[0-9]{9,14}$")
 _UINT64_MAX = 2**64 - 1
 
 _SCHEMA = """
@@ -159,6 +183,9 @@ def _default_config(media_ids=DEFAULT_MEDIA_IDS, lifecycle=DEFAULT_LIFECYCLE_SEC
         "clock_offset": 0.0,
         "latency": 0.0,
         "lifecycle_seconds": float(lifecycle),
+        "error_shape": "flat",
+        "rate_limit": None,  # {"rps", "burst", "retry_after"} or None
+        "rate_bucket": None,  # {"tokens", "at"}: the token bucket's state
     }
 
 
@@ -192,7 +219,7 @@ class Reply:
 
     action: None (send the answer), "timeout" (send it after `delay` seconds),
     "drop" / "lost_response" (close the connection, send nothing),
-    "connect_refused" (the connection never opened).
+    "connect_refused" (the connection never opened). `headers`: extra ones (Retry-After).
     """
 
     status: int | None
@@ -200,6 +227,7 @@ class Reply:
     content_type: str = "application/json"
     action: str | None = None
     delay: float = 0.0
+    headers: tuple = ()
 
 
 class Sandbox:
@@ -318,6 +346,24 @@ class Sandbox:
         """How long new calls take to reach their final status."""
         self._set(lifecycle_seconds=float(seconds))
 
+    def set_error_shape(self, shape):
+        """How error bodies look: "flat", "nested" or "text" (see the module docstring)."""
+        if shape not in ERROR_SHAPES:
+            raise ValueError(f"unknown error shape {shape!r}; known: {', '.join(ERROR_SHAPES)}")
+        self._set(error_shape=shape)
+
+    def set_rate_limit(self, rps, burst=None, retry_after=None):
+        """Answer 429 above `rps` requests per second (a token bucket of `burst`, default `rps`).
+
+        Retry-After says, in whole seconds as HTTP allows, when a token is next free
+        (or `retry_after`, when given). `rps` None or 0 lifts the limit.
+        """
+        if not rps:
+            self._set(rate_limit=None, rate_bucket=None)
+            return
+        limit = {"rps": float(rps), "burst": float(burst or rps), "retry_after": retry_after}
+        self._set(rate_limit=limit, rate_bucket=None)
+
     def advance(self, seconds):
         """Move the sandbox clock forward (calls progress, new timestamps move)."""
         with self._tx() as db:
@@ -429,15 +475,25 @@ class Sandbox:
             if kind == "drop":
                 self._log(db, endpoint, body_text, None, kind, applied=False)
                 return Reply(None, action="drop")
+            shape = self._get(db, "error_shape") or "flat"
             if kind == "http_error":
-                reply = _http_error_reply(fault.status or 502)
+                reply = _http_error_reply(fault.status or 502, shape, retry_after=fault.seconds)
                 self._log(db, endpoint, body_text, reply.status, kind, applied=False)
                 return reply
+            wait = _or(fault.seconds, 1) if kind == "rate_limited" else self._over_rate_limit(db)
+            if wait is not None:
+                self._log(db, endpoint, body_text, 429, kind or "rate_limit", applied=False)
+                return _error_reply(429, MSG_RATE_LIMITED, shape, headers=(("Retry-After", f"{wait:g}"),))
             status, payload = self._dispatch(db, endpoint, headers, body_text)
             if kind == "malformed":
                 status, raw, content_type = 200, b"<html>oops", "text/html"
             elif kind == "bad_shape":
                 status, raw, content_type = 200, b'{"unexpected": true}', "application/json"
+            elif isinstance(payload, str):  # a plain-text answer (an unknown path)
+                raw, content_type = payload.encode(), "text/plain; charset=utf-8"
+            elif status >= 400:
+                error = _error_reply(status, payload["error"], shape)
+                raw, content_type = error.body, error.content_type
             else:
                 raw, content_type = json.dumps(payload, ensure_ascii=False).encode(), "application/json"
             logged_status = None if kind == "lost_response" else status
@@ -448,6 +504,22 @@ class Sandbox:
         if kind == "lost_response":
             return Reply(None, action="lost_response")
         return Reply(status, raw, content_type)
+
+    def _over_rate_limit(self, db):
+        """None when the request may go ahead (taking a token); else the seconds to wait."""
+        limit = self._get(db, "rate_limit")
+        if not limit:
+            return None
+        now = time.time()  # wall time: shared by every process on the state file
+        bucket = self._get(db, "rate_bucket") or {"tokens": limit["burst"], "at": now}
+        tokens = min(limit["burst"], bucket["tokens"] + (now - bucket["at"]) * limit["rps"])
+        if tokens >= 1.0:
+            self._put(db, "rate_bucket", {"tokens": tokens - 1.0, "at": now})
+            return None
+        self._put(db, "rate_bucket", {"tokens": tokens, "at": now})
+        if limit.get("retry_after") is not None:
+            return limit["retry_after"]
+        return max(1, math.ceil((1.0 - tokens) / limit["rps"]))
 
     def _take_faults(self, endpoint):
         """Global latency plus matching latency faults, and the first other fault.
@@ -493,13 +565,15 @@ class Sandbox:
             CALL_GET_INFO: self._call_get_info,
         }.get(endpoint)
         if handler is None:
-            return 404, {"error": MSG_NOT_FOUND}
+            return 404, UNKNOWN_PATH_TEXT
         try:
-            data = json.loads(body_text) if body_text.strip() else {}
+            data = json.loads(body_text)
         except ValueError:
             data = None
-        if not isinstance(data, dict):
-            data = None  # Handlers answer a validation error after checking auth.
+        if not isinstance(data, dict) or not set(data) <= BODY_FIELDS[endpoint]:
+            # Not a JSON object, or a field the documentation does not name: handlers
+            # answer a validation error after checking the key.
+            data = None
         return handler(db, _bearer_key(headers), data)
 
     # voice-message/v1/...
@@ -528,19 +602,19 @@ class Sandbox:
         media_id = _parse_uint64(data.get("media_id"))
         if media_id is None or media_id == 0:
             return invalid
-        redirect = data.get("redirect_info") or {}
-        if not isinstance(redirect, dict):
-            return invalid
-        digit = redirect.get("digit", 0)
-        if digit is None:
-            digit = 0
-        if isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9:
-            return invalid
-        redirect_number = redirect.get("redirect_number")
-        if redirect_number is None:
-            redirect_number = ""
-        if not isinstance(redirect_number, str) or (redirect_number and not 9 <= len(redirect_number) <= 14):
-            return invalid
+        digit, redirect_number = 0, ""
+        if "redirect_info" in data:
+            # A RedirectInfo is a digit (0-9, default 0) and a redirect number; one
+            # without a number (or with anything else in it) is refused.
+            redirect = data["redirect_info"]
+            if not isinstance(redirect, dict) or not set(redirect) <= REDIRECT_FIELDS:
+                return invalid
+            digit = redirect.get("digit", 0)
+            if isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9:
+                return invalid
+            redirect_number = redirect.get("redirect_number")
+            if not isinstance(redirect_number, str) or not _REDIRECT_NUMBER_RE.match(redirect_number):
+                return invalid
         if media_id not in self._get(db, "media_ids"):
             return 404, {"error": MSG_MEDIA_NOT_FOUND}
         return 200, {"id": self._insert_voice_message(db, name, media_id, digit, redirect_number)}
@@ -558,6 +632,8 @@ class Sandbox:
         # No 403 is documented for GetList: a blocked account still gets its list.
         if refusal := self._voice_auth(key):
             return refusal
+        if data is None:
+            return 400, {"error": MSG_VALIDATION}  # Undocumented: a body other than {}.
         rows = db.execute("SELECT id, name, created_at FROM voice_message ORDER BY pk").fetchall()
         return 200, {
             "voice_message_list": [
@@ -684,9 +760,6 @@ class Sandbox:
 
     # --- in-process transport ------------------------------------------------------
 
-    def adapter(self):
-        return SandboxAdapter(self)
-
     def mount(self, session, base_url=SANDBOX_BASE_URL):
         """Route `session`'s requests under `base_url` to this sandbox, with no socket."""
         adapter = SandboxAdapter(self)
@@ -720,18 +793,26 @@ def _parse_uint64(value):
     return None
 
 
-def _http_error_reply(status):
+def _error_reply(status, message, shape, headers=()):
+    """An API error answer carrying `message` in the body shape `shape`."""
+    if shape == "text":
+        return Reply(status, message.encode(), "text/plain; charset=utf-8", headers=headers)
+    payload = {"error": {"message": message}} if shape == "nested" else {"error": message}
+    return Reply(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers=headers)
+
+
+def _http_error_reply(status, shape="flat", retry_after=None):
+    headers = (("Retry-After", f"{retry_after:g}"),) if retry_after is not None else ()
     if status == 500:
         # The one documented 5xx, with its documented message.
-        body = json.dumps({"error": MSG_CUSTOMER_STATUS_ERROR}).encode()
-        return Reply(500, body, "application/json")
+        return _error_reply(500, MSG_CUSTOMER_STATUS_ERROR, shape, headers=headers)
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     # What a reverse proxy in front of an API answers: HTML, not JSON.
     html = (
         f"<html><head><title>{status} {phrase}</title></head><body>"
         f"<center><h1>{status} {phrase}</h1></center><hr><center>nginx</center></body></html>"
     )
-    return Reply(status, html.encode(), "text/html")
+    return Reply(status, html.encode(), "text/html", headers=headers)
 
 
 class SandboxAdapter(BaseAdapter):
@@ -774,7 +855,7 @@ class SandboxAdapter(BaseAdapter):
         response.status_code = reply.status
         response.reason = HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else ""
         response.headers = CaseInsensitiveDict(
-            {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body))}
+            {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body)), **dict(reply.headers)}
         )
         response._content = reply.body
         response._content_consumed = True

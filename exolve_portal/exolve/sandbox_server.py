@@ -28,6 +28,8 @@ CONTROL_ACTIONS = (
     "faults",
     "set_latency",
     "set_lifecycle",
+    "set_error_shape",
+    "set_rate_limit",
     "advance",
     "reset",
     "set_trial",
@@ -67,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
             # Answer late, long after the client's read timeout; sleeping here only
             # holds this connection's thread.
             threading.Event().wait(reply.delay)
-        self._send(reply.status, reply.body, reply.content_type)
+        self._send(reply.status, reply.body, reply.content_type, reply.headers)
 
     def do_GET(self):
         self._send(405, b'{"error": "Method Not Allowed"}')
@@ -86,10 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, json.dumps({"ok": True, "result": result}, default=str).encode())
 
-    def _send(self, status, body, content_type="application/json"):
+    def _send(self, status, body, content_type="application/json", headers=()):
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

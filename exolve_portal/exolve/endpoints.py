@@ -1,0 +1,12 @@
+"""The six documented endpoint paths (relative to the base URL), shared by the client and the sandbox."""
+
+CREATE = "voice-message/v1/Create"
+GET_LIST = "voice-message/v1/GetList"
+GET_INFO = "voice-message/v1/GetInfo"
+DELETE = "voice-message/v1/Delete"
+MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
+CALL_GET_INFO = "call/v1/GetInfo"
+
+ALL = (CREATE, GET_LIST, GET_INFO, DELETE, MAKE_VOICE_MESSAGE, CALL_GET_INFO)
+# Safe to repeat after an ambiguous failure: reads, and Delete (deleting twice is harmless).
+IDEMPOTENT = frozenset({GET_LIST, GET_INFO, DELETE, CALL_GET_INFO})
