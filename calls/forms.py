@@ -2,20 +2,30 @@
 
 Two steps, usable by the admin page and by a standalone send page alike:
 1. `SendForm` reads what staff typed or uploaded and computes a preview
-   (`form.preview`: valid, invalid and duplicate numbers); nothing is recorded.
-2. `ConfirmSendForm` carries the valid numbers and the form's idempotency token as
-   hidden fields; `form.save(user)` records the broadcast (once per token).
+   (`form.preview`: valid, invalid and duplicate numbers); `form.save_draft(user)`
+   stores that checked list as a `SendDraft` under the form's token. Nothing is sent.
+2. `ConfirmSendForm` posts the token (and the chosen message and source); it loads
+   the draft and `form.save()` records the broadcast from it (once per token).
 """
 
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from voicemessages.models import VoiceMessage
 
-from .phones import ParsedNumbers, parse_numbers, source_numbers, split_lines
+from .models import Broadcast, SendDraft
+from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
 from .sending import SendRefused, create_broadcast, new_token
 from .uploads import UploadError, read_numbers_file
+
+# A preview may be confirmed this long; older drafts are deleted when a new one is stored.
+DRAFT_MAX_AGE = timedelta(days=1)
 
 
 def sendable_voice_messages():
@@ -24,11 +34,14 @@ def sendable_voice_messages():
 
 
 def compute_preview(text: str = "", uploaded=None) -> ParsedNumbers:
-    """Parse pasted text and an optional uploaded file into one preview. Raises UploadError."""
+    """Parse pasted text and an optional uploaded file into one preview.
+
+    Raises UploadError (the file) or TooManyNumbers (the whole list).
+    """
     values = split_lines(text)
     if uploaded is not None:
         values += read_numbers_file(uploaded)
-    return parse_numbers(values)
+    return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
 
 
 class _VoiceMessageAndSource(forms.Form):
@@ -73,60 +86,151 @@ class SendForm(_VoiceMessageAndSource):
         uploaded = cleaned.get("file")
         if not text.strip() and uploaded is None:
             raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
+        field = "file" if uploaded is not None else "numbers"
         try:
             self.preview = compute_preview(text, uploaded)
         except UploadError as exc:
             self.add_error("file", str(exc))
             return cleaned
+        except TooManyNumbers as exc:
+            self.add_error(field, str(exc))
+            return cleaned
         if not self.preview.valid:
             raise forms.ValidationError(gettext("None of the numbers can be called."), code="no_valid")
         return cleaned
 
-    def confirm_form(self):
-        """The confirmation step for this preview, carrying everything it needs."""
+    def save_draft(self, user) -> SendDraft:
+        """Store the checked list under the form's token (a fresh token if that one is taken).
+
+        The same list previewed again keeps its token, so confirming it twice still makes
+        one broadcast; a changed list under a token that already made a broadcast, or a
+        token of someone else's draft, gets a new token (and so a new broadcast).
+        """
+        content = {
+            "voice_message": self.cleaned_data["voice_message"],
+            "source": self.cleaned_data["source"],
+            "numbers": list(self.preview.valid),
+            "invalid": [list(item) for item in self.preview.invalid],
+            "duplicates": list(self.preview.duplicates),
+        }
+        token = self.cleaned_data["token"]
+        now = timezone.now()
+        with transaction.atomic():
+            SendDraft.objects.filter(created_at__lt=now - DRAFT_MAX_AGE).delete()
+            draft = SendDraft.objects.filter(token=token).first()
+            own = draft is not None and draft.created_by_id == user.pk
+            if own and _holds(draft, content):
+                draft.created_at = now
+                draft.save(update_fields=["created_at"])
+                return self._drafted(draft)
+            if own and not Broadcast.objects.filter(token=token).exists():
+                for name, value in content.items():
+                    setattr(draft, name, value)
+                draft.created_at = now
+                draft.save()
+                return self._drafted(draft)
+            if draft is not None or Broadcast.objects.filter(token=token).exists():
+                token = new_token()
+            try:
+                with transaction.atomic():
+                    draft = SendDraft.objects.create(token=token, created_by=user, created_at=now, **content)
+            except IntegrityError:  # the same token previewed at the same moment elsewhere
+                draft = SendDraft.objects.create(token=new_token(), created_by=user, created_at=now, **content)
+        return self._drafted(draft)
+
+    def _drafted(self, draft):
+        # "Change the list" below the preview carries the draft's token from now on.
+        if self.data.get("token") != draft.token:
+            self.data = self.data.copy()
+            self.data["token"] = draft.token
+        return draft
+
+    def confirm_form(self, draft: SendDraft):
+        """The confirmation step for this preview: the draft's token and the chosen message and source."""
         return ConfirmSendForm(
-            initial={
-                "voice_message": self.cleaned_data["voice_message"].pk,
-                "source": self.cleaned_data["source"],
-                "token": self.cleaned_data["token"],
-                "destinations": "\n".join(self.preview.valid),
-                "invalid": "\n".join(f"{raw}\t{reason}" for raw, reason in self.preview.invalid),
-                "duplicates": "\n".join(self.preview.duplicates),
-            }
+            initial={"voice_message": draft.voice_message_id, "source": draft.source, "token": draft.token}
         )
 
 
-class ConfirmSendForm(_VoiceMessageAndSource):
-    destinations = forms.CharField(widget=forms.HiddenInput)
-    # Carried only so the broadcast records what was skipped.
-    invalid = forms.CharField(widget=forms.HiddenInput, required=False)
-    duplicates = forms.CharField(widget=forms.HiddenInput, required=False)
+def _holds(draft: SendDraft, content: dict) -> bool:
+    """Whether `draft` is exactly this checked list."""
+    return (
+        draft.voice_message_id == content["voice_message"].pk
+        and draft.source == content["source"]
+        and draft.numbers == content["numbers"]
+        and draft.invalid == content["invalid"]
+        and draft.duplicates == content["duplicates"]
+    )
 
-    def __init__(self, *args, **kwargs):
+
+class ConfirmSendForm(_VoiceMessageAndSource):
+    """Step 2: the token of a stored draft; what is sent comes from the draft alone."""
+
+    draft: SendDraft | None = None
+
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         for name in ("voice_message", "source"):
             self.fields[name].widget = forms.HiddenInput()
 
-    def clean_destinations(self):
-        parsed = parse_numbers(split_lines(self.cleaned_data["destinations"]))
-        if parsed.invalid or not parsed.valid:
-            raise forms.ValidationError(gettext("The list of numbers was changed; start again."))
-        return parsed.valid
+    def clean(self):
+        cleaned = super().clean()
+        token = cleaned.get("token")
+        if token and self.user is not None:
+            self.draft = (
+                SendDraft.objects.select_related("voice_message")
+                .filter(token=token, created_by=self.user, created_at__gte=timezone.now() - DRAFT_MAX_AGE)
+                .first()
+            )
+        if self.draft is None:
+            raise forms.ValidationError(
+                gettext(
+                    "This preview is no longer available (it is more than a day old, or not yours). Preview again."
+                ),
+                code="no_draft",
+            )
+        chosen = cleaned.get("voice_message")
+        if (chosen is not None and chosen.pk != self.draft.voice_message_id) or (
+            cleaned.get("source") and cleaned["source"] != self.draft.source
+        ):
+            raise forms.ValidationError(
+                gettext("The voice message or the source number was changed after the preview. Preview again."),
+                code="changed",
+            )
+        return cleaned
 
-    def save(self, user):
-        """Record the broadcast (or return the one this token already made)."""
-        invalid = [tuple(line.split("\t", 1)) for line in self.cleaned_data["invalid"].splitlines() if "\t" in line]
-        duplicates = [line for line in self.cleaned_data["duplicates"].splitlines() if line]
+    def save(self):
+        """Record the broadcast from the draft (or return the one this draft already made)."""
+        draft = self.draft
+        existing = Broadcast.objects.filter(token=draft.token).first()
+        if existing is not None and not _made_from(existing, draft):
+            self.add_error(
+                None, gettext("This form was already used to send a different list. Preview the list again.")
+            )
+            return None
         try:
             return create_broadcast(
-                self.cleaned_data["voice_message"],
-                self.cleaned_data["source"],
-                self.cleaned_data["destinations"],
-                user,
-                self.cleaned_data["token"],
-                invalid_numbers=invalid,
-                duplicate_numbers=duplicates,
+                draft.voice_message,
+                draft.source,
+                draft.numbers,
+                self.user,
+                draft.token,
+                invalid_numbers=draft.invalid,
+                duplicate_numbers=draft.duplicates,
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))
             return None
+
+
+def _made_from(broadcast: Broadcast, draft: SendDraft) -> bool:
+    """Whether `broadcast` is what confirming `draft` records (so a repeated confirm may return it)."""
+    return (
+        broadcast.created_by_id == draft.created_by_id
+        and broadcast.voice_message_id == draft.voice_message_id
+        and broadcast.source == draft.source
+        and [list(item) for item in broadcast.invalid_numbers] == draft.invalid
+        and list(broadcast.duplicate_numbers) == draft.duplicates
+        and set(broadcast.calls.values_list("destination", flat=True)) == set(draft.numbers)
+    )

@@ -195,3 +195,36 @@ class Call(models.Model):
         return self.state in (CallState.QUEUED, CallState.SENDING) or (
             self.state == CallState.SENT and self.next_refresh_at is not None
         )
+
+
+class SendDraft(models.Model):
+    """The send page's checked list, stored at the preview and sent as it is at the confirmation.
+
+    Keyed by the send form's token, which becomes the broadcast's token: the confirm
+    step posts only the token, so what is sent, and the record of what was skipped,
+    is what the preview showed, never what the browser sends back.
+    """
+
+    token = models.CharField(_("form token"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.CASCADE, related_name="+"
+    )
+    voice_message = models.ForeignKey(
+        "voicemessages.VoiceMessage",
+        verbose_name=_("voice message"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(_("source number"), max_length=15)
+    numbers = models.JSONField(_("numbers to call"), default=list)
+    invalid = models.JSONField(_("invalid numbers"), default=list)  # [as typed, reason]
+    duplicates = models.JSONField(_("duplicate numbers"), default=list)
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("send draft")
+        verbose_name_plural = _("send drafts")
+
+    def __str__(self):
+        return self.token

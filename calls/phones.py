@@ -1,14 +1,18 @@
 """Phone numbers as people type them -> the 11-digit form Exolve expects (7XXXXXXXXXX).
 
 Parsing is done by `phonenumbers` (region RU), so `+7 (999) 123-45-67`,
-`8 999 1234567` and `79991234567` all become `79991234567`.
+`8 999 1234567` and `79991234567` all become `79991234567`. One value may hold several
+numbers (`79991234571;79991234572`, commas, spaces): `split_numbers` finds them with
+`phonenumbers`' own matcher, and refuses a value it cannot tell apart rather than guess.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from exolve_portal.exolve import sandbox
 
@@ -20,6 +24,26 @@ class InvalidNumber(ValueError):
     """A typed number that cannot be called; `str()` says why in plain words."""
 
 
+class TooManyNumbers(ValueError):
+    """The list holds more numbers than one broadcast may; `str()` says the limit."""
+
+
+@dataclass(frozen=True)
+class NotCallable:
+    """A value read from a file that is not a number at all (e.g. a formula without a result)."""
+
+    raw: str
+    reason: str
+
+
+# Between two numbers in one value only these may stand (anything else: ambiguous).
+_SEPARATORS_ONLY = re.compile(r"[\s,;/|]*")
+# A value that is plainly one number: digits and the usual punctuation, no letters.
+_PLAIN_NUMBER = re.compile(r"\+?[\d\s\-().]+")
+# At least this many digits cannot be one number: say how to separate several.
+_SEVERAL_NUMBERS_DIGITS = 20
+
+
 def normalize(raw: str) -> str:
     """Return the 11-digit form of `raw`, or raise InvalidNumber with the reason."""
     text = str(raw).strip()
@@ -29,7 +53,7 @@ def normalize(raw: str) -> str:
         number = phonenumbers.parse(text, REGION)
     except phonenumbers.NumberParseException as exc:
         if exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
-            raise InvalidNumber(_("Too many digits for a phone number.")) from exc
+            raise InvalidNumber(_too_many_digits(text)) from exc
         if exc.error_type in (
             phonenumbers.NumberParseException.TOO_SHORT_NSN,
             phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD,
@@ -42,13 +66,69 @@ def normalize(raw: str) -> str:
     if possible == phonenumbers.ValidationResult.TOO_SHORT:
         raise InvalidNumber(_("Too few digits for a phone number."))
     if possible == phonenumbers.ValidationResult.TOO_LONG:
-        raise InvalidNumber(_("Too many digits for a phone number."))
+        raise InvalidNumber(_too_many_digits(text))
+    if number.extension:
+        # Calling the main number would ring the wrong person (a switchboard), so never do.
+        raise InvalidNumber(
+            _("The number has an extension (%(extension)s): an automatic call cannot dial it.")
+            % {"extension": number.extension}
+        )
     if not phonenumbers.is_valid_number(number):
         raise InvalidNumber(_("No phone number in Russia has this code."))
     digits = f"{number.country_code}{number.national_number}"
     if len(digits) != 11:
         raise InvalidNumber(_("The number must have 11 digits with the country code."))
     return digits
+
+
+def _too_many_digits(text: str) -> str:
+    if sum(ch.isdigit() for ch in text) >= _SEVERAL_NUMBERS_DIGITS:
+        return _("Too many digits for one phone number. Several numbers? Separate them with “;”.")
+    return _("Too many digits for a phone number.")
+
+
+def split_numbers(text: str) -> list[str]:
+    """The numbers one value holds, as typed: usually itself; `a;b`, `a, b`, `a b` give both.
+
+    Raises InvalidNumber when the value mixes numbers with other digits or text so that
+    which number is meant cannot be told (an unlabelled extension, "a и b"): nothing of it
+    is called then.
+    """
+    text = str(text).strip()
+    if not text:
+        return []
+    if _PLAIN_NUMBER.fullmatch(text) and sum(ch.isdigit() for ch in text) <= 11:
+        return [text]  # the common case, without the matcher
+    matches = list(phonenumbers.PhoneNumberMatcher(text, REGION, leniency=phonenumbers.Leniency.POSSIBLE))
+    rest = _outside(text, matches)
+    if matches and _SEPARATORS_ONLY.fullmatch(rest):
+        return [text] if len(matches) == 1 else [match.raw_string for match in matches]
+    pieces = [piece.strip() for piece in re.split(r"[;,]", text) if piece.strip()]
+    if len(pieces) > 1:
+        for piece in pieces:
+            has_number = any(phonenumbers.PhoneNumberMatcher(piece, REGION, leniency=phonenumbers.Leniency.POSSIBLE))
+            if not has_number and any(ch.isdigit() for ch in piece):
+                raise InvalidNumber(_ambiguous())  # "79991234567, 12": a second number, or an extension?
+        return [number for piece in pieces for number in split_numbers(piece)]
+    if len(matches) > 1:
+        raise InvalidNumber(_ambiguous())
+    return [text]
+
+
+def _outside(text: str, matches) -> str:
+    kept, position = [], 0
+    for match in matches:
+        kept.append(text[position : match.start])
+        position = match.end
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+def _ambiguous() -> str:
+    return _(
+        "Cannot tell the numbers apart: put each number on its own line "
+        "(or separate them with “;”), without other text."
+    )
 
 
 @dataclass
@@ -64,31 +144,55 @@ class ParsedNumbers:
         return {"valid": len(self.valid), "invalid": len(self.invalid), "duplicates": len(self.duplicates)}
 
 
-def parse_numbers(values) -> ParsedNumbers:
-    """Normalise each value; list invalid ones with a reason and duplicates (sent once)."""
+def parse_numbers(values, *, limit: int | None = None) -> ParsedNumbers:
+    """Normalise each value; list invalid ones with a reason and duplicates (sent once).
+
+    A value holding several numbers gives each of them; a `NotCallable` value is listed
+    as invalid with its reason. More than `limit` numbers in all raise TooManyNumbers.
+    """
     result = ParsedNumbers()
     seen = set()
+    count = 0
     for value in values:
+        if isinstance(value, NotCallable):
+            result.invalid.append((value.raw, value.reason))
+            count += 1
+            continue
         text = str(value).strip()
-        if not text:
-            continue
         try:
-            number = normalize(text)
+            pieces = split_numbers(text)
         except InvalidNumber as exc:
+            pieces = []
             result.invalid.append((text, str(exc)))
-            continue
-        if number in seen:
-            result.duplicates.append(number)
-            continue
-        seen.add(number)
-        result.valid.append(number)
+            count += 1
+        for piece in pieces:
+            count += 1
+            try:
+                number = normalize(piece)
+            except InvalidNumber as exc:
+                result.invalid.append((piece, str(exc)))
+                continue
+            if number in seen:
+                result.duplicates.append(number)
+                continue
+            seen.add(number)
+            result.valid.append(number)
+        if limit is not None and count > limit:
+            raise TooManyNumbers(too_many_numbers_message(limit))
     return result
 
 
+def too_many_numbers_message(limit: int) -> str:
+    return ngettext(
+        "The list has more than %(limit)d number; send at most %(limit)d at once.",
+        "The list has more than %(limit)d numbers; send at most %(limit)d at once.",
+        limit,
+    ) % {"limit": limit}
+
+
 def split_lines(text: str) -> list[str]:
-    """Numbers pasted one per line (commas and semicolons also separate them)."""
-    normalized = (text or "").replace(";", "\n").replace(",", "\n")
-    return [line.strip() for line in normalized.splitlines() if line.strip()]
+    """Numbers pasted one per line (a line may hold several: `parse_numbers` splits it)."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
 def source_numbers() -> list[str]:

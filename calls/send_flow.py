@@ -1,8 +1,9 @@
 """The two steps of sending, shared by the admin's "Send…" page and the staff send page.
 
-Step 1 posts what to send, from which number and to whom, and gets a preview; step 2
-posts the confirmation (carrying the form's token) and records the broadcast. A
-confirmation that fails goes back to step 1 with everything that was typed still there.
+Step 1 posts what to send, from which number and to whom, and gets a preview (stored
+as a draft under the form's token); step 2 posts the confirmation (the token) and
+records the broadcast from the draft. A confirmation that fails goes back to step 1
+with everything that was typed still there.
 """
 
 from dataclasses import dataclass
@@ -25,17 +26,18 @@ class SendStep:
 def handle(request, initial: dict | None = None) -> SendStep:
     """Run whichever step the request is; on a recorded broadcast, tell the user what happened."""
     if request.method == "POST" and "_confirm" in request.POST:
-        confirm = ConfirmSendForm(request.POST)
+        confirm = ConfirmSendForm(request.POST, user=request.user)
         if confirm.is_valid():
-            broadcast = confirm.save(request.user)
+            broadcast = confirm.save()
             if broadcast is not None:
-                _announce(request, broadcast, len(confirm.cleaned_data["destinations"]))
+                _announce(request, broadcast, len(confirm.draft.numbers))
                 return SendStep(form=None, broadcast=broadcast)
-        return SendStep(form=SendForm(initial=typed_again(request.POST)), confirm=confirm)
+        return SendStep(form=SendForm(initial=typed_again(request.POST, confirm.draft)), confirm=confirm)
     if request.method == "POST":
         form = SendForm(request.POST, request.FILES)
         if form.is_valid():
-            return SendStep(form=form, preview=form.preview, confirm=form.confirm_form())
+            draft = form.save_draft(request.user)
+            return SendStep(form=form, preview=form.preview, confirm=form.confirm_form(draft))
         return SendStep(form=form)
     return SendStep(form=SendForm(initial=initial or {}))
 
@@ -52,14 +54,15 @@ def _announce(request, broadcast: Broadcast, count: int) -> None:
         messages.info(request, gettext("This form was already sent; nothing was sent twice."))
 
 
-def typed_again(post) -> dict:
-    """The first step's fields rebuilt from a confirmation that failed (valid, invalid, duplicates)."""
-    lines = [line for line in post.get("destinations", "").splitlines() if line.strip()]
-    lines += [line.split("\t", 1)[0] for line in post.get("invalid", "").splitlines() if line.strip()]
-    lines += [line for line in post.get("duplicates", "").splitlines() if line.strip()]
+def typed_again(post, draft=None) -> dict:
+    """The first step's fields rebuilt from a confirmation that failed: the draft's list
+    (valid, invalid as typed, duplicates), the chosen message and source."""
+    lines = []
+    if draft is not None:
+        lines = [*draft.numbers, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
     return {
         "voice_message": post.get("voice_message"),
         "source": post.get("source"),
-        "token": post.get("token"),
+        "token": draft.token if draft is not None else post.get("token"),
         "numbers": "\n".join(lines),
     }

@@ -2,16 +2,31 @@
 
 The phone column is found by its header (phone, телефон, number, номер, ...); a file
 with a single column needs no header. Limits (size, rows) come from settings so a
-100,000-row file gets a clear message instead of a slow page.
+100,000-row file gets a clear message instead of a slow page. Whatever the bytes are
+(a damaged workbook, a picture renamed .csv, a ZIP archive), the caller gets an
+UploadError with a plain reason, never another exception.
+
+An XLSX sheet is streamed row by row and reading stops at the row limit: openpyxl's
+`load_workbook(read_only=True)` first reads the whole sheet to find its size when the
+file does not state it (generated files do not), so the pieces of it that read the
+workbook are used instead, and openpyxl's own sheet parser for the rows.
 """
 
 import csv
 import io
+import logging
 import zipfile
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+from .phones import NotCallable
+
+logger = logging.getLogger(__name__)
 
 # Lower-cased header words that name a phone column.
 PHONE_HEADERS = (
@@ -38,25 +53,72 @@ class UploadError(ValueError):
     """The file cannot be used; `str()` says why in plain words."""
 
 
-def read_numbers_file(uploaded) -> list[str]:
-    """The values of the phone column of `uploaded` (a Django UploadedFile), as strings."""
+ZIP_MAGIC = b"PK\x03\x04"
+# Old Excel (.xls) files and password-protected workbooks are OLE containers.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Control characters no table saved as text contains (tab, newlines and form feed aside).
+BINARY_CHARACTERS = frozenset(chr(c) for c in (*range(0, 9), *range(14, 32)))
+# A workbook's text table is read whole: refuse one this many times the upload limit unpacked.
+MAX_UNPACKED_RATIO = 10
+
+
+def not_a_table() -> str:
+    return _(
+        "This file is not a table (CSV or XLSX). Open the list in Excel or another "
+        "spreadsheet, save it as .xlsx or .csv and upload that file."
+    )
+
+
+def read_numbers_file(uploaded) -> list:
+    """The values of the phone column of `uploaded` (a Django UploadedFile).
+
+    Each value is a string as it stands in the file, or a `NotCallable` (a formula
+    without a saved result) that the preview lists with its reason. Raises UploadError.
+    """
     max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
     if uploaded.size is not None and uploaded.size > max_bytes:
-        raise UploadError(
-            _("The file is too large (%(size)s bytes); the limit is %(limit)s bytes.")
-            % {"size": uploaded.size, "limit": max_bytes}
-        )
+        raise UploadError(_too_large(uploaded.size, max_bytes))
     name = (uploaded.name or "").lower()
-    data = uploaded.read()
+    data = uploaded.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadError(_too_large(len(data), max_bytes))
     if not data.strip():
         raise UploadError(_("The file is empty."))
-    if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
-        rows = _xlsx_rows(data)
-    elif name.endswith((".csv", ".txt")):
-        rows = _csv_rows(data)
-    else:
+    if data[:4] == ZIP_MAGIC:
+        reading, rows = "xlsx", _xlsx_rows(data)
+    elif not name.endswith((".csv", ".txt", ".xlsx")):
         raise UploadError(_("Only CSV and XLSX files can be read. Save the list as .csv or .xlsx."))
-    return _phone_column(rows)
+    elif data[:8] == OLE_MAGIC:
+        raise UploadError(
+            _(
+                "This is an old Excel file (.xls) or a workbook protected by a password. "
+                "Open it in Excel and save it as .xlsx (without a password) or .csv."
+            )
+        )
+    else:
+        # Text under any of the three names is read as CSV (a CSV saved as .xlsx too).
+        reading, rows = "csv", _csv_rows(data)
+    try:
+        return _phone_column(rows)
+    except UploadError:
+        raise
+    except csv.Error as exc:
+        raise UploadError(
+            _("The CSV file is damaged (%(reason)s). Save it again from the spreadsheet.") % {"reason": exc}
+        ) from exc
+    except Exception as exc:
+        # Whatever a damaged workbook makes openpyxl raise (XML, ZIP, KeyError, ...).
+        logger.info("Unreadable %s upload %r: %r", reading, uploaded.name, exc)
+        raise UploadError(
+            _("The XLSX file is damaged and cannot be read. Open it in Excel, save it again and upload it.")
+        ) from exc
+
+
+def _too_large(size, limit) -> str:
+    return _("The file is too large (%(size)s bytes); the limit is %(limit)s bytes.") % {
+        "size": size,
+        "limit": limit,
+    }
 
 
 def _csv_rows(data: bytes):
@@ -66,10 +128,10 @@ def _csv_rows(data: bytes):
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - cp1251 decodes any byte string
-        raise UploadError(_("The file's text encoding is not UTF-8 or Windows-1251."))
-    if "\x00" in text:
-        raise UploadError(_("This does not look like a CSV file."))
+    else:  # cp1251 leaves one byte (0x98) undefined: no text file has it, a picture may
+        raise UploadError(not_a_table())
+    if not BINARY_CHARACTERS.isdisjoint(text[:65536]) or "\x00" in text:
+        raise UploadError(not_a_table())
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -78,44 +140,100 @@ def _csv_rows(data: bytes):
 
 
 def _xlsx_rows(data: bytes):
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    """The rows of the first worksheet, streamed: lists of cell values (str or NotCallable)."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UploadError(_("The file could not be read as an XLSX workbook.")) from exc
-    sheet = workbook.worksheets[0] if workbook.worksheets else None
-    if sheet is None:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise UploadError(
+            _("The XLSX file is damaged and cannot be read. Open it in Excel, save it again and upload it.")
+        ) from exc
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise UploadError(not_a_table())  # a ZIP archive, a .docx, ...
+    unpacked_limit = MAX_UNPACKED_RATIO * settings.EXOLVE_UPLOAD_MAX_BYTES
+    if any(info.file_size > unpacked_limit for info in archive.infolist() if "sharedstrings" in info.filename.lower()):
+        raise UploadError(_too_large(sum(i.file_size for i in archive.infolist()), unpacked_limit))
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)
+    sheets = [rel.target for _sheet, rel in reader.parser.find_sheets() if rel.Type.endswith("/worksheet")]
+    sheets = [target for target in sheets if target in reader.valid_files]
+    if not sheets:
         raise UploadError(_("The workbook has no sheets."))
-    for row in sheet.iter_rows(values_only=True):
-        yield ["" if cell is None else _cell_text(cell) for cell in row]
-    workbook.close()
+    workbook = reader.wb
+    with reader.archive.open(sheets[0]) as source:
+        parser = _SheetParser(
+            source,
+            reader.shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for _index, cells in parser.parse():
+            row = []
+            for cell in cells:
+                column = cell["column"]
+                if column > len(row):
+                    row.extend([""] * (column - len(row)))
+                row[column - 1] = _cell_value(cell["value"])
+            yield row
+    reader.archive.close()
 
 
-def _cell_text(cell) -> str:
+class _SheetParser(WorkSheetParser):
+    """openpyxl's sheet parser, keeping what data_only=True loses: a formula with no saved result."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)
+        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+            formula = self.parse_formula(element)
+            text = formula if isinstance(formula, str) else "=" + (element.findtext(FORMULA_TAG) or "")
+            cell["value"] = NotCallable(
+                text,
+                _(
+                    "A formula whose result is not saved in the file. Open the file in Excel "
+                    "and save it again, or paste the numbers as values."
+                ),
+            )
+        return cell
+
+
+def _cell_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, NotCallable):
+        return value
     # Excel stores long numbers as floats: 79991234567.0 must not become "79991234567.0".
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell).strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
-def _phone_column(rows) -> list[str]:
+def _text(cell) -> str:
+    return cell.raw if isinstance(cell, NotCallable) else str(cell).strip()
+
+
+def _phone_column(rows) -> list:
     max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
     column = None
     values = []
     for row in rows:
-        cells = [str(c).strip() for c in row]
+        cells = [_text(c) for c in row]
         if not any(cells):
             continue
         if column is None:
             column, is_header = _choose_column(cells)
             if is_header:
                 continue
-        value = cells[column] if column < len(cells) else ""
-        if value:
-            values.append(value)
+        value = row[column] if column < len(row) else ""
+        if _text(value):
+            values.append(value if isinstance(value, NotCallable) else _text(value))
             if len(values) > max_rows:
+                # Stop reading here: the rest of a huge file is never parsed.
                 raise UploadError(
                     ngettext(
                         "The file has more than %(limit)d number; send at most %(limit)d at once.",

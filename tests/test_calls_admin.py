@@ -25,8 +25,8 @@ def preview(client, voice_message, numbers="", **extra):
 
 def confirm_data(response):
     form = response.context["confirm"]
-    data = {name: form.initial[name] for name in ("voice_message", "source", "token", "destinations")}
-    data.update({"invalid": form.initial["invalid"], "duplicates": form.initial["duplicates"], "_confirm": "1"})
+    data = {name: form.initial[name] for name in ("voice_message", "source", "token")}
+    data["_confirm"] = "1"
     return data
 
 

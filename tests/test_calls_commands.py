@@ -114,3 +114,52 @@ def test_refresh_calls_sweeps_calls_left_by_a_dead_worker(voice_message, dummy_t
 def test_refresh_calls_rejects_a_bad_date(db):
     with pytest.raises(CommandError, match="not a date"):
         run("refresh_calls", "--since", "yesterday")
+
+
+def test_send_splits_a_to_holding_several_numbers(voice_message, dummy_tasks):
+    out, _err = run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
+                    "--to", "79991234571;79991234572", "--to", "79991234573, 79991234574 79991234575")
+    assert "queued 5 calls" in out
+    assert sorted(Call.objects.values_list("destination", flat=True)) == [f"7999123457{n}" for n in range(1, 6)]
+
+
+def test_send_refuses_an_extension_instead_of_calling_the_main_number(voice_message, dummy_tasks):
+    with pytest.raises(CommandError, match="No valid numbers"):
+        run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", "79991234567 доб. 12")
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "", " ", "99999999999999999999999", "a\x00b"])
+def test_send_refuses_a_bad_message_id_plainly(voice_message, dummy_tasks, value):
+    with pytest.raises(CommandError, match="No voice message"):
+        run("send_voicemessage", "--message", value, "--source", SOURCE, "--to", "79991234561")
+
+
+def test_send_refuses_each_bad_file_plainly(voice_message, dummy_tasks, tmp_path, settings):
+    from tests.test_calls_phones import bad_files
+
+    settings.EXOLVE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    for index, (name, data, message) in enumerate(bad_files()):
+        path = tmp_path / f"{index}-{name}"
+        path.write_bytes(data)
+        with pytest.raises(CommandError, match=message):
+            run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    assert not Broadcast.objects.exists()
+
+
+def test_idempotency_key_makes_a_script_that_runs_twice_send_once(voice_message, dummy_tasks):
+    args = ("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
+            "--to", "79991234561", "--to", "79991234562", "--idempotency-key", "newsletter-2026-12-01")
+    out, _err = run(*args)
+    assert "queued 2 calls" in out
+    out, _err = run(*args)  # exits 0
+    broadcast = Broadcast.objects.get()
+    assert f"Already sent with this idempotency key: broadcast {broadcast.pk}" in out
+    assert Call.objects.count() == 2
+    # Another key sends again; the same key for another list is refused.
+    run(*args[:-1], "another-key")
+    assert Broadcast.objects.count() == 2
+    with pytest.raises(CommandError, match="already used for a different send"):
+        run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
+            "--to", "79991234569", "--idempotency-key", "newsletter-2026-12-01")
+    assert Call.objects.count() == 4

@@ -145,7 +145,7 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
     _r, small_preview = count_queries(
         operator_page_client,
         reverse(URL),
-        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t", "_preview": "1"},
+        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t1", "_preview": "1"},
         method="post",
     )
     bulk_calls(200, broadcast=make_broadcast(voice_message), voice_message=voice_message)
@@ -154,7 +154,7 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
     response, large_preview = count_queries(
         operator_page_client,
         reverse(URL),
-        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t", "_preview": "1"},
+        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t2", "_preview": "1"},
         method="post",
     )
     assert response.context["preview"].counts["valid"] == 200
@@ -164,15 +164,7 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
 def test_confirm_query_count_does_not_grow_with_numbers(operator_page_client, voice_message, dummy_tasks):
     def confirm(count, token):
         numbers = "\n".join(f"7999123{n:04d}" for n in range(count))
-        data = {
-            "voice_message": voice_message.pk,
-            "source": SOURCE,
-            "token": token,
-            "destinations": numbers,
-            "invalid": "",
-            "duplicates": "",
-            "_confirm": "1",
-        }
+        data = confirmation(preview(operator_page_client, voice_message, numbers, token=token))
         response, queries = count_queries(operator_page_client, reverse(URL), data, method="post")
         assert response.status_code == 302
         return queries
@@ -185,3 +177,121 @@ def test_voice_message_form_shows_the_sandbox_media_ids(client, manager_user, sa
     page = client.get(reverse("admin:voicemessages_voicemessage_add")).content.decode()
     hint = page[page.index('id="id_media_id_helptext"') :][:400]
     assert "Sandbox: use media id " + ", ".join(str(i) for i in DEFAULT_MEDIA_IDS) in hint
+
+
+# --- The preview is stored; the confirmation sends the stored list ----------------------------
+
+
+def test_confirm_sends_the_stored_preview_not_what_the_browser_posts(
+    operator_page_client, operator_user, voice_message, dummy_tasks
+):
+    from calls.models import SendDraft
+
+    response = preview(operator_page_client, voice_message, "79991234561\nnot a number\n89991234561")
+    draft = SendDraft.objects.get(token="page-token-1")
+    assert (draft.numbers, draft.duplicates, draft.created_by) == (["79991234561"], ["79991234561"], operator_user)
+    data = confirmation(response)
+    assert set(data) == {"voice_message", "source", "token", "_confirm"}
+    # A tampered page: other numbers and another audit record posted alongside.
+    data.update({"destinations": "79991234569", "invalid": "x\tforged", "duplicates": ""})
+    assert operator_page_client.post(reverse(URL), data).status_code == 302
+    broadcast = Broadcast.objects.get()
+    assert list(broadcast.calls.values_list("destination", flat=True)) == ["79991234561"]
+    assert broadcast.invalid_numbers == [["not a number", "This is not a phone number."]]
+    assert broadcast.duplicate_numbers == ["79991234561"]
+
+
+def test_confirm_refuses_a_missing_expired_or_someone_elses_preview(
+    operator_page_client, voice_message, dummy_tasks, client
+):
+    from datetime import timedelta
+
+    from calls.models import SendDraft
+    from tests.pages_helpers import role_user
+
+    data = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    from exolve_portal.roles import OPERATORS
+
+    other = client_for(role_user("other-operator", OPERATORS))
+    response = other.post(reverse(URL), data)  # another person's token
+    assert response.status_code == 200 and "no longer available" in response.content.decode()
+    SendDraft.objects.update(created_at=SendDraft.objects.get().created_at - timedelta(days=2))
+    response = operator_page_client.post(reverse(URL), data)  # expired
+    assert "no longer available" in response.content.decode()
+    SendDraft.objects.all().delete()
+    response = operator_page_client.post(reverse(URL), {**data, "token": "never-previewed"})
+    assert "no longer available" in response.content.decode()
+    assert not Broadcast.objects.exists()
+
+
+def client_for(user):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(user)
+    return other
+
+
+def test_a_changed_list_under_a_used_token_is_a_new_broadcast(operator_page_client, voice_message, dummy_tasks):
+    first = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    operator_page_client.post(reverse(URL), first)
+    # Back to the page, another list, the same form token: not the old broadcast.
+    second = preview(operator_page_client, voice_message, "79991234562")
+    data = confirmation(second)
+    assert data["token"] != first["token"]
+    assert f'value="{data["token"]}"' in second.content.decode()  # "change the list" carries the new token too
+    operator_page_client.post(reverse(URL), data)
+    assert [list(b.calls.values_list("destination", flat=True)) for b in Broadcast.objects.order_by("pk")] == [
+        ["79991234561"],
+        ["79991234562"],
+    ]
+    # The first list previewed and confirmed again with its own token: still its one broadcast.
+    again = confirmation(preview(operator_page_client, voice_message, "79991234561", token=first["token"]))
+    assert again["token"] == first["token"]
+    operator_page_client.post(reverse(URL), again)
+    assert Broadcast.objects.count() == 2
+
+
+def test_a_reused_token_returns_its_broadcast_only_for_the_same_list(operator_page_client, voice_message, dummy_tasks):
+    from calls.models import SendDraft
+
+    data = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    operator_page_client.post(reverse(URL), data)
+    SendDraft.objects.update(numbers=["79991234562"])  # a draft that is not what made the broadcast
+    response = operator_page_client.post(reverse(URL), data)
+    assert response.status_code == 200 and "already used to send a different list" in response.content.decode()
+    assert Broadcast.objects.count() == 1
+
+
+def test_old_drafts_are_deleted_when_a_new_one_is_stored(operator_page_client, voice_message):
+    from datetime import timedelta
+
+    from calls.models import SendDraft
+
+    preview(operator_page_client, voice_message, "79991234561", token="old")
+    SendDraft.objects.update(created_at=SendDraft.objects.get().created_at - timedelta(days=1, minutes=1))
+    preview(operator_page_client, voice_message, "79991234562", token="new")
+    assert list(SendDraft.objects.values_list("token", flat=True)) == ["new"]
+
+
+def test_every_bad_file_gets_a_form_error_on_the_page(operator_page_client, voice_message, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_calls_phones import bad_files
+
+    settings.EXOLVE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    for name, data, message in bad_files():
+        response = preview(operator_page_client, voice_message, "79991234561", file=SimpleUploadedFile(name, data))
+        assert response.status_code == 200, name
+        assert message in str(response.context["form"].errors["file"]), name
+        assert "79991234561" in response.content.decode()  # what was typed stays
+
+
+def test_a_cell_with_two_numbers_and_an_extension_on_the_page(operator_page_client, voice_message):
+    upload = xlsx_upload([["phone"], ["79991234571;79991234572"], ["79991234573 доб. 12"], ["=A2"]])
+    response = preview(operator_page_client, voice_message, "", file=upload)
+    assert response.context["preview"].valid == ["79991234571", "79991234572"]
+    page = response.content.decode()
+    invalid = page[page.index('id="invalid-numbers"') :]
+    assert "79991234573 доб. 12" in invalid and "extension" in invalid
+    assert "=A2" in invalid and "formula" in invalid

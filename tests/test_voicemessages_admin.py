@@ -102,6 +102,46 @@ def test_admin_add_bad_input_is_shown_next_to_the_field_and_nothing_is_sent(
     assert not VoiceMessage.objects.exists()
 
 
+def test_admin_redirect_digit_without_number_is_refused_next_to_the_number_and_nothing_is_sent(exolve, manager_client):
+    response = manager_client.post(reverse(ADD), form_data(redirect_digit="5", redirect_number=""))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["redirect_number"] == [
+        "A redirect digit needs a redirect number: give the number, or leave the digit empty (or 0)."
+    ]
+    assert exolve.count(CREATE) == 0
+    assert not VoiceMessage.objects.exists()
+
+
+def test_admin_redirect_digit_with_an_unreadable_number_says_only_what_is_wrong_with_the_number(exolve, manager_client):
+    response = manager_client.post(reverse(ADD), form_data(redirect_digit="5", redirect_number="1234"))
+
+    errors = response.context["adminform"].form.errors
+    assert len(errors["redirect_number"]) == 1 and "too short" in errors["redirect_number"][0]
+    assert exolve.count(CREATE) == 0
+
+
+@pytest.mark.parametrize("digit", ["", "0"])
+def test_admin_no_redirect_is_an_empty_digit_or_0_and_no_number(exolve, manager_client, digit):
+    form = manager_client.get(reverse(ADD)).context["adminform"].form
+    assert form["redirect_digit"].value() is None  # the add form starts with no redirect
+
+    response = manager_client.post(reverse(ADD), form_data(redirect_digit=digit, redirect_number=""))
+
+    assert response.status_code == 302
+    message = VoiceMessage.objects.get()
+    assert (message.redirect_digit, message.redirect_number) == (0, "")
+    assert exolve.count(CREATE) == 1
+
+
+def test_admin_empty_digit_with_a_number_redirects_on_0(exolve, manager_client):
+    response = manager_client.post(reverse(ADD), form_data(redirect_digit="", redirect_number="79991234567"))
+
+    assert response.status_code == 302
+    assert exolve.requests_log(CREATE)[0]["body"]["redirect_info"] == {"digit": 0, "redirect_number": "79991234567"}
+
+
 def test_admin_add_unknown_media_id_is_shown_under_media_id(exolve, manager_client):
     response = manager_client.post(reverse(ADD), form_data(media_id="42"))
 
@@ -220,7 +260,9 @@ def test_admin_change_reprovisions_at_exolve(exolve, manager_client, django_capt
     old_id = message.exolve_id
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = manager_client.post(change_url(message), form_data(name="New", media_id="1979"), follow=True)
+        response = manager_client.post(
+            change_url(message), form_data(name="New", media_id="1979", version=message.version), follow=True
+        )
 
     message.refresh_from_db()
     assert message.exolve_id != old_id
@@ -235,7 +277,9 @@ def test_admin_change_without_changes_sends_nothing(exolve, manager_client):
     message = synced_voice_message(exolve, "Same", media_id=1967)
     before = exolve.count()
 
-    response = manager_client.post(change_url(message), form_data(name="Same", media_id="1967"))
+    response = manager_client.post(
+        change_url(message), form_data(name="Same", media_id="1967", version=message.version)
+    )
 
     assert response.status_code == 302
     assert exolve.count() == before
@@ -244,7 +288,7 @@ def test_admin_change_without_changes_sends_nothing(exolve, manager_client):
 def test_admin_change_refused_keeps_everything_as_it_was(exolve, manager_client):
     message = synced_voice_message(exolve, "Old", media_id=1967)
 
-    response = manager_client.post(change_url(message), form_data(name="New", media_id="42"))
+    response = manager_client.post(change_url(message), form_data(name="New", media_id="42", version=message.version))
 
     assert response.status_code == 200
     assert "media id" in " ".join(response.context["adminform"].form.errors["media_id"])
@@ -260,7 +304,7 @@ def test_admin_change_whose_old_copy_cannot_be_deleted_shows_the_leftover(
     exolve.add_fault("http_error", DELETE, times=None, status=503)
 
     with django_capture_on_commit_callbacks(execute=True):
-        manager_client.post(change_url(message), form_data(name="New"))
+        manager_client.post(change_url(message), form_data(name="New", version=message.version))
 
     exolve.clear_faults()
     assert OrphanedVoiceMessage.objects.get().exolve_id == message.exolve_id

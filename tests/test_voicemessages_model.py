@@ -14,7 +14,12 @@ from tests.factories import (
     VoiceMessageFactory,
     synced_voice_message,
 )
-from voicemessages.exceptions import BulkDeleteError, ProvisioningError, VoiceMessageDeleteError
+from voicemessages.exceptions import (
+    BulkDeleteError,
+    ProvisioningError,
+    VoiceMessageChangedMeanwhile,
+    VoiceMessageDeleteError,
+)
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 from voicemessages.provisioning import provisioning_guard
 from voicemessages.sync import sync_voice_messages
@@ -94,6 +99,7 @@ def test_without_redirect_number_no_redirect_info_is_sent(exolve):
         ({"redirect_number": "12345678"}, "redirect_number", "too short"),
         ({"redirect_number": "123456789012345"}, "redirect_number", "too long"),
         ({"redirect_number": "7999abc4567"}, "redirect_number", "only digits"),
+        ({"redirect_digit": 4}, "redirect_number", "A redirect digit needs a redirect number"),
     ],
 )
 def test_bad_input_sends_nothing_to_exolve_and_saves_nothing(exolve, fields, field, words):
@@ -266,6 +272,35 @@ def test_changing_a_synced_message_reprovisions_it(exolve, django_capture_on_com
     assert exolve.requests_log(DELETE)[0]["body"] == {"id": old_id}
     stored = VoiceMessage.objects.get()
     assert (stored.pk, stored.exolve_id) == (message.pk, message.exolve_id)
+
+
+def test_saving_a_stale_copy_is_refused_and_its_new_copy_is_deleted_at_exolve(
+    exolve, django_capture_on_commit_callbacks
+):
+    message = synced_voice_message(exolve, "Old name")
+    stale = VoiceMessage.objects.get(pk=message.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        message.name = "First"
+        message.save()
+        stale.name = "Second"
+        with pytest.raises(VoiceMessageChangedMeanwhile) as raised:
+            stale.save()
+
+    assert "changed by someone else meanwhile" in raised.value.user_message
+    stored = VoiceMessage.objects.get()
+    assert (stored.name, stored.exolve_id, stored.version) == ("First", message.exolve_id, message.version)
+    assert [m["name"] for m in exolve.voice_messages().values()] == ["First"]
+    assert exolve.count(CREATE) == 2
+
+
+def test_each_save_increments_the_version(exolve):
+    message = VoiceMessage.objects.create(name="Promo", media_id=1967)
+    assert message.version == 1
+
+    message.save()
+    message.save(update_fields=["name"])
+
+    assert VoiceMessage.objects.get().version == message.version == 3
 
 
 def test_old_copy_is_deleted_only_after_commit(exolve, django_capture_on_commit_callbacks):

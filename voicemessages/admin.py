@@ -2,17 +2,25 @@
 
 - Add/change: the form creates the message at Exolve while validating, so a refusal
   is shown on the form; ``changeform_view`` runs inside ``provisioning_guard`` so a
-  Create whose row was not stored is undone at Exolve.
-- Delete (one or selected): at Exolve first, per message; what failed is kept and said.
+  Create whose row was not stored is undone at Exolve. Unlike Django's, these views
+  hold no transaction while Exolve answers (on SQLite an open write transaction keeps
+  every other writer out): the row is written in its own short transaction after
+  Create, and its log entry right after it.
+- An edit of a copy that changed meanwhile is refused on the form, with what was typed.
+- Delete (one or selected): at Exolve first, per message, outside any transaction;
+  then the row and its log entry; what failed is kept and said.
 - "Sync from Exolve" (a POST-only extra URL) and "Refresh from Exolve" (an action).
 """
 
 import json
+from contextlib import ExitStack
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.utils import quote
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -25,7 +33,7 @@ from calls.admin_actions import send_voice_message_action
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 
-from .exceptions import SyncUnavailableError, VoiceMessageDeleteError, explain
+from .exceptions import SyncUnavailableError, VoiceMessageChangedMeanwhile, VoiceMessageDeleteError, explain
 from .forms import VoiceMessageForm
 from .models import OrphanedVoiceMessage, VoiceMessage
 from .provisioning import provisioning_guard
@@ -103,7 +111,7 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         "raw_answer",
     ]
     fieldsets = [
-        (None, {"fields": ["name", "media_id", "redirect_digit", "redirect_number"]}),
+        (None, {"fields": ["name", "media_id", "redirect_digit", "redirect_number", "version"]}),
         (
             gettext_lazy("At Exolve"),
             {"fields": ["exolve_id", "exolve_created_at", "synced_at", "missing_since", "raw_answer"]},
@@ -152,15 +160,43 @@ class VoiceMessageAdmin(admin.ModelAdmin):
     # --- add / change --------------------------------------------------------------
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Around the admin's own transaction: after a rollback, what Exolve created is undone.
+        # Around the writes: after a failed or refused save, what Exolve created is undone.
         with provisioning_guard():
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            # Django's own view runs all of this in one transaction; here it opens only
+            # at the first write (save_model), after the form's Create at Exolve, and
+            # holds the row and its log entry together.
+            try:
+                with ExitStack() as writes:
+                    request.voicemessage_writes = writes
+                    return self._changeform_view(request, object_id, form_url, extra_context)
+            except VoiceMessageChangedMeanwhile:
+                # Show the form again with what was typed and the reason; nothing is sent.
+                request.voicemessage_changed_meanwhile = True
+                return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.changed_meanwhile = getattr(request, "voicemessage_changed_meanwhile", False)
+        return form
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         replaced = obj._replaced_exolve_id
+        if writes := getattr(request, "voicemessage_writes", None):
+            writes.enter_context(transaction.atomic(using=router.db_for_write(self.model)))
         super().save_model(request, obj, form, change)
+        if obj.met_sync:
+            self.message_user(
+                request,
+                _(
+                    "A sync from Exolve stored this voice message at the same moment as you saved it; "
+                    "it is in the list once, with what you entered."
+                ),
+                messages.INFO,
+            )
         if replaced:
             self.message_user(
                 request,
@@ -175,15 +211,48 @@ class VoiceMessageAdmin(admin.ModelAdmin):
     # --- delete --------------------------------------------------------------------
 
     def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST" and (response := self._delete_at_exolve_first(request, object_id)):
+            return response
         try:
             return super().delete_view(request, object_id, extra_context)
         except VoiceMessageDeleteError as error:
             # Raised inside the admin's transaction, which rolled back (with its log entry).
-            self.message_user(request, error.user_message, messages.ERROR)
-            change_url = reverse(
-                f"admin:{self._url_name('change')}", args=[quote(object_id)], current_app=self.admin_site.name
-            )
-            return HttpResponseRedirect(change_url)
+            return self._delete_failed(request, object_id, error)
+
+    def _delete_at_exolve_first(self, request, object_id):
+        """On a confirmed deletion, delete at Exolve before Django's view opens its transaction.
+
+        Returns a response when Exolve refused (the row is kept); None to go on, and
+        then ``delete_model`` deletes the row here only.
+        """
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field and not self.to_field_allowed(request, to_field):
+            return None  # Django's view refuses it
+        obj = self.get_object(request, unquote(object_id), to_field)
+        if obj is None or not request.POST or not self.has_delete_permission(request, obj):
+            return None
+        _objects, _count, perms_needed, protected = self.get_deleted_objects([obj], request)
+        if perms_needed or protected:
+            return None
+        try:
+            obj.delete_at_exolve()
+        except VoiceMessageDeleteError as error:
+            return self._delete_failed(request, object_id, error)
+        request.voicemessage_deleted_at_exolve = obj.exolve_id
+        return None
+
+    def _delete_failed(self, request, object_id, error):
+        self.message_user(request, error.user_message, messages.ERROR)
+        change_url = reverse(
+            f"admin:{self._url_name('change')}", args=[quote(object_id)], current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(change_url)
+
+    def delete_model(self, request, obj):
+        if obj.exolve_id and getattr(request, "voicemessage_deleted_at_exolve", None) == obj.exolve_id:
+            obj.delete_locally()  # already deleted at Exolve by delete_view
+        else:
+            obj.delete()
 
     def delete_queryset(self, request, queryset):
         """Delete each message at Exolve, then here; say per message what was and was not deleted."""

@@ -73,6 +73,22 @@ class ProvisioningError(VoiceMessageError):
         )
 
 
+class VoiceMessageChangedMeanwhile(VoiceMessageError):
+    """The row was changed (or deleted) since this copy was loaded; nothing was saved.
+
+    Any message this save created at Exolve is deleted there again (by the
+    provisioning guard, since no row holds its id).
+    """
+
+    def __init__(self, voice_message: VoiceMessage):
+        self.voice_message = voice_message
+        super().__init__(changed_meanwhile_message())
+
+
+def changed_meanwhile_message() -> str:
+    return _("This voice message was changed by someone else meanwhile; reload it and make your change again.")
+
+
 class VoiceMessageDeleteError(VoiceMessageError):
     """Delete at Exolve failed (for a reason other than "already gone"); the row was kept."""
 

@@ -3,7 +3,13 @@
 Create happens while the form is validated (in ``_post_clean``), because that is the
 only point where the admin can still show a refusal as a form error instead of an
 error page. Use the form inside ``provisioning_guard()`` (the admin does): a form that
-validates but is never saved would otherwise leave its new message at Exolve.
+validates but is never saved would otherwise leave its new message at Exolve, and
+outside any transaction (the admin is): on SQLite the write lock would be held while
+Exolve answers.
+
+The form carries the ``version`` of the copy it was filled from (a hidden field): an
+edit of a copy that changed meanwhile is refused before anything is sent, and
+``save()`` refuses it too if the change happens while Create is answering.
 """
 
 import re
@@ -16,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from exolve_portal.exolve import sandbox
 
-from .exceptions import ProvisioningError
+from .exceptions import ProvisioningError, changed_meanwhile_message
 from .models import VoiceMessage
 from .validators import MEDIA_ID_MAX, normalise_redirect_number
 
@@ -69,18 +75,28 @@ class VoiceMessageForm(forms.ModelForm):
     )
     redirect_digit = forms.IntegerField(
         label=_("redirect digit"),
-        initial=0,
+        required=False,  # empty: no redirect, or the default digit 0 with a number
         help_text=VoiceMessage._meta.get_field("redirect_digit").help_text,
         error_messages={"invalid": _("The redirect digit must be a single digit from 0 to 9.")},
         widget=forms.NumberInput(attrs={"min": 0, "max": 9, "step": 1}),
     )
+    # Text, read in clean_version: a hidden field's own errors would be invisible.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    # Set (on a per-request form class) when a save of this very form was refused
+    # because the message changed meanwhile: validation then says so, sending nothing.
+    changed_meanwhile = False
 
     class Meta:
         model = VoiceMessage
-        fields = ["name", "media_id", "redirect_digit", "redirect_number"]
+        fields = ["name", "media_id", "redirect_digit", "redirect_number", "version"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The version stored when this form was built; None for a new message.
+        self.stored_version = None if self.instance._state.adding else self.instance.version
+        if not self.instance.redirect_number and not self.instance.redirect_digit:
+            self.initial["redirect_digit"] = None  # no redirect: both fields empty
         if settings.EXOLVE_SANDBOX:
             # A newcomer trying the sandbox needs a media id it knows, without reading docs.
             field = self.fields["media_id"]
@@ -90,8 +106,39 @@ class VoiceMessageForm(forms.ModelForm):
                 _("Sandbox: use media id %(ids)s.") % {"ids": ", ".join(str(i) for i in sandbox.DEFAULT_MEDIA_IDS)},
             )
 
+    def clean_redirect_digit(self):
+        digit = self.cleaned_data["redirect_digit"]
+        return 0 if digit is None else digit
+
+    def clean_version(self):
+        """The version the form was filled from; None when it is missing or not a number."""
+        if self.stored_version is None:
+            return self.instance.version  # a new message: nothing to compare with
+        version = self.cleaned_data["version"].strip()
+        return int(version) if version.isascii() and version.isdigit() else None
+
+    def _update_errors(self, errors):
+        # A number that could not be read already says so: "give the number" would confuse.
+        if self.has_error("redirect_number") and hasattr(errors, "error_dict"):
+            kept = [e for e in errors.error_dict.get("redirect_number", []) if e.code != "digit_without_number"]
+            if kept:
+                errors.error_dict["redirect_number"] = kept
+            else:
+                errors.error_dict.pop("redirect_number", None)
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
+
+    def is_stale(self) -> bool:
+        """True when the message changed since the copy this form was filled from."""
+        if self.changed_meanwhile:
+            return True
+        return self.stored_version is not None and self.cleaned_data.get("version") != self.stored_version
+
     def _post_clean(self):
         super()._post_clean()
+        if self.is_stale():
+            self.add_error(None, changed_meanwhile_message())
         if self.errors or not self.instance.needs_provisioning():
             return
         try:

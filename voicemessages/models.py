@@ -9,6 +9,11 @@ How a row and Exolve stay in step:
 - ``delete()`` deletes at Exolve, then here; ``QuerySet.delete()`` does so per message.
 - ``update_or_create_from_exolve()`` is the only way rows come from Exolve's answers;
   it never calls Create.
+- Every write of a row increments ``version``; ``save()`` of a copy whose version is
+  no longer the stored one raises ``VoiceMessageChangedMeanwhile`` (optimistic check),
+  so a stale edit never overwrites someone else's, and its new copy at Exolve is undone.
+- Exolve is never called inside the local write transaction: Create happens before
+  it opens (SQLite holds its write lock for the whole transaction).
 See ``provisioning.py`` for what happens when the two sides fall out of step.
 """
 
@@ -21,8 +26,8 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, router, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, router, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +35,12 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
 
-from .exceptions import BulkDeleteError, ProvisioningError, VoiceMessageDeleteError
+from .exceptions import (
+    BulkDeleteError,
+    ProvisioningError,
+    VoiceMessageChangedMeanwhile,
+    VoiceMessageDeleteError,
+)
 from .provisioning import delete_or_record, provisioning_guard, track_created
 from .validators import (
     MEDIA_ID_MAX,
@@ -42,10 +52,15 @@ from .validators import (
     validate_redirect_number,
 )
 
+DIGIT_WITHOUT_NUMBER = _("A redirect digit needs a redirect number: give the number, or leave the digit empty (or 0).")
+
 # The fields Exolve holds: changing any of them means a new copy at Exolve.
 PROVISIONED_FIELDS = ("name", "media_id", "redirect_digit", "redirect_number")
 # Columns a sync writes (never created_by or the local timestamps it does not own).
 SYNCED_COLUMNS = [*PROVISIONED_FIELDS, "exolve_created_at", "raw", "missing_since", "synced_at", "updated_at"]
+# Columns a sync keeps from its own row when a save adopts that row (Exolve's answer
+# is fuller than Create's).
+ADOPTED_COLUMNS = ("exolve_created_at", "raw", "synced_at")
 # Lookup sentinel for update_or_create_from_exolve(existing=...).
 LOOKUP = object()
 
@@ -113,6 +128,16 @@ class VoiceMessageQuerySet(models.QuerySet):
         return self.filter(missing_since__isnull=False)
 
 
+def _related_rows_exist(rows) -> bool:
+    """True when any record (a call, a broadcast) points to one of ``rows``."""
+    for relation in rows.model._meta.related_objects:
+        if relation.one_to_many or relation.one_to_one:
+            lookup = {f"{relation.field.name}__in": rows.values("pk")}
+            if relation.related_model._base_manager.filter(**lookup).exists():
+                return True
+    return False
+
+
 def _delete_at_exolve_or_error(message: VoiceMessage) -> VoiceMessageDeleteError | None:
     try:
         message.delete_at_exolve()
@@ -143,7 +168,10 @@ class VoiceMessage(models.Model):
         _("redirect digit"),
         default=0,
         validators=redirect_digit_validators,
-        help_text=_("The key the person presses to be put through to the redirect number."),
+        help_text=_(
+            "Optional. The key (0 to 9) the person presses to be put through to the redirect number; "
+            "empty means 0. Leave it empty when there is no redirect number."
+        ),
     )
     redirect_number = models.CharField(
         _("redirect number"),
@@ -173,6 +201,8 @@ class VoiceMessage(models.Model):
     )
     created_at = models.DateTimeField(_("created here"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed here"), auto_now=True)
+    # Incremented by every write; an edit of an older version is refused (see save()).
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = VoiceMessageQuerySet.as_manager()
 
@@ -196,6 +226,8 @@ class VoiceMessage(models.Model):
         # Set between Create at Exolve and the local write that stores the new id.
         self._pending_exolve_id: str | None = None
         self._replaced_exolve_id: str | None = None
+        # True after save() found the row of its new Exolve id already stored by a sync.
+        self.met_sync = False
 
     def __str__(self):
         return self.name
@@ -203,34 +235,34 @@ class VoiceMessage(models.Model):
     def save(self, *args, **kwargs):
         """Save here, creating (or re-creating) the message at Exolve first when needed.
 
-        Raises ValidationError or ProvisioningError without saving anything. If the
-        local write fails after Create, the new copy is deleted at Exolve again.
+        Raises ValidationError or ProvisioningError without saving anything, and
+        VoiceMessageChangedMeanwhile (nothing saved) when the row is no longer at the
+        version this copy was loaded at. If the local write fails after Create, the
+        new copy is deleted at Exolve again. Create happens before the local
+        transaction opens, so no database lock is held while Exolve answers.
         """
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with provisioning_guard(using):
             if self.needs_provisioning():
                 self.provision()
-            if not self._pending_exolve_id:
-                super().save(*args, **kwargs)
-                return
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
-                kwargs["update_fields"] = {
-                    *update_fields,
-                    *PROVISIONED_FIELDS,
-                    "exolve_id",
-                    "exolve_created_at",
-                    "raw",
-                    "synced_at",
-                    "missing_since",
-                    "updated_at",
-                }
-            # Re-registered: provision() may have run (in a form) outside any guard.
-            track_created(self._pending_exolve_id, self.name)
+                extra = {"version"}
+                if self._pending_exolve_id:
+                    extra |= {*PROVISIONED_FIELDS, "exolve_id", *SYNCED_COLUMNS}
+                kwargs["update_fields"] = {*update_fields, *extra}
+            if self._pending_exolve_id:
+                # Re-registered: provision() may have run (in a form) outside any guard.
+                track_created(self._pending_exolve_id, self.name)
             # A savepoint, so a failed write leaves the caller's transaction usable
             # and the guard can check what was stored.
-            with transaction.atomic(using=using):
-                super().save(*args, **kwargs)
+            before = (self.pk, self.version, self._state.adding)
+            try:
+                with transaction.atomic(using=using):
+                    self._write(using, args, kwargs)
+            except BaseException:
+                self.pk, self.version, self._state.adding = before  # nothing was written
+                raise
             self._pending_exolve_id = None
             self._exolve_values = self._provisioned_values()
             if self._replaced_exolve_id:
@@ -241,12 +273,73 @@ class VoiceMessage(models.Model):
 
     save.alters_data = True
 
+    def _write(self, using, args, kwargs) -> None:
+        """The local write of save(), inside its transaction: version check, then the row."""
+        if not self._state.adding:
+            self._claim_version(using)
+        try:
+            with transaction.atomic(using=using):
+                super().save(*args, **kwargs)
+            return
+        except IntegrityError:
+            twin = self._row_stored_by_sync(using)
+            if twin is None:
+                raise
+        # A sync stored the message just created at Exolve while Create was answering:
+        # keep one row. A new message becomes that row (keeping this save's fields);
+        # a changed one keeps its own row (its calls) and the sync's copy goes.
+        self.met_sync = True
+        if self._state.adding:
+            self.pk = twin.pk
+            self._state.adding = False
+            self.version = twin.version
+            for name in ADOPTED_COLUMNS:
+                setattr(self, name, getattr(twin, name))
+            kwargs = {**kwargs, "force_insert": False}
+            self._claim_version(using)
+        else:
+            twin.delete_locally()
+        super().save(*args, **kwargs)
+
+    def _claim_version(self, using) -> None:
+        """Increment the stored version if it is still this copy's; else refuse the save.
+
+        The conditional UPDATE also locks the row until the save commits (PostgreSQL),
+        so two saves of one version cannot both pass.
+        """
+        claimed = (
+            type(self)
+            ._base_manager.using(using)
+            .filter(pk=self.pk, version=self.version)
+            .update(version=F("version") + 1)
+        )
+        if not claimed:
+            raise VoiceMessageChangedMeanwhile(self)
+        self.version += 1
+
+    def _row_stored_by_sync(self, using) -> VoiceMessage | None:
+        """The other row holding this save's new Exolve id, if a sync stored one meanwhile."""
+        if not self._pending_exolve_id:
+            return None
+        rows = type(self)._base_manager.using(using).filter(exolve_id=self._pending_exolve_id)
+        if self.pk is not None and not self._state.adding:
+            rows = rows.exclude(pk=self.pk)
+        if not self._state.adding and _related_rows_exist(rows):
+            return None  # never drop history: let the error show
+        return rows.first()
+
     def delete(self, *args, **kwargs):
         """Delete at Exolve, then here. Raises VoiceMessageDeleteError (row kept) if Exolve fails."""
         self.delete_at_exolve()
         return super().delete(*args, **kwargs)
 
     delete.alters_data = True
+
+    def delete_locally(self):
+        """Delete the row here only, without telling Exolve (for a message already gone there)."""
+        return models.Model.delete(self)
+
+    delete_locally.alters_data = True
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -298,6 +391,13 @@ class VoiceMessage(models.Model):
             problems = error.update_error_dict(problems)
         if problems:
             raise ValidationError(problems)
+
+    def clean(self):
+        super().clean()
+        if self.redirect_digit and not self.redirect_number:
+            raise ValidationError(
+                {"redirect_number": ValidationError(DIGIT_WITHOUT_NUMBER, code="digit_without_number")}
+            )
 
     def validate_for_exolve(self) -> None:
         """Raise ValidationError unless the fields Exolve holds are valid; nothing is sent."""
@@ -417,7 +517,13 @@ class VoiceMessage(models.Model):
                 unique_fields=["exolve_id"],
                 update_fields=SYNCED_COLUMNS,
             )
-            cls.objects.bulk_update(to_update, SYNCED_COLUMNS, batch_size=500)
+            for row in to_update:
+                # Only if no save re-provisioned the row meanwhile (its Exolve id changed):
+                # this answer is about the old copy. Counts as a change for edits in progress.
+                if cls.objects.filter(pk=row.pk, exolve_id=row.exolve_id).update(
+                    **{name: getattr(row, name) for name in SYNCED_COLUMNS}, version=F("version") + 1
+                ):
+                    row.version += 1
             for start in range(0, len(unchanged_pks), 500):
                 cls.objects.filter(pk__in=unchanged_pks[start : start + 500]).update(synced_at=now)
         for row in rows:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -176,10 +176,12 @@ def _mark_missing(result: SyncResult, rows: list[VoiceMessage], *, now: datetime
             result.newly_missing.append(row.exolve_id)
     if result.dry_run:
         return
+    gone_ids = [row.exolve_id for row in rows]
     for start in range(0, len(newly), _CHUNK):
-        VoiceMessage.objects.filter(pk__in=newly[start : start + _CHUNK], missing_since__isnull=True).update(
-            missing_since=now
-        )
+        # exolve_id too: a row re-provisioned meanwhile holds a new copy, which is not gone.
+        VoiceMessage.objects.filter(
+            pk__in=newly[start : start + _CHUNK], exolve_id__in=gone_ids, missing_since__isnull=True
+        ).update(missing_since=now, version=F("version") + 1)
 
 
 def _prune(result: SyncResult, existing: dict[str, VoiceMessage]) -> None:
@@ -257,5 +259,7 @@ def refresh_voice_messages(queryset, *, client: ExolveClient | None = None) -> R
             result.missing.append(row)
             if row.missing_since is None:
                 row.missing_since = now
-                VoiceMessage.objects.filter(pk=row.pk).update(missing_since=now)
+                VoiceMessage.objects.filter(pk=row.pk, exolve_id=exolve_id).update(
+                    missing_since=now, version=F("version") + 1
+                )
     return result

@@ -1,20 +1,36 @@
-"""manage.py send_voicemessage: queue a voice message to one or many numbers, for scripts."""
+"""manage.py send_voicemessage: queue a voice message to one or many numbers, for scripts.
 
+With `--idempotency-key KEY` the broadcast's token is derived from the key, so a script
+that runs twice (a retry after a timeout, a cron job started again) sends once: the
+second run finds the broadcast, says so and exits 0.
+"""
+
+import hashlib
+import re
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from calls.models import Call, pending_q
-from calls.phones import parse_numbers
+from calls.models import Broadcast, Call, pending_q
+from calls.phones import TooManyNumbers, parse_numbers
 from calls.sending import SendRefused, create_broadcast, new_token, send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, read_numbers_file
 from voicemessages.models import VoiceMessage
+
+
+def key_token(key: str) -> str:
+    """The broadcast token for an --idempotency-key (fits the token field, never a form's token)."""
+    key = key.strip()
+    if not key:
+        raise CommandError(_("The idempotency key is empty."))
+    return "key-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:56]
 
 
 class Command(BaseCommand):
@@ -34,15 +50,29 @@ class Command(BaseCommand):
             "--timeout", type=float, default=None, help=_("With --wait: give up after this many seconds.")
         )
         parser.add_argument("--poll", type=float, default=1.0, help=_("With --wait: seconds between checks."))
+        parser.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help=_("Send at most once for this key: running again with the same key sends nothing."),
+        )
 
-    def handle(self, *args, message, source, to, file, wait, timeout, poll, **options):
+    def handle(self, *args, message, source, to, file, wait, timeout, poll, idempotency_key=None, **options):
+        token = new_token() if idempotency_key is None else key_token(idempotency_key)
         voice_message = self._voice_message(message)
         values = list(to)
         if file:
             values += self._read_file(file)
         if not values:
             raise CommandError(_("Give at least one number with --to or --file."))
-        parsed = parse_numbers(values)
+        try:
+            parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
+        except TooManyNumbers as exc:
+            raise CommandError(str(exc)) from exc
+        already = idempotency_key is not None and self._already_sent(
+            token, voice_message, source, parsed, wait, timeout, poll
+        )
+        if already:
+            return
         for raw, reason in parsed.invalid:
             self.stderr.write(_("invalid, skipped: %(number)s: %(reason)s") % {"number": raw, "reason": reason})
         for number in parsed.duplicates:
@@ -55,12 +85,15 @@ class Command(BaseCommand):
                 source,
                 parsed.valid,
                 None,
-                new_token(),
+                token,
                 invalid_numbers=parsed.invalid,
                 duplicate_numbers=parsed.duplicates,
             )
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
+        if not broadcast.created_now:  # the same key, run at the same moment elsewhere
+            self._already_sent(token, voice_message, source, parsed, wait, timeout, poll)
+            return
         queued = ngettext(
             "Broadcast %(pk)d: queued %(count)d call of “%(name)s” from %(source)s",
             "Broadcast %(pk)d: queued %(count)d calls of “%(name)s” from %(source)s",
@@ -80,13 +113,49 @@ class Command(BaseCommand):
                 returncode=1,
             )
 
+    def _already_sent(self, token, voice_message, source, parsed, wait, timeout, poll) -> bool:
+        """True (after saying so) when this key already made this broadcast; a different send under it is refused."""
+        existing = Broadcast.objects.filter(token=token).first()
+        if existing is None:
+            return False
+        same = (
+            existing.voice_message_id == voice_message.pk
+            and existing.source == source
+            and set(existing.calls.values_list("destination", flat=True)) == set(parsed.valid)
+        )
+        if not same:
+            raise CommandError(
+                _(
+                    "This idempotency key was already used for a different send (broadcast %(pk)d). "
+                    "Nothing was sent; use a new key for a new send."
+                )
+                % {"pk": existing.pk}
+            )
+        self.stdout.write(
+            _("Already sent with this idempotency key: broadcast %(pk)d. Nothing was sent again.") % {"pk": existing.pk}
+        )
+        if wait:
+            self._wait(existing, timeout, poll)
+        return True
+
     def _voice_message(self, value):
+        value = value.strip()
+        # ASCII digits only: "²".isdigit() is true, and int() of it fails.
+        by_pk = re.fullmatch(r"[0-9]{1,18}", value) is not None
         query = Q(exolve_id=value)
-        if value.isdigit():
+        if by_pk:
             query |= Q(pk=int(value))
-        found = list(VoiceMessage.objects.filter(query)[:2])
+        if not value or not value.isprintable():
+            found = []
+        else:
+            found = list(VoiceMessage.objects.filter(query)[:2])
         if not found:
             raise CommandError(_("No voice message with id or Exolve id “%(value)s”.") % {"value": value})
+        if len(found) > 1:
+            raise CommandError(
+                _("“%(value)s” is the portal id of one voice message and the Exolve id of another; give the other id.")
+                % {"value": value}
+            )
         return found[0]
 
     def _read_file(self, path):
