@@ -185,19 +185,33 @@ class CallAdmin(admin.ModelAdmin):
             if not self.has_send_permission(request):
                 raise PermissionDenied
             try:
-                broadcasts = resend_calls(calls, request.user)
+                resend = resend_calls(calls, request.user)
             except SendRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            self.message_user(
-                request,
-                ngettext(
-                    "Queued %(count)d call again.", "Queued %(count)d calls again.", len(calls)
-                ) % {"count": len(calls)},
-                messages.SUCCESS,
-            )
-            if len(broadcasts) == 1:
-                return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[broadcasts[0].pk]))
+            if resend.queued:
+                self.message_user(
+                    request,
+                    ngettext("Queued %(count)d call again.", "Queued %(count)d calls again.", resend.queued)
+                    % {"count": resend.queued},
+                    messages.SUCCESS,
+                )
+            if resend.already_resent:
+                # A second submit of this page, or a colleague at the same moment.
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d call had already been sent again (by you or someone else); "
+                        "it was not sent a second time.",
+                        "%(count)d calls had already been sent again (by you or someone else); "
+                        "they were not sent a second time.",
+                        len(resend.already_resent),
+                    )
+                    % {"count": len(resend.already_resent)},
+                    messages.WARNING,
+                )
+            if len(resend.broadcasts) == 1:
+                return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[resend.broadcasts[0].pk]))
             return None
         context = {
             **self.admin_site.each_context(request),

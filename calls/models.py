@@ -69,6 +69,9 @@ class Broadcast(models.Model):
     # What was skipped when the broadcast was made, for the record.
     invalid_numbers = models.JSONField(_("invalid numbers"), default=list, blank=True)
     duplicate_numbers = models.JSONField(_("duplicate numbers"), default=list, blank=True)
+    # Last sign of life of a worker sending this broadcast: a send task still "running"
+    # with no beat for a while died with its worker (kill -9, a reboot).
+    sender_beat_at = models.DateTimeField(_("last sign of life of its sender"), null=True, blank=True)
 
     objects = BroadcastQuerySet.as_manager()
 

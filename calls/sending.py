@@ -21,9 +21,12 @@ import logging
 import math
 import os
 import queue
+import signal
 import socket
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -37,7 +40,7 @@ from django.utils.translation import gettext_noop as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 
-from .models import Broadcast, Call, CallState
+from .models import RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize, source_numbers
 
 logger = logging.getLogger(__name__)
@@ -149,31 +152,61 @@ def create_broadcast(
 
 def enqueue_sending(broadcast_id: int, call_count: int) -> None:
     """Enqueue enough send tasks for the broadcast's calls to be shared among workers."""
-    from .tasks import send_broadcast
+    from .tasks import schedule_refresh, send_broadcast
 
     per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
     tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
     for _index in range(tasks):
         send_broadcast.enqueue(broadcast_id)
+    # The safety net's next look, in case the worker that takes these dies.
+    schedule_refresh()
 
 
-def resend_calls(calls, user) -> list[Broadcast]:
-    """Deliberately send `calls` (unknown or rejected ones) again, as new calls.
+@dataclass
+class Resend:
+    """What a resend did: the broadcasts it recorded, and the calls already sent again before."""
 
-    One new broadcast per (voice message, source); the old calls stay as they are.
+    broadcasts: list
+    already_resent: list
+
+    @property
+    def queued(self) -> int:
+        return sum(broadcast.call_count for broadcast in self.broadcasts)
+
+
+def resend_calls(calls, user) -> Resend:
+    """Deliberately send `calls` (unknown or rejected ones) again, as new calls, each at most once.
+
+    One new broadcast per (voice message, source); the old calls are marked resent in
+    the same transaction, by a conditional UPDATE, so a second submit of the same form
+    (Back, a double click, a colleague at the same moment) queues nothing.
     """
-    groups: dict[tuple, list[Call]] = {}
-    for call in calls:
-        if call.state in (CallState.REJECTED, CallState.UNKNOWN):
-            groups.setdefault((call.voice_message_id, call.source), []).append(call)
-    broadcasts = []
-    for (_vm_id, source), group in groups.items():
-        voice_message = group[0].voice_message
+    candidates = [call for call in calls if call.state in RESENDABLE_STATES]
+    for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
-        broadcasts.append(
-            _create_resend(voice_message, source, group, user)
-        )
-    return broadcasts
+    broadcasts = []
+    with transaction.atomic():
+        fresh = _claim_for_resend([call.pk for call in candidates])
+        groups: dict[tuple, list[Call]] = {}
+        for call in candidates:
+            if call.pk in fresh:
+                groups.setdefault((call.voice_message_id, call.source), []).append(call)
+        for (_vm_id, source), group in groups.items():
+            broadcasts.append(_create_resend(group[0].voice_message, source, group, user))
+    return Resend(broadcasts, [call for call in candidates if call.pk not in fresh])
+
+
+def _claim_for_resend(pks: list[int]) -> set[int]:
+    """Mark the calls resent that nobody resent yet; return their pks. Inside a transaction."""
+    queryset = Call.objects.filter(pk__in=pks, state__in=RESENDABLE_STATES, resent_at__isnull=True)
+    if connection.features.has_select_for_update:
+        # PostgreSQL: a concurrent resend waits here, then finds these rows resent.
+        queryset = queryset.select_for_update()
+    fresh = set(queryset.values_list("pk", flat=True))
+    marked = Call.objects.filter(pk__in=fresh, resent_at__isnull=True).update(resent_at=timezone.now())
+    if marked != len(fresh):  # cannot happen under the row locks; refuse rather than guess
+        raise SendRefused(gettext("Someone else is sending these calls again right now; look again in a moment."))
+    return fresh
 
 
 def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
@@ -181,7 +214,11 @@ def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
     resend_of = {}
     for old in old_calls:
         resend_of.setdefault(old.destination, old)  # one new call per number
-    return _record_broadcast(voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of)
+    broadcast = _record_broadcast(
+        voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of
+    )
+    broadcast.call_count = len(resend_of)
+    return broadcast
 
 
 def _record_broadcast(
@@ -262,6 +299,7 @@ class Outcome:
 @dataclass
 class SendSummary:
     counts: dict = field(default_factory=dict)
+    stopped: bool = False  # a stop (SIGTERM) ended the loop before the queue was empty
 
     def add(self, state: str) -> None:
         self.counts[state] = self.counts.get(state, 0) + 1
@@ -308,6 +346,8 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> list[Cl
 
 def _release(calls: list[ClaimedCall]) -> None:
     """Put claimed calls that were never handed to Exolve back in the queue."""
+    if not calls:
+        return
     try:
         for call in calls:
             Call.objects.filter(pk=call.pk, claimed_by=call.claim, state=CallState.SENDING).update(
@@ -443,10 +483,50 @@ def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> No
 
 
 _STOP = object()
+# How often a send loop says it is alive (Broadcast.sender_beat_at), so the safety net
+# can tell a broadcast whose worker died from one that is being sent.
+BEAT_SECONDS = 10
+
+
+@contextmanager
+def stop_on_signal(stop: threading.Event):
+    """While sending, SIGTERM/SIGINT mean "stop claiming and finish what is in flight".
+
+    Only in the main thread (where `db_worker` runs tasks). The worker's own handler is
+    told about the first signal once the send loop has finished, so the worker exits
+    after this task; a second signal does not cut the loop short (the requests in flight
+    end within the read timeout, and their results are written).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM, signal.SIGINT]
+    previous = {signum: signal.getsignal(signum) for signum in wanted}
+    received: list[int] = []
+
+    def handler(signum, frame):
+        if not received:
+            logger.warning("Received %s: no more calls are claimed; finishing those in flight", signum)
+        received.append(signum)
+        stop.set()
+
+    for signum in wanted:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        if received and callable(previous[received[0]]):
+            previous[received[0]](received[0], None)
 
 
 def send_queued_calls(
-    broadcast_id: int | None = None, *, worker_id: str | None = None, max_in_flight: int | None = None
+    broadcast_id: int | None = None,
+    *,
+    worker_id: str | None = None,
+    max_in_flight: int | None = None,
+    stop: threading.Event | None = None,
 ) -> SendSummary:
     """Send the queued calls of a broadcast (or all queued calls) until none is left.
 
@@ -454,8 +534,14 @@ def send_queued_calls(
     request finishes, so the database work of this (calling) thread never holds a
     request back; it writes finished outcomes in batches and keeps a small reserve of
     claimed calls topped up. Safe to run in several processes at once.
+
+    When `stop` is set (SIGTERM in a worker), no call is claimed any more, the claimed
+    calls not yet handed to Exolve go back to the queue, and the requests in flight are
+    waited for and written (`summary.stopped` is then True). Whatever ends the loop,
+    every result that came back is written before it returns or raises.
     """
     sweep_stale_sending()
+    stop = stop or threading.Event()
     # The process in the claim, so it shows which worker took (or lost) a call.
     worker_id = worker_id or f"{socket.gethostname()[:24]}-{os.getpid()}"
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
@@ -474,43 +560,79 @@ def send_queued_calls(
     for thread in threads:
         thread.start()
     outstanding = 0  # claimed and not yet written back
+    unwritten: list = []  # results that came back, not yet written
     exhausted = False
-    try:
-        while True:
-            # Claim more only when the reserve runs low, so claims come in batches;
-            # otherwise wait for requests to finish.
-            low = not exhausted and outstanding < slots + reserve_size // 2
-            finished = _drain(results, block=outstanding > 0 and not low)
-            wanted = slots + reserve_size - (outstanding - len(finished)) if low else 0
-            if finished or wanted > 0:
-                # One short transaction per turn: write what finished, top up the reserve.
-                with transaction.atomic():
-                    record_outcomes(finished)
-                    claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted > 0 else []
-                for call in claimed:
-                    reserve.put(call)
-                for _call, outcome in finished:
-                    summary.add("requeued" if outcome.state == CallState.QUEUED else outcome.state)
-                outstanding += len(claimed) - len(finished)
-                if wanted > 0 and not claimed:
-                    exhausted = True
-                if any(outcome.state == CallState.QUEUED for _call, outcome in finished):
-                    exhausted = False  # calls given back after a 429 are still to send
-            if exhausted and outstanding == 0:
-                break
-    finally:
-        # On a crash here, claimed calls no thread has taken yet were certainly not sent:
-        # give them back to the queue. Requests already in flight complete; their calls
-        # stay "sending" until the sweep marks them unknown, which is the truth.
-        unsent = _drain(reserve, block=False)
-        for _thread in threads:
-            reserve.put(_STOP)
-        if unsent:
-            _release(unsent)
-        for thread in threads:
-            thread.join()
+    beat_at = 0.0
+    with stop_on_signal(stop):
+        try:
+            while True:
+                if stop.is_set() and not summary.stopped:
+                    summary.stopped = True
+                    # Not handed to Exolve yet: back to the queue, for this or another worker.
+                    unsent = _drain(reserve, block=False)
+                    _release(unsent)
+                    outstanding -= len(unsent)
+                if broadcast_id is not None and time.monotonic() - beat_at >= BEAT_SECONDS:
+                    beat_at = time.monotonic()
+                    Broadcast.objects.filter(pk=broadcast_id).update(sender_beat_at=timezone.now())
+                # Claim more only when the reserve runs low, so claims come in batches;
+                # otherwise wait for requests to finish.
+                low = not exhausted and not summary.stopped and outstanding < slots + reserve_size // 2
+                unwritten += _drain(results, block=outstanding > 0 and not low)
+                wanted = slots + reserve_size - (outstanding - len(unwritten)) if low else 0
+                if unwritten or wanted > 0:
+                    # One short transaction per turn: write what finished, top up the reserve.
+                    with transaction.atomic():
+                        record_outcomes(unwritten)
+                        claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted > 0 else []
+                    finished, unwritten = unwritten, []
+                    for call in claimed:
+                        reserve.put(call)
+                    outstanding += len(claimed) - len(finished)
+                    if wanted > 0 and not claimed:
+                        exhausted = True
+                    if _count(summary, finished):
+                        exhausted = False  # calls given back after a 429 are still to send
+                if (exhausted or summary.stopped) and outstanding == 0:
+                    break
+        finally:
+            # Claimed calls no thread has taken yet were certainly not sent: give them
+            # back. Requests already in flight complete, and their results are written,
+            # whatever ended the loop (a crash, the database, an interrupt).
+            _release(_drain(reserve, block=False))
+            for _thread in threads:
+                reserve.put(_STOP)
+            for thread in threads:
+                thread.join()
+            _write_late_results(unwritten + _drain(results, block=False), summary)
     if summary.counts.get(CallState.SENT):
         from .tasks import schedule_refresh
 
         schedule_refresh()
     return summary
+
+
+def _count(summary: SendSummary, finished) -> int:
+    """Add written outcomes to the summary; return how many calls went back to the queue."""
+    requeued = 0
+    for _call, outcome in finished:
+        requeued += outcome.state == CallState.QUEUED
+        summary.add("requeued" if outcome.state == CallState.QUEUED else outcome.state)
+    return requeued
+
+
+def _write_late_results(finished: list, summary: SendSummary) -> None:
+    """Write the results that came back but were not written yet (the loop ended early)."""
+    if not finished:
+        return
+    try:
+        with transaction.atomic():
+            record_outcomes(finished)
+    except Exception:  # the sweep marks them unknown; say which, for the record
+        logger.exception(
+            "Could not write the outcome of %d call(s): %s",
+            len(finished),
+            ", ".join(f"{call.pk}={outcome.state}:{outcome.call_id or ''}" for call, outcome in finished),
+        )
+        raise
+    _count(summary, finished)

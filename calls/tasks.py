@@ -4,8 +4,10 @@
   enqueued per broadcast so several workers share it; each call is still sent once.
 - `refresh_due_calls()`: refreshes the statistics of calls whose refresh is due, then
   re-enqueues itself (deferred) for the next due time. `schedule_refresh()` keeps at
-  most one such deferred task waiting at or before any given time.
-- `resume_stalled_sending()`: a safety net for queued calls no task will pick up.
+  most one such deferred task waiting at or before any given time; while calls are
+  queued or sending, it also runs the safety net below every EXOLVE_SEND_STALLED_AFTER.
+- `resume_stalled_sending()`: a safety net for queued calls no task will pick up (a
+  lost enqueue, or a worker that died while sending).
 """
 
 from __future__ import annotations
@@ -13,23 +15,25 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
 from . import sending, statistics
-from .models import Call, CallState
+from .models import Broadcast, Call, CallState
 
 logger = logging.getLogger(__name__)
 
 SEND_PRIORITY = 10  # sending goes before statistics when both wait
-# Queued this long with no send task waiting or running: the enqueue was lost.
-STALLED_AFTER = timedelta(minutes=2)
 
 
 @task(priority=SEND_PRIORITY)
 def send_broadcast(broadcast_id: int) -> dict:
     summary = sending.send_queued_calls(broadcast_id)
+    if summary.stopped and Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).exists():
+        # The worker is stopping: the calls it gave back go to the next worker.
+        send_broadcast.enqueue(broadcast_id)
     return summary.counts
 
 
@@ -49,7 +53,10 @@ def schedule_refresh(at: datetime | None = None) -> bool:
     waiting task already runs by then (so duplicates do not pile up), or when the task
     backend cannot defer work (then refreshes happen on demand only).
     """
-    due = at or statistics.next_due_time()
+    if at is not None:
+        due = at
+    else:
+        due = min((t for t in (statistics.next_due_time(), next_watch_time()) if t is not None), default=None)
     if due is None:
         return False
     backend = refresh_due_calls.get_backend()
@@ -61,6 +68,18 @@ def schedule_refresh(at: datetime | None = None) -> bool:
             return False
         refresh_due_calls.using(run_after=due).enqueue()
     return True
+
+
+def next_watch_time() -> datetime | None:
+    """While calls wait to be sent or are being sent, when the safety net should look at them.
+
+    The refresh task is also the safety net (it sweeps and resumes), so as long as any
+    call is queued or sending one refresh task stays scheduled: a worker killed mid-send
+    (kill -9, a reboot) leaves one behind for the next worker to run.
+    """
+    if not Call.objects.filter(state__in=(CallState.QUEUED, CallState.SENDING)).exists():
+        return None
+    return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
 
 
 def _refresh_waiting_by(due: datetime) -> bool:
@@ -78,14 +97,18 @@ def _refresh_waiting_by(due: datetime) -> bool:
     ).exists()
 
 
-def resume_stalled_sending(stalled_after: timedelta = STALLED_AFTER) -> list:
+def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
     """Enqueue sending again for broadcasts whose queued calls no task will pick up.
 
     Covers a process that stopped between recording a broadcast and enqueueing its
-    tasks (the enqueue runs on commit). Broadcasts with a send task still waiting or
-    running are left alone; repeating would be harmless anyway, as each call is claimed
-    once. Returns the broadcast ids it enqueued for.
+    tasks (the enqueue runs on commit), and a worker that died while sending (kill -9,
+    a reboot): its task stays "running" for good, but its sender stopped beating.
+    Broadcasts with a send task waiting, or running with a recent beat, are left alone;
+    repeating would be harmless anyway, as each call is claimed once. Returns the
+    broadcast ids it enqueued for.
     """
+    if stalled_after is None:
+        stalled_after = timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
     cutoff = timezone.now() - stalled_after
     stalled = set(
         Call.objects.filter(state=CallState.QUEUED, queued_at__lte=cutoff)
@@ -93,7 +116,11 @@ def resume_stalled_sending(stalled_after: timedelta = STALLED_AFTER) -> list:
         .values_list("broadcast_id", flat=True)
         .distinct()
     )
-    stalled -= _broadcasts_being_sent()
+    waiting, running = _broadcasts_being_sent()
+    alive = set(
+        Broadcast.objects.filter(pk__in=running & stalled, sender_beat_at__gt=cutoff).values_list("pk", flat=True)
+    )
+    stalled -= waiting | alive
     for broadcast_id in stalled:
         send_broadcast.enqueue(broadcast_id)
     if stalled:
@@ -101,16 +128,19 @@ def resume_stalled_sending(stalled_after: timedelta = STALLED_AFTER) -> list:
     return sorted(stalled, key=str)
 
 
-def _broadcasts_being_sent() -> set:
-    """Broadcast ids with a send task waiting or running (empty when the backend can't tell)."""
+def _broadcasts_being_sent() -> tuple[set, set]:
+    """Broadcast ids with a send task (waiting, running); empty when the backend can't tell."""
     try:
         from django_tasks_db.models import DBTaskResult
     except ImportError:
-        return set()
+        return set(), set()
     from django.tasks import TaskResultStatus
 
-    waiting = DBTaskResult.objects.filter(
+    tasks = DBTaskResult.objects.filter(
         task_path=send_broadcast.module_path,
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-    ).values_list("args_kwargs", flat=True)
-    return {(arguments.get("args") or [None])[0] for arguments in waiting}
+    ).values_list("status", "args_kwargs")
+    found = {TaskResultStatus.READY: set(), TaskResultStatus.RUNNING: set()}
+    for status, arguments in tasks:
+        found[status].add((arguments.get("args") or [None])[0])
+    return found[TaskResultStatus.READY], found[TaskResultStatus.RUNNING]

@@ -78,11 +78,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tables2",
-    "django_tasks_db",
     "axes",
     "exolve_portal",
     "voicemessages",
     "calls",
+    # After `calls`, whose `db_worker` (the same worker, first looking for work left
+    # behind by a killed one) takes precedence over this app's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +214,9 @@ EXOLVE_UPLOAD_MAX_BYTES = env.int("EXOLVE_UPLOAD_MAX_BYTES", default=5 * 1024 * 
 EXOLVE_SEND_TASKS_PER_BROADCAST = env.int("EXOLVE_SEND_TASKS_PER_BROADCAST", default=4)
 # A call left "sending" this long (seconds) belongs to a worker that died: it becomes "unknown".
 EXOLVE_SENDING_STALE_AFTER = env.int("EXOLVE_SENDING_STALE_AFTER", default=300)
+# Queued calls with no send task waiting, or whose send task's worker gave no sign of
+# life for this long (it died), are handed to a new send task.
+EXOLVE_SEND_STALLED_AFTER = env.int("EXOLVE_SEND_STALLED_AFTER", default=120)
 # Statistics refresh backoff: first after this many seconds, then ever less often.
 EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
 EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)

@@ -258,12 +258,26 @@ def test_resend_creates_new_calls_and_keeps_the_old_ones(voice_message, dummy_ta
     send_queued_calls(broadcast.pk)
     sandbox.clear_faults()
     old = list(Call.objects.filter(state="unknown"))
-    [again] = resend_calls(old, None)
+    [again] = resend_calls(old, None).broadcasts
     send_queued_calls(again.pk)
     assert states(again) == {NUMBERS[0]: "sent", NUMBERS[1]: "sent"}
     assert set(states(broadcast).values()) == {"unknown"}
     assert {c.resend_of_id for c in again.calls.all()} == {c.pk for c in old}
     assert sandbox.count(MAKE) == 4
+
+
+def test_a_call_is_resent_at_most_once(voice_message, dummy_tasks, sandbox):
+    broadcast = queue(voice_message, NUMBERS[:2])
+    sandbox.add_fault("lost_response", endpoint=MAKE, times=None)
+    send_queued_calls(broadcast.pk)
+    old = list(Call.objects.filter(state="unknown"))
+
+    first = resend_calls(old, None)
+    second = resend_calls(old, None)  # the same page submitted again, with its stale copies
+
+    assert first.queued == 2 and [c.pk for c in first.already_resent] == []
+    assert second.broadcasts == [] and {c.pk for c in second.already_resent} == {c.pk for c in old}
+    assert Call.objects.filter(resend_of__in=old).count() == 2
 
 
 def test_broadcast_counts_in_one_query(voice_message, dummy_tasks, sandbox, django_assert_num_queries):

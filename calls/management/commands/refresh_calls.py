@@ -42,7 +42,7 @@ class Command(BaseCommand):
         resumed = resume_stalled_sending()
         if resumed:
             self.stderr.write(
-                _("Sending resumed for broadcasts whose send tasks were lost: %(ids)s")
+                _("Sending resumed for broadcasts whose send tasks were lost or whose worker stopped: %(ids)s")
                 % {"ids": ", ".join(str(pk) for pk in resumed)}
             )
         calls = Call.objects.filter(call_id__isnull=False)
