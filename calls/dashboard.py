@@ -31,6 +31,7 @@ OUTCOME_COLOURS = {
     Outcome.FAILED: "#c0392b",
     Outcome.UNKNOWN: "#7f8c8d",
     Outcome.PENDING: "#3b7dd8",
+    Outcome.NOT_CALLED: "#b8b8b8",
 }
 
 

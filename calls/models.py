@@ -7,7 +7,10 @@ stored as received; the local `state` says where the portal is with the call.
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .lifecycle import BroadcastState
 
 # Exolve statuses after which nothing changes any more. The list is open: any other
 # string is stored and shown as received, and the call keeps being refreshed.
@@ -21,10 +24,12 @@ class CallState(models.TextChoices):
     FINISHED = "finished", _("finished")
     REJECTED = "rejected", _("rejected")
     UNKNOWN = "unknown", _("unknown")
+    # Not called: its broadcast was stopped before a worker took it.
+    CANCELED = "canceled", _("not called (stopped)")
 
 
 # States in which the portal has nothing more to do with the call by itself.
-DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN)
+DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN, CallState.CANCELED)
 # States staff may deliberately send again.
 RESENDABLE_STATES = (CallState.REJECTED, CallState.UNKNOWN)
 
@@ -73,12 +78,34 @@ class Broadcast(models.Model):
     # with no beat for a while died with its worker (kill -9, a reboot).
     sender_beat_at = models.DateTimeField(_("last sign of life of its sender"), null=True, blank=True)
 
+    # Steering (calls/lifecycle.py): what staff decided, and when calls may ring.
+    state = models.CharField(
+        _("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING
+    )
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
+    state_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("state changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    # "09:00-21:00" in the callee's local time; "" for any time.
+    calling_hours = models.CharField(_("calling hours"), max_length=16, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
+    pace_per_minute = models.PositiveIntegerField(_("calls per minute at most"), null=True, blank=True)
+    # Under a pace, the next call may be claimed at this time (held across all workers).
+    pace_next_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     objects = BroadcastQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("broadcast")
         verbose_name_plural = _("broadcasts")
         ordering = ["-created_at", "-pk"]
+        permissions = [("steer_broadcast", _("Can stop, pause and resume any broadcast"))]
 
     def __str__(self):
         name = self.voice_message_name or self.service_id
@@ -137,6 +164,10 @@ class Call(models.Model):
         related_name="+",
     )
     queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    # A queued call is not claimed before this: the broadcast's start, or calling hours.
+    not_before = models.DateTimeField(_("not before"), default=timezone.now)
+    # The callee's time zone when known (from the number or the uploaded list).
+    time_zone = models.CharField(_("callee's time zone"), max_length=64, blank=True)
     # Set when a worker takes the call (queued -> sending), exactly once.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     claimed_by = models.CharField(_("claimed by worker"), max_length=64, blank=True)
@@ -178,6 +209,8 @@ class Call(models.Model):
             models.Index(fields=["state", "queued_at"], name="calls_state_queued_idx"),
             models.Index(fields=["queued_at"], name="calls_queued_idx"),
             models.Index(fields=["broadcast", "state"], name="calls_broadcast_state_idx"),
+            # The claim: a broadcast's queued calls whose time has come, nothing else read.
+            models.Index(fields=["broadcast", "state", "not_before"], name="calls_claim_idx"),
             models.Index(fields=["next_refresh_at"], name="calls_next_refresh_idx"),
             models.Index(fields=["status"], name="calls_status_idx"),
             models.Index(fields=["destination"], name="calls_destination_idx"),

@@ -28,7 +28,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
@@ -40,6 +40,7 @@ from django.utils.translation import gettext_noop as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 
+from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, Window, get_zone, parse_window, zone_of_number
 from .models import RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize, source_numbers
 
@@ -56,6 +57,7 @@ VOICE_MESSAGE_MISSING = _(
 )
 NOT_SENT_SUFFIX = _("Nothing was sent.")
 UNEXPECTED = _("An unexpected error happened while sending; it is not known whether the person was called.")
+STOPPED_NOT_CALLED = _("Not called: the broadcast was stopped.")
 
 # Documented refusals: Exolve did nothing, the call is rejected with the reason.
 REFUSALS = (
@@ -99,13 +101,16 @@ def create_broadcast(
     *,
     invalid_numbers=(),
     duplicate_numbers=(),
+    plan: SendPlan | None = None,
+    zones: dict[str, str] | None = None,
 ) -> Broadcast:
     """Record one broadcast with one queued call per destination and enqueue its sending.
 
     Idempotent on `token`: a second call with the same token returns the broadcast the
     first one made and records nothing (`broadcast.created_now` tells which happened).
     `destinations` are normalised again (and deduplicated) so no caller can queue a
-    malformed number.
+    malformed number. `plan` says when and how fast (default: now, the default calling
+    hours, no pace); `zones` gives callees' time zones read from an uploaded list.
     """
     check_voice_message(voice_message)
     if source not in source_numbers():
@@ -139,6 +144,8 @@ def create_broadcast(
             token,
             invalid_numbers=[list(item) for item in invalid_numbers],
             duplicate_numbers=list(duplicate_numbers),
+            plan=plan,
+            zones=zones,
         )
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
@@ -150,14 +157,17 @@ def create_broadcast(
     return broadcast
 
 
-def enqueue_sending(broadcast_id: int, call_count: int) -> None:
-    """Enqueue enough send tasks for the broadcast's calls to be shared among workers."""
+def enqueue_sending(broadcast_id: int, call_count: int, at: datetime | None = None) -> None:
+    """Enqueue enough send tasks for the broadcast's calls to be shared among workers (from `at`)."""
     from .tasks import schedule_refresh, send_broadcast
 
     per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
     tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
+    task = send_broadcast
+    if at is not None and at > timezone.now() and send_broadcast.get_backend().supports_defer:
+        task = send_broadcast.using(run_after=at)
     for _index in range(tasks):
-        send_broadcast.enqueue(broadcast_id)
+        task.enqueue(broadcast_id)
     # The safety net's next look, in case the worker that takes these dies.
     schedule_refresh()
 
@@ -221,11 +231,54 @@ def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
     return broadcast
 
 
+@dataclass(frozen=True)
+class SendPlan:
+    """When and how a broadcast rings: start (None: now), calling hours, zone, pace."""
+
+    start_at: datetime | None = None
+    calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
+    time_zone: str | None = None  # None: TIME_ZONE
+    pace_per_minute: int | None = None
+
+    @property
+    def window(self) -> Window:
+        return parse_window(settings.EXOLVE_CALLING_HOURS if self.calling_hours is None else self.calling_hours)
+
+
+def callee_zone(number: str, zones: dict[str, str] | None, default: str) -> tuple[str, str]:
+    """(the zone stored on the call, the zone its calling hours use): number, list, broadcast."""
+    known = zone_of_number(number) or (zones or {}).get(number, "")
+    return known, known or default
+
+
 def _record_broadcast(
-    voice_message, source, numbers, requested_by, token, *, resend_of=None, invalid_numbers=(), duplicate_numbers=()
+    voice_message,
+    source,
+    numbers,
+    requested_by,
+    token,
+    *,
+    resend_of=None,
+    invalid_numbers=(),
+    duplicate_numbers=(),
+    plan: SendPlan | None = None,
+    zones: dict[str, str] | None = None,
 ) -> Broadcast:
     """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
     resend_of = resend_of or {}
+    plan = plan or SendPlan()
+    now = timezone.now()
+    start = plan.start_at if plan.start_at and plan.start_at > now else None
+    window = plan.window
+    broadcast_zone = plan.time_zone or settings.TIME_ZONE
+    openings: dict[str, datetime] = {}  # per zone: when its calls may ring first
+
+    def not_before(zone_name: str) -> datetime:
+        if zone_name not in openings:
+            zone = get_zone(zone_name) or get_zone(settings.TIME_ZONE)
+            openings[zone_name] = window.next_opening(start or now, zone)
+        return openings[zone_name]
+
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             voice_message=voice_message,
@@ -236,9 +289,16 @@ def _record_broadcast(
             token=token,
             invalid_numbers=invalid_numbers,
             duplicate_numbers=duplicate_numbers,
+            state=BroadcastState.SCHEDULED if start else BroadcastState.SENDING,
+            start_at=start,
+            calling_hours="" if window.any_time else str(window),
+            time_zone=broadcast_zone,
+            pace_per_minute=plan.pace_per_minute or None,
         )
-        Call.objects.bulk_create(
-            [
+        calls = []
+        for number in numbers:
+            known, effective = callee_zone(number, zones, broadcast_zone)
+            calls.append(
                 Call(
                     broadcast=broadcast,
                     voice_message=voice_message,
@@ -247,11 +307,11 @@ def _record_broadcast(
                     destination=number,
                     requested_by=requested_by,
                     resend_of=resend_of.get(number),
+                    time_zone=known,
+                    not_before=not_before(effective),
                 )
-                for number in numbers
-            ],
-            batch_size=500,
-        )
+            )
+        Call.objects.bulk_create(calls, batch_size=500)
         if requested_by is not None:
             # The audit trail in the admin shows who sent what, next to message edits.
             LogEntry.objects.log_actions(
@@ -262,7 +322,8 @@ def _record_broadcast(
                 % {"count": len(numbers), "source": source},
                 single_object=True,
             )
-        transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers)))
+        first = min(openings.values(), default=now)
+        transaction.on_commit(lambda: enqueue_sending(broadcast.pk, len(numbers), at=first))
     broadcast.created_now = True
     return broadcast
 
@@ -300,6 +361,8 @@ class Outcome:
 class SendSummary:
     counts: dict = field(default_factory=dict)
     stopped: bool = False  # a stop (SIGTERM) ended the loop before the queue was empty
+    halted: str = ""  # the broadcast was paused or stopped by staff
+    retry_at: datetime | None = None  # calls wait until then (calling hours, start, pace)
 
     def add(self, state: str) -> None:
         self.counts[state] = self.counts.get(state, 0) + 1
@@ -321,27 +384,98 @@ def sweep_stale_sending(stale_after: float | None = None) -> int:
     return swept
 
 
-def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> list[ClaimedCall]:
-    """Move up to `limit` queued calls to "sending" for this worker; each call only ever once.
+@dataclass
+class Claim:
+    """What a claim got: calls to send now, or why none (halted) and when to look again."""
 
-    Must run inside a transaction. Calls whose voice message is gone are rejected here
-    instead of being sent.
+    calls: list
+    halted: str = ""  # the broadcast's state when it may not be sent now (paused, stopped)
+    retry_at: datetime | None = None  # queued calls wait until then (start, pace, calling hours)
+
+
+def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
+    """Move up to `limit` queued calls whose time has come to "sending" for this worker; each only ever once.
+
+    Must run inside a transaction. The broadcast's row is locked first, so a stop or a
+    pause that commits is seen by every later claim (none takes a call after it), and
+    its pace holds across all workers. Calls outside calling hours are moved to the
+    next opening instead of being taken; calls whose voice message is gone are rejected.
     """
     if limit <= 0:
-        return []
+        return Claim([])
     now = timezone.now()
+    if broadcast_id is None:
+        broadcast_id = _next_claimable_broadcast(now)
+        if broadcast_id is None:
+            return Claim([])
+    steering = _lock_broadcast(broadcast_id)
+    if steering is None:
+        return Claim([])
+    state = steering["state"]
+    if state == BroadcastState.SCHEDULED:
+        if steering["start_at"] and steering["start_at"] > now:
+            return Claim([], retry_at=steering["start_at"])
+        Broadcast.objects.filter(pk=broadcast_id).update(state=BroadcastState.SENDING, state_changed_at=now)
+    elif state not in CLAIMABLE_BROADCAST_STATES:
+        return Claim([], halted=state)
+    pace = steering["pace_per_minute"]
+    if pace:
+        next_at = steering["pace_next_at"]
+        if next_at and next_at > now:
+            return Claim([], retry_at=next_at)
+        limit = 1  # one call per pace slot, whichever worker takes it
     claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
-    queryset = Call.objects.filter(state=CallState.QUEUED)
-    if broadcast_id is not None:
-        queryset = queryset.filter(broadcast_id=broadcast_id)
+    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now)
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
         # row locks; its IMMEDIATE transactions serialise the claims instead.)
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    window = parse_window(steering["calling_hours"])
+    default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
     while True:
-        claimed = _claim_batch(queryset, limit, claim, now)
+        claimed = _claim_batch(queryset, limit, claim, now, window, default_zone)
         if claimed is not None:
-            return claimed
+            break
+    if claimed and pace:
+        Broadcast.objects.filter(pk=broadcast_id).update(
+            pace_next_at=max(steering["pace_next_at"] or now, now) + timedelta(seconds=60 / pace)
+        )
+    if claimed:
+        return Claim(claimed)
+    return Claim([], retry_at=_first_waiting(broadcast_id))
+
+
+def _lock_broadcast(broadcast_id: int) -> dict | None:
+    queryset = Broadcast.objects.filter(pk=broadcast_id)
+    if connection.features.has_select_for_update:
+        queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
+    return queryset.values(
+        "state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone"
+    ).first()
+
+
+def _next_claimable_broadcast(now) -> int | None:
+    """For a worker that sends every broadcast: one with a call whose time has come."""
+    return (
+        Call.objects.filter(
+            state=CallState.QUEUED,
+            not_before__lte=now,
+            broadcast__state__in=(*CLAIMABLE_BROADCAST_STATES, BroadcastState.SCHEDULED),
+        )
+        .order_by()
+        .values_list("broadcast_id", flat=True)
+        .first()
+    )
+
+
+def _first_waiting(broadcast_id: int) -> datetime | None:
+    """When the broadcast's next waiting call may ring (the claim index, read from its start)."""
+    return (
+        Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED)
+        .order_by("not_before")
+        .values_list("not_before", flat=True)
+        .first()
+    )
 
 
 def _release(calls: list[ClaimedCall]) -> None:
@@ -357,12 +491,12 @@ def _release(calls: list[ClaimedCall]) -> None:
         logger.exception("Could not give %d unsent call(s) back to the queue", len(calls))
 
 
-def _drain(results: queue.SimpleQueue, *, block: bool) -> list:
-    """Everything in the queue so far; when `block`, wait (briefly) for at least one."""
+def _drain(results: queue.SimpleQueue, timeout: float | None = None) -> list:
+    """Everything in the queue so far; with a `timeout`, wait that long for at least one."""
     finished = []
-    if block:
+    if timeout is not None:
         try:
-            finished.append(results.get(timeout=1.0))
+            finished.append(results.get(timeout=max(timeout, 0.0)))
         except queue.Empty:
             return finished
     while True:
@@ -372,29 +506,35 @@ def _drain(results: queue.SimpleQueue, *, block: bool) -> list:
             return finished
 
 
-def _claim_batch(queryset, limit, claim, now) -> list[ClaimedCall] | None:
-    """One attempt; None when every row found had to be rejected (so look again)."""
-    # No ORDER BY: sorting the queued calls by pk makes PostgreSQL read (and join) every
-    # queued call of the broadcast, or scan the primary key over all earlier calls,
-    # before LIMIT; unordered, it stops after `limit` rows of the (broadcast, state)
-    # index, whose equal keys come in insertion order anyway (bench/README.md).
+def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[ClaimedCall] | None:
+    """One attempt; None when every row found had to be set aside (so look again)."""
+    # No ORDER BY: sorting the queued calls makes PostgreSQL read every queued call of
+    # the broadcast before LIMIT; unordered, it stops after `limit` rows of the claim
+    # index (broadcast, state, not_before), whose rows past `now` it never reads.
     rows = list(
         queryset.order_by().values_list(
             "pk",
             "source",
             "destination",
+            "time_zone",
             "voice_message_id",
             "voice_message__exolve_id",
             "voice_message__missing_since",
         )[:limit]
     )
     sendable, gone, missing = [], [], []
-    for pk, source, destination, vm_id, exolve_id, missing_since in rows:
+    later: dict[datetime, list[int]] = {}  # outside calling hours: pk by next opening
+    for pk, source, destination, zone_name, vm_id, exolve_id, missing_since in rows:
         if vm_id is None or not exolve_id:
             gone.append(pk)
         elif missing_since is not None:
             missing.append(pk)
         else:
+            if not window.any_time:
+                opening = window.next_opening(now, get_zone(zone_name) or default_zone)
+                if opening > now:
+                    later.setdefault(opening, []).append(pk)
+                    continue
             sendable.append(ClaimedCall(pk, source, destination, exolve_id, claim))
     if gone:
         Call.objects.filter(pk__in=gone, state=CallState.QUEUED).update(
@@ -404,6 +544,8 @@ def _claim_batch(queryset, limit, claim, now) -> list[ClaimedCall] | None:
         Call.objects.filter(pk__in=missing, state=CallState.QUEUED).update(
             state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_MISSING)
         )
+    for opening, pks in later.items():  # the window closed while they waited: wait again
+        Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
     if not sendable:
         return None if rows else []
     pks = [c.pk for c in sendable]
@@ -483,6 +625,11 @@ def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> No
 
 
 _STOP = object()
+# A pace or start this close is waited for in the loop; a later one ends the task, which
+# is enqueued again (deferred) for that time.
+SHORT_WAIT_SECONDS = 5.0
+# How often a send loop looks whether its broadcast was paused or stopped meanwhile.
+HALT_CHECK_SECONDS = 0.25
 # How often a send loop says it is alive (Broadcast.sender_beat_at), so the safety net
 # can tell a broadcast whose worker died from one that is being sent.
 BEAT_SECONDS = 10
@@ -562,54 +709,91 @@ def send_queued_calls(
     outstanding = 0  # claimed and not yet written back
     unwritten: list = []  # results that came back, not yet written
     exhausted = False
-    beat_at = 0.0
+    beat_at = checked_at = 0.0
+    paced_until = 0.0  # monotonic: the broadcast's pace lets the next call go then
     with stop_on_signal(stop):
         try:
             while True:
                 if stop.is_set() and not summary.stopped:
                     summary.stopped = True
                     # Not handed to Exolve yet: back to the queue, for this or another worker.
-                    unsent = _drain(reserve, block=False)
-                    _release(unsent)
-                    outstanding -= len(unsent)
-                if broadcast_id is not None and time.monotonic() - beat_at >= BEAT_SECONDS:
-                    beat_at = time.monotonic()
+                    outstanding -= _set_aside(reserve, canceled=False)
+                clock = time.monotonic()
+                if broadcast_id is not None and clock - beat_at >= BEAT_SECONDS:
+                    beat_at = clock
                     Broadcast.objects.filter(pk=broadcast_id).update(sender_beat_at=timezone.now())
+                if broadcast_id is not None and not summary.halted and clock - checked_at >= HALT_CHECK_SECONDS:
+                    # Between claims too: a stop or pause must not wait for the reserve to run low.
+                    checked_at = clock
+                    state = Broadcast.objects.filter(pk=broadcast_id).values_list("state", flat=True).first()
+                    if state in (BroadcastState.PAUSED, BroadcastState.STOPPED):
+                        summary.halted = state
+                        outstanding -= _set_aside(reserve, canceled=state == BroadcastState.STOPPED)
+                        exhausted = True
+                pacing = clock < paced_until
                 # Claim more only when the reserve runs low, so claims come in batches;
-                # otherwise wait for requests to finish.
-                low = not exhausted and not summary.stopped and outstanding < slots + reserve_size // 2
-                unwritten += _drain(results, block=outstanding > 0 and not low)
+                # otherwise wait for requests to finish (or for the pace).
+                low = not exhausted and not summary.stopped and not pacing and outstanding < slots + reserve_size // 2
+                if outstanding > 0 and not low:
+                    timeout = 1.0
+                elif pacing:
+                    timeout = min(1.0, paced_until - clock)
+                else:
+                    timeout = None
+                unwritten += _drain(results, timeout)
                 wanted = slots + reserve_size - (outstanding - len(unwritten)) if low else 0
                 if unwritten or wanted > 0:
                     # One short transaction per turn: write what finished, top up the reserve.
                     with transaction.atomic():
                         record_outcomes(unwritten)
-                        claimed = claim_calls(broadcast_id, wanted, worker_id) if wanted > 0 else []
+                        got = claim_calls(broadcast_id, wanted, worker_id) if wanted > 0 else Claim([])
                     finished, unwritten = unwritten, []
-                    for call in claimed:
+                    for call in got.calls:
                         reserve.put(call)
-                    outstanding += len(claimed) - len(finished)
-                    if wanted > 0 and not claimed:
-                        exhausted = True
+                    outstanding += len(got.calls) - len(finished)
                     if _count(summary, finished):
                         exhausted = False  # calls given back after a 429 are still to send
+                    if got.halted:
+                        summary.halted = got.halted
+                        outstanding -= _set_aside(reserve, canceled=got.halted == BroadcastState.STOPPED)
+                        exhausted = True
+                    elif wanted > 0 and not got.calls:
+                        wait = (got.retry_at - timezone.now()).total_seconds() if got.retry_at else None
+                        if wait is not None and wait <= SHORT_WAIT_SECONDS:
+                            paced_until = time.monotonic() + max(wait, 0.0)
+                        else:
+                            exhausted = True
+                            summary.retry_at = got.retry_at
                 if (exhausted or summary.stopped) and outstanding == 0:
                     break
         finally:
             # Claimed calls no thread has taken yet were certainly not sent: give them
             # back. Requests already in flight complete, and their results are written,
             # whatever ended the loop (a crash, the database, an interrupt).
-            _release(_drain(reserve, block=False))
+            _release(_drain(reserve))
             for _thread in threads:
                 reserve.put(_STOP)
             for thread in threads:
                 thread.join()
-            _write_late_results(unwritten + _drain(results, block=False), summary)
+            _write_late_results(unwritten + _drain(results), summary)
     if summary.counts.get(CallState.SENT):
         from .tasks import schedule_refresh
 
         schedule_refresh()
     return summary
+
+
+def _set_aside(reserve: queue.SimpleQueue, *, canceled: bool) -> int:
+    """Take back the claimed calls no thread has sent: queued again, or canceled after a stop."""
+    unsent = _drain(reserve)
+    if canceled:
+        for call in unsent:
+            Call.objects.filter(pk=call.pk, claimed_by=call.claim, state=CallState.SENDING).update(
+                state=CallState.CANCELED, claimed_by="", error=gettext(STOPPED_NOT_CALLED)
+            )
+    else:
+        _release(unsent)
+    return len(unsent)
 
 
 def _count(summary: SendSummary, finished) -> int:

@@ -34,7 +34,35 @@ def send_broadcast(broadcast_id: int) -> dict:
     if summary.stopped and Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).exists():
         # The worker is stopping: the calls it gave back go to the next worker.
         send_broadcast.enqueue(broadcast_id)
+    elif summary.retry_at is not None and not summary.halted:
+        # The rest wait (start time, calling hours, pace): come back when the first may ring.
+        send_later(broadcast_id, summary.retry_at)
     return summary.counts
+
+
+def send_later(broadcast_id: int, at: datetime) -> bool:
+    """Make sure a send task for the broadcast runs at `at`; True when one was enqueued."""
+    backend = send_broadcast.get_backend()
+    if not backend.supports_defer:
+        return False
+    at = max(at, timezone.now())
+    if _send_waiting_by(broadcast_id, at):
+        return False
+    send_broadcast.using(run_after=at).enqueue(broadcast_id)
+    return True
+
+
+def _send_waiting_by(broadcast_id: int, at: datetime) -> bool:
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:
+        return False
+    from django.tasks import TaskResultStatus
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=send_broadcast.module_path, status=TaskResultStatus.READY, run_after__lte=at + timedelta(seconds=1)
+    ).values_list("args_kwargs", flat=True)
+    return any((arguments.get("args") or [None])[0] == broadcast_id for arguments in waiting)
 
 
 @task()

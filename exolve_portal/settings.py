@@ -217,6 +217,10 @@ EXOLVE_SENDING_STALE_AFTER = env.int("EXOLVE_SENDING_STALE_AFTER", default=300)
 # Queued calls with no send task waiting, or whose send task's worker gave no sign of
 # life for this long (it died), are handed to a new send task.
 EXOLVE_SEND_STALLED_AFTER = env.int("EXOLVE_SEND_STALLED_AFTER", default=120)
+# Calls ring only inside these hours of the callee's local time, every day ("" or
+# "any": any time); a broadcast may set its own. The callee's zone comes from the
+# number when the numbering plan gives one, else from the broadcast (TIME_ZONE).
+EXOLVE_CALLING_HOURS = env.str("EXOLVE_CALLING_HOURS", default="09:00-21:00")
 # Statistics refresh backoff: first after this many seconds, then ever less often.
 EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
 EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)

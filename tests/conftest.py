@@ -34,6 +34,12 @@ def empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def any_calling_hours(settings):
+    """Calls may ring at any time unless a test sets calling hours (CI runs at any hour)."""
+    settings.EXOLVE_CALLING_HOURS = "any"
+
+
+@pytest.fixture(autouse=True)
 def english_unless_asked(settings):
     """Tests read English unless they ask for Russian (the shipped default language)."""
     settings.LANGUAGE_CODE = "en"

@@ -1,0 +1,152 @@
+"""The lifecycle of a broadcast and of its calls: states, transitions, and calling hours.
+
+A broadcast's stored `state` is what staff decided:
+
+    scheduled --start time--> sending <--pause/resume--> paused
+        |                        |                          |
+        +--------stop------------+-----------stop-----------+--> stopped (final)
+
+What staff read adds what its calls say: a sending broadcast whose queued calls all
+wait for calling hours (or for its start time) is "waiting"; one with nothing left to
+do (every call has an outcome the portal will not change by itself) is "done".
+
+A call is queued -> sending -> sent -> finished, or rejected, or unknown, or canceled
+("not called: the broadcast was stopped"). A queued call whose `not_before` is in the
+future waits (for the start time, or for calling hours in the callee's local time):
+workers only claim queued calls whose `not_before` has passed, through an index, so
+waiting calls cost a claim nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumbers import timezone as number_zones
+
+
+class BroadcastState(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    SENDING = "sending", _("sending")
+    PAUSED = "paused", _("paused")
+    STOPPED = "stopped", _("stopped")
+
+
+# What staff may do from each stored state, and where it leads.
+TRANSITIONS = {
+    BroadcastState.SCHEDULED: {"start": BroadcastState.SENDING, "stop": BroadcastState.STOPPED},
+    BroadcastState.SENDING: {"pause": BroadcastState.PAUSED, "stop": BroadcastState.STOPPED},
+    BroadcastState.PAUSED: {"resume": BroadcastState.SENDING, "stop": BroadcastState.STOPPED},
+    BroadcastState.STOPPED: {},
+}
+FINAL_BROADCAST_STATES = (BroadcastState.STOPPED,)
+# Only a broadcast in one of these has its calls claimed by workers.
+CLAIMABLE_BROADCAST_STATES = (BroadcastState.SENDING,)
+
+
+class TransitionRefused(Exception):
+    """The broadcast cannot go where it was asked to; `str()` says why in plain words."""
+
+
+def allowed(state: str, action: str) -> bool:
+    return action in TRANSITIONS.get(state, {})
+
+
+def next_state(state: str, action: str) -> str:
+    return TRANSITIONS[state][action]
+
+
+# --- Calling hours ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Calling hours, every day, in the callee's local time; `start` == `end` means any time."""
+
+    start: time
+    end: time
+
+    @property
+    def any_time(self) -> bool:
+        return self.start == self.end
+
+    def contains(self, moment: time) -> bool:
+        if self.any_time:
+            return True
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # overnight, e.g. 22:00-06:00
+
+    def next_opening(self, now: datetime, zone: ZoneInfo) -> datetime:
+        """`now` when inside the window there, else the next local opening (an aware datetime)."""
+        local = now.astimezone(zone)
+        if self.contains(local.time()):
+            return now
+        opening = datetime.combine(local.date(), self.start, tzinfo=zone)
+        if opening <= local:
+            opening = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=zone)
+        return opening
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+ANY_TIME = Window(time(0), time(0))
+
+
+def parse_window(text: str) -> Window:
+    """'09:00-21:00' -> Window; '' or 'any' -> any time. ValueError on anything else."""
+    text = (text or "").strip().lower()
+    if text in ("", "any", "00:00-00:00"):
+        return ANY_TIME
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError("calling hours look like 09:00-21:00")
+    return Window(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+
+
+def default_window() -> Window:
+    return parse_window(settings.EXOLVE_CALLING_HOURS)
+
+
+# phonenumbers gives Kaliningrad's numbers (+7 4012) the zone of Bucharest, which keeps
+# summer time; Kaliningrad does not. Read it as Kaliningrad.
+_ZONE_FIXES = {"Europe/Bucharest": "Europe/Kaliningrad"}
+
+
+@lru_cache(maxsize=8192)
+def _zone_for_prefix(prefix: str) -> str:
+    try:
+        zones = number_zones.time_zones_for_number(phonenumbers.parse("+" + prefix.ljust(11, "0")))
+    except phonenumbers.NumberParseException:
+        return ""
+    zones = {_ZONE_FIXES.get(zone, zone) for zone in zones if zone != number_zones.UNKNOWN_TIMEZONE}
+    return zones.pop() if len(zones) == 1 else ""
+
+
+def zone_of_number(number: str) -> str:
+    """The callee's IANA time zone when the numbering plan gives exactly one, else "".
+
+    Russian landlines do (+7 495 Moscow, +7 383 Novosibirsk, +7 423 Vladivostok); mobile
+    numbers give all eleven zones, so they are unknown. Looked up by the first seven
+    digits (country, area and exchange code), cached: the plan's time-zone data for +7
+    go no deeper (checked against the full number on 10,000 valid numbers: no
+    difference), and a broadcast of 100,000 numbers must not parse each one again.
+    """
+    if len(number) != 11 or not number.isdigit():
+        return ""
+    return _zone_for_prefix(number[:7])
+
+
+@lru_cache(maxsize=64)
+def get_zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

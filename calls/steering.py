@@ -1,0 +1,145 @@
+"""Steering a broadcast once it is recorded: stop, pause, resume, move its start.
+
+Each change locks the broadcast's row, checks the move against `lifecycle.TRANSITIONS`,
+writes it with who and when, and leaves an entry in the audit trail. Claims lock the
+same row (`sending.claim_calls`), so once a stop or a pause has committed no worker
+takes another call of it; calls a worker already holds are given back (paused) or
+canceled (stopped) at its next turn, and those already handed to Exolve finish.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+
+from .lifecycle import BroadcastState, TransitionRefused, allowed, get_zone, next_state, parse_window
+from .models import Broadcast, Call, CallState
+from .sending import STOPPED_NOT_CALLED, enqueue_sending
+
+STEER_PERMISSION = "calls.steer_broadcast"
+
+
+def may_steer(user, broadcast: Broadcast) -> bool:
+    """The person who sent it, and whoever may steer every broadcast (Managers)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    own = broadcast.created_by_id is not None and broadcast.created_by_id == user.pk
+    return user.has_perm(STEER_PERMISSION) or (own and user.has_perm("calls.send_voicemessage"))
+
+
+def _refusal(state: str, action: str) -> TransitionRefused:
+    words = {
+        "stop": gettext("This broadcast cannot be stopped: it is %(state)s."),
+        "pause": gettext("This broadcast cannot be paused: it is %(state)s."),
+        "resume": gettext("This broadcast cannot be resumed: it is %(state)s."),
+        "move": gettext("Only a broadcast that has not started yet can be moved: this one is %(state)s."),
+    }[action]
+    return TransitionRefused(words % {"state": BroadcastState(state).label})
+
+
+def _change(broadcast_id: int, action: str, user) -> Broadcast:
+    """Lock the row, check the move, write the new state; inside a transaction."""
+    locked = Broadcast.objects.select_for_update().get(pk=broadcast_id)
+    state = locked.state
+    if state == BroadcastState.SCHEDULED and action == "pause":
+        raise _refusal(state, action)
+    if not allowed(state, action):
+        raise _refusal(state, action)
+    locked.state = next_state(state, action)
+    locked.state_changed_at = timezone.now()
+    locked.state_changed_by = user if getattr(user, "pk", None) else None
+    locked.save(update_fields=["state", "state_changed_at", "state_changed_by"])
+    return locked
+
+
+def _audit(user, broadcast: Broadcast, message: str) -> None:
+    if getattr(user, "pk", None):
+        LogEntry.objects.log_actions(user.pk, [broadcast], CHANGE, change_message=message, single_object=True)
+
+
+def waiting_count(broadcast: Broadcast) -> int:
+    """Calls not made yet that would be made on resume (or at the start)."""
+    return Call.objects.filter(broadcast=broadcast, state=CallState.QUEUED).count()
+
+
+def stop(broadcast: Broadcast, user) -> int:
+    """Stop for good: every queued call no worker holds becomes canceled at once. Returns how many."""
+    with transaction.atomic():
+        locked = _change(broadcast.pk, "stop", user)
+        canceled = Call.objects.filter(broadcast=locked, state=CallState.QUEUED).update(
+            state=CallState.CANCELED, error=gettext(STOPPED_NOT_CALLED)
+        )
+        _audit(
+            user,
+            locked,
+            ngettext(
+                "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", canceled
+            )
+            % {"count": canceled},
+        )
+    broadcast.refresh_from_db()
+    return canceled
+
+
+def pause(broadcast: Broadcast, user) -> int:
+    """No call of it is claimed until it is resumed. Returns how many calls wait."""
+    with transaction.atomic():
+        locked = _change(broadcast.pk, "pause", user)
+        waiting = waiting_count(locked)
+        _audit(
+            user,
+            locked,
+            ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", waiting) % {"count": waiting},
+        )
+    broadcast.refresh_from_db()
+    return waiting
+
+
+def resume(broadcast: Broadcast, user) -> int:
+    """Go on where it stopped. Returns how many calls are to be made."""
+    with transaction.atomic():
+        locked = _change(broadcast.pk, "resume", user)
+        waiting = waiting_count(locked)
+        _audit(
+            user,
+            locked,
+            ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", waiting)
+            % {"count": waiting},
+        )
+        transaction.on_commit(lambda: enqueue_sending(locked.pk, waiting))
+    broadcast.refresh_from_db()
+    return waiting
+
+
+def move(broadcast: Broadcast, start_at: datetime, user) -> None:
+    """Move the start of a broadcast that has not started; its calls wait until then (and calling hours)."""
+    if start_at <= timezone.now():
+        raise TransitionRefused(gettext("The new start must be in the future."))
+    with transaction.atomic():
+        locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        if locked.state != BroadcastState.SCHEDULED:
+            raise _refusal(locked.state, "move")
+        locked.start_at = start_at
+        locked.state_changed_at = timezone.now()
+        locked.state_changed_by = user if getattr(user, "pk", None) else None
+        locked.save(update_fields=["start_at", "state_changed_at", "state_changed_by"])
+        window = parse_window(locked.calling_hours)
+        zones = set(
+            Call.objects.filter(broadcast=locked, state=CallState.QUEUED).values_list("time_zone", flat=True).distinct()
+        )
+        first = None
+        for zone_name in zones:
+            zone = get_zone(zone_name or locked.time_zone) or get_zone("UTC")
+            opening = window.next_opening(start_at, zone)
+            waiting = Call.objects.filter(broadcast=locked, state=CallState.QUEUED, time_zone=zone_name)
+            waiting.update(not_before=opening)
+            first = opening if first is None else min(first, opening)
+        when = timezone.localtime(start_at).strftime("%Y-%m-%d %H:%M")
+        _audit(user, locked, gettext("Start moved to %(when)s.") % {"when": when})
+        count = waiting_count(locked)
+        transaction.on_commit(lambda: enqueue_sending(locked.pk, count, at=first or start_at))
+    broadcast.refresh_from_db()
