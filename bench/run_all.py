@@ -143,7 +143,7 @@ class Bench:
         from django.db.models import Count
 
         from calls.models import Call, CallState
-        from calls.sending import create_broadcast, new_token
+        from calls.recording import create_broadcast, new_token
 
         voice_message = self.ensure_voice_message()
         numbers = self.numbers(count)

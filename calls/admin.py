@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from . import send_flow
 from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize
-from .sending import SendRefused, resend_calls
+from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .tasks import schedule_refresh
 

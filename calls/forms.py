@@ -21,7 +21,7 @@ from voicemessages.models import VoiceMessage
 
 from .models import Broadcast, SendDraft
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
-from .sending import SendRefused, create_broadcast, new_token
+from .recording import SendRefused, create_broadcast, new_token
 from .uploads import UploadError, read_numbers_file
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.

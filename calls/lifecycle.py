@@ -28,7 +28,11 @@ import phonenumbers
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from phonenumbers import timezone as number_zones
+
+# Stored on a call its broadcast's stop canceled (translated when written).
+STOPPED_NOT_CALLED = gettext_noop("Not called: the broadcast was stopped.")
 
 
 class BroadcastState(models.TextChoices):

@@ -16,9 +16,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from .lifecycle import BroadcastState, TransitionRefused, allowed, get_zone, next_state, parse_window
+from .lifecycle import (
+    STOPPED_NOT_CALLED,
+    BroadcastState,
+    TransitionRefused,
+    allowed,
+    get_zone,
+    next_state,
+    parse_window,
+)
 from .models import Broadcast, Call, CallState
-from .sending import STOPPED_NOT_CALLED, enqueue_sending
+from .tasks import enqueue_sending
 
 STEER_PERMISSION = "calls.steer_broadcast"
 

@@ -1,5 +1,7 @@
-"""Background work for calls, through django.tasks (run by `manage.py db_worker`).
+"""Background work for calls, through django.tasks (run by `manage.py db_worker`); all enqueueing is here.
 
+- `enqueue_sending(broadcast_id, count)`: the send tasks of a newly recorded (or
+  resumed, or moved) broadcast, deferred to its first call's time.
 - `send_broadcast(broadcast_id)`: sends the broadcast's queued calls. Several copies are
   enqueued per broadcast so several workers share it; each call is still sent once.
 - `refresh_due_calls()`: refreshes the statistics of calls whose refresh is due, then
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,9 +31,24 @@ logger = logging.getLogger(__name__)
 SEND_PRIORITY = 10  # sending goes before statistics when both wait
 
 
+def enqueue_sending(broadcast_id: int, call_count: int, at: datetime | None = None) -> None:
+    """Enqueue enough send tasks for the broadcast's calls to be shared among workers (from `at`)."""
+    per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
+    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
+    task = send_broadcast
+    if at is not None and at > timezone.now() and send_broadcast.get_backend().supports_defer:
+        task = send_broadcast.using(run_after=at)
+    for _index in range(tasks):
+        task.enqueue(broadcast_id)
+    # The safety net's next look, in case the worker that takes these dies.
+    schedule_refresh()
+
+
 @task(priority=SEND_PRIORITY)
 def send_broadcast(broadcast_id: int) -> dict:
     summary = sending.send_queued_calls(broadcast_id)
+    if summary.counts.get(CallState.SENT):
+        schedule_refresh()
     if summary.stopped and Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).exists():
         # The worker is stopping: the calls it gave back go to the next worker.
         send_broadcast.enqueue(broadcast_id)

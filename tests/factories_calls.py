@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 
 from calls.models import Broadcast, Call, CallState
-from calls.sending import create_broadcast, new_token
+from calls.recording import create_broadcast, new_token
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
 
 REPO = Path(__file__).resolve().parent.parent

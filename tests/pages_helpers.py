@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState
-from calls.sending import new_token
+from calls.recording import new_token
 from exolve_portal.roles import MANAGERS, OPERATORS, setup_roles
 from tests.factories import FAST_PASSWORD_HASHERS
 from tests.factories_calls import SOURCE

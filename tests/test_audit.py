@@ -5,7 +5,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from calls.models import Broadcast
-from calls.sending import create_broadcast
+from calls.recording import create_broadcast
 from tests.factories_calls import SOURCE, make_user
 
 pytest_plugins = ["tests.factories_calls"]

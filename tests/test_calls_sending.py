@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState
-from calls.sending import SendRefused, create_broadcast, resend_calls, send_queued_calls, sweep_stale_sending
+from calls.recording import SendRefused, create_broadcast, resend_calls
+from calls.sending import send_queued_calls, sweep_stale_sending
 from exolve_portal.exolve_connection import get_client
 from tests.factories_calls import MAKE, SOURCE, queue, states
 

@@ -177,7 +177,7 @@ def test_refresh_runs_by_itself_until_every_call_is_final(voice_message, sandbox
     settings.EXOLVE_REFRESH_FIRST_DELAY = 0.2
     settings.EXOLVE_REFRESH_MAX_DELAY = 0.5
     sandbox.set_lifecycle(1.0)
-    from calls.sending import enqueue_sending
+    from calls.tasks import enqueue_sending
 
     broadcast = queue(voice_message, NUMBERS)
     enqueue_sending(broadcast.pk, len(NUMBERS))  # what on_commit does after the request

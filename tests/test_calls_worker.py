@@ -112,7 +112,7 @@ def test_killed_sqlite_worker_leaves_unknown_calls_that_are_never_resent(sqlite_
 def test_concurrent_postgres_workers_never_send_a_call_twice(voice_message, sandbox, settings):
     skip_unless_postgres()
     from calls.models import Call
-    from calls.sending import enqueue_sending
+    from calls.tasks import enqueue_sending
     from tests.factories_calls import queue
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -102,7 +102,8 @@ def test_two_staff_confirming_the_same_resend_at_once_queue_each_number_once(voi
 
 
 @pytest.mark.django_db
-def test_results_that_came_back_are_written_when_the_send_loop_crashes(voice_message, dummy_tasks, sandbox, monkeypatch):
+def test_results_that_came_back_are_written_when_the_send_loop_crashes(voice_message, dummy_tasks, sandbox,
+                                                                       monkeypatch):
     broadcast = queue(voice_message, [f"799912345{n:02d}" for n in range(30)])
     real_claim = sending.claim_calls
     claims = []

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from calls.models import CallState
-from calls.sending import create_broadcast, send_queued_calls
+from calls.recording import create_broadcast
+from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
 from exolve_portal.exolve.endpoints import CALL_GET_INFO, DELETE, GET_LIST, MAKE_VOICE_MESSAGE
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
@@ -96,5 +97,6 @@ def test_refresh_ends_only_on_the_documented_not_found(http_voice_message, http_
     refresh_calls([call])
 
     call.refresh_from_db()
-    assert (call.state, call.next_refresh_at is None) == ((CallState.FINISHED, True) if final else (CallState.SENT, False))
+    expected = (CallState.FINISHED, True) if final else (CallState.SENT, False)
+    assert (call.state, call.next_refresh_at is None) == expected
     assert ("no statistics" in call.error) == final

@@ -19,7 +19,8 @@ from django.utils.translation import ngettext
 
 from calls.models import Broadcast, Call, pending_q
 from calls.phones import TooManyNumbers, parse_numbers
-from calls.sending import SendRefused, create_broadcast, new_token, send_queued_calls
+from calls.recording import SendRefused, create_broadcast, new_token
+from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, read_numbers_file
 from voicemessages.models import VoiceMessage

@@ -1,0 +1,273 @@
+"""Recording a broadcast: the request's part of sending, and deliberate resends.
+
+The request only records calls and enqueues work (`tasks.enqueue_sending`, on commit);
+workers send them (`sending.send_queued_calls`). Nothing is recorded twice:
+
+- a form submitted twice carries one token, and one token makes one broadcast;
+- a resend marks the old calls resent in the transaction that records the new ones.
+
+Each call gets the time it may ring first (`not_before`): the broadcast's start, and
+the calling hours in the callee's local time (calls/lifecycle.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from . import tasks
+from .lifecycle import BroadcastState, Window, get_zone, parse_window, zone_of_number
+from .models import RESENDABLE_STATES, Broadcast, Call
+from .phones import InvalidNumber, normalize, source_numbers
+
+
+class SendRefused(Exception):
+    """The broadcast cannot be made; `str()` says why in plain words."""
+
+
+# --- Recording a broadcast ------------------------------------------------------
+
+
+def new_token() -> str:
+    """A fresh idempotency token for one send form."""
+    return uuid.uuid4().hex
+
+
+def check_voice_message(voice_message) -> None:
+    """Raise SendRefused when `voice_message` cannot be sent now."""
+    if voice_message is None or voice_message.pk is None:
+        raise SendRefused(gettext("The voice message does not exist (it may have been deleted)."))
+    if getattr(voice_message, "missing_since", None) is not None:
+        raise SendRefused(
+            gettext("The voice message no longer exists at Exolve. Sync voice messages or create it again.")
+        )
+    if not voice_message.exolve_id:
+        raise SendRefused(gettext("The voice message has no Exolve id yet."))
+
+
+def create_broadcast(
+    voice_message,
+    source: str,
+    destinations: list[str],
+    user,
+    token: str,
+    *,
+    invalid_numbers=(),
+    duplicate_numbers=(),
+    plan: SendPlan | None = None,
+    zones: dict[str, str] | None = None,
+) -> Broadcast:
+    """Record one broadcast with one queued call per destination and enqueue its sending.
+
+    Idempotent on `token`: a second call with the same token returns the broadcast the
+    first one made and records nothing (`broadcast.created_now` tells which happened).
+    `destinations` are normalised again (and deduplicated) so no caller can queue a
+    malformed number. `plan` says when and how fast (default: now, the default calling
+    hours, no pace); `zones` gives callees' time zones read from an uploaded list.
+    """
+    check_voice_message(voice_message)
+    if source not in source_numbers():
+        raise SendRefused(gettext("This source number is not one of the team's numbers."))
+    numbers = []
+    seen = set()
+    for raw in destinations:
+        try:
+            number = normalize(raw)
+        except InvalidNumber as exc:
+            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
+        if number not in seen:
+            seen.add(number)
+            numbers.append(number)
+    if not numbers:
+        raise SendRefused(gettext("There are no valid numbers to call."))
+    if not token:
+        raise SendRefused(gettext("The form has expired; open it again."))
+
+    existing = Broadcast.objects.filter(token=token).first()
+    if existing is not None:
+        existing.created_now = False
+        return existing
+    requested_by = user if getattr(user, "pk", None) else None
+    try:
+        broadcast = _record_broadcast(
+            voice_message,
+            source,
+            numbers,
+            requested_by,
+            token,
+            invalid_numbers=[list(item) for item in invalid_numbers],
+            duplicate_numbers=list(duplicate_numbers),
+            plan=plan,
+            zones=zones,
+        )
+    except IntegrityError:
+        # The same form, submitted twice at the same moment: the other request won.
+        existing = Broadcast.objects.filter(token=token).first()
+        if existing is None:
+            raise
+        existing.created_now = False
+        return existing
+    return broadcast
+
+
+@dataclass
+class Resend:
+    """What a resend did: the broadcasts it recorded, and the calls already sent again before."""
+
+    broadcasts: list
+    already_resent: list
+
+    @property
+    def queued(self) -> int:
+        return sum(broadcast.call_count for broadcast in self.broadcasts)
+
+
+def resend_calls(calls, user) -> Resend:
+    """Deliberately send `calls` (unknown or rejected ones) again, as new calls, each at most once.
+
+    One new broadcast per (voice message, source); the old calls are marked resent in
+    the same transaction, by a conditional UPDATE, so a second submit of the same form
+    (Back, a double click, a colleague at the same moment) queues nothing.
+    """
+    candidates = [call for call in calls if call.state in RESENDABLE_STATES]
+    for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
+        check_voice_message(voice_message)
+    broadcasts = []
+    with transaction.atomic():
+        fresh = _claim_for_resend([call.pk for call in candidates])
+        groups: dict[tuple, list[Call]] = {}
+        for call in candidates:
+            if call.pk in fresh:
+                groups.setdefault((call.voice_message_id, call.source), []).append(call)
+        for (_vm_id, source), group in groups.items():
+            broadcasts.append(_create_resend(group[0].voice_message, source, group, user))
+    return Resend(broadcasts, [call for call in candidates if call.pk not in fresh])
+
+
+def _claim_for_resend(pks: list[int]) -> set[int]:
+    """Mark the calls resent that nobody resent yet; return their pks. Inside a transaction."""
+    queryset = Call.objects.filter(pk__in=pks, state__in=RESENDABLE_STATES, resent_at__isnull=True)
+    if connection.features.has_select_for_update:
+        # PostgreSQL: a concurrent resend waits here, then finds these rows resent.
+        queryset = queryset.select_for_update()
+    fresh = set(queryset.values_list("pk", flat=True))
+    marked = Call.objects.filter(pk__in=fresh, resent_at__isnull=True).update(resent_at=timezone.now())
+    if marked != len(fresh):  # cannot happen under the row locks; refuse rather than guess
+        raise SendRefused(gettext("Someone else is sending these calls again right now; look again in a moment."))
+    return fresh
+
+
+def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
+    requested_by = user if getattr(user, "pk", None) else None
+    resend_of = {}
+    for old in old_calls:
+        resend_of.setdefault(old.destination, old)  # one new call per number
+    broadcast = _record_broadcast(
+        voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of
+    )
+    broadcast.call_count = len(resend_of)
+    return broadcast
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """When and how a broadcast rings: start (None: now), calling hours, zone, pace."""
+
+    start_at: datetime | None = None
+    calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
+    time_zone: str | None = None  # None: TIME_ZONE
+    pace_per_minute: int | None = None
+
+    @property
+    def window(self) -> Window:
+        return parse_window(settings.EXOLVE_CALLING_HOURS if self.calling_hours is None else self.calling_hours)
+
+
+def callee_zone(number: str, zones: dict[str, str] | None, default: str) -> tuple[str, str]:
+    """(the zone stored on the call, the zone its calling hours use): number, list, broadcast."""
+    known = zone_of_number(number) or (zones or {}).get(number, "")
+    return known, known or default
+
+
+def _record_broadcast(
+    voice_message,
+    source,
+    numbers,
+    requested_by,
+    token,
+    *,
+    resend_of=None,
+    invalid_numbers=(),
+    duplicate_numbers=(),
+    plan: SendPlan | None = None,
+    zones: dict[str, str] | None = None,
+) -> Broadcast:
+    """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
+    resend_of = resend_of or {}
+    plan = plan or SendPlan()
+    now = timezone.now()
+    start = plan.start_at if plan.start_at and plan.start_at > now else None
+    window = plan.window
+    broadcast_zone = plan.time_zone or settings.TIME_ZONE
+    openings: dict[str, datetime] = {}  # per zone: when its calls may ring first
+
+    def not_before(zone_name: str) -> datetime:
+        if zone_name not in openings:
+            zone = get_zone(zone_name) or get_zone(settings.TIME_ZONE)
+            openings[zone_name] = window.next_opening(start or now, zone)
+        return openings[zone_name]
+
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            voice_message=voice_message,
+            voice_message_name=voice_message.name,
+            service_id=voice_message.exolve_id,
+            source=source,
+            created_by=requested_by,
+            token=token,
+            invalid_numbers=invalid_numbers,
+            duplicate_numbers=duplicate_numbers,
+            state=BroadcastState.SCHEDULED if start else BroadcastState.SENDING,
+            start_at=start,
+            calling_hours="" if window.any_time else str(window),
+            time_zone=broadcast_zone,
+            pace_per_minute=plan.pace_per_minute or None,
+        )
+        calls = []
+        for number in numbers:
+            known, effective = callee_zone(number, zones, broadcast_zone)
+            calls.append(
+                Call(
+                    broadcast=broadcast,
+                    voice_message=voice_message,
+                    service_id=voice_message.exolve_id,
+                    source=source,
+                    destination=number,
+                    requested_by=requested_by,
+                    resend_of=resend_of.get(number),
+                    time_zone=known,
+                    not_before=not_before(effective),
+                )
+            )
+        Call.objects.bulk_create(calls, batch_size=500)
+        if requested_by is not None:
+            # The audit trail in the admin shows who sent what, next to message edits.
+            LogEntry.objects.log_actions(
+                requested_by.pk,
+                [broadcast],
+                ADDITION,
+                change_message=gettext("Sent to %(count)d numbers from %(source)s")
+                % {"count": len(numbers), "source": source},
+                single_object=True,
+            )
+        first = min(openings.values(), default=now)
+        transaction.on_commit(lambda: tasks.enqueue_sending(broadcast.pk, len(numbers), at=first))
+    broadcast.created_now = True
+    return broadcast
