@@ -7,7 +7,7 @@ else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
 and removes all of it at the end. See bench/README.md for what each row means.
 
     --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
-    --only LIST    some of: send,sync,refresh,pages,export (comma-separated)
+    --only LIST    some of: send,sync,refresh,ratelimit,pages,export (comma-separated)
     --sqlite       use SQLite even when PostgreSQL answers
     --json PATH    also write the results as JSON
     --keep-logs    keep the temporary directory (worker and sandbox logs)
@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import traceback
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -34,6 +35,10 @@ from harness import BenchError, Harness, cpu_seconds, wait_until  # noqa: E402
 
 SOURCE = "74951234567"
 IN_FLIGHT = 20
+RATE_LIMIT = 100  # requests per second, the sandbox's 429 threshold in the rate-limit row
+MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
+
+BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export")
 
 SIZES = {
     "full": {
@@ -42,6 +47,7 @@ SIZES = {
         "growth": 10_000,
         "workers": (1, 2, 4),
         "cpu": 1000,
+        "ratelimit": 1000,
         "naive_sample": 50,
         "sync": 1000,
         "pages": (1000, 100_000),
@@ -53,6 +59,7 @@ SIZES = {
         "growth": 400,
         "workers": (1, 2),
         "cpu": 200,
+        "ratelimit": 200,
         "naive_sample": 10,
         "sync": 100,
         "pages": (200, 2000),
@@ -340,6 +347,113 @@ class Bench:
         )
         self.data["cpu"] = {"n": n, "per_call_ms": per_call, **result}
 
+    # --- 2b. bulk send under a rate limit ---------------------------------------------
+
+    def sandbox_sends(self, numbers: list[str], since: int) -> dict:
+        """What the sandbox saw of MakeVoiceMessage to `numbers` after log entry `since`.
+
+        Counted at the sandbox, not in the portal: the calls it created per destination
+        (`calls()`), and its request log (status 200 = carried out, 429 = refused).
+        """
+        wanted = set(numbers)
+        log = self.h.sandbox("requests_log", endpoint=MAKE_VOICE_MESSAGE)[since:]
+        ours = [e for e in log if isinstance(e["body"], dict) and e["body"].get("destination") in wanted]
+        ok = Counter(e["body"]["destination"] for e in ours if e["status"] == 200)
+        created = Counter(c["destination"] for c in self.h.sandbox("calls").values() if c["destination"] in wanted)
+        # 429s come in bursts (every request in flight meets the empty bucket); each burst
+        # costs the client a Retry-After pause.
+        refused = [e["at"] for e in ours if e["status"] == 429]
+        bursts = sum(1 for i, at in enumerate(refused) if i == 0 or at - refused[i - 1] > 0.5)
+        return {
+            "requests": len(ours),
+            "ok": sum(ok.values()),
+            "429": sum(1 for e in ours if e["status"] == 429),
+            "other": sum(1 for e in ours if e["status"] not in (200, 429)),
+            "bursts": bursts,
+            "created": sum(created.values()),
+            "never_called": sum(1 for n in numbers if created[n] == 0),
+            "called_twice": sum(1 for n in numbers if created[n] > 1 or ok[n] > 1),
+            "span": ours[-1]["at"] - ours[0]["at"] if ours else 0.0,
+            "refused_at": [round(at - ours[0]["at"], 3) for at in refused],
+        }
+
+    def once_each(self, seen: dict, n: int) -> bool:
+        return seen["never_called"] == 0 and seen["called_twice"] == 0 and seen["ok"] == n and seen["created"] == n
+
+    def bench_ratelimit(self) -> None:
+        """Bulk send of N through a real worker against a sandbox that answers 429 above RATE rps."""
+        from exolve_portal.exolve import ExolveClient
+        from exolve_portal.exolve.errors import RateLimitedError
+
+        n, rate, latency_ms = self.s["ratelimit"], RATE_LIMIT, self.s["latency_ms"]
+        ideal = n / rate
+        voice_message = self.ensure_voice_message()
+        self.h.set_latency(latency_ms)
+        try:
+            # The floor at this rate: a bare 20-thread pool over the client (its own
+            # RateLimiter, as a worker's), each thread sending its number again after a
+            # 429 until it goes through. No database.
+            numbers = self.numbers(n)
+            client = ExolveClient(self.h.sandbox_url, "sandbox-key")
+
+            def send(number):
+                while True:
+                    try:
+                        return client.make_voice_message(SOURCE, number, voice_message.exolve_id)
+                    except RateLimitedError:
+                        continue
+
+            since = self.h.sandbox("count", endpoint=MAKE_VOICE_MESSAGE)
+            self.h.sandbox("set_rate_limit", rps=rate)  # a fresh, full bucket
+            started = time.perf_counter()
+            with ThreadPoolExecutor(IN_FLIGHT) as pool:
+                list(pool.map(send, numbers))
+            floor = time.perf_counter() - started
+            client.session.close()
+            floor_seen = self.sandbox_sends(numbers, since)
+            self.h.sandbox("set_rate_limit", rps=0)
+
+            # The portal: warmed up without a limit (imports, connections), then measured.
+            self.start_workers(1)
+            numbers_from = self._number
+            since = self.h.sandbox("count", endpoint=MAKE_VOICE_MESSAGE)
+            time.sleep(0.2)
+            self.h.sandbox("set_rate_limit", rps=rate)
+            result = self.broadcast(n, timeout=max(120, 10 * ideal))
+            numbers = [f"7916{index % 10**7:07d}" for index in range(numbers_from, numbers_from + n)]
+        finally:
+            self.h.sandbox("set_rate_limit", rps=0)  # lifted: other rows are unaffected
+            self.h.stop_workers()
+            self.purge_tasks()
+        seen = self.sandbox_sends(numbers, since)
+        states = result["states"]
+        bad = {state: count for state, count in states.items() if state != "sent"}
+        ratio = result["wall"] / ideal
+        if bad or not self.once_each(seen, n):
+            verdict = "ERROR"
+        else:
+            verdict = self.judge(ratio, 1.15)
+        self.add(
+            Row(
+                f"bulk send under a rate limit ({rate:g} rps)",
+                f"{n}",
+                f"{result['wall']:.2f} s",
+                f"{ideal:.2f} s",
+                f"{ratio:.3f}",
+                "<= 1.15, once each",
+                verdict,
+                f"{ratio:.3f} x ideal, {result['wall'] / floor:.3f} x the floor at this rate ({floor:.2f} s, "
+                f"{floor / ideal:.3f} x ideal, {floor_seen['429']} x 429"
+                f"{'' if self.once_each(floor_seen, n) else ', NOT once each'}); "
+                f"sandbox answered {seen['429']} x 429 (in {seen['bursts']} burst(s)) and {seen['ok']} x 200 "
+                f"({seen['requests']} requests, first to last {seen['span']:.2f} s at the sandbox); "
+                f"called at the sandbox: {seen['created']} calls, {seen['never_called']} numbers never, "
+                f"{seen['called_twice']} more than once; portal states: " + self.states_note(states),
+            )
+        )
+        self.data["ratelimit"] = {"n": n, "rate": rate, "ideal": ideal, "floor": floor, "floor_sandbox": floor_seen,
+                                  "sandbox": seen, **result}  # fmt: skip
+
     # --- 3. refresh --------------------------------------------------------------------
 
     def bench_refresh(self) -> None:
@@ -565,14 +679,14 @@ def print_table(rows: list[Row]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="send,sync,refresh,pages,export")
+    parser.add_argument("--only", default=",".join(BENCHMARKS))
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"send", "sync", "refresh", "pages", "export"}
+    unknown = only - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     sizes = SIZES["quick" if args.quick else "full"]
@@ -606,6 +720,7 @@ def main(argv=None) -> int:
             ("send", bench.bench_naive),
             ("send", bench.bench_send),
             ("send", bench.bench_cpu),
+            ("ratelimit", bench.bench_ratelimit),
             ("refresh", bench.bench_refresh),
             ("pages", bench.bench_pages),
             ("export", bench.bench_export),

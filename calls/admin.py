@@ -4,6 +4,7 @@ List pages run a fixed number of queries whatever the number of rows: related ro
 come through select_related and broadcast counts through one annotated query.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -15,7 +16,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from jobs.tasks import start_job
+from jobs.views import job_url
+
 from . import send_flow
+from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
@@ -24,8 +29,6 @@ from .tasks import schedule_refresh
 
 SEND_PERMISSION = "calls.send_voicemessage"
 REFRESH_PERMISSION = "calls.refresh_call"
-# The admin action and button refresh at most this many calls in one request.
-REFRESH_LIMIT = 1000
 
 
 class BroadcastFilter(admin.SimpleListFilter):
@@ -161,7 +164,15 @@ class CallAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Refresh statistics"), permissions=["refresh"])
     def refresh_statistics(self, request, queryset):
-        calls = list(queryset.filter(call_id__isnull=False).order_by("pk")[:REFRESH_LIMIT])
+        """A few calls now; more than EXOLVE_REFRESH_IN_REQUEST as a job with a progress page."""
+        with_id = queryset.filter(call_id__isnull=False).order_by("pk")
+        pks = list(with_id.values_list("pk", flat=True)[:REFRESH_JOB_LIMIT])
+        if len(pks) > settings.EXOLVE_REFRESH_IN_REQUEST:
+            job, _started = start_job(
+                REFRESH, user=request.user, params={"pks": pks}, total=len(pks), return_url=request.get_full_path()
+            )
+            return HttpResponseRedirect(job_url(job))
+        calls = list(Call.objects.filter(pk__in=pks).order_by("pk"))
         summary = refresh_calls(calls)
         schedule_refresh()
         self.message_user(

@@ -6,3 +6,7 @@ class CallsConfig(AppConfig):
     name = "calls"
     verbose_name = _("Calls")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the background job kind (refresh of many calls) with the jobs app.
+        from . import jobs  # noqa: F401

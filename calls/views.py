@@ -14,16 +14,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from exolve_portal.exolve import sandbox
+from jobs.tasks import start_job
+from jobs.views import job_url
 
 from . import dashboard as stats
 from . import send_flow
 from .exports import export_filename, stream_csv, xlsx_file
 from .filters import CallFilterForm
+from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .models import Broadcast, Call, CallState
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
@@ -35,8 +39,8 @@ VIEW_BROADCASTS = "calls.view_broadcast"
 REFRESH_PERMISSION = "calls.refresh_call"
 # The broadcast page reloads itself this often (seconds) while calls are pending.
 AUTO_REFRESH_SECONDS = 5
-# "Refresh statistics now" asks Exolve about at most this many calls in one request.
-REFRESH_LIMIT = 1000
+# "Refresh statistics now" asks Exolve in the request about at most EXOLVE_REFRESH_IN_REQUEST
+# calls; more (up to REFRESH_JOB_LIMIT) are refreshed by a background job.
 
 
 def staff_page(*permissions):
@@ -159,11 +163,19 @@ def broadcast_refresh(request, pk):
     broadcast = get_object_or_404(Broadcast.objects.only("pk"), pk=pk)
     if broadcast.pk in resume_stalled_sending():
         messages.warning(request, gettext("Sending of this broadcast had stopped; it has been started again."))
-    calls = list(
-        Call.objects.filter(broadcast=broadcast, state=CallState.SENT, call_id__isnull=False)
-        .only("pk", "call_id", "sent_at", "destination", "state")
-        .order_by("pk")[:REFRESH_LIMIT]
-    )
+    pending = Call.objects.filter(broadcast=broadcast, state=CallState.SENT, call_id__isnull=False).order_by("pk")
+    pks = list(pending.values_list("pk", flat=True)[:REFRESH_JOB_LIMIT])
+    if len(pks) > settings.EXOLVE_REFRESH_IN_REQUEST:
+        # Many calls: in the background with a progress page, so a slow Exolve is no 502.
+        job, _started = start_job(
+            REFRESH,
+            user=request.user,
+            params={"pks": pks},
+            total=len(pks),
+            return_url=reverse("portal:broadcast", args=[broadcast.pk]),
+        )
+        return redirect(job_url(job))
+    calls = list(pending.filter(pk__in=pks).only("pk", "call_id", "sent_at", "destination", "state"))
     if not calls:
         messages.info(request, gettext("Nothing to refresh: no call of this broadcast is waiting for its outcome."))
     else:

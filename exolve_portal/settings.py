@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "axes",
     "exolve_portal",
+    "jobs",
     "voicemessages",
     "calls",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
@@ -225,6 +226,14 @@ EXOLVE_CALLING_HOURS = env.str("EXOLVE_CALLING_HOURS", default="09:00-21:00")
 EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
 EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)
 EXOLVE_REFRESH_MAX_AGE = env.float("EXOLVE_REFRESH_MAX_AGE", default=86_400.0)
+
+# Background jobs (jobs app): staff requests never wait on Exolve for long. Refreshing
+# more calls than this, or deleting more voice messages than this, runs as a job with
+# a progress page; a sync always does.
+EXOLVE_REFRESH_IN_REQUEST = env.int("EXOLVE_REFRESH_IN_REQUEST", default=20)
+EXOLVE_DELETE_IN_REQUEST = env.int("EXOLVE_DELETE_IN_REQUEST", default=5)
+# A running job with no progress for this many seconds belongs to a stopped worker: failed.
+JOBS_STALE_AFTER = env.int("JOBS_STALE_AFTER", default=600)
 
 # Logs go to stdout (journald/docker collect them): JSON lines in production, plain
 # text in development; the API key and other secrets are redacted on every handler.

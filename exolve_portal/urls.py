@@ -11,6 +11,8 @@ urlpatterns = [
     # The language switch works on the login page too (StaffRequiredMiddleware allows it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    # Progress pages of background jobs (sync, bulk deletes, refreshes): jobs/urls.py.
+    path("portal/jobs/", include("jobs.urls")),
     # The staff pages (dashboard, send, broadcasts, calls): calls/urls.py.
     path("portal/", include("calls.urls")),
     # Only a pointer to the admin, which asks for the login itself.

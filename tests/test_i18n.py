@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 
 from calls.models import CallState
 from exolve_portal.roles import MANAGERS, OPERATORS
@@ -32,7 +33,7 @@ LOCALE = REPO / "locale"
 RU_PO = LOCALE / "ru" / "LC_MESSAGES" / "django.po"
 RU_MO = LOCALE / "ru" / "LC_MESSAGES" / "django.mo"
 # What `make messages` reads: the project's own code (and nothing under tests/ or bench/).
-SOURCE_TREES = ["manage.py", "exolve_portal", "calls", "voicemessages", "templates"]
+SOURCE_TREES = ["manage.py", "exolve_portal", "jobs", "calls", "voicemessages", "templates"]
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdif%r]")
 
 
@@ -326,13 +327,39 @@ def test_default_language_comes_from_language_code(client, db, settings):
         "admin:voicemessages_voicemessage_add",
         "admin:calls_call_changelist",
         "admin:calls_broadcast_changelist",
+        "job",
     ],
 )
 def test_staff_pages_speak_russian(client, seeded, russian_browser, page):
     client.force_login(seeded["manager"])
-    url = reverse("portal:broadcast", args=[seeded["broadcast"].pk]) if page == "broadcast" else reverse(page)
+    if page == "job":
+        url = reverse("jobs:job", args=[finished_sync_job(seeded["manager"]).pk])
+    elif page == "broadcast":
+        url = reverse("portal:broadcast", args=[seeded["broadcast"].pk])
+    else:
+        url = reverse(page)
     text = assert_speaks_russian(client.get(url, **russian_browser))
     assert "Тестовый режим" in text  # the sandbox banner
+
+
+def finished_sync_job(user):
+    """A sync job that ran (through the real task) and found one message missing and one unreadable."""
+    from jobs.models import Job, JobState
+
+    return Job.objects.create(
+        kind="voicemessages.sync",
+        started_by=user,
+        state=JobState.DONE,
+        done=3,
+        total=3,
+        finished_at=django_timezone.now(),
+        return_url=reverse("admin:voicemessages_voicemessage_changelist"),
+        result={
+            "counts": {"created": 1, "updated": 0, "unchanged": 1, "missing": 1, "failed": 1},
+            "newly_missing": 1,
+            "failed": [["vm-1", "Exolve had a problem on its side. Try again in a few minutes."]],
+        },
+    )
 
 
 def test_send_preview_speaks_russian_with_reasons(client, seeded, russian_browser):

@@ -23,6 +23,8 @@ ADD = "admin:voicemessages_voicemessage_add"
 SYNC = "admin:voicemessages_voicemessage_sync"
 EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
 
+pytest_plugins = ["tests.jobs_helpers"]
+
 # Fixtures shared by the voice-message tests.
 exolve = factories.exolve
 manager = factories.manager
@@ -178,7 +180,7 @@ def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_cli
     assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
 
 
-def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(exolve, manager_client):
+def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(exolve, manager_client, worker):
     exolve.add_fault("timeout", CREATE)
 
     response = manager_client.post(reverse(ADD), form_data(name="Maybe"))
@@ -190,6 +192,7 @@ def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(ex
     [remote_id] = exolve.voice_messages()
 
     manager_client.post(reverse(SYNC))
+    worker()
 
     assert VoiceMessage.objects.get().exolve_id == remote_id
     assert exolve.count(CREATE) == 1
@@ -418,23 +421,26 @@ def test_sync_button_is_shown_to_those_who_may_sync(exolve, client, manager_clie
     assert "exolve-sync-button" not in client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_sync_button_syncs_from_exolve(exolve, manager_client):
+def test_sync_button_syncs_from_exolve_in_the_background(exolve, manager_client, worker):
     remote_id = exolve.add_voice_message("From Exolve", media_id=1979)
     gone = synced_voice_message(exolve, "Will vanish")
     exolve.reset()
     exolve.add_voice_message("From Exolve", media_id=1979)
     remote_id = next(iter(exolve.voice_messages()))
 
-    response = manager_client.post(reverse(SYNC), follow=True)
+    response = manager_client.post(reverse(SYNC))
+    job_page = response["Location"]
+    assert exolve.count(GET_LIST) == 0  # the request only started the job
+    worker()
+    page = manager_client.get(job_page).content.decode()
 
-    assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
     assert VoiceMessage.objects.get(exolve_id=remote_id).name == "From Exolve"
     assert VoiceMessage.objects.get(pk=gone.pk).missing_since is not None
-    shown = texts(response)
-    assert any("created 1, updated 0, unchanged 0, missing 1, failed 0" in text for text in shown)
+    assert "created 1, updated 0, unchanged 0, missing 1, failed 0" in page
+    assert "1 voice message is no longer at Exolve" in page
+    assert f'href="{reverse(CHANGELIST)}"' in page  # the way back
     assert exolve.count(CREATE) == 0
-    content = response.content.decode()
-    assert "missing at Exolve since" in content
+    assert "missing at Exolve since" in manager_client.get(reverse(CHANGELIST)).content.decode()
 
 
 def test_sync_button_accepts_post_only(exolve, manager_client):
@@ -450,13 +456,16 @@ def test_sync_button_needs_the_sync_permission(exolve, client):
     assert exolve.count(GET_LIST) == 0
 
 
-def test_sync_button_when_exolve_is_unreachable_says_so(exolve, manager_client):
+def test_sync_button_when_exolve_is_unreachable_says_so(exolve, manager_client, worker):
     message = VoiceMessageFactory()
     exolve.add_fault("connect_refused", GET_LIST, times=None)
 
-    response = manager_client.post(reverse(SYNC), follow=True)
+    job_page = manager_client.post(reverse(SYNC))["Location"]
+    worker()
+    response = manager_client.get(job_page)
 
-    assert any("Could not get the list of voice messages from Exolve" in text for text in texts(response))
+    assert response.context["job"].state == "failed"
+    assert "Could not get the list of voice messages from Exolve" in response.content.decode()
     assert VoiceMessage.objects.get().missing_since is None
     assert VoiceMessage.objects.get().exolve_id == message.exolve_id
 

@@ -9,12 +9,16 @@
 - An edit of a copy that changed meanwhile is refused on the form, with what was typed.
 - Delete (one or selected): at Exolve first, per message, outside any transaction;
   then the row and its log entry; what failed is kept and said.
-- "Sync from Exolve" (a POST-only extra URL) and "Refresh from Exolve" (an action).
+- "Sync from Exolve" (a POST-only extra URL) starts a background job and shows its
+  progress page (a second click while one runs shows that one); "Refresh from Exolve"
+  is an action. Deleting more than ``EXOLVE_DELETE_IN_REQUEST`` selected messages is a
+  background job too, after Django's confirmation page.
 """
 
 import json
 from contextlib import ExitStack
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.options import TO_FIELD_VAR
@@ -32,24 +36,16 @@ from django.views.decorators.http import require_POST
 from calls.admin_actions import send_voice_message_action
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
+from jobs.tasks import start_job
+from jobs.views import job_url
 
-from .exceptions import SyncUnavailableError, VoiceMessageChangedMeanwhile, VoiceMessageDeleteError, explain
+from .exceptions import VoiceMessageChangedMeanwhile, VoiceMessageDeleteError, explain
 from .forms import VoiceMessageForm
+from .jobs import DELETE, SYNC
 from .models import OrphanedVoiceMessage, VoiceMessage
 from .provisioning import provisioning_guard
-from .sync import refresh_voice_messages, sync_voice_messages
-
-# Messages listing names stop after this many, then say how many more.
-_NAMES_SHOWN = 20
-
-
-def _quoted_names(rows) -> str:
-    """“a”, “b”, … and N more: plain text (messages are escaped when shown)."""
-    rows = list(rows)
-    names = ", ".join(f"“{row}”" for row in rows[:_NAMES_SHOWN])
-    if len(rows) > _NAMES_SHOWN:
-        names += " " + _("and %(count)d more") % {"count": len(rows) - _NAMES_SHOWN}
-    return names
+from .sync import refresh_voice_messages
+from .wording import NAMES_SHOWN, quoted_names
 
 
 class SyncStateFilter(admin.SimpleListFilter):
@@ -265,18 +261,18 @@ class VoiceMessageAdmin(admin.ModelAdmin):
                     "Deleted %(count)d voice messages at Exolve and here: %(names)s.",
                     len(report.deleted),
                 )
-                % {"count": len(report.deleted), "names": _quoted_names(report.deleted)},
+                % {"count": len(report.deleted), "names": quoted_names(report.deleted)},
                 messages.SUCCESS,
             )
-        for _message, error in report.failed[:_NAMES_SHOWN]:
+        for _message, error in report.failed[:NAMES_SHOWN]:
             self.message_user(request, error.user_message, messages.ERROR)
-        if len(report.failed) > _NAMES_SHOWN:
+        if len(report.failed) > NAMES_SHOWN:
             self.message_user(
                 request,
                 _("%(count)d more voice messages were not deleted: %(names)s.")
                 % {
-                    "count": len(report.failed) - _NAMES_SHOWN,
-                    "names": _quoted_names([m for m, _e in report.failed[_NAMES_SHOWN:]]),
+                    "count": len(report.failed) - NAMES_SHOWN,
+                    "names": quoted_names([m for m, _e in report.failed[NAMES_SHOWN:]]),
                 },
                 messages.ERROR,
             )
@@ -290,6 +286,13 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         _deletable, _count, perms_needed, protected = self.get_deleted_objects(queryset, request)
         if perms_needed or protected:
             return django_delete_selected(self, request, queryset)
+        pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+        if len(pks) > settings.EXOLVE_DELETE_IN_REQUEST:
+            # Many Deletes at Exolve: in the background, so a slow Exolve is no 502.
+            job, _started = start_job(
+                DELETE, user=request.user, params={"pks": pks}, total=len(pks), return_url=self._changelist_url()
+            )
+            return HttpResponseRedirect(job_url(job))
         report = self.delete_queryset(request, queryset)
         if report.deleted:
             # Logged after the fact, and only for what really went.
@@ -311,10 +314,10 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         if result.missing:
             self.message_user(
                 request,
-                _("Exolve no longer has %(names)s; marked as missing.") % {"names": _quoted_names(result.missing)},
+                _("Exolve no longer has %(names)s; marked as missing.") % {"names": quoted_names(result.missing)},
                 messages.WARNING,
             )
-        for row, error in result.failed[:_NAMES_SHOWN]:
+        for row, error in result.failed[:NAMES_SHOWN]:
             self.message_user(
                 request,
                 _("Could not refresh “%(name)s”: %(reason)s") % {"name": row.name, "reason": explain(error)},
@@ -328,38 +331,21 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         ]
 
     def sync_view(self, request):
-        """POST only: run the sync and go back to the list with its summary."""
+        """POST only: start the sync in the background (or find the one running) and show its progress."""
         return require_POST(self._sync)(request)
 
     def _sync(self, request):
         if not self.has_sync_permission(request):
             raise PermissionDenied
-        try:
-            result = sync_voice_messages()
-        except SyncUnavailableError as error:
-            self.message_user(request, error.user_message, messages.ERROR)
-        else:
-            level = messages.SUCCESS if result.ok else messages.WARNING
-            self.message_user(request, _("Synced from Exolve: %(summary)s.") % {"summary": result.summary()}, level)
-            if result.newly_missing:
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d voice message is no longer at Exolve; it is marked as missing.",
-                        "%(count)d voice messages are no longer at Exolve; they are marked as missing.",
-                        len(result.newly_missing),
-                    )
-                    % {"count": len(result.newly_missing)},
-                    messages.WARNING,
-                )
-            for exolve_id, error in list(result.failed.items())[:_NAMES_SHOWN]:
-                self.message_user(
-                    request,
-                    _("Could not read voice message %(id)s from Exolve: %(reason)s")
-                    % {"id": exolve_id, "reason": explain(error)},
-                    messages.ERROR,
-                )
-        return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name))
+        job, started = start_job(SYNC, user=request.user, return_url=self._changelist_url(), exclusive=True)
+        if not started:
+            self.message_user(
+                request, _("A sync from Exolve is already under way; here is its progress."), messages.INFO
+            )
+        return HttpResponseRedirect(job_url(job))
+
+    def _changelist_url(self) -> str:
+        return reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
@@ -403,13 +389,13 @@ class OrphanedVoiceMessageAdmin(admin.ModelAdmin):
             OrphanedVoiceMessage.objects.filter(pk__in=[o.pk for o in gone]).delete()
             self.message_user(
                 request,
-                _("Deleted at Exolve: %(names)s.") % {"names": _quoted_names(gone)},
+                _("Deleted at Exolve: %(names)s.") % {"names": quoted_names(gone)},
                 messages.SUCCESS,
             )
         if left:
             self.message_user(
                 request,
-                _("Still at Exolve (see the error column): %(names)s.") % {"names": _quoted_names(left)},
+                _("Still at Exolve (see the error column): %(names)s.") % {"names": quoted_names(left)},
                 messages.ERROR,
             )
 

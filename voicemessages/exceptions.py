@@ -94,15 +94,27 @@ class VoiceMessageDeleteError(VoiceMessageError):
 
     def __init__(self, voice_message: VoiceMessage, exolve_error: errors.ExolveError):
         self.voice_message = voice_message
-        if exolve_error.may_have_reached:
-            detail = _("It may or may not have been deleted at Exolve; try again to find out.")
-        else:
-            detail = _("It is still at Exolve.")
         super().__init__(
-            _("“%(name)s” was not deleted: %(reason)s %(detail)s")
-            % {"name": voice_message.name, "reason": explain(exolve_error), "detail": detail},
+            not_deleted_message(voice_message.name, exolve_error.explanation, exolve_error.may_have_reached),
             exolve_error,
         )
+
+
+def not_deleted_message(name: str, explanation: str, may_have_reached: bool) -> str:
+    """Why one voice message was not deleted, in the active language.
+
+    ``explanation`` is an Exolve error's untranslated explanation (so a background job
+    can store it and the page translate it for whoever reads it).
+    """
+    if may_have_reached:
+        detail = _("It may or may not have been deleted at Exolve; try again to find out.")
+    else:
+        detail = _("It is still at Exolve.")
+    return _("“%(name)s” was not deleted: %(reason)s %(detail)s") % {
+        "name": name,
+        "reason": _(explanation),
+        "detail": detail,
+    }
 
 
 class BulkDeleteError(VoiceMessageDeleteError):
@@ -127,8 +139,11 @@ class SyncUnavailableError(VoiceMessageError):
     """Exolve could not be asked for its list (unreachable, key refused, ...): nothing changed here."""
 
     def __init__(self, exolve_error: errors.ExolveError):
-        super().__init__(
-            _("Could not get the list of voice messages from Exolve: %(reason)s Nothing was changed.")
-            % {"reason": explain(exolve_error)},
-            exolve_error,
-        )
+        super().__init__(sync_unavailable_message(exolve_error.explanation), exolve_error)
+
+
+def sync_unavailable_message(explanation: str) -> str:
+    """A sync that could not get Exolve's list, in the active language (``explanation`` untranslated)."""
+    return _("Could not get the list of voice messages from Exolve: %(reason)s Nothing was changed.") % {
+        "reason": _(explanation)
+    }

@@ -92,18 +92,23 @@ class VoiceMessageQuerySet(models.QuerySet):
     delete.alters_data = True
     delete.queryset_only = True
 
-    def delete_each(self) -> BulkDeleteReport:
+    def delete_each(self, progress=None) -> BulkDeleteReport:
         """Delete each message at Exolve (concurrently), then the deleted ones here.
 
         Exolve's "not found" counts as deleted; any other failure keeps that row.
+        ``progress(done, total)``, if given, is called in this thread as answers come.
         """
         messages = list(self.order_by("pk"))
         report = BulkDeleteReport()
         if not messages:
             return report
         workers = max(1, min(settings.EXOLVE_MAX_IN_FLIGHT, len(messages)))
+        outcomes = []
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(_delete_at_exolve_or_error, messages))
+            for done, outcome in enumerate(pool.map(_delete_at_exolve_or_error, messages), start=1):
+                outcomes.append(outcome)
+                if progress:
+                    progress(done, len(messages))
         for message, error in zip(messages, outcomes, strict=True):
             if error is None:
                 report.deleted.append(message)

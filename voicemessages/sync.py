@@ -69,17 +69,25 @@ class SyncResult:
         """0: everything synced; 1: some messages could not be read."""
         return 0 if self.ok else 1
 
-    def summary(self) -> str:
-        """The one-line summary: "created N, updated N, unchanged N, missing N, failed N"."""
-        return _(
-            "created %(created)d, updated %(updated)d, unchanged %(unchanged)d, missing %(missing)d, failed %(failed)d"
-        ) % {
+    def counts(self) -> dict[str, int]:
+        return {
             "created": len(self.created),
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
             "missing": len(self.missing),
             "failed": len(self.failed),
         }
+
+    def summary(self) -> str:
+        """The one-line summary: "created N, updated N, unchanged N, missing N, failed N"."""
+        return summary_text(self.counts())
+
+
+def summary_text(counts: dict[str, int]) -> str:
+    """"created N, updated N, unchanged N, missing N, failed N" from ``SyncResult.counts()``."""
+    return _(
+        "created %(created)d, updated %(updated)d, unchanged %(unchanged)d, missing %(missing)d, failed %(failed)d"
+    ) % counts
 
 
 def fetch_infos(
