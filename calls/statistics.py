@@ -10,6 +10,8 @@ calling thread, one UPDATE per call.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,8 +29,6 @@ from .models import FINAL_STATUSES, Call, CallState
 
 logger = logging.getLogger(__name__)
 
-# While a refresh runs, due calls are leased this long so other workers leave them be.
-LEASE_SECONDS = 120
 DUE_BATCH = 200
 
 
@@ -107,25 +107,33 @@ def refresh_calls(
     *,
     max_in_flight: int | None = None,
     progress: Callable[[int], None] | None = None,
+    leased: bool = False,
 ) -> RefreshSummary:
-    """Refresh the statistics of `calls` (those without a call id are skipped)."""
+    """Refresh the statistics of `calls` (those without a call id are skipped).
+
+    `leased`: the calls were taken by `claim_due_calls`; their lease is renewed while
+    the batch lasts (a slow Exolve can make it outlast any fixed lease), so no other
+    worker takes them again and asks Exolve twice.
+    """
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
     client = get_client()
     summary = RefreshSummary()
-    pending = iter([c for c in calls if c.call_id])
+    waiting = deque(c for c in calls if c.call_id)  # not asked for yet
     in_flight: dict = {}
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
 
         def fill():
-            while len(in_flight) < slots:
-                call = next(pending, None)
-                if call is None:
-                    return
+            while len(in_flight) < slots and waiting:
+                call = waiting.popleft()
                 in_flight[pool.submit(_fetch, client, call.call_id)] = call
 
         fill()
+        renewed = time.monotonic()
         while in_flight:
-            done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=_lease_seconds() / 3)
+            if leased and time.monotonic() - renewed >= _lease_seconds() / 3:
+                renewed = time.monotonic()
+                _renew_lease([call.pk for call in in_flight.values()] + [call.pk for call in waiting])
             results = [(in_flight.pop(future), *future.result()) for future in done]
             fill()
             now = timezone.now()
@@ -168,9 +176,21 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
         calls = list(queryset.order_by("next_refresh_at")[:limit])
         if calls:
             Call.objects.filter(pk__in=[c.pk for c in calls]).update(
-                next_refresh_at=now + timedelta(seconds=LEASE_SECONDS)
+                next_refresh_at=now + timedelta(seconds=_lease_seconds())
             )
     return calls
+
+
+def _lease_seconds() -> float:
+    return float(settings.EXOLVE_REFRESH_LEASE)
+
+
+def _renew_lease(pks: list[int]) -> None:
+    """Push the lease of calls still being refreshed further out (only those still leased)."""
+    now = timezone.now()
+    Call.objects.filter(pk__in=pks, state=CallState.SENT, next_refresh_at__gt=now).update(
+        next_refresh_at=now + timedelta(seconds=_lease_seconds())
+    )
 
 
 def refresh_due_calls(*, max_in_flight: int | None = None, limit: int | None = None) -> RefreshSummary:
@@ -181,7 +201,7 @@ def refresh_due_calls(*, max_in_flight: int | None = None, limit: int | None = N
         batch = claim_due_calls(DUE_BATCH if limit is None else min(DUE_BATCH, limit - done))
         if not batch:
             break
-        summary.merge(refresh_calls(batch, max_in_flight=max_in_flight))
+        summary.merge(refresh_calls(batch, max_in_flight=max_in_flight, leased=True))
         done += len(batch)
     return summary
 

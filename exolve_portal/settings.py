@@ -226,6 +226,8 @@ EXOLVE_CALLING_HOURS = env.str("EXOLVE_CALLING_HOURS", default="09:00-21:00")
 EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
 EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)
 EXOLVE_REFRESH_MAX_AGE = env.float("EXOLVE_REFRESH_MAX_AGE", default=86_400.0)
+# A refresh task leases the calls it takes this long, renewed while its batch lasts.
+EXOLVE_REFRESH_LEASE = env.float("EXOLVE_REFRESH_LEASE", default=120.0)
 
 # Background jobs (jobs app): staff requests never wait on Exolve for long. Refreshing
 # more calls than this, or deleting more voice messages than this, runs as a job with

@@ -8,6 +8,8 @@ are counted at the sandbox.
 
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -22,7 +24,7 @@ from calls import sending
 from calls.models import Call, CallState
 from calls.sending import send_queued_calls
 from exolve_portal.exolve.sandbox import Sandbox
-from tests.factories_calls import MAKE, SOURCE, make_user, queue, skip_unless_postgres, start_worker, worker_env
+from tests.factories_calls import MAKE, REPO, SOURCE, make_user, queue, skip_unless_postgres, start_worker, worker_env
 from tests.test_calls_worker import create_voice_message, manage
 
 pytest_plugins = ["tests.factories_calls"]
@@ -228,3 +230,31 @@ def test_sigterm_stops_claiming_and_records_everything_in_flight(worker_db):
     rung = Counter(e["body"]["destination"] for e in sandbox.requests_log(MAKE))
     assert sorted(rung) == numbers and set(rung.values()) == {1}
     assert set(_states(db_path).values()) <= {CallState.SENT, CallState.FINISHED}
+
+
+def test_a_refresh_batch_that_outlasts_its_lease_asks_exolve_once_per_call(worker_db):
+    """Two workers refresh; a slow Exolve makes the batch last longer than the lease."""
+    env, db_path, sandbox = worker_db
+    numbers = [f"7999123{n:04d}" for n in range(12)]
+    _send(env, numbers)
+    wait_all_sent = start_worker(env, "--batch")
+    wait_all_sent.wait(timeout=60)
+    assert set(_states(db_path).values()) == {CallState.SENT}
+    with sqlite3.connect(db_path) as db:  # every call due now
+        db.execute("UPDATE calls_call SET next_refresh_at = datetime('now', '-1 second')")
+    sandbox.add_fault("latency", endpoint="call/v1/GetInfo", times=None, seconds=1.0)
+    slow = env | {"EXOLVE_REFRESH_LEASE": "1.5", "EXOLVE_MAX_IN_FLIGHT": "2", "EXOLVE_REFRESH_FIRST_DELAY": "3600"}
+    code = "from calls.statistics import refresh_due_calls as r; print(r().refreshed)"
+    from tests.test_calls_worker import manage as run
+
+    first = subprocess.Popen(  # a batch of 12 at 2 in flight: about 6 s, four leases
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=slow,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    time.sleep(2.5)  # past the first lease: a second refresher comes along
+    second = run(slow, "shell", "-c", code)
+    first.wait(timeout=60)
+
+    asked = Counter(entry["body"]["call_id"] for entry in sandbox.requests_log("call/v1/GetInfo"))
+    assert len(asked) == 12 and set(asked.values()) == {1}, asked
+    assert second.stdout.strip().splitlines()[-1] == "0"  # the leased calls were left alone
