@@ -21,7 +21,7 @@ from jobs.views import job_url
 
 from . import send_flow
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
-from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
+from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
@@ -184,13 +184,17 @@ class CallAdmin(admin.ModelAdmin):
         for destination, reason in summary.errors[:5]:
             self.message_user(request, f"{destination}: {reason}", messages.ERROR)
 
-    @admin.action(description=_("Send selected unknown or rejected calls again…"), permissions=["send"])
+    @admin.action(description=_("Send selected calls again (unknown, rejected, no answer, busy)…"), permissions=["send"])
     def resend(self, request, queryset):
         """Django's confirmation pattern: the first POST shows a page, the second (post=yes) sends."""
-        calls = list(queryset.select_related("voice_message").filter(state__in=RESENDABLE_STATES))
-        skipped = queryset.exclude(state__in=RESENDABLE_STATES).count()
+        calls = list(queryset.select_related("voice_message").filter(resendable_q()))
+        skipped = queryset.exclude(resendable_q()).count()
         if not calls:
-            self.message_user(request, gettext("Only unknown or rejected calls can be sent again."), messages.WARNING)
+            self.message_user(
+                request,
+                gettext("Only unknown, rejected, unanswered or busy calls can be sent again."),
+                messages.WARNING,
+            )
             return None
         if request.POST.get("post") == "yes":
             if not self.has_send_permission(request):

@@ -26,12 +26,33 @@ class CallState(models.TextChoices):
     UNKNOWN = "unknown", _("unknown")
     # Not called: its broadcast was stopped before a worker took it.
     CANCELED = "canceled", _("not called (stopped)")
+    # Not called: the number is on the stop list, or over its per-number limit (see error).
+    SKIPPED = "skipped", _("not called (skipped)")
 
 
 # States in which the portal has nothing more to do with the call by itself.
-DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN, CallState.CANCELED)
-# States staff may deliberately send again.
+DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN, CallState.CANCELED, CallState.SKIPPED)
+# States staff may deliberately send again, and the final Exolve statuses they may too.
 RESENDABLE_STATES = (CallState.REJECTED, CallState.UNKNOWN)
+RESENDABLE_STATUSES = ("no_answer", "busy")
+# Exolve statuses after which a broadcast's automatic retries call again ("failed" optional).
+RETRY_STATUSES = ("no_answer", "busy")
+
+
+def resendable_q() -> Q:
+    """Calls staff may deliberately send again: unknown, rejected, no answer, busy."""
+    return Q(state__in=RESENDABLE_STATES) | Q(state=CallState.FINISHED, status__in=RESENDABLE_STATUSES)
+
+
+def is_resendable(call) -> bool:
+    return call.state in RESENDABLE_STATES or (call.state == CallState.FINISHED and call.status in RESENDABLE_STATUSES)
+
+
+class Purpose(models.TextChoices):
+    INFORMATION = "information", _("information")
+    REMINDER = "reminder", _("reminder")
+    # Needs the recipients' prior consent (Russian advertising law, article 18).
+    ADVERTISING = "advertising", _("advertising")
 
 
 class BroadcastQuerySet(models.QuerySet):
@@ -96,6 +117,12 @@ class Broadcast(models.Model):
     calling_hours = models.CharField(_("calling hours"), max_length=16, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
     pace_per_minute = models.PositiveIntegerField(_("calls per minute at most"), null=True, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.INFORMATION)
+    consent_confirmed = models.BooleanField(_("recipients' consent confirmed"), default=False)
+    # Automatic retries of calls that got no answer or were busy ("failed" optional).
+    retries = models.PositiveSmallIntegerField(_("retries"), default=0)
+    retry_after_minutes = models.PositiveIntegerField(_("minutes between attempts"), default=30)
+    retry_failed = models.BooleanField(_("retry failed calls too"), default=False)
     # Under a pace, the next call may be claimed at this time (held across all workers).
     pace_next_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -176,6 +203,12 @@ class Call(models.Model):
     resend_of = models.ForeignKey(
         "self", verbose_name=_("resend of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Automatic retries: attempt 2, 3, ... of the same person in the same broadcast, each
+    # linked to the first attempt; the unique constraint makes each attempt exist once.
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    first_attempt = models.ForeignKey(
+        "self", verbose_name=_("first attempt"), null=True, blank=True, on_delete=models.CASCADE, related_name="retries"
+    )
     # Set, with a conditional UPDATE, in the transaction that records this call's resend:
     # a call is resent at most once, however often the resend form is submitted.
     resent_at = models.DateTimeField(_("resent at"), null=True, blank=True)
@@ -214,6 +247,15 @@ class Call(models.Model):
             models.Index(fields=["next_refresh_at"], name="calls_next_refresh_idx"),
             models.Index(fields=["status"], name="calls_status_idx"),
             models.Index(fields=["destination"], name="calls_destination_idx"),
+            # Per-number limits: how often a number was called lately.
+            models.Index(fields=["destination", "claimed_at"], name="calls_destination_claimed_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_attempt", "attempt"],
+                condition=Q(first_attempt__isnull=False),
+                name="calls_one_call_per_attempt",
+            )
         ]
 
     def __str__(self):
@@ -264,3 +306,39 @@ class SendDraft(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class StopListReason(models.TextChoices):
+    ASKED = "asked", _("asked not to be called")
+    COMPLAINT = "complaint", _("complaint")
+    WRONG_PERSON = "wrong_person", _("wrong person")
+    OTHER = "other", _("other")
+
+
+class StopListEntry(models.Model):
+    """A number that must never be called (do-not-call), with why, who and when.
+
+    Checked when a preview is built, when a broadcast is recorded and again when a
+    worker claims a call: a number added after recording is not called.
+    """
+
+    number = models.CharField(_("number"), max_length=15, unique=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=StopListReason.choices, default=StopListReason.ASKED)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("stop-list number")
+        verbose_name_plural = _("stop list")
+        ordering = ["-added_at", "-pk"]
+
+    def __str__(self):
+        return self.number

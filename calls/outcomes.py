@@ -6,7 +6,8 @@ order (the first that matches wins):
 - completed, no answer, busy: Exolve's final status says so;
 - failed: Exolve's final status is failed/canceled/rejected, or Exolve refused the call
   (local state "rejected", nothing was sent);
-- not called: its broadcast was stopped before the call was made;
+- not called: its broadcast was stopped before the call was made, or the number is on
+  the stop list or over its per-number limit;
 - pending: the portal is still sending it (or it waits for its time) or still waiting
   for a final status;
 - unknown: everything else (a send whose outcome cannot be known, a status Exolve
@@ -32,7 +33,7 @@ class Outcome(models.TextChoices):
     FAILED = "failed", _("failed")
     UNKNOWN = "unknown", _("unknown")
     PENDING = "pending", _("pending")
-    NOT_CALLED = "not_called", _("not called (stopped)")
+    NOT_CALLED = "not_called", _("not called")
 
 
 # Outcomes that are final (the call is over, whatever happened).
@@ -58,7 +59,7 @@ def _conditions(prefix: str = "") -> list[tuple[str, Q]]:
         (Outcome.NO_ANSWER, Q(status="no_answer")),
         (Outcome.BUSY, Q(status="busy")),
         (Outcome.FAILED, Q(status__in=FAILED_STATUSES) | Q(state=CallState.REJECTED)),
-        (Outcome.NOT_CALLED, Q(state=CallState.CANCELED)),
+        (Outcome.NOT_CALLED, Q(state__in=(CallState.CANCELED, CallState.SKIPPED))),
         (Outcome.PENDING, pending_q()),
     ]
     return [(outcome, _prefixed(condition, prefix)) for outcome, condition in ordered]

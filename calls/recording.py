@@ -22,10 +22,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import tasks
+from . import stop_list, tasks
 from .lifecycle import BroadcastState, Window, get_zone, parse_window, zone_of_number
-from .models import RESENDABLE_STATES, Broadcast, Call
+from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .phones import InvalidNumber, normalize, source_numbers
+
+MAX_RETRIES = 5
 
 
 class SendRefused(Exception):
@@ -130,13 +132,13 @@ class Resend:
 
 
 def resend_calls(calls, user) -> Resend:
-    """Deliberately send `calls` (unknown or rejected ones) again, as new calls, each at most once.
+    """Deliberately send `calls` (unknown, rejected, no answer, busy) again, as new calls, each at most once.
 
     One new broadcast per (voice message, source); the old calls are marked resent in
     the same transaction, by a conditional UPDATE, so a second submit of the same form
     (Back, a double click, a colleague at the same moment) queues nothing.
     """
-    candidates = [call for call in calls if call.state in RESENDABLE_STATES]
+    candidates = [call for call in calls if is_resendable(call)]
     for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
     broadcasts = []
@@ -153,7 +155,7 @@ def resend_calls(calls, user) -> Resend:
 
 def _claim_for_resend(pks: list[int]) -> set[int]:
     """Mark the calls resent that nobody resent yet; return their pks. Inside a transaction."""
-    queryset = Call.objects.filter(pk__in=pks, state__in=RESENDABLE_STATES, resent_at__isnull=True)
+    queryset = Call.objects.filter(resendable_q(), pk__in=pks, resent_at__isnull=True)
     if connection.features.has_select_for_update:
         # PostgreSQL: a concurrent resend waits here, then finds these rows resent.
         queryset = queryset.select_for_update()
@@ -178,12 +180,17 @@ def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
 
 @dataclass(frozen=True)
 class SendPlan:
-    """When and how a broadcast rings: start (None: now), calling hours, zone, pace."""
+    """How a broadcast rings: start (None: now), calling hours, zone, pace, retries, purpose."""
 
     start_at: datetime | None = None
     calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
     time_zone: str | None = None  # None: TIME_ZONE
     pace_per_minute: int | None = None
+    retries: int | None = None  # None: EXOLVE_RETRIES
+    retry_after_minutes: int | None = None  # None: EXOLVE_RETRY_AFTER_MINUTES
+    retry_failed: bool = False
+    purpose: str = Purpose.INFORMATION
+    consent_confirmed: bool = False
 
     @property
     def window(self) -> Window:
@@ -212,6 +219,17 @@ def _record_broadcast(
     """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
     resend_of = resend_of or {}
     plan = plan or SendPlan()
+    if plan.purpose == Purpose.ADVERTISING and not plan.consent_confirmed:
+        raise SendRefused(
+            gettext(
+                "Advertising calls need the recipients' prior consent: confirm that they gave it, "
+                "or change the purpose."
+            )
+        )
+    retries = settings.EXOLVE_RETRIES if plan.retries is None else plan.retries
+    if not 0 <= retries <= MAX_RETRIES:
+        raise SendRefused(gettext("Retries must be between 0 and %(max)d.") % {"max": MAX_RETRIES})
+    blocked = stop_list.blocked(numbers)
     now = timezone.now()
     start = plan.start_at if plan.start_at and plan.start_at > now else None
     window = plan.window
@@ -239,6 +257,13 @@ def _record_broadcast(
             calling_hours="" if window.any_time else str(window),
             time_zone=broadcast_zone,
             pace_per_minute=plan.pace_per_minute or None,
+            purpose=plan.purpose,
+            consent_confirmed=plan.consent_confirmed,
+            retries=retries,
+            retry_after_minutes=(
+                settings.EXOLVE_RETRY_AFTER_MINUTES if plan.retry_after_minutes is None else plan.retry_after_minutes
+            ),
+            retry_failed=plan.retry_failed,
         )
         calls = []
         for number in numbers:
@@ -254,6 +279,9 @@ def _record_broadcast(
                     resend_of=resend_of.get(number),
                     time_zone=known,
                     not_before=not_before(effective),
+                    # On the stop list: recorded, never called, with the reason.
+                    state=CallState.SKIPPED if number in blocked else CallState.QUEUED,
+                    error=gettext(blocked[number]) if number in blocked else "",
                 )
             )
         Call.objects.bulk_create(calls, batch_size=500)

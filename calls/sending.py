@@ -38,6 +38,7 @@ from django.utils.translation import gettext_noop as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 
+from . import stop_list
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, STOPPED_NOT_CALLED, BroadcastState, get_zone, parse_window
 from .models import Broadcast, Call, CallState
 
@@ -279,6 +280,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[Clai
         )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
+    sendable = _skip_unreachable(sendable, now)
     if not sendable:
         return None if rows else []
     pks = [c.pk for c in sendable]
@@ -290,6 +292,28 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[Clai
         ours = set(Call.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
         sendable = [c for c in sendable if c.pk in ours]
     return sendable
+
+
+def _skip_unreachable(sendable: list[ClaimedCall], now) -> list[ClaimedCall]:
+    """Leave out (as skipped, with the reason) numbers on the stop list or over their limits.
+
+    Checked here again because a number may be added, or called elsewhere, after the
+    broadcast was recorded. One query for the stop list, one for the limits (if set).
+    """
+    if not sendable:
+        return sendable
+    destinations = [call.destination for call in sendable]
+    reasons = stop_list.blocked(destinations)
+    reasons.update({n: r for n, r in stop_list.over_limits(destinations, now=now).items() if n not in reasons})
+    if not reasons:
+        return sendable
+    skipped: dict[str, list[int]] = {}
+    for call in sendable:
+        if call.destination in reasons:
+            skipped.setdefault(reasons[call.destination], []).append(call.pk)
+    for reason, pks in skipped.items():
+        Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(state=CallState.SKIPPED, error=gettext(reason))
+    return [call for call in sendable if call.destination not in reasons]
 
 
 def send_one(client, call: ClaimedCall) -> Outcome:

@@ -26,6 +26,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 
 from .models import FINAL_STATUSES, Call, CallState
+from .retries import retries_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +39,17 @@ class RefreshSummary:
     finished: int = 0
     failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (destination or call id, reason)
+    retries: int = 0  # automatic retries created (calls/retries.py)
+    retry_sends: dict = field(default_factory=dict)  # broadcast id -> when its first retry may ring
 
     def merge(self, other: RefreshSummary) -> None:
         self.refreshed += other.refreshed
         self.finished += other.finished
         self.failed += other.failed
         self.errors.extend(other.errors)
+        self.retries += other.retries
+        for broadcast_id, at in other.retry_sends.items():
+            self.retry_sends[broadcast_id] = min(self.retry_sends.get(broadcast_id, at), at)
 
 
 def next_refresh_time(sent_at: datetime | None, now: datetime) -> datetime | None:
@@ -138,14 +144,18 @@ def refresh_calls(
             fill()
             now = timezone.now()
             with transaction.atomic():
-                for call, info, exc in results:
-                    _write(call, info, exc, now, summary)
+                finals = [call for call, info, exc in results if _write(call, info, exc, now, summary)]
+                for retry in retries_for(finals, now):
+                    summary.retries += 1
+                    earliest = summary.retry_sends.get(retry.broadcast_id)
+                    summary.retry_sends[retry.broadcast_id] = min(earliest or retry.not_before, retry.not_before)
             if progress:
                 progress(len(results))
     return summary
 
 
-def _write(call, info, exc, now, summary) -> None:
+def _write(call, info, exc, now, summary) -> bool:
+    """Write one answer; True when the call just became final (so it may deserve a retry)."""
     if info is not None:
         changes = changes_from_info(info, call.sent_at, now)
         summary.refreshed += 1
@@ -157,11 +167,13 @@ def _write(call, info, exc, now, summary) -> None:
         if changes.get("state") == CallState.FINISHED:
             summary.finished += 1
         summary.errors.append((call.destination or call.call_id, changes["error"]))
+    was_final = call.state == CallState.FINISHED
     # Never move a call back out of a final local state by accident.
     updates = Call.objects.filter(pk=call.pk).exclude(state=CallState.REJECTED)
-    updates.update(**changes)
+    became_final = bool(updates.update(**changes)) and changes.get("state") == CallState.FINISHED and not was_final
     for name, value in changes.items():
         setattr(call, name, value)
+    return became_final
 
 
 def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
@@ -170,7 +182,11 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
     with transaction.atomic():
         queryset = Call.objects.filter(
             state=CallState.SENT, call_id__isnull=False, next_refresh_at__lte=now
-        ).only("pk", "call_id", "sent_at", "destination", "next_refresh_at", "state")
+        ).only(
+            # What a refresh reads, and what a retry copies (calls/retries.py).
+            "pk", "call_id", "sent_at", "destination", "next_refresh_at", "state", "broadcast_id", "attempt",
+            "first_attempt_id", "voice_message_id", "service_id", "source", "requested_by_id", "time_zone",
+        )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)
         calls = list(queryset.order_by("next_refresh_at")[:limit])

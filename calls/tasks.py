@@ -88,6 +88,8 @@ def refresh_due_calls() -> dict:
     sending.sweep_stale_sending()
     resume_stalled_sending()
     summary = statistics.refresh_due_calls()
+    for broadcast_id, at in summary.retry_sends.items():  # automatic retries wait for their time
+        send_later(broadcast_id, at)
     schedule_refresh()
     return {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed}
 

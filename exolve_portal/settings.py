@@ -222,6 +222,12 @@ EXOLVE_SEND_STALLED_AFTER = env.int("EXOLVE_SEND_STALLED_AFTER", default=120)
 # "any": any time); a broadcast may set its own. The callee's zone comes from the
 # number when the numbering plan gives one, else from the broadcast (TIME_ZONE).
 EXOLVE_CALLING_HOURS = env.str("EXOLVE_CALLING_HOURS", default="09:00-21:00")
+# Automatic retries of calls that got no answer or were busy: defaults of the send form.
+EXOLVE_RETRIES = env.int("EXOLVE_RETRIES", default=0)
+EXOLVE_RETRY_AFTER_MINUTES = env.int("EXOLVE_RETRY_AFTER_MINUTES", default=30)
+# At most this many calls to one number per day and per week, across broadcasts (0: no limit).
+EXOLVE_MAX_CALLS_PER_NUMBER_DAY = env.int("EXOLVE_MAX_CALLS_PER_NUMBER_DAY", default=0)
+EXOLVE_MAX_CALLS_PER_NUMBER_WEEK = env.int("EXOLVE_MAX_CALLS_PER_NUMBER_WEEK", default=0)
 # Statistics refresh backoff: first after this many seconds, then ever less often.
 EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
 EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)

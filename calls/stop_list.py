@@ -1,0 +1,87 @@
+"""The stop list (do-not-call) and the per-number limits: who must not be called, and why.
+
+Both are checked three times: when a preview is built (the numbers are listed), when a
+broadcast is recorded (the calls are recorded as skipped, with the reason) and again
+when a worker claims a call (a number added, or a limit reached, after recording is
+still not called). Each check is one indexed query per list or claim batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_noop as _
+
+from .models import Call, CallState, StopListEntry, StopListReason
+
+ON_STOP_LIST = _("Not called: the number is on the stop list.")
+OVER_DAY_LIMIT = _("Not called: this number was already called as often as allowed today.")
+OVER_WEEK_LIMIT = _("Not called: this number was already called as often as allowed this week.")
+# Calls that may have rung someone count against the limits.
+_RANG = (CallState.SENDING, CallState.SENT, CallState.FINISHED, CallState.UNKNOWN)
+_CHUNK = 900  # numbers per query (SQLite's limit on query parameters)
+
+
+def _chunks(numbers: list[str]):
+    for start in range(0, len(numbers), _CHUNK):
+        yield numbers[start : start + _CHUNK]
+
+
+def blocked(numbers: Iterable[str]) -> dict[str, str]:
+    """The numbers of `numbers` on the stop list -> the reason to record (untranslated)."""
+    numbers = list(dict.fromkeys(numbers))
+    found: dict[str, str] = {}
+    for chunk in _chunks(numbers):
+        for number in StopListEntry.objects.filter(number__in=chunk).values_list("number", flat=True):
+            found[number] = ON_STOP_LIST
+    return found
+
+
+def over_limits(numbers: Iterable[str], *, now=None, extra: dict[str, int] | None = None) -> dict[str, str]:
+    """Numbers already called as often as EXOLVE_MAX_CALLS_PER_NUMBER_DAY / _WEEK allow -> the reason.
+
+    `extra`: calls about to be made to each number in the same batch (a claim of several
+    calls to one number counts them all). Limits of 0 mean no limit.
+    """
+    per_day, per_week = settings.EXOLVE_MAX_CALLS_PER_NUMBER_DAY, settings.EXOLVE_MAX_CALLS_PER_NUMBER_WEEK
+    if not per_day and not per_week:
+        return {}
+    now = now or timezone.now()
+    day_ago, week_ago = now - timedelta(days=1), now - timedelta(days=7)
+    numbers = list(dict.fromkeys(numbers))
+    found: dict[str, str] = {}
+    for chunk in _chunks(numbers):
+        since = week_ago if per_week else day_ago
+        rows = (
+            Call.objects.filter(destination__in=chunk, state__in=_RANG, claimed_at__gte=since)
+            .values("destination")
+            .annotate(day=Count("pk", filter=Q(claimed_at__gte=day_ago)), week=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            before = (extra or {}).get(row["destination"], 0)
+            if per_day and row["day"] + before >= per_day:
+                found[row["destination"]] = OVER_DAY_LIMIT
+            elif per_week and row["week"] + before >= per_week:
+                found[row["destination"]] = OVER_WEEK_LIMIT
+    return found
+
+
+def add(numbers: Iterable[str], *, reason: str = StopListReason.ASKED, note: str = "", user=None) -> int:
+    """Put `numbers` (already normalised) on the stop list; returns how many were new. Audited."""
+    numbers = list(dict.fromkeys(numbers))
+    existing = set()
+    for chunk in _chunks(numbers):
+        existing |= set(StopListEntry.objects.filter(number__in=chunk).values_list("number", flat=True))
+    by = user if getattr(user, "pk", None) else None
+    new = [StopListEntry(number=n, reason=reason, note=note[:255], added_by=by) for n in numbers if n not in existing]
+    created = StopListEntry.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    if by is not None and new:
+        entries = list(StopListEntry.objects.filter(number__in=[e.number for e in new[:_CHUNK]]))
+        LogEntry.objects.log_actions(by.pk, entries, ADDITION, single_object=False)
+    return len(created)
