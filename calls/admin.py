@@ -184,7 +184,9 @@ class CallAdmin(admin.ModelAdmin):
         for destination, reason in summary.errors[:5]:
             self.message_user(request, f"{destination}: {reason}", messages.ERROR)
 
-    @admin.action(description=_("Send selected calls again (unknown, rejected, no answer, busy)…"), permissions=["send"])
+    @admin.action(
+        description=_("Send selected calls again (unknown, rejected, no answer, busy)…"), permissions=["send"]
+    )
     def resend(self, request, queryset):
         """Django's confirmation pattern: the first POST shows a page, the second (post=yes) sends."""
         calls = list(queryset.select_related("voice_message").filter(resendable_q()))

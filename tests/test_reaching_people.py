@@ -53,9 +53,8 @@ def test_no_answer_and_busy_are_called_again_up_to_n_more_times_then_never(voice
     attempts = sorted(broadcast.calls.filter(destination=NO_ANSWER).values_list("attempt", flat=True))
     assert attempts == [1, 2, 3]
     first = broadcast.calls.get(destination=NO_ANSWER, attempt=1)
-    assert set(broadcast.calls.filter(destination=NO_ANSWER, attempt__gt=1).values_list("first_attempt", flat=True)) == {
-        first.pk
-    }
+    retries = broadcast.calls.filter(destination=NO_ANSWER, attempt__gt=1)
+    assert set(retries.values_list("first_attempt", flat=True)) == {first.pk}
 
 
 def test_a_second_refresh_of_the_same_final_call_creates_no_second_retry(voice_message, dummy_tasks, sandbox):
@@ -77,7 +76,9 @@ def test_failed_calls_are_retried_only_when_asked(voice_message, dummy_tasks, sa
     without = send(voice_message, [failed], "no-failed", retries=1, retry_after_minutes=0)
     send_queued_calls(without.pk)
     assert finish_calls(sandbox, without).retries == 0
-    with_failed = send(voice_message, ["79991234578"], "failed-too", retries=1, retry_after_minutes=0, retry_failed=True)
+    with_failed = send(
+        voice_message, ["79991234578"], "failed-too", retries=1, retry_after_minutes=0, retry_failed=True
+    )
     send_queued_calls(with_failed.pk)
     assert finish_calls(sandbox, with_failed).retries == 1
 
