@@ -351,9 +351,6 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, obj):
-        if obj.state != BroadcastState.STOPPED and obj.total and not (obj.queued_count + obj.sending_count):
-            if obj.state == BroadcastState.SENDING:
-                return gettext("sent")
         return obj.get_state_display()
 
     @admin.display(description=_("calling hours"), ordering="calling_hours")
