@@ -21,7 +21,7 @@ from jobs.views import job_url
 
 from . import send_flow, steering
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
-from .lifecycle import BroadcastState, TransitionRefused, allowed
+from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, RESENDABLE_STATES, Broadcast, Call, CallState
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
