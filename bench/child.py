@@ -3,6 +3,8 @@
     child.py command <name> [args...]   time call_command(name, *args) in this process
     child.py pages <runs> <broadcast pk>  SQL queries and median time of the staff pages
     child.py export csv|xlsx             stream the calls export; wall time and peak RSS
+    child.py record <count> <first>      preview (the send form) and record a broadcast of <count> numbers
+    child.py claims <ready> <waiting> <claims>  time claim_calls with and without waiting calls
 
 Prints one JSON line (the last line of output). The environment (DATABASE_URL, the
 sandbox URL, ...) is set by the harness.
@@ -160,6 +162,186 @@ def measure_export(fmt: str) -> dict:
     }
 
 
+def typed(index: int) -> str:
+    """The 7916... number `index`, written the way people type numbers (three forms in turn)."""
+    digits = f"{index % 10**7:07d}"
+    form = index % 3
+    if form == 0:
+        return f"+7 (916) {digits[:3]}-{digits[3:5]}-{digits[5:]}"
+    if form == 1:
+        return f"8 916 {digits}"
+    return f"7916{digits}"
+
+
+def measure_record(count: int, first: int) -> dict:
+    """The send page's two steps without HTTP: preview (SendForm: parse and validate, then the
+    draft), and the confirmation (ConfirmSendForm.save: create_broadcast, sending enqueued on commit)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+
+    from calls.forms import ConfirmSendForm, SendForm
+    from calls.models import Broadcast
+    from calls.recording import new_token
+    from voicemessages.models import VoiceMessage
+
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
+    from django.conf import settings
+
+    text = "\n".join(typed(index) for index in range(first, first + count))
+    data = {
+        "voice_message": message.pk,
+        "source": settings.EXOLVE_SOURCE_NUMBERS[0],
+        "token": new_token(),
+        "numbers": text,
+        "calling_hours": "any",
+        "time_zone": settings.TIME_ZONE,
+    }
+    started = time.perf_counter()
+    form = SendForm(data, user=user)
+    valid = form.is_valid()
+    parsed = time.perf_counter()
+    if not valid:
+        return {"error": f"the send form refused the list: {form.errors.as_text()[:300]}"}
+    draft = form.save_draft(user)
+    drafted = time.perf_counter()
+    reset_queries()
+    confirm = ConfirmSendForm(
+        {"voice_message": message.pk, "source": draft.source, "token": draft.token, "_confirm": "1"}, user=user
+    )
+    if not confirm.is_valid():
+        return {"error": f"the confirmation refused: {confirm.errors.as_text()[:300]}"}
+    broadcast = confirm.save()
+    recorded = time.perf_counter()
+    enqueued_at = time.time()  # create_broadcast returned: committed, send tasks enqueued
+    if broadcast is None:
+        return {"error": f"not recorded: {confirm.errors.as_text()[:300]}"}
+    return {
+        "broadcast": broadcast.pk,
+        "calls": Broadcast.objects.get(pk=broadcast.pk).calls.count(),
+        "valid": len(form.preview.valid),
+        "invalid": len(form.preview.invalid),
+        "parse_seconds": parsed - started,
+        "draft_seconds": drafted - parsed,
+        "record_seconds": recorded - drafted,
+        "record_queries": len(connection.queries),
+        "enqueued_at": enqueued_at,
+    }
+
+
+def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> dict:
+    """Time `claim_calls` (inside transaction.atomic, as the worker's turn) on two broadcasts,
+    A and B, each with `ready` calls whose time has come; then give B `waiting` more calls
+    queued for later (not_before 12 hours ahead: outside calling hours) and time again.
+    Claims alternate A, B, A, B... so drift on the machine affects both alike."""
+    import statistics as stats
+    import uuid
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from calls.lifecycle import BroadcastState
+    from calls.models import Broadcast, Call, CallState
+    from calls.sending import claim_calls
+    from voicemessages.models import VoiceMessage
+
+    message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
+    now = timezone.now()
+    postgres = connection.vendor == "postgresql"
+
+    def calls(broadcast, count, not_before, offset):
+        Call.objects.bulk_create(
+            (
+                Call(
+                    broadcast=broadcast,
+                    voice_message=message,
+                    service_id=message.exolve_id,
+                    source="74951234567",
+                    destination=f"7917{(offset + index) % 10**7:07d}",
+                    not_before=not_before,
+                )  # fmt: skip
+                for index in range(count)
+            ),
+            batch_size=5000,
+        )
+
+    def maintain():
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE calls_call" if postgres else "ANALYZE")
+
+    broadcasts = []
+    for label in ("a", "b"):
+        broadcast = Broadcast.objects.create(
+            voice_message=message, voice_message_name=message.name, service_id=message.exolve_id,
+            source="74951234567", token=f"claims-{label}-{uuid.uuid4().hex}", state=BroadcastState.SENDING,
+            calling_hours="", time_zone="Europe/Moscow",
+        )  # fmt: skip
+        calls(broadcast, ready, now - timedelta(minutes=1), len(broadcasts) * ready)
+        broadcasts.append(broadcast.pk)
+    maintain()
+
+    def phase():
+        times = {pk: [] for pk in broadcasts}
+        got = {pk: 0 for pk in broadcasts}
+        for _round in range(claims):
+            for pk in broadcasts:
+                started = time.perf_counter()
+                with transaction.atomic():
+                    claim = claim_calls(pk, limit, "bench-claims")
+                times[pk].append(time.perf_counter() - started)
+                got[pk] += len(claim.calls)
+        return {
+            label: {
+                "median_ms": stats.median(times[pk]) * 1000,
+                "mean_ms": stats.mean(times[pk]) * 1000,
+                "claimed": got[pk],
+            }
+            for label, pk in zip(("a", "b"), broadcasts, strict=True)
+        }
+
+    phase()  # warm-up: connections, imports, caches (its claims are not counted)
+    maintain()
+    without = phase()
+    seeded_at = time.perf_counter()
+    calls(Broadcast.objects.get(pk=broadcasts[1]), waiting, now + timedelta(hours=12), 10**6)
+    seed_seconds = time.perf_counter() - seeded_at
+    maintain()
+    with_waiting = phase()
+    plan = ""
+    with transaction.atomic():
+        queryset = Call.objects.filter(
+            broadcast_id=broadcasts[1], state=CallState.QUEUED, not_before__lte=timezone.now()
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+        queryset = queryset.order_by().values_list(
+            "pk", "source", "destination", "time_zone", "voice_message_id", "voice_message__exolve_id",
+            "voice_message__missing_since",
+        )[:limit]  # fmt: skip
+        try:
+            plan = queryset.explain(**({"analyze": True} if postgres else {}))
+        except Exception as exc:  # noqa: BLE001 - report it instead
+            plan = f"EXPLAIN failed: {type(exc).__name__}: {exc}"
+        transaction.set_rollback(True)
+    waiting_now = Call.objects.filter(
+        broadcast_id=broadcasts[1], state=CallState.QUEUED, not_before__gt=timezone.now()
+    ).count()
+    return {
+        "vendor": connection.vendor,
+        "ready": ready,
+        "waiting": waiting_now,
+        "claims": claims,
+        "limit": limit,
+        "without": without,
+        "with": with_waiting,
+        "seed_seconds": seed_seconds,
+        "plan": plan,
+    }
+
+
 def main(argv: list[str]) -> None:
     setup()
     kind, args = argv[0], argv[1:]
@@ -169,6 +351,10 @@ def main(argv: list[str]) -> None:
         result = measure_pages(int(args[0]), int(args[1]))
     elif kind == "export":
         result = measure_export(args[0])
+    elif kind == "record":
+        result = measure_record(int(args[0]), int(args[1]))
+    elif kind == "claims":
+        result = measure_claims(int(args[0]), int(args[1]), int(args[2]))
     else:
         raise SystemExit(f"unknown child task {kind!r}")
     print(json.dumps(result))

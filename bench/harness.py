@@ -114,6 +114,7 @@ class Harness:
             ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
             LOG_LEVEL="WARNING",
             LANGUAGE_CODE="en",  # readable notes in the table
+            EXOLVE_CALLING_HOURS="any",  # the bench runs at any hour; calling hours are measured on their own
             NO_PROXY="127.0.0.1,localhost",
             PYTHONUNBUFFERED="1",
             DJANGO_SETTINGS_MODULE="exolve_portal.settings",
@@ -185,9 +186,9 @@ class Harness:
             raise BenchError(f"{' '.join(argv[1:])} exited {proc.returncode}:\n{output[-3000:]}")
         return output
 
-    def child(self, *args: str, timeout: float = 600) -> dict:
+    def child(self, *args: str, timeout: float = 600, **env) -> dict:
         """Run `bench/child.py <args>` in a fresh process; its JSON answer (last line)."""
-        output = self.run([PYTHON, str(ROOT / "bench" / "child.py"), *args], timeout=timeout)
+        output = self.run([PYTHON, str(ROOT / "bench" / "child.py"), *args], timeout=timeout, **env)
         for line in reversed(output.strip().splitlines()):
             if line.startswith("{"):
                 return json.loads(line)

@@ -7,7 +7,7 @@ else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
 and removes all of it at the end. See bench/README.md for what each row means.
 
     --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
-    --only LIST    some of: send,sync,refresh,ratelimit,pages,export (comma-separated)
+    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting (comma-separated)
     --sqlite       use SQLite even when PostgreSQL answers
     --json PATH    also write the results as JSON
     --keep-logs    keep the temporary directory (worker and sandbox logs)
@@ -38,7 +38,7 @@ IN_FLIGHT = 20
 RATE_LIMIT = 100  # requests per second, the sandbox's 429 threshold in the rate-limit row
 MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
 
-BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export")
+BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting")
 
 SIZES = {
     "full": {
@@ -52,6 +52,12 @@ SIZES = {
         "sync": 1000,
         "pages": (1000, 100_000),
         "page_runs": 11,
+        "big": 100_000,  # a broadcast to 100,000 numbers: preview, recording, sending
+        "big_sample": 10_000,  # ... of which the first 10,000 are timed at 100 ms (see README)
+        "big_floor": 2000,
+        "waiting": 100_000,  # calls waiting for calling hours next to the claimed ones
+        "claim_ready": 12_000,  # > 3 phases x claims x 30: every claim finds 30 ready calls
+        "claims": 100,
     },
     "quick": {
         "latency_ms": 100,
@@ -64,6 +70,12 @@ SIZES = {
         "sync": 100,
         "pages": (200, 2000),
         "page_runs": 3,
+        "big": 5000,
+        "big_sample": 1000,
+        "big_floor": 400,
+        "waiting": 10_000,
+        "claim_ready": 4000,
+        "claims": 30,
     },
 }
 
@@ -659,6 +671,162 @@ class Bench:
                 )
             )
 
+    # --- 6. a broadcast to 100,000 numbers ----------------------------------------------
+
+    def bare_pool(self, count: int) -> float:
+        """The floor: `count` MakeVoiceMessage from a bare 20-thread pool over the client, no database."""
+        from exolve_portal.exolve import ExolveClient
+
+        voice_message = self.ensure_voice_message()
+        client = ExolveClient(self.h.sandbox_url, "sandbox-key")
+        numbers = self.numbers(count)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            list(pool.map(lambda number: client.make_voice_message(SOURCE, number, voice_message.exolve_id), numbers))
+        seconds = time.perf_counter() - started
+        client.session.close()
+        return seconds
+
+    def bench_big(self) -> None:
+        """A broadcast to 100,000 numbers: the send form's preview, recording, and sending by a real worker.
+
+        Sending all 100,000 at 100 ms and 20 in flight takes 500 s at best, so the first
+        `big_sample` calls of the 100,000-call broadcast are timed (from the enqueue until
+        that many are recorded sent; the claims run against the whole 100,000-call queue),
+        the rest is stopped, and the full time is projected from that rate.
+        """
+        from django.db.models import Count
+
+        from calls import steering
+        from calls.models import Broadcast, Call, CallState
+
+        n, sample, floor_n = self.s["big"], self.s["big_sample"], self.s["big_floor"]
+        latency_ms = self.s["latency_ms"]
+        latency = latency_ms / 1000
+        self.ensure_voice_message()
+        # The floors of this run: at the row's latency, and at 10 ms (why not 10 ms: README).
+        self.h.set_latency(10)
+        floor_10 = self.bare_pool(floor_n)
+        self.h.set_latency(latency_ms)
+        floor = self.bare_pool(floor_n)
+        floor_ideal = floor_n * latency / IN_FLIGHT
+        self.add(
+            Row(
+                "floor: thread pool over the client",
+                f"{floor_n}",
+                f"{floor:.2f} s",
+                f"{floor_ideal:.2f} s",
+                f"{floor / floor_ideal:.3f}",
+                "(reference)",
+                "info",
+                f"{floor / floor_n * 1000:.3f} ms/call at {latency_ms:g} ms; at 10 ms latency the same pool "
+                f"takes {floor_10:.2f} s for {floor_n} ({floor_10 / (floor_n * 0.01 / IN_FLIGHT):.2f} x its ideal "
+                f"of {floor_n * 0.01 / IN_FLIGHT:.2f} s): CPU-bound there, not latency-bound",
+            )
+        )
+        self.start_workers(1)
+        first = self._number
+        self._number += n
+        record = self.h.child("record", str(n), str(first), timeout=900, EXOLVE_UPLOAD_MAX_ROWS=n)
+        if "error" in record:
+            raise BenchError(record["error"])
+        broadcast_id = record["broadcast"]
+        sent = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.SENT)
+
+        def sample_sent():
+            self.h.check_workers()
+            return sent.count() >= sample
+
+        wait_until(sample_sent, max(120, 10 * sample * latency / IN_FLIGHT), 0.05, f"{sample} calls to be sent")
+        wall = time.time() - record["enqueued_at"]
+        stop_started = time.perf_counter()
+        canceled = steering.stop(Broadcast.objects.get(pk=broadcast_id), None)
+        stop_seconds = time.perf_counter() - stop_started
+        pending = Call.objects.filter(broadcast_id=broadcast_id, state__in=[CallState.QUEUED, CallState.SENDING])
+        wait_until(lambda: not pending.exists(), 60, 0.05, "the calls in flight to be written")
+        wait_until(lambda: not self.send_tasks_running(), 60, 0.05, "the send tasks to finish")
+        self.h.stop_workers()
+        self.purge_tasks()
+        states = dict(
+            Call.objects.filter(broadcast_id=broadcast_id).values_list("state").annotate(n=Count("pk")).order_by()
+        )
+        preview = record["parse_seconds"] + record["draft_seconds"]
+        self.add(
+            Row(
+                "broadcast 100k: preview (send form)",
+                f"{record['valid']}",
+                f"{preview:.2f} s",
+                "",
+                f"{preview / record['valid'] * 1e6:.1f} us/number",
+                "(report)",
+                "info",
+                f"SendForm.is_valid() (parse, normalise, zones) {record['parse_seconds']:.2f} s + save_draft "
+                f"{record['draft_seconds']:.2f} s; {record['invalid']} invalid; numbers typed in three forms",
+            )
+        )
+        self.add(
+            Row(
+                "broadcast 100k: recording",
+                f"{record['calls']}",
+                f"{record['record_seconds']:.2f} s",
+                "",
+                f"{record['record_seconds'] / record['calls'] * 1e6:.1f} us/call",
+                "(report)",
+                "info",
+                f"ConfirmSendForm.save() -> create_broadcast, committed, send tasks enqueued; "
+                f"{record['record_queries']} SQL queries",
+            )
+        )
+        ideal = sample * latency / IN_FLIGHT
+        ratio, to_floor = wall / ideal, (wall / sample) / (floor / floor_n)
+        verdict = self.judge(max(ratio, to_floor), 1.10)
+        self.add(
+            Row(
+                f"broadcast 100k: sending (first {sample})",
+                f"{sample}/{n}",
+                f"{wall:.2f} s",
+                f"{ideal:.2f} s",
+                f"{ratio:.3f}",
+                "<= 1.10 (ideal, floor)",
+                verdict,
+                f"{to_floor:.3f} x the floor of this run; 1 worker, {latency_ms:g} ms, {IN_FLIGHT} in flight; "
+                f"projected for all {n}: {wall / sample * n:.0f} s (ideal {n * latency / IN_FLIGHT:.0f} s); "
+                f"then stopped: {canceled} calls canceled in {stop_seconds:.2f} s; " + self.states_note(states),
+            )
+        )
+        self.data["big"] = {"record": record, "floor": floor, "floor_10ms": floor_10, "floor_n": floor_n,
+                            "sample": sample, "wall": wall, "ideal": ideal, "stop_seconds": stop_seconds,
+                            "canceled": canceled, "states": states}  # fmt: skip
+
+    # --- 7. waiting calls cost the claim nothing -------------------------------------------
+
+    def bench_waiting(self) -> None:
+        waiting, ready, claims = self.s["waiting"], self.s["claim_ready"], self.s["claims"]
+        self.ensure_voice_message()
+        result = self.h.child("claims", str(ready), str(waiting), str(claims), timeout=900)
+        before, after = result["without"]["b"], result["with"]["b"]
+        ratio = after["median_ms"] / before["median_ms"]
+        plan_lines = [line.strip() for line in result["plan"].splitlines() if line.strip()]
+        uses_index = "calls_claim_idx" in result["plan"]
+        full = all(result[p][b]["claimed"] == claims * result["limit"] for p in ("without", "with") for b in "ab")
+        self.add(
+            Row(
+                "claim with 100k calls waiting",
+                f"{result['waiting']}",
+                f"{before['median_ms']:.2f} / {after['median_ms']:.2f} ms",
+                "",
+                f"{ratio:.2f}",
+                "<= 1.50",
+                self.judge(ratio, 1.5) if full else "ERROR (a claim found fewer than 30 ready calls)",
+                f"median time per claim_calls({result['limit']}) in transaction.atomic, {claims} claims each, "
+                f"broadcast B without / with {result['waiting']} queued calls waiting 12 h (mean "
+                f"{before['mean_ms']:.2f} / {after['mean_ms']:.2f} ms); broadcast A alongside, never waiting: "
+                f"{result['without']['a']['median_ms']:.2f} / {result['with']['a']['median_ms']:.2f} ms; "
+                f"claim index {'used' if uses_index else 'NOT used'}: " + " | ".join(plan_lines[:4]),
+            )
+        )
+        self.data["waiting"] = result
+
 
 def print_table(rows: list[Row]) -> None:
     headers = ["benchmark", "N", "wall time", "ideal", "ratio", "target", "result"]
@@ -724,6 +892,8 @@ def main(argv=None) -> int:
             ("refresh", bench.bench_refresh),
             ("pages", bench.bench_pages),
             ("export", bench.bench_export),
+            ("big", bench.bench_big),
+            ("waiting", bench.bench_waiting),
         ]
         for key, step in steps:
             if key not in only:

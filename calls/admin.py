@@ -19,8 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from jobs.tasks import start_job
 from jobs.views import job_url
 
-from . import send_flow
+from . import send_flow, steering
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
+from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
@@ -267,10 +268,35 @@ class CallAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+STEER_TITLES = {
+    "stop": lambda: gettext("Stop these broadcasts?"),
+    "pause": lambda: gettext("Pause these broadcasts?"),
+    "resume": lambda: gettext("Resume these broadcasts?"),
+}
+STEER_CONFIRM = {
+    "stop": lambda: gettext("Yes, stop them"),
+    "pause": lambda: gettext("Yes, pause them"),
+    "resume": lambda: gettext("Yes, resume them"),
+}
+STEER_NOTHING = {
+    "stop": lambda: gettext("None of the selected broadcasts can be stopped by you."),
+    "pause": lambda: gettext("None of the selected broadcasts can be paused by you."),
+    "resume": lambda: gettext("None of the selected broadcasts can be resumed by you."),
+}
+STEER_DONE = {
+    "stop": lambda n: ngettext("Stopped %(count)d broadcast.", "Stopped %(count)d broadcasts.", n) % {"count": n},
+    "pause": lambda n: ngettext("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", n) % {"count": n},
+    "resume": lambda n: ngettext("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", n) % {"count": n},
+}
+
+
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
+        "state_shown",
+        "start_at",
+        "calling_hours_shown",
         "created_at",
         "source",
         "created_by",
@@ -284,7 +310,13 @@ class BroadcastAdmin(admin.ModelAdmin):
         "calls_link",
     )
     list_select_related = ("created_by",)
-    list_filter = (("created_at", admin.DateFieldListFilter), "voice_message")
+    list_filter = (
+        "state",
+        ("created_at", admin.DateFieldListFilter),
+        ("start_at", admin.DateFieldListFilter),
+        "voice_message",
+    )
+    actions = ["pause_broadcasts", "resume_broadcasts", "stop_broadcasts"]
     search_fields = ("voice_message_name", "source", "calls__destination")
     readonly_fields = (
         "voice_message",
@@ -293,6 +325,13 @@ class BroadcastAdmin(admin.ModelAdmin):
         "source",
         "created_by",
         "created_at",
+        "state",
+        "state_changed_at",
+        "state_changed_by",
+        "start_at",
+        "calling_hours",
+        "time_zone",
+        "pace_per_minute",
         "counts_table",
         "calls_link",
         "skipped_numbers",
@@ -315,6 +354,75 @@ class BroadcastAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     # -- columns --
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_shown(self, obj):
+        return obj.get_state_display()
+
+    @admin.display(description=_("calling hours"), ordering="calling_hours")
+    def calling_hours_shown(self, obj):
+        return obj.calling_hours or gettext("any time")
+
+    # -- steering actions (Django's confirmation pattern: a page first, then post=yes) --
+
+    def has_steer_permission(self, request):
+        # Operators steer their own broadcasts; each one is checked again by may_steer.
+        return request.user.has_perm(steering.STEER_PERMISSION) or request.user.has_perm(SEND_PERMISSION)
+
+    @admin.action(description=_("Pause selected broadcasts…"), permissions=["steer"])
+    def pause_broadcasts(self, request, queryset):
+        return self._steer(request, queryset, "pause")
+
+    @admin.action(description=_("Resume selected broadcasts…"), permissions=["steer"])
+    def resume_broadcasts(self, request, queryset):
+        return self._steer(request, queryset, "resume")
+
+    @admin.action(description=_("Stop selected broadcasts…"), permissions=["steer"])
+    def stop_broadcasts(self, request, queryset):
+        return self._steer(request, queryset, "stop")
+
+    def _steer(self, request, queryset, action):
+        if not self.has_steer_permission(request):
+            raise PermissionDenied
+        selected = list(queryset.select_related("created_by").order_by("pk")[:1000])
+        mine = [broadcast for broadcast in selected if steering.may_steer(request.user, broadcast)]
+        if request.POST.get("post") == "yes":
+            done = 0
+            for broadcast in mine:
+                try:
+                    getattr(steering, action)(broadcast, request.user)
+                except TransitionRefused as exc:
+                    self.message_user(request, f"{broadcast}: {exc}", messages.ERROR)
+                else:
+                    done += 1
+            for broadcast in selected:
+                if broadcast not in mine:
+                    self.message_user(
+                        request,
+                        gettext("%(broadcast)s: you may not steer it.") % {"broadcast": broadcast},
+                        messages.ERROR,
+                    )
+            if done:
+                self.message_user(request, STEER_DONE[action](done), messages.SUCCESS)
+            return None
+        ready = [broadcast for broadcast in mine if allowed(broadcast.state, action)]
+        if not ready:
+            self.message_user(request, STEER_NOTHING[action](), messages.WARNING)
+            return None
+        waiting = Call.objects.filter(broadcast__in=ready, state=CallState.QUEUED).count()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": STEER_TITLES[action](),
+            "opts": self.opts,
+            "steer": action,
+            "action_name": f"{action}_broadcasts",
+            "broadcasts": ready,
+            "waiting": waiting,
+            "skipped": len(selected) - len(ready),
+            "confirm_label": STEER_CONFIRM[action](),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/calls/broadcast/steer_confirmation.html", context)
 
     @admin.display(description=_("calls"), ordering="total")
     def total(self, obj):

@@ -19,13 +19,39 @@ from django.utils.translation import gettext_lazy as _
 
 from voicemessages.models import VoiceMessage
 
+from .lifecycle import get_zone, parse_window
 from .models import Broadcast, SendDraft
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
-from .recording import SendRefused, create_broadcast, new_token
+from .planning import plan_from_json, plan_to_json, zone_starts
+from .recording import SendPlan, SendRefused, create_broadcast, new_token
 from .uploads import UploadError, read_numbers_file
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
+ANY_TIME_PERMISSION = "calls.send_any_time"
+# The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
+BROADCAST_ZONES = [
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+    "UTC",
+]
+
+
+def zone_choices():
+    zones = list(BROADCAST_ZONES)
+    if settings.TIME_ZONE not in zones:
+        zones.insert(0, settings.TIME_ZONE)
+    return [(zone, zone) for zone in zones]
 
 
 def sendable_voice_messages():
@@ -49,9 +75,7 @@ class _VoiceMessageAndSource(forms.Form):
         label=_("Voice message"),
         queryset=VoiceMessage.objects.none(),
         error_messages={
-            "invalid_choice": _(
-                "This voice message cannot be sent: it was deleted, or it no longer exists at Exolve."
-            )
+            "invalid_choice": _("This voice message cannot be sent: it was deleted, or it no longer exists at Exolve.")
         },
     )
     source = forms.ChoiceField(label=_("Source number"), help_text=_("The team's number the call comes from."))
@@ -78,7 +102,87 @@ class SendForm(_VoiceMessageAndSource):
         help_text=_("CSV or XLSX with a column named phone (or телефон, number, номер), or a single column."),
     )
 
+    start_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    calling_hours = forms.CharField(
+        label=_("Calling hours"),
+        required=False,
+        max_length=16,
+        help_text=_(
+            "In the callee's local time, every day, for example 09:00-21:00. Calls outside them wait until they open."
+        ),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone of the broadcast"),
+        required=False,
+        help_text=_("For numbers whose zone the number does not tell (mobile numbers)."),
+    )
+    pace_per_minute = forms.IntegerField(
+        label=_("Calls per minute at most"),
+        required=False,
+        min_value=1,
+        max_value=100000,
+        help_text=_("Leave empty for no limit (for example, when callers may press a key to reach operators)."),
+    )
+
     preview: ParsedNumbers | None = None
+    plan: SendPlan | None = None
+    zone_starts: list | None = None
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        zone_name = timezone.get_current_timezone_name()
+        self.fields["start_at"].help_text = _(
+            "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
+        ) % {"zone": zone_name}
+        self.fields["time_zone"].choices = zone_choices()
+        if not self.is_bound:
+            self.initial.setdefault("calling_hours", settings.EXOLVE_CALLING_HOURS)
+            self.initial.setdefault("time_zone", settings.TIME_ZONE)
+        if self.may_send_any_time():
+            hint = gettext("“any” for any time.")
+            self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
+
+    def may_send_any_time(self) -> bool:
+        return self.user is not None and self.user.has_perm(ANY_TIME_PERMISSION)
+
+    def clean_start_at(self):
+        start = self.cleaned_data.get("start_at")
+        if start is not None and start <= timezone.now():
+            raise forms.ValidationError(
+                gettext("This time has already passed. Leave it empty to send now, or give a later time."),
+                code="past",
+            )
+        return start
+
+    def clean_calling_hours(self):
+        text = (self.cleaned_data.get("calling_hours") or "").strip()
+        if not text:
+            text = settings.EXOLVE_CALLING_HOURS
+        try:
+            window = parse_window(text)
+        except ValueError:
+            raise forms.ValidationError(
+                gettext("Calling hours look like 09:00-21:00 (hours and minutes, from-to)."), code="invalid"
+            ) from None
+        if window.any_time and not parse_window(settings.EXOLVE_CALLING_HOURS).any_time:
+            if not self.may_send_any_time():
+                raise forms.ValidationError(
+                    gettext("You may not send at any time: give calling hours, for example %(hours)s.")
+                    % {"hours": settings.EXOLVE_CALLING_HOURS},
+                    code="any_time",
+                )
+        return "any" if window.any_time else str(window)
+
+    def clean_time_zone(self):
+        name = self.cleaned_data.get("time_zone") or settings.TIME_ZONE
+        if get_zone(name) is None:
+            raise forms.ValidationError(gettext("Unknown time zone."), code="invalid")
+        return name
 
     def clean(self):
         cleaned = super().clean()
@@ -97,6 +201,14 @@ class SendForm(_VoiceMessageAndSource):
             return cleaned
         if not self.preview.valid:
             raise forms.ValidationError(gettext("None of the numbers can be called."), code="no_valid")
+        if not any(name in self.errors for name in ("start_at", "calling_hours", "time_zone", "pace_per_minute")):
+            self.plan = SendPlan(
+                start_at=cleaned.get("start_at"),
+                calling_hours=cleaned.get("calling_hours"),
+                time_zone=cleaned.get("time_zone"),
+                pace_per_minute=cleaned.get("pace_per_minute"),
+            )
+            self.zone_starts = zone_starts(self.preview.valid, self.plan)
         return cleaned
 
     def save_draft(self, user) -> SendDraft:
@@ -112,6 +224,7 @@ class SendForm(_VoiceMessageAndSource):
             "numbers": list(self.preview.valid),
             "invalid": [list(item) for item in self.preview.invalid],
             "duplicates": list(self.preview.duplicates),
+            "plan": plan_to_json(self.plan or SendPlan()),
         }
         token = self.cleaned_data["token"]
         now = timezone.now()
@@ -160,6 +273,7 @@ def _holds(draft: SendDraft, content: dict) -> bool:
         and draft.numbers == content["numbers"]
         and draft.invalid == content["invalid"]
         and draft.duplicates == content["duplicates"]
+        and draft.plan == content["plan"]
     )
 
 
@@ -198,6 +312,13 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 gettext("The voice message or the source number was changed after the preview. Preview again."),
                 code="changed",
             )
+        start = plan_from_json(self.draft.plan).start_at
+        already = Broadcast.objects.filter(token=self.draft.token).exists()
+        if start is not None and start <= timezone.now() and not already:
+            raise forms.ValidationError(
+                gettext("The start time of this preview has passed. Choose another time and preview again."),
+                code="past",
+            )
         return cleaned
 
     def save(self):
@@ -218,6 +339,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 draft.token,
                 invalid_numbers=draft.invalid,
                 duplicate_numbers=draft.duplicates,
+                plan=plan_from_json(draft.plan),
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))

@@ -237,6 +237,7 @@ class Call(models.Model):
         permissions = [
             ("send_voicemessage", _("Can send voice messages")),
             ("refresh_call", _("Can refresh call statistics")),
+            ("send_any_time", _("Can send outside calling hours (any time)")),
         ]
         indexes = [
             models.Index(fields=["state", "queued_at"], name="calls_state_queued_idx"),
@@ -298,6 +299,8 @@ class SendDraft(models.Model):
     numbers = models.JSONField(_("numbers to call"), default=list)
     invalid = models.JSONField(_("invalid numbers"), default=list)  # [as typed, reason]
     duplicates = models.JSONField(_("duplicate numbers"), default=list)
+    # When and how it rings: {"start_at": ISO or None, "calling_hours", "time_zone", "pace_per_minute"}.
+    plan = models.JSONField(_("when and how fast"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), db_index=True)
 
     class Meta:

@@ -9,10 +9,12 @@ with everything that was typed still there.
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from .forms import ConfirmSendForm, SendForm
 from .models import Broadcast
+from .planning import format_local, plan_from_json
 
 
 @dataclass
@@ -32,18 +34,26 @@ def handle(request, initial: dict | None = None) -> SendStep:
             if broadcast is not None:
                 _announce(request, broadcast, len(confirm.draft.numbers))
                 return SendStep(form=None, broadcast=broadcast)
-        return SendStep(form=SendForm(initial=typed_again(request.POST, confirm.draft)), confirm=confirm)
+        form = SendForm(initial=typed_again(request.POST, confirm.draft), user=request.user)
+        return SendStep(form=form, confirm=confirm)
     if request.method == "POST":
-        form = SendForm(request.POST, request.FILES)
+        form = SendForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             draft = form.save_draft(request.user)
             return SendStep(form=form, preview=form.preview, confirm=form.confirm_form(draft))
         return SendStep(form=form)
-    return SendStep(form=SendForm(initial=initial or {}))
+    return SendStep(form=SendForm(initial=initial or {}, user=request.user))
 
 
 def _announce(request, broadcast: Broadcast, count: int) -> None:
-    if broadcast.created_now:
+    if broadcast.created_now and broadcast.start_at:
+        text = ngettext(
+            "Scheduled %(count)d call; it starts at %(when)s.",
+            "Scheduled %(count)d calls; they start at %(when)s.",
+            count,
+        ) % {"count": count, "when": format_local(broadcast.start_at)}
+        messages.success(request, text)
+    elif broadcast.created_now:
         text = ngettext(
             "Queued %(count)d call. It is being sent in the background.",
             "Queued %(count)d calls. They are being sent in the background.",
@@ -58,11 +68,20 @@ def typed_again(post, draft=None) -> dict:
     """The first step's fields rebuilt from a confirmation that failed: the draft's list
     (valid, invalid as typed, duplicates), the chosen message and source."""
     lines = []
+    plan = {}
     if draft is not None:
         lines = [*draft.numbers, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
+        stored = plan_from_json(draft.plan)
+        plan = {
+            "start_at": timezone.localtime(stored.start_at) if stored.start_at else None,
+            "calling_hours": stored.calling_hours,
+            "time_zone": stored.time_zone,
+            "pace_per_minute": stored.pace_per_minute,
+        }
     return {
         "voice_message": post.get("voice_message"),
         "source": post.get("source"),
         "token": draft.token if draft is not None else post.get("token"),
         "numbers": "\n".join(lines),
+        **{name: value for name, value in plan.items() if value is not None},
     }

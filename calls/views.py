@@ -15,7 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -24,10 +26,11 @@ from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import dashboard as stats
-from . import send_flow
+from . import planning, send_flow, steering
 from .exports import export_filename, stream_csv, xlsx_file
 from .filters import CallFilterForm
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
+from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
@@ -80,6 +83,7 @@ def dashboard(request):
         chart=stats.build_chart(stats.daily_counts(totals=totals)),
         outcome_rows=stats.outcome_rows(periods),
         broadcasts=stats.latest_broadcasts(),
+        scheduled=planning.scheduled_broadcasts(),
         active_tab="dashboard",
     )
     return TemplateResponse(request, "calls/pages/dashboard.html", context)
@@ -146,6 +150,7 @@ def broadcast_detail(request, pk):
         gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
         broadcast=broadcast,
         counts=counts,
+        **lifecycle_context(request, broadcast, counts),
         table=table,
         skipped_invalid=skipped,
         auto_refresh=AUTO_REFRESH_SECONDS if counts["pending"] else None,
@@ -154,6 +159,111 @@ def broadcast_detail(request, pk):
         active_tab="calls",
     )
     return TemplateResponse(request, "calls/pages/broadcast.html", context)
+
+
+def lifecycle_context(request, broadcast, counts) -> dict:
+    """The broadcast's state in the staff's words, who may steer it, and which buttons to show."""
+    states = {state: count for _label, state, count in counts["states"]}
+    counts = {**counts, "canceled": states.get(CallState.CANCELED, 0)}
+    waiting = planning.waiting_by_zone(broadcast)
+    queued = states.get(CallState.QUEUED, 0)
+    shown = planning.display_state(broadcast, counts)
+    may_steer = steering.may_steer(request.user, broadcast)
+    allowed = set(TRANSITIONS.get(broadcast.state, {})) - {"start"} if may_steer else set()
+    if broadcast.state == BroadcastState.SCHEDULED and may_steer:
+        allowed.add("move")
+    return {
+        "shown_state": shown,
+        "shown_state_label": _state_label(shown),
+        "next_step": planning.next_step(broadcast, counts, queued, waiting),
+        "waiting_by_zone": _waiting_for_hours(broadcast, waiting),
+        "steer_actions": [action for action in STEER_ACTIONS if action in allowed],
+    }
+
+
+STEER_ACTIONS = ("pause", "resume", "move", "stop")
+
+
+def _waiting_for_hours(broadcast, waiting):
+    """The zones whose calls wait for calling hours (not merely for the start, nor for a resume)."""
+    if broadcast.state in (BroadcastState.PAUSED, BroadcastState.STOPPED):
+        return []
+    if broadcast.state == BroadcastState.SCHEDULED and broadcast.start_at:
+        return [item for item in waiting if item.until > broadcast.start_at]
+    return waiting
+
+
+def _state_label(shown: str) -> str:
+    if shown == "done":
+        return gettext("done")
+    return BroadcastState(shown).label
+
+
+@staff_page(VIEW_BROADCASTS, SEND_PERMISSION)
+@require_POST
+def broadcast_steer(request, pk, action):
+    """Stop, pause, resume or move: the first POST asks to confirm (with the counts), the second does it."""
+    broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
+    if not steering.may_steer(request.user, broadcast):
+        raise PermissionDenied
+    page = redirect("portal:broadcast", pk=broadcast.pk)
+    start_at = None
+    if action == "move":
+        start_at = _parse_start(request.POST.get("start_at", ""))
+    if request.POST.get("confirmed") != "yes" or (action == "move" and start_at is None):
+        waiting = steering.waiting_count(broadcast)
+        context = page_context(
+            request,
+            STEER_TITLES[action](),
+            broadcast=broadcast,
+            action=action,
+            waiting=waiting,
+            start_at=start_at,
+            start_value=timezone.localtime(start_at or broadcast.start_at or timezone.now()).strftime("%Y-%m-%dT%H:%M"),
+            zone_name=timezone.get_current_timezone_name(),
+            bad_start=action == "move" and "start_at" in request.POST and start_at is None,
+            active_tab="calls",
+        )
+        return TemplateResponse(request, "calls/pages/steer_confirm.html", context)
+    try:
+        if action == "stop":
+            count = steering.stop(broadcast, request.user)
+            text = ngettext(
+                "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", count
+            )
+        elif action == "pause":
+            count = steering.pause(broadcast, request.user)
+            text = ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", count)
+        elif action == "resume":
+            count = steering.resume(broadcast, request.user)
+            text = ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", count)
+        else:
+            steering.move(broadcast, start_at, request.user)
+            count, text = 0, gettext("The start was moved to %(when)s.")
+    except TransitionRefused as exc:
+        messages.error(request, str(exc))
+        return page
+    messages.success(request, text % {"count": count, "when": planning.format_local(start_at or timezone.now())})
+    return page
+
+
+STEER_TITLES = {
+    "stop": lambda: gettext("Stop this broadcast?"),
+    "pause": lambda: gettext("Pause this broadcast?"),
+    "resume": lambda: gettext("Resume this broadcast?"),
+    "move": lambda: gettext("Move the start of this broadcast?"),
+}
+
+
+def _parse_start(text: str):
+    """A datetime-local value ("2026-12-01T10:00") in the staff member's zone, or None."""
+    try:
+        moment = parse_datetime(text.strip())
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 @staff_page(REFRESH_PERMISSION)

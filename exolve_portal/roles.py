@@ -29,12 +29,19 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.delete_orphanedvoicemessage",
     # The audit trail: who created, changed, deleted messages and who sent what.
     "admin.view_logentry",
+    # Stop, pause, resume and move anyone's broadcast (operators steer only their own).
+    "calls.steer_broadcast",
+    # Send with no calling hours ("any time").
+    "calls.send_any_time",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
     OPERATORS: _("view voice messages, send them, view and refresh calls"),
-    MANAGERS: _("everything operators do, plus create, change, delete and sync voice messages, and read the audit log"),
+    MANAGERS: _(
+        "everything operators do, plus create, change, delete and sync voice messages, read the audit log, "
+        "steer anyone's broadcast and send at any time"
+    ),
 }
 
 
@@ -42,10 +49,12 @@ class MissingPermission(LookupError):
     """A role names a permission the database does not have (an app not migrated yet?)."""
 
 
-def setup_roles(apps=None) -> dict[str, int]:
+def setup_roles(apps=None, *, skip_missing=False) -> dict[str, int]:
     """Create or update the groups; idempotent. Returns group name -> permission count.
 
     `apps` is a migration's app registry (historical models); default: the real models.
+    `skip_missing`: leave out permissions a later migration creates (an early data
+    migration; the later one applies the roles again with them).
     """
     if apps is None:
         from django.contrib.auth.models import Group, Permission
@@ -60,13 +69,14 @@ def setup_roles(apps=None) -> dict[str, int]:
         ).values_list("pk", "content_type__app_label", "codename")
     }
     missing = sorted(".".join(key) for key in wanted - found.keys())
-    if missing:
+    if missing and not skip_missing:
         raise MissingPermission(
             f"These permissions do not exist yet: {', '.join(missing)}. Run `manage.py migrate` first."
         )
     result = {}
     for name, codes in ROLES.items():
         group, _created = Group.objects.get_or_create(name=name)
-        group.permissions.set([found[tuple(code.split(".", 1))] for code in codes])
-        result[name] = len(codes)
+        present = [found[key] for key in (tuple(code.split(".", 1)) for code in codes) if key in found]
+        group.permissions.set(present)
+        result[name] = len(present)
     return result

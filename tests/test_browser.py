@@ -287,6 +287,86 @@ def test_dashboard_and_calls_table_with_a_month_of_history(portal, open_page, sa
     screenshot(page, "dashboard-ru")
 
 
+def test_staff_member_schedules_pauses_resumes_and_stops_a_broadcast(portal, open_page, sandbox):
+    """Schedule for tomorrow at a pace of one call a minute, move the start, let it start, pause, resume, stop."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.sending import send_queued_calls
+
+    message = VoiceMessage.objects.create(name="Clinic reminder", media_id=1967)
+    page = open_page()
+    log_in(page, portal)
+
+    # The form takes a start in the staff member's zone, calling hours, a zone and a pace.
+    page.goto(f"{portal}/portal/send/")
+    assert "Europe/Moscow" in text(page, "#id_start_at_helptext")
+    tomorrow = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    page.select_option("#id_voice_message", str(message.pk))
+    page.select_option("#id_source", SOURCE)
+    page.fill("#id_numbers", "79991234561\n79991234562\n79991234563")
+    page.fill("#id_start_at", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_calling_hours", "any")  # the admin is a superuser: may send at any time
+    page.fill("#id_pace_per_minute", "1")
+    page.click("#preview-send")
+    page.wait_for_selector("#zone-starts")
+    assert "Europe/Moscow" in text(page, "#zone-starts")
+    assert "Schedule for 3 numbers" in page.get_attribute("#confirm-send", "value")
+    page.click("#confirm-send")
+    page.wait_for_selector("#broadcast-state")
+    broadcast = Broadcast.objects.get()
+    assert broadcast.start_at == tomorrow
+    assert "Scheduled: starts at" in text(page, "#broadcast-next-step")
+    assert page.locator("#steer-pause").count() == 0  # not started: move or stop only
+
+    # Move the start a day later.
+    page.click("#steer-move")
+    later = tomorrow + timedelta(days=1)
+    page.fill("#id_start_at", later.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#steer-confirm")
+    page.wait_for_selector("#broadcast-state")
+    assert "The start was moved" in text(page, ".messagelist")
+    broadcast.refresh_from_db()
+    assert broadcast.start_at == later
+    assert not sandbox.requests_log("call/v1/MakeVoiceMessage")
+
+    # The start comes (its calls' time is set to now) and a worker sends the first call;
+    # the pace keeps the other two waiting.
+    Broadcast.objects.filter(pk=broadcast.pk).update(start_at=timezone.now() - timedelta(seconds=1))
+    Call.objects.filter(broadcast=broadcast).update(not_before=timezone.now() - timedelta(seconds=1))
+    send_queued_calls(broadcast.pk)
+    page.reload()
+    assert "Sending: 1 of 3." in text(page, "#broadcast-next-step")
+
+    # Pause: the confirmation says how many calls wait.
+    page.click("#steer-pause")
+    assert "2 calls will wait until you resume" in text(page, "#steer-consequence")
+    page.click("#steer-confirm")
+    page.wait_for_selector("#steer-resume")
+    assert "Paused: 2 calls wait." in text(page, "#broadcast-next-step")
+    broadcast.refresh_from_db()
+    assert broadcast.state == "paused"
+
+    # Resume: it goes on where it stopped (the pace still holds the next call back).
+    page.click("#steer-resume")
+    assert "2 calls will be made" in text(page, "#steer-consequence")
+    page.click("#steer-confirm")
+    page.wait_for_selector("#steer-pause")
+    assert "Sending: 1 of 3." in text(page, "#broadcast-next-step")
+
+    # Stop: the two calls not made yet are canceled, for good.
+    page.click("#steer-stop")
+    assert "2 calls will not be made" in text(page, "#steer-consequence")
+    page.click("#steer-confirm")
+    page.wait_for_selector("#broadcast-state[data-state=stopped]")
+    assert "Stopped: 2 calls were not made." in text(page, "#broadcast-next-step")
+    assert page.locator("#steer-actions").count() == 0
+    states = sorted(Call.objects.filter(broadcast=broadcast).values_list("state", flat=True))
+    assert states == [CallState.CANCELED, CallState.CANCELED, CallState.SENT]
+    assert len(sandbox.requests_log("call/v1/MakeVoiceMessage")) == 1
+
+
 def test_missing_chromium_skips_locally_and_fails_on_ci(monkeypatch, tmp_path):
     """Never a silent skip on CI: a missing browser fails there and skips elsewhere, with the reason."""
     missing = str(tmp_path / "no-chromium")

@@ -14,12 +14,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from calls.lifecycle import get_zone, parse_window
 from calls.models import Broadcast, Call, pending_q
 from calls.phones import TooManyNumbers, parse_numbers
-from calls.recording import SendRefused, create_broadcast, new_token
+from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, read_numbers_file
@@ -32,6 +35,32 @@ def key_token(key: str) -> str:
     if not key:
         raise CommandError(_("The idempotency key is empty."))
     return "key-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:56]
+
+
+def parse_at(text: str):
+    """ "YYYY-MM-DD HH:MM" in TIME_ZONE, or with an offset -> an aware datetime in the future."""
+    moment = parse_datetime(text.strip().replace("T", " ")) if text and text.strip() else None
+    if moment is None:
+        raise CommandError(_('--at looks like "2026-12-01 10:00" (or "2026-12-01 10:00+03:00").'))
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, get_zone(settings.TIME_ZONE))
+    if moment <= timezone.now():
+        raise CommandError(_("--at %(when)s has already passed.") % {"when": text.strip()})
+    return moment
+
+
+def command_plan(at, window, tz, pace) -> SendPlan:
+    """The plan given by --at, --window, --tz and --pace (CommandError on anything wrong)."""
+    if window is not None:
+        try:
+            parse_window(window)
+        except ValueError as exc:
+            raise CommandError(_('--window looks like "09:00-21:00" or "any".')) from exc
+    if tz is not None and get_zone(tz) is None:
+        raise CommandError(_("Unknown time zone: %(zone)s") % {"zone": tz})
+    if pace is not None and pace < 1:
+        raise CommandError(_("--pace is a number of calls per minute, 1 or more."))
+    return SendPlan(start_at=parse_at(at) if at else None, calling_hours=window, time_zone=tz, pace_per_minute=pace)
 
 
 class Command(BaseCommand):
@@ -52,6 +81,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--poll", type=float, default=1.0, help=_("With --wait: seconds between checks."))
         parser.add_argument(
+            "--at",
+            metavar="WHEN",
+            help=_('Start at "YYYY-MM-DD HH:MM" (in TIME_ZONE, or with an offset such as +03:00); default: now.'),
+        )
+        parser.add_argument(
+            "--window",
+            metavar="HOURS",
+            help=_('Calling hours in the callee\'s local time, "09:00-21:00" or "any"; default: EXOLVE_CALLING_HOURS.'),
+        )
+        parser.add_argument(
+            "--tz",
+            metavar="ZONE",
+            help=_("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE."),
+        )
+        parser.add_argument("--pace", type=int, metavar="N", help=_("At most N calls per minute."))
+        parser.add_argument(
             "--idempotency-key",
             metavar="KEY",
             help=_("Send at most once for this key: running again with the same key sends nothing."),
@@ -59,6 +104,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, source, to, file, wait, timeout, poll, idempotency_key=None, **options):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
+        plan = command_plan(options.get("at"), options.get("window"), options.get("tz"), options.get("pace"))
         voice_message = self._voice_message(message)
         values = list(to)
         if file:
@@ -89,6 +135,7 @@ class Command(BaseCommand):
                 token,
                 invalid_numbers=parsed.invalid,
                 duplicate_numbers=parsed.duplicates,
+                plan=plan,
             )
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
@@ -105,6 +152,11 @@ class Command(BaseCommand):
             "duplicates": len(parsed.duplicates),
         }
         self.stdout.write(f"{queued}; {skipped}")
+        if broadcast.start_at:
+            self.stdout.write(
+                _("Scheduled: starts at %(when)s.")
+                % {"when": timezone.localtime(broadcast.start_at).isoformat(" ", "minutes")}
+            )
         if wait:
             self._wait(broadcast, timeout, poll)
         if parsed.invalid:

@@ -1,0 +1,83 @@
+"""manage.py broadcast stop|pause|resume|move ID [--at WHEN]: steer a broadcast, for the people who run it.
+
+Exit status: 0 done, 1 refused (the reason is printed), 2 no such broadcast. The
+command acts as nobody in particular (the audit trail has no user for it): whoever
+may run manage.py may steer every broadcast.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from calls import steering
+from calls.lifecycle import TransitionRefused
+from calls.management.commands.send_voicemessage import parse_at
+from calls.models import Broadcast
+
+NOT_FOUND = 2
+REFUSED = 1
+
+
+class Command(BaseCommand):
+    help = _(
+        "Stop, pause, resume a broadcast, or move the start of one that has not started. "
+        "Exit status 0: done; 1: refused (the reason is printed); 2: no such broadcast."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["stop", "pause", "resume", "move", "show"])
+        parser.add_argument("broadcast_id", type=int, metavar="ID")
+        parser.add_argument("--at", metavar="WHEN", help=_('With move: the new start, "YYYY-MM-DD HH:MM".'))
+
+    def handle(self, *args, action, broadcast_id, at=None, **options):
+        broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
+        if broadcast is None:
+            raise CommandError(_("No broadcast with id %(pk)d.") % {"pk": broadcast_id}, returncode=NOT_FOUND)
+        try:
+            message = self._do(action, broadcast, at)
+        except TransitionRefused as exc:
+            raise CommandError(str(exc), returncode=REFUSED) from exc
+        self.stdout.write(message)
+
+    def _do(self, action, broadcast, at) -> str:
+        pk = broadcast.pk
+        if action == "show":
+            state = broadcast.get_state_display()
+            return _("Broadcast %(pk)d: %(state)s; %(count)d call(s) not made yet.") % {
+                "pk": pk,
+                "state": state,
+                "count": steering.waiting_count(broadcast),
+            }
+        if action == "stop":
+            canceled = steering.stop(broadcast, None)
+            return ngettext(
+                "Broadcast %(pk)d stopped; %(count)d call will not be made.",
+                "Broadcast %(pk)d stopped; %(count)d calls will not be made.",
+                canceled,
+            ) % {"pk": pk, "count": canceled}
+        if action == "pause":
+            waiting = steering.pause(broadcast, None)
+            return ngettext(
+                "Broadcast %(pk)d paused; %(count)d call waits.",
+                "Broadcast %(pk)d paused; %(count)d calls wait.",
+                waiting,
+            ) % {"pk": pk, "count": waiting}
+        if action == "resume":
+            waiting = steering.resume(broadcast, None)
+            return ngettext(
+                "Broadcast %(pk)d resumed; %(count)d call to make.",
+                "Broadcast %(pk)d resumed; %(count)d calls to make.",
+                waiting,
+            ) % {"pk": pk, "count": waiting}
+        if not at:
+            raise TransitionRefused(_("Give the new start with --at."))
+        try:
+            start = parse_at(at)
+        except CommandError as exc:
+            raise TransitionRefused(str(exc)) from exc
+        steering.move(broadcast, start, None)
+        return _("Broadcast %(pk)d now starts at %(when)s.") % {
+            "pk": pk,
+            "when": timezone.localtime(start).isoformat(" ", "minutes"),
+        }
