@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0005_broadcast_lifecycle'),
+        ('calls', '0006_send_plan'),
         ('voicemessages', '0002_version_and_optional_redirect_digit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
