@@ -18,6 +18,9 @@ OPERATOR_PERMISSIONS = [
     "calls.view_call",
     "calls.refresh_call",
     "calls.view_broadcast",
+    # The stop list: anyone who sends may see it and put a number on it...
+    "calls.view_stoplistentry",
+    "calls.add_stoplistentry",
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -29,12 +32,18 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.delete_orphanedvoicemessage",
     # The audit trail: who created, changed, deleted messages and who sent what.
     "admin.view_logentry",
+    # ...only managers take a number off it or change why it is there.
+    "calls.change_stoplistentry",
+    "calls.delete_stoplistentry",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
-    OPERATORS: _("view voice messages, send them, view and refresh calls"),
-    MANAGERS: _("everything operators do, plus create, change, delete and sync voice messages, and read the audit log"),
+    OPERATORS: _("view voice messages, send them, view and refresh calls, view the stop list and add numbers to it"),
+    MANAGERS: _(
+        "everything operators do, plus create, change, delete and sync voice messages, "
+        "change and remove stop-list numbers, and read the audit log"
+    ),
 }
 
 
@@ -42,10 +51,12 @@ class MissingPermission(LookupError):
     """A role names a permission the database does not have (an app not migrated yet?)."""
 
 
-def setup_roles(apps=None) -> dict[str, int]:
+def setup_roles(apps=None, *, skip_missing=False) -> dict[str, int]:
     """Create or update the groups; idempotent. Returns group name -> permission count.
 
     `apps` is a migration's app registry (historical models); default: the real models.
+    `skip_missing`: leave out permissions whose models do not exist yet, instead of
+    raising (an early data migration; a later one applies the roles again in full).
     """
     if apps is None:
         from django.contrib.auth.models import Group, Permission
@@ -60,13 +71,14 @@ def setup_roles(apps=None) -> dict[str, int]:
         ).values_list("pk", "content_type__app_label", "codename")
     }
     missing = sorted(".".join(key) for key in wanted - found.keys())
-    if missing:
+    if missing and not skip_missing:
         raise MissingPermission(
             f"These permissions do not exist yet: {', '.join(missing)}. Run `manage.py migrate` first."
         )
     result = {}
     for name, codes in ROLES.items():
         group, _created = Group.objects.get_or_create(name=name)
-        group.permissions.set([found[tuple(code.split(".", 1))] for code in codes])
-        result[name] = len(codes)
+        pks = [found[key] for code in codes if (key := tuple(code.split(".", 1))) in found]
+        group.permissions.set(pks)
+        result[name] = len(pks)
     return result

@@ -13,7 +13,8 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    setup_roles(apps)
+    # Permissions of models added by later migrations do not exist yet: 0002 applies them.
+    setup_roles(apps, skip_missing=True)
 
 
 class Migration(migrations.Migration):
