@@ -29,10 +29,16 @@ SHOWN_NUMBERS = 100
 
 
 class StopListEntryForm(forms.ModelForm):
+    # Longer than the stored 11 digits: "+7 (999) 123-45-67" is typed, then normalised.
+    number = forms.CharField(
+        label=_("number"),
+        max_length=40,
+        help_text=_("As people type it: +7 (999) 123-45-67, 8 999 1234567, 79991234567."),
+    )
+
     class Meta:
         model = StopListEntry
         fields = ("number", "reason", "note")
-        help_texts = {"number": _("As people type it: +7 (999) 123-45-67, 8 999 1234567, 79991234567.")}
 
     def clean_number(self):
         try:
