@@ -300,3 +300,17 @@ def test_a_number_put_on_the_list_from_its_call_after_recording_is_not_called(
     call.refresh_from_db()
     assert call.state == CallState.SKIPPED and "stop list" in call.error
     assert Call.objects.get(destination="79991234562").state == CallState.SENT
+
+
+def test_the_stop_list_pages_speak_russian(client, voice_message):
+    client.force_login(role_user("op", OPERATORS))
+    russian = {"HTTP_ACCEPT_LANGUAGE": "ru-RU,ru;q=0.9"}
+    call = make_call(voice_message, "79991234561")
+
+    changelist = text(client.get(reverse(CHANGELIST), **russian))
+    import_page = client.post(reverse(IMPORT), {"numbers": "12345", "reason": "asked"}, **russian)
+    confirmation = text(client.post(reverse("admin:calls_call_stop_list", args=[call.pk]), **russian))
+
+    assert "Загрузить номера…" in changelist and "Выгрузить в CSV" in changelist
+    assert "Не внесены" in text(import_page) and "Слишком мало цифр" in text(import_page)
+    assert "Да, больше не звонить" in confirmation
