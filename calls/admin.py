@@ -1,5 +1,7 @@
 """Admin for calls and broadcasts, the send form page and the refresh actions.
 
+The stop list's admin, and the calls' "Add to the stop list", are in admin_stop_list.
+
 List pages run a fixed number of queries whatever the number of rows: related rows
 come through select_related and broadcast counts through one annotated query.
 """
@@ -19,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from jobs.tasks import start_job
 from jobs.views import job_url
 
-from . import send_flow, steering
+from . import send_flow, steering, stop_list
+from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
@@ -73,7 +76,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(CallStopListMixin, admin.ModelAdmin):
     list_display = (
         "destination",
         "message",
@@ -92,7 +95,7 @@ class CallAdmin(admin.ModelAdmin):
     ordering = ("-queued_at", "-pk")
     # The "(N total)" link costs a second COUNT(*) over every call on each filtered page.
     show_full_result_count = False
-    actions = ["refresh_statistics", "resend"]
+    actions = ["refresh_statistics", "resend", "add_to_stop_list"]
     change_form_template = "admin/calls/call/change_form.html"
     fieldsets = (
         (None, {"fields": ("destination", "source", "voice_message", "service_id", "broadcast", "requested_by")}),
@@ -264,7 +267,15 @@ class CallAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(change_url)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_refresh": self.has_refresh_permission(request)}
+        number = None
+        if str(object_id).isdigit():
+            number = Call.objects.filter(pk=object_id).values_list("destination", flat=True).first()
+        extra_context = {
+            **(extra_context or {}),
+            "can_refresh": self.has_refresh_permission(request),
+            "can_add_to_stop_list": self.has_add_to_stop_list_permission(request),
+            "on_stop_list": bool(number and stop_list.blocked([number])),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
 

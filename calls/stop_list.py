@@ -82,6 +82,8 @@ def add(numbers: Iterable[str], *, reason: str = StopListReason.ASKED, note: str
     new = [StopListEntry(number=n, reason=reason, note=note[:255], added_by=by) for n in numbers if n not in existing]
     created = StopListEntry.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
     if by is not None and new:
-        entries = list(StopListEntry.objects.filter(number__in=[e.number for e in new[:_CHUNK]]))
-        LogEntry.objects.log_actions(by.pk, entries, ADDITION, single_object=False)
+        # Every addition in the audit trail (an import of thousands too), one query per chunk.
+        for chunk in _chunks([e.number for e in new]):
+            entries = list(StopListEntry.objects.filter(number__in=chunk, added_by=by))
+            LogEntry.objects.log_actions(by.pk, entries, ADDITION, [{"added": {}}], single_object=False)
     return len(created)

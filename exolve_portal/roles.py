@@ -18,6 +18,9 @@ OPERATOR_PERMISSIONS = [
     "calls.view_call",
     "calls.refresh_call",
     "calls.view_broadcast",
+    # The stop list: anyone who sends may see it and put a number on it...
+    "calls.view_stoplistentry",
+    "calls.add_stoplistentry",
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -33,14 +36,17 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "calls.steer_broadcast",
     # Send with no calling hours ("any time").
     "calls.send_any_time",
+    # ...only managers take a number off the stop list or change why it is there.
+    "calls.change_stoplistentry",
+    "calls.delete_stoplistentry",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
-    OPERATORS: _("view voice messages, send them, view and refresh calls"),
+    OPERATORS: _("view voice messages, send them, view and refresh calls, view the stop list and add numbers to it"),
     MANAGERS: _(
-        "everything operators do, plus create, change, delete and sync voice messages, read the audit log, "
-        "steer anyone's broadcast and send at any time"
+        "everything operators do, plus create, change, delete and sync voice messages, "
+        "change and remove stop-list numbers, read the audit log, steer anyone's broadcast and send at any time"
     ),
 }
 

@@ -1,0 +1,315 @@
+"""The stop list in the admin: its list, add form, import and export pages, and the calls' way onto it.
+
+Who may do what comes from the roles (exolve_portal/roles.py): Operators view the list
+and add numbers (one by one, by import, or from calls), Managers also change and remove
+them. Django logs the admin's add, change and delete; imports and additions from calls
+go through `stop_list.add`, which logs each addition too.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from . import stop_list
+from .models import Call, StopListEntry, StopListReason
+from .phones import InvalidNumber, normalize, split_lines
+from .stop_list_files import csv_response, import_numbers, xlsx_response
+from .uploads import UploadError, read_numbers_file
+
+ADD_PERMISSION = "calls.add_stoplistentry"
+# How many numbers a confirmation page lists before "and N more".
+SHOWN_NUMBERS = 100
+
+
+class StopListEntryForm(forms.ModelForm):
+    # Longer than the stored 11 digits: "+7 (999) 123-45-67" is typed, then normalised.
+    number = forms.CharField(
+        label=_("number"),
+        max_length=40,
+        help_text=_("As people type it: +7 (999) 123-45-67, 8 999 1234567, 79991234567."),
+    )
+
+    class Meta:
+        model = StopListEntry
+        fields = ("number", "reason", "note")
+
+    def clean_number(self):
+        try:
+            number = normalize(self.cleaned_data["number"])
+        except InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if StopListEntry.objects.filter(number=number).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(gettext("%(number)s is already on the stop list.") % {"number": number})
+        return number
+
+
+class StopListReasonForm(forms.Form):
+    """Why numbers go on the list (the confirmation page of "Add to the stop list")."""
+
+    reason = forms.ChoiceField(label=_("reason"), choices=StopListReason.choices, initial=StopListReason.ASKED)
+    note = forms.CharField(label=_("note"), max_length=255, required=False)
+
+
+class StopListImportForm(StopListReasonForm):
+    file = forms.FileField(
+        label=_("file"), required=False, help_text=_("CSV or XLSX with a phone column (or a single column).")
+    )
+    numbers = forms.CharField(
+        label=_("numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 40}),
+        help_text=_("Or paste the numbers, one per line."),
+    )
+    field_order = ["file", "numbers", "reason", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        values = []
+        uploaded = cleaned.get("file")
+        if uploaded:
+            try:
+                values += read_numbers_file(uploaded)
+            except UploadError as exc:
+                self.add_error("file", str(exc))
+        values += split_lines(cleaned.get("numbers", ""))
+        if not uploaded and not values:
+            raise forms.ValidationError(gettext("Choose a file or paste the numbers to put on the stop list."))
+        self.values = values
+        return cleaned
+
+
+@admin.register(StopListEntry)
+class StopListEntryAdmin(admin.ModelAdmin):
+    form = StopListEntryForm
+    list_display = ("number", "reason", "note", "added_by", "added_at")
+    list_filter = ("reason", ("added_at", admin.DateFieldListFilter))
+    list_select_related = ("added_by",)
+    search_fields = ("number", "note")
+    ordering = ("-added_at", "-pk")
+    show_full_result_count = False  # the list may hold a million numbers
+    change_list_template = "admin/calls/stoplistentry/change_list.html"
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("number", "reason", "note")
+        return ("number", "reason", "note", "added_by", "added_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A number is put on the list and taken off it, never turned into another one.
+        return () if obj is None else ("number", "added_by", "added_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.added_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_search_results(self, request, queryset, search_term):
+        # "+7 (999) 123-45-67" finds 79991234567.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            number = normalize(search_term)
+        except InvalidNumber:
+            return results, may_have_duplicates
+        return results | queryset.filter(number=number), may_have_duplicates
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="{}_{}_import".format(*info)),
+            path(
+                "export/csv/",
+                self.admin_site.admin_view(self.export_view),
+                {"file_format": "csv"},
+                name="{}_{}_export_csv".format(*info),
+            ),
+            path(
+                "export/xlsx/",
+                self.admin_site.admin_view(self.export_view),
+                {"file_format": "xlsx"},
+                name="{}_{}_export_xlsx".format(*info),
+            ),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        # The export links carry the list's search and filters: what is shown is what is exported.
+        query = request.GET.copy()
+        query.pop("p", None)
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": self.has_add_permission(request),
+            "export_query": f"?{query.urlencode()}" if query else "",
+        }
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request, file_format):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:calls_stoplistentry_changelist"))
+        return csv_response(queryset) if file_format == "csv" else xlsx_response(queryset)
+
+    def import_view(self, request):
+        """Upload or paste numbers; the page says how many were added, already listed and unreadable."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        result = None
+        if request.method == "POST":
+            form = StopListImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data
+                result = import_numbers(form.values, reason=data["reason"], note=data["note"], user=request.user)
+                self._report_import(request, result)
+                # The unreadable numbers stay in the box, to be corrected and imported again.
+                form = StopListImportForm(
+                    initial={
+                        "reason": data["reason"],
+                        "note": data["note"],
+                        "numbers": "\n".join(raw for raw, _reason in result.invalid),
+                    }
+                )
+        else:
+            form = StopListImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import numbers to the stop list"),
+            "opts": self.opts,
+            "form": form,
+            "result": result,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/calls/stoplistentry/import.html", context)
+
+    def _report_import(self, request, result):
+        self.message_user(
+            request,
+            ngettext(
+                "Added %(count)d number to the stop list.", "Added %(count)d numbers to the stop list.", result.added
+            )
+            % {"count": result.added},
+            messages.SUCCESS if result.added else messages.INFO,
+        )
+        if result.already_listed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d number was already on the stop list.",
+                    "%(count)d numbers were already on the stop list.",
+                    result.already_listed,
+                )
+                % {"count": result.already_listed},
+                messages.INFO,
+            )
+        if result.invalid:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d number could not be read and was not added (listed below).",
+                    "%(count)d numbers could not be read and were not added (listed below).",
+                    len(result.invalid),
+                )
+                % {"count": len(result.invalid)},
+                messages.WARNING,
+            )
+
+
+class CallStopListMixin:
+    """For CallAdmin: "Add to the stop list…" as an action on calls and as a button on a call."""
+
+    def has_add_to_stop_list_permission(self, request):
+        return request.user.has_perm(ADD_PERMISSION)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:pk>/stop-list/",
+                self.admin_site.admin_view(self.stop_list_view),
+                name="{}_{}_stop_list".format(*info),
+            ),
+        ] + super().get_urls()
+
+    @admin.action(description=_("Add the numbers to the stop list…"), permissions=["add_to_stop_list"])
+    def add_to_stop_list(self, request, queryset):
+        """Django's confirmation pattern: the first POST asks why, the second (post=yes) adds."""
+        numbers = sorted(set(queryset.order_by().values_list("destination", flat=True).distinct()))
+        form = StopListReasonForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_bound:
+            if not self.has_add_to_stop_list_permission(request):
+                raise PermissionDenied
+            if form.is_valid():
+                self._add_numbers(request, numbers, form)
+                return None
+        return self._confirmation(
+            request,
+            numbers,
+            form,
+            queryset=None if request.POST.get("select_across") == "1" else queryset,
+            select_across=request.POST.get("select_across", "0"),
+        )
+
+    def stop_list_view(self, request, pk):
+        """The button on a call's page: POST asks why, POST with post=yes adds the number."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_to_stop_list_permission(request):
+            raise PermissionDenied
+        call = get_object_or_404(Call, pk=pk)
+        form = StopListReasonForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_valid():
+            self._add_numbers(request, [call.destination], form)
+            return HttpResponseRedirect(reverse("admin:calls_call_change", args=[call.pk]))
+        return self._confirmation(request, [call.destination], form, call=call)
+
+    def _add_numbers(self, request, numbers, form):
+        added = stop_list.add(
+            numbers, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"], user=request.user
+        )
+        if added:
+            self.message_user(
+                request,
+                ngettext(
+                    "Put %(count)d number on the stop list: it will not be called, queued calls included.",
+                    "Put %(count)d numbers on the stop list: they will not be called, queued calls included.",
+                    added,
+                )
+                % {"count": added},
+                messages.SUCCESS,
+            )
+        if len(numbers) > added:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d number was already on the stop list.",
+                    "%(count)d numbers were already on the stop list.",
+                    len(numbers) - added,
+                )
+                % {"count": len(numbers) - added},
+                messages.INFO,
+            )
+
+    def _confirmation(self, request, numbers, form, *, queryset=None, select_across="0", call=None):
+        listed = set(stop_list.blocked(numbers))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Add these numbers to the stop list?"),
+            "opts": self.opts,
+            "form": form,
+            "numbers": [(number, number in listed) for number in numbers[:SHOWN_NUMBERS]],
+            "count": len(numbers),
+            "more": max(0, len(numbers) - SHOWN_NUMBERS),
+            "already_listed": len(listed),
+            "call": call,
+            "queryset": queryset,
+            "select_across": select_across,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/calls/call/stop_list_confirmation.html", context)
