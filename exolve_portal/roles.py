@@ -86,3 +86,20 @@ def setup_roles(apps=None, *, skip_missing=False) -> dict[str, int]:
         group.permissions.set(present)
         result[name] = len(present)
     return result
+
+
+def apply_in_migration(apps, *, skip_missing: bool) -> None:
+    """What the roles data migrations run: create the permissions now, then the roles.
+
+    Permissions are normally created after `migrate` finishes (post_migrate); the roles
+    need them now, so they are created from the migration's state first. An early
+    migration skips the permissions of models that do not exist yet; the last one of
+    the chain applies the roles in full.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    setup_roles(apps, skip_missing=skip_missing)

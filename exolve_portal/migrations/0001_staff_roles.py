@@ -1,20 +1,12 @@
 """The Operators and Managers groups on a fresh install (the same as `manage.py setup_roles`)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
-def create_roles(apps, schema_editor):
-    from exolve_portal.roles import setup_roles
+def apply_roles(apps, schema_editor):
+    from exolve_portal.roles import apply_in_migration
 
-    # Permissions are normally created after `migrate` finishes (post_migrate); the
-    # roles need them now, so create them from this migration's state first.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    # Permissions added by later migrations come with exolve_portal's later role migrations.
-    setup_roles(apps, skip_missing=True)
+    apply_in_migration(apps, skip_missing=True)
 
 
 class Migration(migrations.Migration):
@@ -26,4 +18,4 @@ class Migration(migrations.Migration):
         ("voicemessages", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]

@@ -4,20 +4,13 @@
 fresh install: it applies what it can, and this migration applies the roles in full.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
 def apply_roles(apps, schema_editor):
-    from exolve_portal.roles import setup_roles
+    from exolve_portal.roles import apply_in_migration
 
-    # Permissions are normally created after `migrate` finishes (post_migrate); the
-    # roles need them now, so create them from this migration's state first.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    setup_roles(apps)
+    apply_in_migration(apps, skip_missing=False)
 
 
 class Migration(migrations.Migration):
