@@ -26,6 +26,7 @@ from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
+from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
@@ -312,12 +313,13 @@ class BroadcastAdmin(admin.ModelAdmin):
         "source",
         "created_by",
         "total",
-        "queued",
-        "sent",
-        "finished",
-        "rejected",
-        "unknown",
+        "pending",
         "completed",
+        "no_answer",
+        "busy",
+        "failed",
+        "unknown",
+        "not_called",
         "calls_link",
     )
     list_select_related = ("created_by",)
@@ -350,7 +352,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_counts()
+        return with_outcome_counts(super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False
@@ -439,29 +441,34 @@ class BroadcastAdmin(admin.ModelAdmin):
     def total(self, obj):
         return obj.total
 
-    @admin.display(description=_("queued"), ordering="queued_count")
-    def queued(self, obj):
-        return obj.queued_count + obj.sending_count
+    # One column per outcome, counted the way every page counts (calls/outcomes.py).
+    @admin.display(description=Outcome.PENDING.label, ordering="outcome_pending")
+    def pending(self, obj):
+        return obj.outcome_pending
 
-    @admin.display(description=_("sent"), ordering="sent_count")
-    def sent(self, obj):
-        return obj.sent_count
-
-    @admin.display(description=_("finished"), ordering="finished_count")
-    def finished(self, obj):
-        return obj.finished_count
-
-    @admin.display(description=_("rejected"), ordering="rejected_count")
-    def rejected(self, obj):
-        return obj.rejected_count
-
-    @admin.display(description=_("unknown"), ordering="unknown_count")
-    def unknown(self, obj):
-        return obj.unknown_count
-
-    @admin.display(description=_("completed"), ordering="status_completed_count")
+    @admin.display(description=Outcome.COMPLETED.label, ordering="outcome_completed")
     def completed(self, obj):
-        return obj.status_completed_count
+        return obj.outcome_completed
+
+    @admin.display(description=Outcome.NO_ANSWER.label, ordering="outcome_no_answer")
+    def no_answer(self, obj):
+        return obj.outcome_no_answer
+
+    @admin.display(description=Outcome.BUSY.label, ordering="outcome_busy")
+    def busy(self, obj):
+        return obj.outcome_busy
+
+    @admin.display(description=Outcome.FAILED.label, ordering="outcome_failed")
+    def failed(self, obj):
+        return obj.outcome_failed
+
+    @admin.display(description=Outcome.UNKNOWN.label, ordering="outcome_unknown")
+    def unknown(self, obj):
+        return obj.outcome_unknown
+
+    @admin.display(description=Outcome.NOT_CALLED.label, ordering="outcome_not_called")
+    def not_called(self, obj):
+        return obj.outcome_not_called
 
     @admin.display(description=_("calls"))
     def calls_link(self, obj):
@@ -470,9 +477,8 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("counts"))
     def counts_table(self, obj):
-        counts = obj.counts()
-        rows = [(label, counts[f"{state}_count"]) for state, label in CallState.choices]
-        rows += [(status, counts[f"status_{status}_count"]) for status in FINAL_STATUSES]
+        counts = outcome_counts(obj.calls.all())
+        rows = [(label, count) for label, _outcome, count in labelled(counts)]
         return format_html(
             "<table><tr><th>{}</th><td>{}</td></tr>{}</table>",
             gettext("total"),

@@ -15,6 +15,11 @@ A call is queued -> sending -> sent -> finished, or rejected, or unknown, or can
 future waits (for the start time, or for calling hours in the callee's local time):
 workers only claim queued calls whose `not_before` has passed, through an index, so
 waiting calls cost a claim nothing.
+
+What staff read of a call (completed, no answer, busy, failed, unknown, pending, not
+called) and every count of a broadcast's calls come from one place, calls/outcomes.py
+(`outcome_q`, `with_outcome_counts`, `outcome_counts`): the admin, the pages, the
+exports, the dashboard and the commands all count through it.
 """
 
 from __future__ import annotations

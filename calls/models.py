@@ -6,7 +6,7 @@ stored as received; the local `state` says where the portal is with the call.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -53,17 +53,6 @@ class Purpose(models.TextChoices):
     REMINDER = "reminder", _("reminder")
     # Needs the recipients' prior consent (Russian advertising law, article 18).
     ADVERTISING = "advertising", _("advertising")
-
-
-class BroadcastQuerySet(models.QuerySet):
-    def with_counts(self):
-        """Annotate `total`, `<state>_count` and `status_<status>_count`: one query for any number of rows."""
-        annotations = {"total": Count("calls")}
-        for state in CallState.values:
-            annotations[f"{state}_count"] = Count("calls", filter=Q(calls__state=state))
-        for status in FINAL_STATUSES:
-            annotations[f"status_{status}_count"] = Count("calls", filter=Q(calls__status=status))
-        return self.annotate(**annotations)
 
 
 class Broadcast(models.Model):
@@ -126,8 +115,6 @@ class Broadcast(models.Model):
     # Under a pace, the next call may be claimed at this time (held across all workers).
     pace_next_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = BroadcastQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("broadcast")
         verbose_name_plural = _("broadcasts")
@@ -137,19 +124,6 @@ class Broadcast(models.Model):
     def __str__(self):
         name = self.voice_message_name or self.service_id
         return _("Broadcast #%(pk)s: %(name)s from %(source)s") % {"pk": self.pk, "name": name, "source": self.source}
-
-    def counts(self) -> dict:
-        """Counts per state and per final status, in one aggregate query."""
-        aggregates = {"total": Count("pk")}
-        for state in CallState.values:
-            aggregates[f"{state}_count"] = Count("pk", filter=Q(state=state))
-        for status in FINAL_STATUSES:
-            aggregates[f"status_{status}_count"] = Count("pk", filter=Q(status=status))
-        return self.calls.aggregate(**aggregates)
-
-    def is_done(self) -> bool:
-        """True when every call has an outcome the portal will not change by itself."""
-        return not self.calls.filter(pending_q()).exists()
 
 
 def pending_q() -> Q:

@@ -18,7 +18,7 @@ every page counts the same way in one query.
 """
 
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Count, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from .models import CallState, pending_q
@@ -88,3 +88,33 @@ def outcome_expression() -> Case:
 
 def outcome_label(value: str) -> str:
     return str(Outcome(value).label) if value in Outcome.values else value
+
+
+# --- Counting: the one way a broadcast's calls are counted -------------------------------
+
+
+def _field(outcome: str) -> str:
+    return f"outcome_{outcome}"
+
+
+def with_outcome_counts(broadcasts):
+    """Annotate `total` and `outcome_<outcome>` on a queryset of broadcasts: one query for any number."""
+    annotations = {"total": Count("calls")}
+    for outcome in Outcome.values:
+        annotations[_field(outcome)] = Count("calls", filter=outcome_q(outcome, prefix="calls__"))
+    return broadcasts.annotate(**annotations)
+
+
+def outcome_counts(calls) -> dict[str, int]:
+    """`total` and the count per outcome of a queryset of calls (one aggregate query)."""
+    aggregates = {"total": Count("pk")}
+    for outcome in Outcome.values:
+        aggregates[outcome] = Count("pk", filter=outcome_q(outcome))
+    return calls.aggregate(**aggregates)
+
+
+def labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(label, outcome, count) in the outcomes' order, for pages, the admin and commands."""
+    return [
+        (str(label), outcome, counts.get(outcome, counts.get(_field(outcome), 0))) for outcome, label in Outcome.choices
+    ]

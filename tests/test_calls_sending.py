@@ -282,11 +282,33 @@ def test_a_call_is_resent_at_most_once(voice_message, dummy_tasks, sandbox):
 
 
 def test_broadcast_counts_in_one_query(voice_message, dummy_tasks, sandbox, django_assert_num_queries):
+    from calls.outcomes import outcome_counts
+
     broadcast = queue(voice_message, NUMBERS)
     send_queued_calls(broadcast.pk)
     with django_assert_num_queries(1):
-        counts = broadcast.counts()
-    assert counts["total"] == 3 and counts["sent_count"] == 3 and counts["queued_count"] == 0
+        counts = outcome_counts(broadcast.calls.all())
+    assert counts["total"] == 3 and counts["pending"] == 3 and counts["completed"] == 0
+
+
+def test_a_call_past_the_refresh_age_counts_the_same_in_the_admin_and_on_the_pages(
+    voice_message, dummy_tasks, sandbox, admin_client
+):
+    """It used to be "sent" in the admin and "unknown" on the pages."""
+    from django.urls import reverse
+
+    from calls.dashboard import broadcast_counts
+    from calls.outcomes import with_outcome_counts
+
+    broadcast = queue(voice_message, NUMBERS[:1])
+    send_queued_calls(broadcast.pk)
+    broadcast.calls.update(next_refresh_at=None)  # too old to be refreshed any more
+
+    annotated = with_outcome_counts(Broadcast.objects.filter(pk=broadcast.pk)).get()
+    page = dict((outcome, count) for _label, outcome, count in broadcast_counts(broadcast)["outcomes"])
+    assert annotated.outcome_unknown == page["unknown"] == 1 and annotated.outcome_pending == page["pending"] == 0
+    listing = admin_client.get(reverse("admin:calls_broadcast_changelist"))
+    assert listing.status_code == 200 and b"column-unknown" in listing.content
 
 
 def test_a_worker_that_fails_mid_send_gives_unsent_calls_back_and_never_resends(

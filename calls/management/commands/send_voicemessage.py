@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from calls.lifecycle import get_zone, parse_window
 from calls.models import Broadcast, Call, pending_q
+from calls.outcomes import labelled, outcome_counts
 from calls.phones import TooManyNumbers, parse_numbers
 from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
@@ -237,6 +238,6 @@ class Command(BaseCommand):
             outcome = call.status or call.state
             detail = f" ({call.error})" if call.error else ""
             self.stdout.write(f"{call.destination}\t{call.state}\t{outcome}\t{call.duration or 0}s{detail}")
-        counts = broadcast.counts()
-        summary = ", ".join(f"{key[:-6]}: {value}" for key, value in counts.items() if key.endswith("_count") and value)
+        counts = outcome_counts(broadcast.calls.all())
+        summary = ", ".join(f"{label}: {count}" for label, _outcome, count in labelled(counts) if count)
         self.stdout.write(_("Done: %(summary)s") % {"summary": summary})
