@@ -104,6 +104,10 @@ def test_retries_and_purpose_travel_through_preview_and_confirm_into_the_broadca
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (3, 20, True)
     assert (broadcast.purpose, broadcast.consent_confirmed) == (Purpose.ADVERTISING, True)
+    # The audit trail says what it was for.
+    from django.contrib.admin.models import LogEntry
+
+    assert "purpose: advertising" in LogEntry.objects.get(object_id=str(broadcast.pk)).change_message
 
 
 def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
