@@ -232,6 +232,11 @@ class SendForm(_VoiceMessageAndSource):
         return Purpose(self.plan.purpose).label if self.plan else ""
 
     @property
+    def over_limit_shown(self) -> list:
+        """The first 500 numbers over a limit, with the reason (untranslated), for the preview."""
+        return list((self.over_limit or {}).items())[:500]
+
+    @property
     def calls_to_make(self) -> int:
         """The preview's valid numbers that will be called: not on the stop list nor over a limit."""
         if self.preview is None:

@@ -274,7 +274,8 @@ def test_the_dashboard_admin_and_export_show_the_purpose_and_the_attempt(
     assert "attempt" in header and "purpose" in header
     rows = [line.split(",") for line in lines[1:]]
     assert {row[header.index("purpose")] for row in rows} == {"reminder"}
-    assert sorted(row[header.index("attempt")] for row in rows) == ["1", "1", "1", "2", "2", "3", "3"]  # the third attempts are queued
+    # Two rounds: first and second attempts made, the third ones queued.
+    assert sorted(row[header.index("attempt")] for row in rows) == ["1", "1", "1", "2", "2", "3", "3"]
 
 
 # --- send_voicemessage ----------------------------------------------------------------------------------
