@@ -307,6 +307,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
         "state_shown",
+        "purpose",
         "start_at",
         "calling_hours_shown",
         "created_at",
@@ -325,6 +326,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_filter = (
         "state",
+        "purpose",
         ("created_at", admin.DateFieldListFilter),
         ("start_at", admin.DateFieldListFilter),
         "voice_message",
@@ -345,6 +347,11 @@ class BroadcastAdmin(admin.ModelAdmin):
         "calling_hours",
         "time_zone",
         "pace_per_minute",
+        "purpose",
+        "consent_confirmed",
+        "retries",
+        "retry_after_minutes",
+        "retry_failed",
         "counts_table",
         "calls_link",
         "skipped_numbers",

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Broadcast, Call, CallState
+from .models import RESENDABLE_STATUSES, Broadcast, Call, CallState
 from .outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
 
 CHART_DAYS = 30
@@ -368,3 +369,46 @@ def broadcast_counts(broadcast: Broadcast) -> dict:
         "states": [(label, state, states[state]) for state, label in CallState.choices],
         "outcomes": [(label, outcome, outcomes[outcome]) for outcome, label in Outcome.choices],
     }
+
+
+def last_attempts(queryset):
+    """The calls of `queryset` that are a person's last attempt (no later attempt of the same first call)."""
+    later = Call.objects.filter(
+        first_attempt_id=Coalesce(OuterRef("first_attempt_id"), OuterRef("pk")), attempt__gt=OuterRef("attempt")
+    )
+    return queryset.filter(~Exists(later))
+
+
+def attempt_outcomes(broadcast: Broadcast) -> dict:
+    """Outcomes per person (their last attempt) and per attempt number: two grouped queries.
+
+    `people`: [(label, outcome, count)]; `attempts`: [(attempt, [count per outcome], total)],
+    the outcome columns in `Outcome.choices` order.
+    """
+    calls = Call.objects.filter(broadcast=broadcast)
+    people = dict.fromkeys(Outcome.values, 0)
+    rows = last_attempts(calls).annotate(outcome=outcome_expression()).values("outcome").annotate(n=Count("pk"))
+    for row in rows.order_by():
+        people[row["outcome"]] += row["n"]
+    per_attempt: dict[int, dict[str, int]] = {}
+    rows = calls.annotate(outcome=outcome_expression()).values("attempt", "outcome").annotate(n=Count("pk"))
+    for row in rows.order_by():
+        per_attempt.setdefault(row["attempt"], dict.fromkeys(Outcome.values, 0))[row["outcome"]] += row["n"]
+    return {
+        "people": [(label, outcome, people[outcome]) for outcome, label in Outcome.choices],
+        "people_total": sum(people.values()),
+        "attempts": [
+            (attempt, [counts[outcome] for outcome in Outcome.values], sum(counts.values()))
+            for attempt, counts in sorted(per_attempt.items())
+        ],
+        "outcome_labels": [(outcome, label) for outcome, label in Outcome.choices],
+    }
+
+
+def resend_no_answer_busy(broadcast: Broadcast):
+    """The broadcast's calls staff may send again from its page: no answer or busy, a person's
+    last attempt, not resent yet (`recording.resend_calls` makes each resend happen once)."""
+    calls = Call.objects.filter(
+        broadcast=broadcast, state=CallState.FINISHED, status__in=RESENDABLE_STATUSES, resent_at__isnull=True
+    )
+    return last_attempts(calls)

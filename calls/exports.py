@@ -22,7 +22,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import CallState
+from .models import CallState, Purpose
 from .outcomes import outcome_expression, outcome_label
 
 CHUNK_SIZE = 2000
@@ -45,7 +45,10 @@ COLUMNS = [
     (_("Exolve call id"), "call_id"),
     (_("sent by"), "requested_by__username"),
     (_("last error"), "error"),
+    (_("attempt"), "attempt"),
+    (_("purpose"), "broadcast__purpose"),
 ]
+_PURPOSE_LABELS = dict(Purpose.choices)
 _STATE_LABELS = dict(CallState.choices)
 
 
@@ -70,11 +73,14 @@ def export_rows(queryset) -> Iterator[tuple]:
     )
     state_index = _index("state")
     outcome_index = _index("export_outcome")
+    purpose_index = _index("broadcast__purpose")
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
+    purposes = {purpose: str(label) for purpose, label in _PURPOSE_LABELS.items()}
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         row = list(row)
         row[state_index] = labels.get(row[state_index], row[state_index])
         row[outcome_index] = outcome_label(row[outcome_index])
+        row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
         yield tuple(row)
 
 

@@ -20,15 +20,28 @@ from django.utils.translation import gettext_lazy as _
 from voicemessages.models import VoiceMessage
 
 from .lifecycle import get_zone, parse_window
-from .models import Broadcast, SendDraft
+from .models import Broadcast, Purpose, SendDraft
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
 from .planning import plan_from_json, plan_to_json, zone_starts
-from .recording import SendPlan, SendRefused, create_broadcast, new_token
+from .recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
+from .stop_list import blocked, over_limits
 from .uploads import UploadError, read_numbers_file
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
 ANY_TIME_PERMISSION = "calls.send_any_time"
+MAX_RETRY_AFTER_MINUTES = 7 * 24 * 60
+PLAN_FIELDS = (
+    "start_at",
+    "calling_hours",
+    "time_zone",
+    "pace_per_minute",
+    "retries",
+    "retry_after_minutes",
+    "retry_failed",
+    "purpose",
+    "consent_confirmed",
+)
 # The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
 BROADCAST_ZONES = [
     "Europe/Kaliningrad",
@@ -128,9 +141,36 @@ class SendForm(_VoiceMessageAndSource):
         help_text=_("Leave empty for no limit (for example, when callers may press a key to reach operators)."),
     )
 
+    retries = forms.IntegerField(
+        label=_("Call again those who did not answer or were busy: up to this many more times"),
+        required=False,
+        min_value=0,
+        max_value=MAX_RETRIES,
+        help_text=_("From 0 (do not call again) to 5."),
+    )
+    retry_after_minutes = forms.IntegerField(
+        label=_("Minutes between attempts"),
+        required=False,
+        min_value=0,
+        max_value=MAX_RETRY_AFTER_MINUTES,
+        help_text=_("A new attempt also waits for the calling hours."),
+    )
+    retry_failed = forms.BooleanField(label=_("Call again failed calls too"), required=False)
+    purpose = forms.ChoiceField(
+        label=_("Purpose"), required=False, choices=Purpose.choices, initial=Purpose.INFORMATION
+    )
+    consent_confirmed = forms.BooleanField(
+        label=_("The recipients gave their prior consent"),
+        required=False,
+        help_text=_("Required for advertising calls (Russian advertising law)."),
+    )
+
     preview: ParsedNumbers | None = None
     plan: SendPlan | None = None
     zone_starts: list | None = None
+    # Of the preview's valid numbers: on the stop list, and over the per-number limits (number -> reason).
+    stop_listed: list | None = None
+    over_limit: dict | None = None
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -143,6 +183,9 @@ class SendForm(_VoiceMessageAndSource):
         if not self.is_bound:
             self.initial.setdefault("calling_hours", settings.EXOLVE_CALLING_HOURS)
             self.initial.setdefault("time_zone", settings.TIME_ZONE)
+            self.initial.setdefault("retries", settings.EXOLVE_RETRIES)
+            self.initial.setdefault("retry_after_minutes", settings.EXOLVE_RETRY_AFTER_MINUTES)
+            self.initial.setdefault("purpose", Purpose.INFORMATION)
         if self.may_send_any_time():
             hint = gettext("“any” for any time.")
             self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
@@ -184,8 +227,35 @@ class SendForm(_VoiceMessageAndSource):
             raise forms.ValidationError(gettext("Unknown time zone."), code="invalid")
         return name
 
+    @property
+    def purpose_label(self) -> str:
+        return Purpose(self.plan.purpose).label if self.plan else ""
+
+    @property
+    def over_limit_shown(self) -> list:
+        """The first 500 numbers over a limit, with the reason (untranslated), for the preview."""
+        return list((self.over_limit or {}).items())[:500]
+
+    @property
+    def calls_to_make(self) -> int:
+        """The preview's valid numbers that will be called: not on the stop list nor over a limit."""
+        if self.preview is None:
+            return 0
+        return len(self.preview.valid) - len(self.stop_listed or ()) - len(self.over_limit or {})
+
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("purpose") == Purpose.ADVERTISING and not cleaned.get("consent_confirmed"):
+            self.add_error(
+                "consent_confirmed",
+                forms.ValidationError(
+                    gettext(
+                        "Advertising calls need the recipients' prior consent: tick that they gave it, "
+                        "or choose another purpose."
+                    ),
+                    code="consent",
+                ),
+            )
         text = cleaned.get("numbers") or ""
         uploaded = cleaned.get("file")
         if not text.strip() and uploaded is None:
@@ -201,14 +271,27 @@ class SendForm(_VoiceMessageAndSource):
             return cleaned
         if not self.preview.valid:
             raise forms.ValidationError(gettext("None of the numbers can be called."), code="no_valid")
-        if not any(name in self.errors for name in ("start_at", "calling_hours", "time_zone", "pace_per_minute")):
+        # Chunked indexed queries: fast for the longest list an upload may hold.
+        stopped = blocked(self.preview.valid)
+        self.stop_listed = [number for number in self.preview.valid if number in stopped]
+        callable_numbers = [number for number in self.preview.valid if number not in stopped]
+        self.over_limit = over_limits(callable_numbers)
+        if not any(name in self.errors for name in PLAN_FIELDS):
+            retries = cleaned.get("retries")
+            after = cleaned.get("retry_after_minutes")
             self.plan = SendPlan(
                 start_at=cleaned.get("start_at"),
                 calling_hours=cleaned.get("calling_hours"),
                 time_zone=cleaned.get("time_zone"),
                 pace_per_minute=cleaned.get("pace_per_minute"),
+                retries=settings.EXOLVE_RETRIES if retries is None else retries,
+                retry_after_minutes=settings.EXOLVE_RETRY_AFTER_MINUTES if after is None else after,
+                retry_failed=bool(cleaned.get("retry_failed")),
+                purpose=cleaned.get("purpose") or Purpose.INFORMATION,
+                consent_confirmed=bool(cleaned.get("consent_confirmed")),
             )
-            self.zone_starts = zone_starts(self.preview.valid, self.plan)
+            to_call = [number for number in callable_numbers if number not in self.over_limit]
+            self.zone_starts = zone_starts(to_call, self.plan)
         return cleaned
 
     def save_draft(self, user) -> SendDraft:

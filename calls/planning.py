@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 
 from .lifecycle import BroadcastState, get_zone
-from .models import Broadcast, Call, CallState
+from .models import Broadcast, Call, CallState, Purpose
 from .recording import SendPlan, callee_zone
 
 
@@ -29,6 +29,11 @@ def plan_to_json(plan: SendPlan) -> dict:
         "calling_hours": plan.calling_hours,
         "time_zone": plan.time_zone,
         "pace_per_minute": plan.pace_per_minute,
+        "retries": plan.retries,
+        "retry_after_minutes": plan.retry_after_minutes,
+        "retry_failed": plan.retry_failed,
+        "purpose": plan.purpose,
+        "consent_confirmed": plan.consent_confirmed,
     }
 
 
@@ -41,6 +46,11 @@ def plan_from_json(data: dict | None) -> SendPlan:
         calling_hours=data.get("calling_hours"),
         time_zone=data.get("time_zone"),
         pace_per_minute=data.get("pace_per_minute"),
+        retries=data.get("retries"),
+        retry_after_minutes=data.get("retry_after_minutes"),
+        retry_failed=bool(data.get("retry_failed")),
+        purpose=data.get("purpose") or Purpose.INFORMATION,
+        consent_confirmed=bool(data.get("consent_confirmed")),
     )
 
 

@@ -291,8 +291,8 @@ def _record_broadcast(
                 requested_by.pk,
                 [broadcast],
                 ADDITION,
-                change_message=gettext("Sent to %(count)d numbers from %(source)s")
-                % {"count": len(numbers), "source": source},
+                change_message=gettext("Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s")
+                % {"count": len(numbers), "source": source, "purpose": Purpose(plan.purpose).label},
                 single_object=True,
             )
         first = min(openings.values(), default=now)

@@ -77,6 +77,11 @@ def typed_again(post, draft=None) -> dict:
             "calling_hours": stored.calling_hours,
             "time_zone": stored.time_zone,
             "pace_per_minute": stored.pace_per_minute,
+            "retries": stored.retries,
+            "retry_after_minutes": stored.retry_after_minutes,
+            "retry_failed": stored.retry_failed,
+            "purpose": stored.purpose,
+            "consent_confirmed": stored.consent_confirmed,
         }
     return {
         "voice_message": post.get("voice_message"),

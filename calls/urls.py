@@ -15,6 +15,7 @@ urlpatterns = [
     path("broadcasts/<int:pk>/pause/", views.broadcast_steer, {"action": "pause"}, name="broadcast_pause"),
     path("broadcasts/<int:pk>/resume/", views.broadcast_steer, {"action": "resume"}, name="broadcast_resume"),
     path("broadcasts/<int:pk>/move/", views.broadcast_steer, {"action": "move"}, name="broadcast_move"),
+    path("broadcasts/<int:pk>/resend/", views.broadcast_resend, name="broadcast_resend"),
     path("calls/", views.calls_list, name="calls"),
     path("calls/export.csv", views.calls_export, {"file_format": "csv"}, name="calls_export_csv"),
     path("calls/export.xlsx", views.calls_export, {"file_format": "xlsx"}, name="calls_export_xlsx"),

@@ -32,6 +32,7 @@ from .filters import CallFilterForm
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
+from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
 from .tasks import resume_stalled_sending, schedule_refresh
@@ -156,9 +157,51 @@ def broadcast_detail(request, pk):
         auto_refresh=AUTO_REFRESH_SECONDS if counts["pending"] else None,
         export_query=urlencode({"broadcast": broadcast.pk}),
         can_refresh=request.user.has_perm(REFRESH_PERMISSION),
+        attempts=stats.attempt_outcomes(broadcast),
+        resendable_count=(
+            stats.resend_no_answer_busy(broadcast).count() if request.user.has_perm(SEND_PERMISSION) else 0
+        ),
         active_tab="calls",
     )
     return TemplateResponse(request, "calls/pages/broadcast.html", context)
+
+
+@staff_page(VIEW_BROADCASTS, SEND_PERMISSION)
+@require_POST
+def broadcast_resend(request, pk):
+    """Send again the calls that got no answer or were busy: the first POST asks (with the count), the second does it.
+
+    Each call is resent at most once (`recording.resend_calls`), however often this is submitted.
+    """
+    broadcast = get_object_or_404(Broadcast.objects.only("pk", "voice_message_name", "service_id", "source"), pk=pk)
+    candidates = stats.resend_no_answer_busy(broadcast)
+    if request.POST.get("confirmed") != "yes":
+        context = page_context(
+            request,
+            gettext("Send again the ones who did not answer or were busy?"),
+            broadcast=broadcast,
+            count=candidates.count(),
+            active_tab="calls",
+        )
+        return TemplateResponse(request, "calls/pages/resend_confirm.html", context)
+    try:
+        done = resend_calls(list(candidates.select_related("voice_message")), request.user)
+    except SendRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("portal:broadcast", pk=broadcast.pk)
+    if not done.broadcasts:
+        messages.info(request, gettext("Nothing to send again: these calls were already sent again, or none is left."))
+        return redirect("portal:broadcast", pk=broadcast.pk)
+    messages.success(
+        request,
+        ngettext(
+            "Queued %(count)d call again. It is being sent in the background.",
+            "Queued %(count)d calls again. They are being sent in the background.",
+            done.queued,
+        )
+        % {"count": done.queued},
+    )
+    return redirect("portal:broadcast", pk=done.broadcasts[0].pk)
 
 
 def lifecycle_context(request, broadcast, counts) -> dict:

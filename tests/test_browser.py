@@ -376,3 +376,57 @@ def test_missing_chromium_skips_locally_and_fails_on_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
         require_chromium(missing)
+
+
+def test_broadcast_with_retries_where_one_number_goes_on_the_stop_list_mid_way(portal, open_page, sandbox):
+    """Retries of no answer and busy; the busy number asks not to be called after the first attempt."""
+    from calls.models import StopListEntry
+    from calls.sending import send_queued_calls
+
+    no_answer, busy, answers = "79991234566", "79991234567", "79991234561"
+    message = VoiceMessage.objects.create(name="Pharmacy reminder", media_id=1967)
+    page = open_page()
+    log_in(page, portal)
+
+    # The form: call again up to 2 more times, 0 minutes apart; the purpose is a reminder.
+    page.goto(f"{portal}/portal/send/")
+    page.select_option("#id_voice_message", str(message.pk))
+    page.select_option("#id_source", SOURCE)
+    page.fill("#id_numbers", f"{no_answer}\n{busy}\n{answers}")
+    page.fill("#id_calling_hours", "any")
+    page.fill("#id_retries", "2")
+    page.fill("#id_retry_after_minutes", "0")
+    page.select_option("#id_purpose", "reminder")
+    page.click("#preview-send")
+    page.wait_for_selector("#send-preview")
+    assert "up to 2 more times, 0 minutes apart" in text(page, "#plan-retries")
+    assert "3 numbers will be called" in text(page, "#count-valid")
+    page.click("#confirm-send")
+    page.wait_for_selector("#broadcast-overview")
+    broadcast = Broadcast.objects.get()
+    assert "Reminder" in text(page, "#broadcast-purpose")
+    assert "up to 2 more times" in text(page, "#broadcast-retries")
+
+    # After the first attempt the busy callee asks not to be called any more.
+    StopListEntry.objects.create(number=busy, note="asked on the phone")
+    for _round in range(3):
+        sandbox.advance(60)
+        page.click("#refresh-statistics")
+        page.wait_for_selector("#broadcast-overview")
+        send_queued_calls(broadcast.pk)
+
+    rang = [e["body"]["destination"] for e in sandbox.requests_log("call/v1/MakeVoiceMessage") if e["status"] == 200]
+    assert (rang.count(no_answer), rang.count(busy), rang.count(answers)) == (3, 1, 1)
+    page.reload()
+    assert [row.get_attribute("data-attempt") for row in page.locator("#attempts-table .attempt-row").all()] == [
+        "1",
+        "2",
+        "3",
+    ]
+    assert text(page, "#person-count-not_called") == "1"  # the busy one: their last attempt was skipped
+    assert text(page, "#person-count-completed") == "1"
+    assert text(page, "#person-count-total") == "3"
+    assert "stop list" in text(page, "#broadcast-calls")
+    skipped = Call.objects.get(broadcast=broadcast, destination=busy, attempt=2)
+    assert skipped.state == CallState.SKIPPED
+    screenshot(page, "broadcast-retries")

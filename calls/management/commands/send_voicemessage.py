@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from calls.lifecycle import get_zone, parse_window
-from calls.models import Broadcast, Call, pending_q
+from calls.models import Broadcast, Call, Purpose, pending_q
 from calls.outcomes import labelled, outcome_counts
 from calls.phones import TooManyNumbers, parse_numbers
-from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
+from calls.recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, read_numbers_file
@@ -50,8 +50,8 @@ def parse_at(text: str):
     return moment
 
 
-def command_plan(at, window, tz, pace) -> SendPlan:
-    """The plan given by --at, --window, --tz and --pace (CommandError on anything wrong)."""
+def command_plan(at, window, tz, pace, **reaching) -> SendPlan:
+    """The plan given by --at, --window, --tz, --pace, --retries... and --purpose (CommandError on anything wrong)."""
     if window is not None:
         try:
             parse_window(window)
@@ -61,7 +61,33 @@ def command_plan(at, window, tz, pace) -> SendPlan:
         raise CommandError(_("Unknown time zone: %(zone)s") % {"zone": tz})
     if pace is not None and pace < 1:
         raise CommandError(_("--pace is a number of calls per minute, 1 or more."))
-    return SendPlan(start_at=parse_at(at) if at else None, calling_hours=window, time_zone=tz, pace_per_minute=pace)
+    retries, retry_after = reaching.get("retries"), reaching.get("retry_after")
+    if retries is not None and not 0 <= retries <= MAX_RETRIES:
+        raise CommandError(_("--retries is a number from 0 to %(max)d.") % {"max": MAX_RETRIES})
+    if retry_after is not None and retry_after < 0:
+        raise CommandError(_("--retry-after is a number of minutes, 0 or more."))
+    purpose = reaching.get("purpose") or Purpose.INFORMATION
+    if purpose not in Purpose.values:
+        raise CommandError(_("--purpose is one of: %(choices)s.") % {"choices": ", ".join(Purpose.values)})
+    consent = bool(reaching.get("consent"))
+    if purpose == Purpose.ADVERTISING and not consent:
+        raise CommandError(
+            _(
+                "Advertising calls need the recipients' prior consent: "
+                "add --consent once they gave it, or change --purpose."
+            )
+        )
+    return SendPlan(
+        start_at=parse_at(at) if at else None,
+        calling_hours=window,
+        time_zone=tz,
+        pace_per_minute=pace,
+        retries=retries,
+        retry_after_minutes=retry_after,
+        retry_failed=bool(reaching.get("retry_failed")),
+        purpose=purpose,
+        consent_confirmed=consent,
+    )
 
 
 class Command(BaseCommand):
@@ -98,6 +124,31 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pace", type=int, metavar="N", help=_("At most N calls per minute."))
         parser.add_argument(
+            "--retries",
+            type=int,
+            metavar="N",
+            help=_(
+                "Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES."
+            ),
+        )
+        parser.add_argument(
+            "--retry-after",
+            type=int,
+            metavar="MIN",
+            help=_("Minutes between attempts; default: EXOLVE_RETRY_AFTER_MINUTES."),
+        )
+        parser.add_argument("--retry-failed", action="store_true", help=_("Call again failed calls too."))
+        parser.add_argument(
+            "--purpose",
+            metavar="PURPOSE",
+            help=_("information (default), reminder or advertising (needs --consent)."),
+        )
+        parser.add_argument(
+            "--consent",
+            action="store_true",
+            help=_("The recipients gave their prior consent (required for advertising)."),
+        )
+        parser.add_argument(
             "--idempotency-key",
             metavar="KEY",
             help=_("Send at most once for this key: running again with the same key sends nothing."),
@@ -105,7 +156,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, source, to, file, wait, timeout, poll, idempotency_key=None, **options):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
-        plan = command_plan(options.get("at"), options.get("window"), options.get("tz"), options.get("pace"))
+        plan = command_plan(
+            options.get("at"),
+            options.get("window"),
+            options.get("tz"),
+            options.get("pace"),
+            retries=options.get("retries"),
+            retry_after=options.get("retry_after"),
+            retry_failed=options.get("retry_failed"),
+            purpose=options.get("purpose"),
+            consent=options.get("consent"),
+        )
         voice_message = self._voice_message(message)
         values = list(to)
         if file:
