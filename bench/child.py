@@ -5,6 +5,8 @@
     child.py export csv|xlsx             stream the calls export; wall time and peak RSS
     child.py record <count> <first>      preview (the send form) and record a broadcast of <count> numbers
     child.py claims <ready> <waiting> <claims>  time claim_calls with and without waiting calls
+    child.py stoplist_fill <count> <known,...>  bulk-create <count> stop-list numbers 7926xxxxxxx plus <known>
+    child.py preview <count> <first> <runs>     time SendForm.is_valid() on <count> pasted numbers
 
 Prints one JSON line (the last line of output). The environment (DATABASE_URL, the
 sandbox URL, ...) is set by the harness.
@@ -342,6 +344,121 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
     }
 
 
+def fill_stop_list(count: int, known: list[str]) -> dict:
+    """Bulk-create `count` stop-list numbers 7926xxxxxxx (never pasted by the bench: it pastes
+    7916...) and the `known` numbers (some of the pasted ones); one INSERT ... SELECT from
+    generate_series on PostgreSQL (server-side, no rows through Python), bulk_create in
+    batches of 10,000 elsewhere. Then ANALYZE, as autovacuum would after a bulk load."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from calls.models import StopListEntry, StopListReason
+
+    table = StopListEntry._meta.db_table
+    started = time.perf_counter()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (number, reason, note, added_at) "
+                    "SELECT '7926' || lpad(g::text, 7, '0'), %s, '', now() FROM generate_series(0, %s) AS g",
+                    [StopListReason.ASKED, count - 1],
+                )
+        else:
+            now = timezone.now()
+
+            def rows():
+                for index in range(count):
+                    yield StopListEntry(number=f"7926{index:07d}", reason=StopListReason.ASKED, added_at=now)
+
+            batch = []
+            for entry in rows():
+                batch.append(entry)
+                if len(batch) == 10_000:
+                    StopListEntry.objects.bulk_create(batch)
+                    batch = []
+            StopListEntry.objects.bulk_create(batch)
+        StopListEntry.objects.bulk_create(
+            [StopListEntry(number=number, reason=StopListReason.ASKED) for number in known]
+        )
+    inserted = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}" if connection.vendor == "postgresql" else "ANALYZE")
+    return {
+        "entries": StopListEntry.objects.count(),
+        "insert_seconds": inserted - started,
+        "analyze_seconds": time.perf_counter() - inserted,
+    }
+
+
+def measure_preview(count: int, first: int, runs: int) -> dict:
+    """SendForm(...).is_valid() on `count` pasted numbers (the preview: parse, normalise, the
+    stop-list and limit queries, zones), as the `big` row; one warm-up, then `runs` timed.
+    Also the stop-list lookup alone (stop_list.blocked over the valid numbers) and the
+    plan of one of its chunk queries (EXPLAIN ANALYZE on PostgreSQL)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+
+    from calls import stop_list
+    from calls.forms import SendForm
+    from calls.models import StopListEntry
+    from calls.recording import new_token
+    from voicemessages.models import VoiceMessage
+
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
+    text = "\n".join(typed(index) for index in range(first, first + count))
+    data = {
+        "voice_message": message.pk,
+        "source": settings.EXOLVE_SOURCE_NUMBERS[0],
+        "token": new_token(),
+        "numbers": text,
+        "calling_hours": "any",
+        "time_zone": settings.TIME_ZONE,
+    }
+    times, blocked_times, form, queries = [], [], None, 0
+    for attempt in range(runs + 1):
+        form = SendForm(data, user=user)
+        reset_queries()
+        started = time.perf_counter()
+        valid = form.is_valid()
+        elapsed = time.perf_counter() - started
+        if not valid:
+            return {"error": f"the send form refused the list: {form.errors.as_text()[:300]}"}
+        queries = len(connection.queries)
+        started = time.perf_counter()
+        stop_list.blocked(form.preview.valid)
+        blocked_elapsed = time.perf_counter() - started
+        if attempt:
+            times.append(elapsed)
+            blocked_times.append(blocked_elapsed)
+    chunk = list(form.preview.valid)[: stop_list._CHUNK]
+    query = StopListEntry.objects.filter(number__in=chunk).values_list("number", flat=True)
+    try:
+        plan = query.explain(**({"analyze": True} if connection.vendor == "postgresql" else {}))
+    except Exception as exc:  # noqa: BLE001 - report it instead
+        plan = f"EXPLAIN failed: {type(exc).__name__}: {exc}"
+    claim_chunk = chunk[:30]  # about a claim batch (a worker claims slots + reserve at most per turn)
+    claim_plan = ""
+    if connection.vendor == "postgresql":
+        claim_plan = StopListEntry.objects.filter(number__in=claim_chunk).values_list("number").explain(analyze=True)
+    return {
+        "entries": StopListEntry.objects.count(),
+        "valid": len(form.preview.valid),
+        "stop_listed": len(form.stop_listed or ()),
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "runs": times,
+        "blocked_median_s": statistics.median(blocked_times),
+        "queries": queries,
+        "plan": plan,
+        "claim_plan": claim_plan,
+    }
+
+
 def main(argv: list[str]) -> None:
     setup()
     kind, args = argv[0], argv[1:]
@@ -355,6 +472,10 @@ def main(argv: list[str]) -> None:
         result = measure_record(int(args[0]), int(args[1]))
     elif kind == "claims":
         result = measure_claims(int(args[0]), int(args[1]), int(args[2]))
+    elif kind == "stoplist_fill":
+        result = fill_stop_list(int(args[0]), [n for n in (args[1] if len(args) > 1 else "").split(",") if n])
+    elif kind == "preview":
+        result = measure_preview(int(args[0]), int(args[1]), int(args[2]))
     else:
         raise SystemExit(f"unknown child task {kind!r}")
     print(json.dumps(result))

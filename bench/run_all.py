@@ -7,7 +7,7 @@ else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
 and removes all of it at the end. See bench/README.md for what each row means.
 
     --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
-    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting (comma-separated)
+    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting,stoplist (comma-separated)
     --sqlite       use SQLite even when PostgreSQL answers
     --json PATH    also write the results as JSON
     --keep-logs    keep the temporary directory (worker and sandbox logs)
@@ -38,7 +38,7 @@ IN_FLIGHT = 20
 RATE_LIMIT = 100  # requests per second, the sandbox's 429 threshold in the rate-limit row
 MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
 
-BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting")
+BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist")
 
 SIZES = {
     "full": {
@@ -58,6 +58,11 @@ SIZES = {
         "waiting": 100_000,  # calls waiting for calling hours next to the claimed ones
         "claim_ready": 12_000,  # > 3 phases x claims x 30: every claim finds 30 ready calls
         "claims": 100,
+        "stoplist": 1_000_000,  # stop-list numbers next to the preview and the send
+        "stoplist_paste": 10_000,  # numbers pasted into the send form
+        "stoplist_known": 10,  # ... of which this many are on the stop list
+        "stoplist_send": 1000,
+        "preview_runs": 5,
     },
     "quick": {
         "latency_ms": 100,
@@ -76,6 +81,11 @@ SIZES = {
         "waiting": 10_000,
         "claim_ready": 4000,
         "claims": 30,
+        "stoplist": 50_000,
+        "stoplist_paste": 2000,
+        "stoplist_known": 10,
+        "stoplist_send": 200,
+        "preview_runs": 3,
     },
 }
 
@@ -296,8 +306,7 @@ class Bench:
             f"<= {target:.2f}" if target else "(report)",
             self.judge(ratio, target) if target else "info",
             f"{result['wall'] / n * 1000:.2f} ms/call; recording the broadcast before the enqueue "
-            f"took {result['enqueue']:.2f} s (not counted); "
-            + self.states_note(result["states"]),
+            f"took {result['enqueue']:.2f} s (not counted); " + self.states_note(result["states"]),
         )
 
     def bench_send(self) -> None:
@@ -827,6 +836,120 @@ class Bench:
         )
         self.data["waiting"] = result
 
+    # --- 8. a stop list of 1,000,000 numbers -------------------------------------------
+
+    def clear_stop_list(self) -> None:
+        from django.db import connection
+
+        from calls.models import StopListEntry
+
+        table = StopListEntry._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"TRUNCATE {table}")
+                cursor.execute(f"ANALYZE {table}")
+            else:
+                cursor.execute(f"DELETE FROM {table}")
+
+    def bench_stoplist(self) -> None:
+        """The preview of 10,000 pasted numbers with an empty stop list and with 1,000,000
+        numbers on it; then a bulk send of 1,000 with the 1,000,000 in place (the claim-time
+        check), against the floor of the same run. The stop list is emptied afterwards."""
+        size, paste, known_n = self.s["stoplist"], self.s["stoplist_paste"], self.s["stoplist_known"]
+        n, latency_ms, runs = self.s["stoplist_send"], self.s["latency_ms"], self.s["preview_runs"]
+        latency = latency_ms / 1000
+        self.ensure_voice_message()
+        self.clear_stop_list()
+        first = self._number
+        self._number += paste
+        # A known few of the pasted numbers on the stop list; the other 1,000,000 are 7926...
+        known = [f"7916{(first + k * (paste // known_n)) % 10**7:07d}" for k in range(known_n)]
+        try:
+            empty = self.h.child("preview", str(paste), str(first), str(runs), timeout=600)
+            if "error" in empty:
+                raise BenchError(empty["error"])
+            # The same send with the stop list empty, by the same warmed-up worker: the reference.
+            self.h.set_latency(latency_ms)
+            self.start_workers(1)
+            baseline = self.broadcast(n, max(120, 10 * n * latency / IN_FLIGHT))
+            self.purge_tasks()
+            fill = self.h.child("stoplist_fill", str(size), ",".join(known), timeout=600)
+            full = self.h.child("preview", str(paste), str(first), str(runs), timeout=600)
+            if "error" in full:
+                raise BenchError(full["error"])
+            ratio = full["median_s"] / empty["median_s"]
+
+            def plan_lines(plan):  # the scan and the timing lines (the Sort is the model's default ordering)
+                lines = [line.strip() for line in plan.splitlines() if line.strip()]
+                picked = [
+                    line
+                    for line in lines
+                    if ("Scan" in line or "Cond" in line or "Time" in line) or line.startswith("Sort  ")
+                ]
+                return " | ".join(line if len(line) < 120 else line[:110] + "...}" for line in (picked or lines)[:6])
+
+            def ms(times):
+                return " ".join(f"{t * 1000:.0f}" for t in times)
+
+            right = full["stop_listed"] == known_n and empty["stop_listed"] == 0
+            self.add(
+                Row(
+                    f"preview with a {size:,} stop list",
+                    f"{full['valid']}/{fill['entries']}",
+                    f"{empty['median_s'] * 1000:.0f} / {full['median_s'] * 1000:.0f} ms",
+                    "",
+                    f"{ratio:.2f}",
+                    "<= 1.50",
+                    self.judge(ratio, 1.5) if right else f"ERROR (stop-listed {full['stop_listed']}, not {known_n})",
+                    f"median SendForm.is_valid() of {runs} runs (ms: {ms(empty['runs'])} / {ms(full['runs'])}), "
+                    f"{paste} pasted numbers, stop list empty / "
+                    f"{fill['entries']} entries ({full['stop_listed']} of the pasted on it, found); fastest "
+                    f"{empty['min_s'] * 1000:.0f} / {full['min_s'] * 1000:.0f} ms; stop_list.blocked() alone "
+                    f"{empty['blocked_median_s'] * 1000:.1f} / {full['blocked_median_s'] * 1000:.1f} ms; "
+                    f"{full['queries']} SQL queries; stop list filled in {fill['insert_seconds']:.1f} s "
+                    f"(+ ANALYZE {fill['analyze_seconds']:.1f} s); one chunk's plan: " + plan_lines(full["plan"]),
+                )
+            )
+            # Bulk send with the 1,000,000 in place: the floor of this run, then one warmed-up worker.
+            floor = self.bare_pool(n)
+            self.h.check_workers()
+            result = self.broadcast(n, max(120, 10 * n * latency / IN_FLIGHT))
+            self.h.stop_workers()
+            self.purge_tasks()
+            ideal = n * latency / IN_FLIGHT
+            ratio, to_floor = result["wall"] / ideal, result["wall"] / floor
+            sent = result["states"].get("sent", 0)
+            self.add(
+                Row(
+                    f"bulk send, {size:,} stop list",
+                    f"{n}",
+                    f"{result['wall']:.2f} s",
+                    f"{ideal:.2f} s",
+                    f"{ratio:.3f}",
+                    "<= 1.10",
+                    self.judge(ratio, 1.10) if sent == n else f"ERROR (sent {sent} of {n})",
+                    f"{to_floor:.3f} x the floor of this run ({floor:.2f} s: bare 20-thread pool, {n} numbers); "
+                    f"the same send with the stop list empty (same worker, before the fill): {baseline['wall']:.2f} s "
+                    f"({baseline['wall'] / ideal:.3f} x ideal); "
+                    f"1 worker, {latency_ms:g} ms, {IN_FLIGHT} in flight; recording {result['enqueue']:.2f} s "
+                    f"(not counted); "
+                    + self.states_note(result["states"])
+                    + "; a claim's stop-list query (30 numbers): "
+                    + plan_lines(full["claim_plan"]),
+                )
+            )
+            self.data["stoplist"] = {
+                "empty": empty,
+                "full": full,
+                "fill": fill,
+                "floor": floor,
+                "send": result,
+                "baseline": baseline,
+            }
+        finally:
+            self.h.stop_workers()
+            self.clear_stop_list()
+
 
 def print_table(rows: list[Row]) -> None:
     headers = ["benchmark", "N", "wall time", "ideal", "ratio", "target", "result"]
@@ -894,6 +1017,7 @@ def main(argv=None) -> int:
             ("export", bench.bench_export),
             ("big", bench.bench_big),
             ("waiting", bench.bench_waiting),
+            ("stoplist", bench.bench_stoplist),
         ]
         for key, step in steps:
             if key not in only:
@@ -941,4 +1065,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
