@@ -37,7 +37,7 @@ def blocked(numbers: Iterable[str]) -> dict[str, str]:
     numbers = list(dict.fromkeys(numbers))
     found: dict[str, str] = {}
     for chunk in _chunks(numbers):
-        for number in StopListEntry.objects.filter(number__in=chunk).values_list("number", flat=True):
+        for number in StopListEntry.objects.filter(number__in=chunk).order_by().values_list("number", flat=True):
             found[number] = ON_STOP_LIST
     return found
 
@@ -77,7 +77,7 @@ def add(numbers: Iterable[str], *, reason: str = StopListReason.ASKED, note: str
     numbers = list(dict.fromkeys(numbers))
     existing = set()
     for chunk in _chunks(numbers):
-        existing |= set(StopListEntry.objects.filter(number__in=chunk).values_list("number", flat=True))
+        existing |= set(StopListEntry.objects.filter(number__in=chunk).order_by().values_list("number", flat=True))
     by = user if getattr(user, "pk", None) else None
     new = [StopListEntry(number=n, reason=reason, note=note[:255], added_by=by) for n in numbers if n not in existing]
     created = StopListEntry.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
