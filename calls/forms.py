@@ -25,7 +25,7 @@ from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers
 from .planning import plan_from_json, plan_to_json, zone_starts
 from .recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
 from .stop_list import blocked, over_limits
-from .uploads import UploadError, read_numbers_file
+from .uploads import UploadError, numbers_zones, read_numbers_and_zones
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
@@ -72,15 +72,22 @@ def sendable_voice_messages():
     return VoiceMessage.objects.filter(missing_since__isnull=True).order_by("name", "pk")
 
 
-def compute_preview(text: str = "", uploaded=None) -> ParsedNumbers:
+def compute_preview(text: str = "", uploaded=None, zones: dict[str, str] | None = None) -> ParsedNumbers:
     """Parse pasted text and an optional uploaded file into one preview.
 
+    `zones`, when given, gets {normalised valid number: zone} from the file's time-zone
+    column, for the numbers whose zone the numbering plan does not tell.
     Raises UploadError (the file) or TooManyNumbers (the whole list).
     """
     values = split_lines(text)
+    file_zones: dict[str, str] = {}
     if uploaded is not None:
-        values += read_numbers_file(uploaded)
-    return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
+        file_values, file_zones = read_numbers_and_zones(uploaded)
+        values += file_values
+    parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
+    if zones is not None and file_zones:
+        zones.update(numbers_zones(file_zones, parsed.valid))
+    return parsed
 
 
 class _VoiceMessageAndSource(forms.Form):
@@ -166,6 +173,8 @@ class SendForm(_VoiceMessageAndSource):
     )
 
     preview: ParsedNumbers | None = None
+    # {number: zone} from the uploaded file's time-zone column (numbers whose zone the number does not tell).
+    file_zones: dict | None = None
     plan: SendPlan | None = None
     zone_starts: list | None = None
     # Of the preview's valid numbers: on the stop list, and over the per-number limits (number -> reason).
@@ -261,8 +270,9 @@ class SendForm(_VoiceMessageAndSource):
         if not text.strip() and uploaded is None:
             raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
         field = "file" if uploaded is not None else "numbers"
+        self.file_zones = {}
         try:
-            self.preview = compute_preview(text, uploaded)
+            self.preview = compute_preview(text, uploaded, self.file_zones)
         except UploadError as exc:
             self.add_error("file", str(exc))
             return cleaned
@@ -291,7 +301,7 @@ class SendForm(_VoiceMessageAndSource):
                 consent_confirmed=bool(cleaned.get("consent_confirmed")),
             )
             to_call = [number for number in callable_numbers if number not in self.over_limit]
-            self.zone_starts = zone_starts(to_call, self.plan)
+            self.zone_starts = zone_starts(to_call, self.plan, self.file_zones)
         return cleaned
 
     def save_draft(self, user) -> SendDraft:
@@ -309,6 +319,9 @@ class SendForm(_VoiceMessageAndSource):
             "duplicates": list(self.preview.duplicates),
             "plan": plan_to_json(self.plan or SendPlan()),
         }
+        if self.file_zones:
+            # Callees' zones from the file's time-zone column travel with the plan.
+            content["plan"]["zones"] = dict(self.file_zones)
         token = self.cleaned_data["token"]
         now = timezone.now()
         with transaction.atomic():
@@ -423,6 +436,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 invalid_numbers=draft.invalid,
                 duplicate_numbers=draft.duplicates,
                 plan=plan_from_json(draft.plan),
+                zones=(draft.plan or {}).get("zones") or None,
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))

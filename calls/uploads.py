@@ -24,7 +24,8 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
-from .phones import NotCallable
+from .lifecycle import get_zone, zone_of_number
+from .phones import InvalidNumber, NotCallable, normalize, split_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,18 @@ PHONE_HEADERS = (
     "мобильный",
     "тел",
     "тел.",
+)
+
+
+# Lower-cased header words that name an optional column of the callees' time zones
+# (IANA names such as "Asia/Vladivostok").
+ZONE_HEADERS = (
+    "time zone",
+    "timezone",
+    "time_zone",
+    "tz",
+    "часовой пояс",
+    "пояс",
 )
 
 
@@ -75,6 +88,16 @@ def read_numbers_file(uploaded) -> list:
     Each value is a string as it stands in the file, or a `NotCallable` (a formula
     without a saved result) that the preview lists with its reason. Raises UploadError.
     """
+    return read_numbers_and_zones(uploaded)[0]
+
+
+def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
+    """(the values of the phone column, {value as in the file: IANA zone of its row}).
+
+    The zones come from an optional column headed "time zone" ("часовой пояс", "tz",
+    ...); a row whose zone is empty or not a known IANA name has none (the broadcast's
+    zone applies), and the file is read all the same.
+    """
     max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
     if uploaded.size is not None and uploaded.size > max_bytes:
         raise UploadError(_too_large(uploaded.size, max_bytes))
@@ -98,8 +121,9 @@ def read_numbers_file(uploaded) -> list:
     else:
         # Text under any of the three names is read as CSV (a CSV saved as .xlsx too).
         reading, rows = "csv", _csv_rows(data)
+    zones: dict[str, str] = {}
     try:
-        return _phone_column(rows)
+        return _phone_column(rows, zones), zones
     except UploadError:
         raise
     except csv.Error as exc:
@@ -112,6 +136,25 @@ def read_numbers_file(uploaded) -> list:
         raise UploadError(
             _("The XLSX file is damaged and cannot be read. Open it in Excel, save it again and upload it.")
         ) from exc
+
+
+def numbers_zones(file_zones: dict[str, str], valid) -> dict[str, str]:
+    """{normalised number of `valid`: zone} from {value as in the file: zone}, where the number tells none."""
+    valid = set(valid)
+    result: dict[str, str] = {}
+    for raw, zone in file_zones.items():
+        try:
+            pieces = split_numbers(raw)
+        except InvalidNumber:
+            continue
+        for piece in pieces:
+            try:
+                number = normalize(piece)
+            except InvalidNumber:
+                continue
+            if number in valid and not zone_of_number(number):
+                result.setdefault(number, zone)
+    return result
 
 
 def _too_large(size, limit) -> str:
@@ -217,9 +260,11 @@ def _text(cell) -> str:
     return cell.raw if isinstance(cell, NotCallable) else str(cell).strip()
 
 
-def _phone_column(rows) -> list:
+def _phone_column(rows, zones: dict[str, str] | None = None) -> list:
+    """The phone column's values; `zones` (when given) gets each value's zone from a time-zone column."""
     max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
     column = None
+    zone_column = None
     values = []
     for row in rows:
         cells = [_text(c) for c in row]
@@ -228,10 +273,15 @@ def _phone_column(rows) -> list:
         if column is None:
             column, is_header = _choose_column(cells)
             if is_header:
+                zone_column = _zone_column(cells, column)
                 continue
         value = row[column] if column < len(row) else ""
         if _text(value):
             values.append(value if isinstance(value, NotCallable) else _text(value))
+            if zones is not None and zone_column is not None and not isinstance(value, NotCallable):
+                zone = _text(row[zone_column]) if zone_column < len(row) else ""
+                if zone and get_zone(zone) is not None:
+                    zones.setdefault(_text(value), zone)
             if len(values) > max_rows:
                 # Stop reading here: the rest of a huge file is never parsed.
                 raise UploadError(
@@ -245,6 +295,14 @@ def _phone_column(rows) -> list:
     if column is None or not values:
         raise UploadError(_("The file has no phone numbers."))
     return values
+
+
+def _zone_column(header: list[str], phone_column: int) -> int | None:
+    """The index of the time-zone column in a header row, or None."""
+    for index, cell in enumerate(header):
+        if index != phone_column and cell.lower().strip(" :") in ZONE_HEADERS:
+            return index
+    return None
 
 
 def _choose_column(first_row: list[str]) -> tuple[int, bool]:

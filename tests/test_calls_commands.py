@@ -43,6 +43,17 @@ def test_send_reads_a_file(voice_message, dummy_tasks, tmp_path):
     assert Call.objects.count() == 2
 
 
+def test_send_takes_the_callees_zones_from_the_files_time_zone_column(voice_message, dummy_tasks, tmp_path):
+    path = tmp_path / "numbers.csv"
+    path.write_text("phone,time zone\n79991234561,Asia/Vladivostok\n74951234560,Asia/Omsk\n79991234562,nowhere\n")
+    run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    assert dict(Call.objects.values_list("destination", "time_zone")) == {
+        "79991234561": "Asia/Vladivostok",
+        "74951234560": "Europe/Moscow",
+        "79991234562": "",
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

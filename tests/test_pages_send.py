@@ -295,3 +295,52 @@ def test_a_cell_with_two_numbers_and_an_extension_on_the_page(operator_page_clie
     invalid = page[page.index('id="invalid-numbers"') :]
     assert "79991234573 доб. 12" in invalid and "extension" in invalid
     assert "=A2" in invalid and "formula" in invalid
+
+
+ZONE_FILE_ROWS = [
+    ["Телефон", "Часовой пояс"],
+    ["79991234561", "Asia/Vladivostok"],  # a mobile number: the file's zone
+    ["74951234560", "Asia/Vladivostok"],  # a Moscow landline: the numbering plan's zone wins
+    ["79991234562", "Mars/Olympus"],  # not a zone: the broadcast's zone
+    ["79991234563", ""],
+]
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        lambda: csv_upload("\n".join(",".join(row) for row in ZONE_FILE_ROWS) + "\n"),
+        lambda: xlsx_upload(ZONE_FILE_ROWS),
+    ],
+    ids=["csv", "xlsx"],
+)
+def test_a_time_zone_column_of_the_file_gives_the_callees_zones(
+    operator_page_client, voice_message, dummy_tasks, upload
+):
+    response = preview(operator_page_client, voice_message, "", file=upload(), time_zone="Europe/Samara")
+    form = response.context["form"]
+    assert response.context["preview"].valid == ["79991234561", "74951234560", "79991234562", "79991234563"]
+    rows = {row.zone: (row.count, row.from_number) for row in form.zone_starts}
+    assert rows == {"Asia/Vladivostok": (1, True), "Europe/Moscow": (1, True), "Europe/Samara": (2, False)}
+    text = response.content.decode()
+    assert 'data-zone="Asia/Vladivostok"' in text and 'data-zone="Europe/Samara"' in text
+
+    sent = operator_page_client.post(reverse(URL), confirmation(response))
+    assert sent.status_code == 302
+    zones = dict(Call.objects.values_list("destination", "time_zone"))
+    assert zones == {
+        "79991234561": "Asia/Vladivostok",
+        "74951234560": "Europe/Moscow",
+        "79991234562": "",
+        "79991234563": "",
+    }
+    assert Broadcast.objects.get().time_zone == "Europe/Samara"
+
+
+def test_a_file_without_a_time_zone_column_reads_as_before():
+    from calls.uploads import read_numbers_and_zones
+
+    values, zones = read_numbers_and_zones(csv_upload("phone,city\n79991234561,Asia/Vladivostok\n"))
+    assert values == ["79991234561"] and zones == {}
+    values, zones = read_numbers_and_zones(csv_upload("tz;phone\nEurope/Kaliningrad;+7 999 123-45-61\n"))
+    assert values == ["+7 999 123-45-61"] and zones == {"+7 999 123-45-61": "Europe/Kaliningrad"}

@@ -26,7 +26,7 @@ from calls.phones import TooManyNumbers, parse_numbers
 from calls.recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
-from calls.uploads import UploadError, read_numbers_file
+from calls.uploads import UploadError, numbers_zones, read_numbers_and_zones
 from voicemessages.models import VoiceMessage
 
 
@@ -169,8 +169,10 @@ class Command(BaseCommand):
         )
         voice_message = self._voice_message(message)
         values = list(to)
+        file_zones = {}
         if file:
-            values += self._read_file(file)
+            file_values, file_zones = self._read_file(file)
+            values += file_values
         if not values:
             raise CommandError(_("Give at least one number with --to or --file."))
         try:
@@ -198,6 +200,7 @@ class Command(BaseCommand):
                 invalid_numbers=parsed.invalid,
                 duplicate_numbers=parsed.duplicates,
                 plan=plan,
+                zones=numbers_zones(file_zones, parsed.valid) or None,
             )
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
@@ -279,7 +282,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from exc
         try:
-            return read_numbers_file(SimpleUploadedFile(Path(path).name, data))
+            return read_numbers_and_zones(SimpleUploadedFile(Path(path).name, data))
         except UploadError as exc:
             raise CommandError(f"{path}: {exc}") from exc
 
