@@ -119,7 +119,11 @@ class SendForm(_VoiceMessageAndSource):
     file = forms.FileField(
         label=_("Or a file"),
         required=False,
-        help_text=_("CSV or XLSX with a column named phone (or телефон, number, номер), or a single column."),
+        help_text=_(
+            "CSV or XLSX with a column named phone (or телефон, number, номер), or a single column. "
+            "An optional column “time zone” (часовой пояс), e.g. Asia/Vladivostok, gives the zone of "
+            "numbers that do not tell it."
+        ),
     )
 
     start_at = forms.DateTimeField(
