@@ -319,7 +319,7 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
         )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-        queryset = queryset.order_by().values_list(
+        queryset = queryset.order_by("not_before").values_list(  # as sending._claim_batch
             "pk", "source", "destination", "time_zone", "voice_message_id", "voice_message__exolve_id",
             "voice_message__missing_since",
         )[:limit]  # fmt: skip
