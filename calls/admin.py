@@ -302,6 +302,18 @@ STEER_DONE = {
 }
 
 
+def _outcome_column(outcome: Outcome):
+    """A list column counting one outcome, annotated by `with_outcome_counts` (calls/outcomes.py)."""
+    field = f"outcome_{outcome}"
+
+    @admin.display(description=outcome.label, ordering=field)
+    def column(self, obj):
+        return getattr(obj, field)
+
+    column.__name__ = str(outcome)
+    return column
+
+
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
     list_display = (
@@ -448,35 +460,6 @@ class BroadcastAdmin(admin.ModelAdmin):
     def total(self, obj):
         return obj.total
 
-    # One column per outcome, counted the way every page counts (calls/outcomes.py).
-    @admin.display(description=Outcome.PENDING.label, ordering="outcome_pending")
-    def pending(self, obj):
-        return obj.outcome_pending
-
-    @admin.display(description=Outcome.COMPLETED.label, ordering="outcome_completed")
-    def completed(self, obj):
-        return obj.outcome_completed
-
-    @admin.display(description=Outcome.NO_ANSWER.label, ordering="outcome_no_answer")
-    def no_answer(self, obj):
-        return obj.outcome_no_answer
-
-    @admin.display(description=Outcome.BUSY.label, ordering="outcome_busy")
-    def busy(self, obj):
-        return obj.outcome_busy
-
-    @admin.display(description=Outcome.FAILED.label, ordering="outcome_failed")
-    def failed(self, obj):
-        return obj.outcome_failed
-
-    @admin.display(description=Outcome.UNKNOWN.label, ordering="outcome_unknown")
-    def unknown(self, obj):
-        return obj.outcome_unknown
-
-    @admin.display(description=Outcome.NOT_CALLED.label, ordering="outcome_not_called")
-    def not_called(self, obj):
-        return obj.outcome_not_called
-
     @admin.display(description=_("calls"))
     def calls_link(self, obj):
         url = reverse("admin:calls_call_changelist") + f"?broadcast={obj.pk}"
@@ -521,3 +504,8 @@ class BroadcastAdmin(admin.ModelAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/calls/broadcast/send.html", context)
+
+
+# One list column per outcome, counted the way every page counts.
+for _outcome in Outcome:
+    setattr(BroadcastAdmin, str(_outcome), _outcome_column(_outcome))
