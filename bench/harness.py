@@ -186,6 +186,54 @@ class Harness:
             raise BenchError(f"{' '.join(argv[1:])} exited {proc.returncode}:\n{output[-3000:]}")
         return output
 
+    def pools(self, mode: str, *args: str, pools: int = 1, timeout: float = 600) -> dict:
+        """The floor: `pools` bare 20-thread pools over the client (bench/pool.py <mode>),
+        each in a process of its own, all starting at the same moment. `args` per pool
+        (a list of argument tuples, one per pool) or the same for one pool.
+
+        Returns the wall time from the first start until the last pool finished, and
+        the pools' CPU time over their requests (the bare client's cost, no Django)."""
+        per_pool = args[0] if args and isinstance(args[0], list) else [args] * pools
+        start_at = time.time() + 1.5 + 0.5 * pools  # after every pool has imported the client
+        procs = []
+        for pool_args in per_pool:
+            argv = [PYTHON, str(ROOT / "bench" / "pool.py"), mode, self.sandbox_url, f"{start_at:.3f}", *pool_args]
+            procs.append(
+                subprocess.Popen(
+                    argv,
+                    cwd=ROOT,
+                    env=self.env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
+        self.processes.extend(("pool", proc) for proc in procs)
+        answers = []
+        try:
+            for proc in procs:
+                output, _ = proc.communicate(timeout=timeout)
+                if proc.returncode:
+                    raise BenchError(f"pool.py exited {proc.returncode}:\n{output[-3000:]}")
+                answers.append(json.loads(output.strip().splitlines()[-1]))
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"the bare pools did not finish within {timeout:.0f}s") from None
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    self._stop(proc)
+            self.processes = [(n, p) for n, p in self.processes if p not in procs]
+        count, failed = sum(a["count"] for a in answers), sum(a["failed"] for a in answers)
+        if failed:
+            raise BenchError(f"the bare pools ({mode}): {failed} of {count} requests failed")
+        return {
+            "wall": max(a["end"] for a in answers) - min(a["start"] for a in answers),
+            "late_start": max(a["start"] for a in answers) - start_at,
+            "cpu": sum(a["cpu"] for a in answers),
+            "count": count,
+        }
+
     def child(self, *args: str, timeout: float = 600, **env) -> dict:
         """Run `bench/child.py <args>` in a fresh process; its JSON answer (last line)."""
         output = self.run([PYTHON, str(ROOT / "bench" / "child.py"), *args], timeout=timeout, **env)
