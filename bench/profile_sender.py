@@ -1,84 +1,100 @@
 """Profile the worker's sender: where its CPU goes per sent call (issue 14).
 
-    .venv/bin/python bench/profile_sender.py [N]     # N calls (default 1000), 0 ms latency
+    .venv/bin/python bench/profile_sender.py [N]     # N calls (default 3000), 0 ms latency
 
-Creates a PostgreSQL database of its own (BENCH_POSTGRES_URL, default
-postgres://postgres@127.0.0.1:5432), serves the sandbox over HTTP in a thread, records
-a broadcast of N calls and runs `send_queued_calls` under cProfile (the calling thread:
-the claims and outcome writes; the sender threads only talk HTTP). Prints the CPU and
-wall time and the top of the profile, then drops the database.
+Sets up what a benchmark run does (bench/harness.py: a database of its own, the sandbox
+over HTTP in its own process), then, in this process, measures the floor (a bare
+20-thread pool over the client, bench/pool.py, in a process of its own) and runs
+`send_queued_calls` on a broadcast of N calls under cProfile. cProfile sees the calling
+thread only: the claims and the outcome writes, i.e. the sender's bookkeeping (the
+sender threads only talk HTTP, as the bare pool does). Prints both CPU times per call,
+the number of turns (claims) and SQL queries, and the top of the profile.
 """
 
 import cProfile
 import os
 import pstats
+import resource
 import sys
-import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-NAME = f"exolve_portal_profile_{os.getpid()}"
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="exolve_portal.settings",
-    DATABASE_URL=f"{SERVER}/{NAME}",
-    EXOLVE_CALLING_HOURS="any",
-    LOG_LEVEL="WARNING",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import Harness  # noqa: E402
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(count: int) -> None:
-    import django
-    import psycopg
+    with Harness() as harness:
+        harness.create_database()
+        harness.start_sandbox(latency_ms=0)
+        harness.migrate()
+        harness.apply_env()
+        os.environ.update(DEBUG="off", SECRET_KEY="profile-" * 8, SECURE_SSL_REDIRECT="off")  # as deployed
+        import django
 
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{NAME}"')
-    try:
         django.setup()
-        run(count)
-    finally:
-        from django.db import connections
+        try:
+            run(harness, count)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{NAME}"')
+            connections.close_all()
 
 
-def run(count: int) -> None:
-    from django.conf import settings
-    from django.core.management import call_command
+def run(harness: Harness, count: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from exolve_portal import exolve_connection
-    from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_SOURCE_NUMBERS, Sandbox
-    from exolve_portal.exolve.sandbox_server import SandboxServer
-
-    call_command("migrate", verbosity=0)
-    server = SandboxServer(Sandbox(tempfile.mktemp(suffix=".sqlite3"))).start()
-    settings.EXOLVE_SANDBOX = False
-    settings.EXOLVE_API_URL, settings.EXOLVE_API_KEY = server.url, SANDBOX_API_KEY
-    settings.EXOLVE_SOURCE_NUMBERS = list(SANDBOX_SOURCE_NUMBERS)
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    exolve_connection.reset()
-
+    from calls import sending
     from calls.recording import create_broadcast
-    from calls.sending import send_queued_calls
+    from exolve_portal.exolve_connection import get_client
     from voicemessages.models import VoiceMessage
 
-    message = VoiceMessage.objects.create(name="Profile", media_id=1967)
-    numbers = [f"7999{index:07d}" for index in range(count)]
-    broadcast = create_broadcast(message, SANDBOX_SOURCE_NUMBERS[0], numbers, None, "profile")
+    exolve_id = harness.sandbox("add_voice_message", name="profile message")
+    message = VoiceMessage.objects.create(name="Profile", media_id=1967, exolve_id=exolve_id)
+    VoiceMessage.objects.filter(pk=message.pk).update(exolve_id=exolve_id)  # whatever save() did at Exolve
+    bare = harness.pools("send", exolve_id, "0", str(count))
+    get_client().make_voice_message("74951234567", "79990000000", exolve_id)  # warm: imports, connection
+    numbers = [f"7999{index:07d}" for index in range(1, count + 1)]
+    broadcast = create_broadcast(message, "74951234567", numbers, None, "profile")
+    claims = 0
+    claim_calls = sending.claim_calls
+
+    def counted(*args, **kwargs):
+        nonlocal claims
+        claims += 1
+        return claim_calls(*args, **kwargs)
+
+    sending.claim_calls = counted
     profile = cProfile.Profile()
-    cpu, wall = time.process_time(), time.monotonic()
-    profile.enable()
-    send_queued_calls(broadcast.pk)
-    profile.disable()
-    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
-    print(f"{count} calls: {cpu:.2f} s CPU (this process, sandbox included), {wall:.2f} s wall")
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
-    server.stop()
+    before, wall = cpu(), time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        profile.enable()
+        summary = sending.send_queued_calls(broadcast.pk)
+        profile.disable()
+    spent, wall = cpu() - before, time.monotonic() - wall
+    print(f"sent {summary.counts} in {wall:.2f} s")
+    print(f"bare client: {bare['cpu'] / count * 1000:.3f} ms CPU per call (bench/pool.py, {count} calls)")
+    print(
+        f"sender: {spent / count * 1000:.3f} ms CPU per call ({spent / bare['cpu']:.2f} x the bare client; "
+        f"cProfile on, which inflates the calling thread); {claims} claims, {len(queries)} SQL queries"
+    )
+    shapes = Counter(" ".join(q["sql"].split()[:6])[:90] for q in queries.captured_queries)
+    print("SQL by kind:")
+    for shape, times in shapes.most_common(12):
+        print(f"  {times:6d}  {shape}")
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)

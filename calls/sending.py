@@ -46,13 +46,10 @@ logger = logging.getLogger(__name__)
 
 # Plain-language reasons stored on calls (translated when written).
 WORKER_STOPPED = _(
-    "The worker stopped while sending; it is not known whether the person was called. "
-    "Check before sending again."
+    "The worker stopped while sending; it is not known whether the person was called. Check before sending again."
 )
 VOICE_MESSAGE_DELETED = _("The voice message was deleted before this call was sent; nothing was sent.")
-VOICE_MESSAGE_MISSING = _(
-    "The voice message no longer exists at Exolve (it was deleted there); nothing was sent."
-)
+VOICE_MESSAGE_MISSING = _("The voice message no longer exists at Exolve (it was deleted there); nothing was sent.")
 NOT_SENT_SUFFIX = _("Nothing was sent.")
 UNEXPECTED = _("An unexpected error happened while sending; it is not known whether the person was called.")
 
@@ -183,9 +180,7 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     queryset = Broadcast.objects.filter(pk=broadcast_id)
     if connection.features.has_select_for_update:
         queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
-    return queryset.values(
-        "state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone"
-    ).first()
+    return queryset.values("state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone").first()
 
 
 def _next_claimable_broadcast(now) -> int | None:
@@ -355,18 +350,44 @@ def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
     record_outcomes([(call, outcome)], now)
 
 
-def _sent_sql() -> str:
+def _write_sent(sent: list[tuple[ClaimedCall, Outcome]], sent_at, refresh_at) -> None:
+    """Mark calls Exolve accepted as sent, with their call ids: one statement for all of them.
+
+    Plain SQL, not the ORM's bulk_update, whose CASE expressions cost more CPU per call
+    than the request to Exolve itself (bench/README.md). Keyed on the claim: even if a
+    sweep marked a call unknown meanwhile the real outcome wins, and a call claimed by
+    someone else is never touched.
+    """
     quote = connection.ops.quote_name
-    column = {name: quote(Call._meta.get_field(name).column) for name in _SENT_FIELDS}
-    assignments = ", ".join(f"{column[name]} = %s" for name in _SENT_FIELDS[:-2])
-    return (
-        f"UPDATE {quote(Call._meta.db_table)} SET {assignments} "
-        f"WHERE {column['id']} = %s AND {column['claimed_by']} = %s"
-    )
-
-
-_SENT_FIELDS = ("state", "call_id", "service_id", "sent_at", "next_refresh_at", "error", "id", "claimed_by")
-_SENT_SQL = _sent_sql()
+    table, column = quote(Call._meta.db_table), {f.name: quote(f.column) for f in Call._meta.concrete_fields}
+    adapt = connection.ops.adapt_datetimefield_value
+    constants = [CallState.SENT, adapt(sent_at), adapt(refresh_at), ""]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One UPDATE joined to the rows' values, passed as four arrays: one round trip,
+            # and one query text whatever the batch size (psycopg parses it once).
+            cursor.execute(
+                f"UPDATE {table} SET {column['state']} = %s, {column['sent_at']} = %s, "
+                f"{column['next_refresh_at']} = %s, {column['error']} = %s, "
+                f"{column['call_id']} = v.call_id, {column['service_id']} = v.service_id "
+                f"FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, claim, call_id, service_id) "
+                f"WHERE {table}.{column['id']} = v.id AND {table}.{column['claimed_by']} = v.claim",
+                [
+                    *constants,
+                    [c.pk for c, _o in sent],
+                    [c.claim for c, _o in sent],
+                    [o.call_id for _c, o in sent],
+                    [c.service_id for c, _o in sent],
+                ],
+            )
+        else:  # SQLite: executemany of one UPDATE runs in C
+            cursor.executemany(
+                f"UPDATE {table} SET {column['state']} = %s, {column['sent_at']} = %s, "
+                f"{column['next_refresh_at']} = %s, {column['error']} = %s, "
+                f"{column['call_id']} = %s, {column['service_id']} = %s "
+                f"WHERE {column['id']} = %s AND {column['claimed_by']} = %s",
+                [(*constants, o.call_id, c.service_id, c.pk, c.claim) for c, o in sent],
+            )
 
 
 def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> None:
@@ -375,18 +396,7 @@ def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> No
     sent = [(call, outcome) for call, outcome in finished if outcome.state == CallState.SENT]
     others = [(call, outcome) for call, outcome in finished if outcome.state != CallState.SENT]
     if sent:
-        # One statement run for every row (executemany: a pipeline on PostgreSQL), not
-        # the ORM's bulk_update, whose CASE expressions cost more CPU per call than the
-        # request to Exolve itself (bench/README.md). Keyed on the claim: even if a sweep
-        # marked a call unknown meanwhile the real outcome wins, and a call claimed by
-        # someone else is never touched.
-        adapt = connection.ops.adapt_datetimefield_value
-        sent_at, refresh_at = adapt(now), adapt(now + timedelta(seconds=settings.EXOLVE_REFRESH_FIRST_DELAY))
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                _SENT_SQL,
-                [(CallState.SENT, o.call_id, c.service_id, sent_at, refresh_at, "", c.pk, c.claim) for c, o in sent],
-            )
+        _write_sent(sent, now, now + timedelta(seconds=settings.EXOLVE_REFRESH_FIRST_DELAY))
     requeued = [call for call, outcome in others if outcome.state == CallState.QUEUED]
     if requeued:  # refused as too many: given back, any worker may claim them again
         Call.objects.filter(
@@ -401,6 +411,9 @@ _STOP = object()
 # A pace or start this close is waited for in the loop; a later one ends the task, which
 # is enqueued again (deferred) for that time.
 SHORT_WAIT_SECONDS = 5.0
+# Results that came back are written at the latest this long after the first of them
+# (with the next claim, usually sooner): a crash in between marks them "unknown".
+WRITE_DELAY_SECONDS = 0.2
 # How often a send loop looks whether its broadcast was paused or stopped meanwhile.
 HALT_CHECK_SECONDS = 0.25
 # How often a send loop says it is alive (Broadcast.sender_beat_at), so the safety net
@@ -465,8 +478,10 @@ def send_queued_calls(
     # The process in the claim, so it shows which worker took (or lost) a call.
     worker_id = worker_id or f"{socket.gethostname()[:24]}-{os.getpid()}"
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
-    # Claimed but not yet sent. Small: if the worker dies, these too become "unknown".
-    reserve_size = max(2, slots // 2)
+    # Claimed but not yet sent: if the worker dies, these too become "unknown". As many
+    # as the slots, so that a turn claims (and writes) about half of that at once: the
+    # cost of a turn's transaction is shared by that many calls (bench/README.md).
+    reserve_size = max(2, slots)
     client = get_client()
     summary = SendSummary()
     reserve: queue.SimpleQueue = queue.SimpleQueue()
@@ -481,6 +496,7 @@ def send_queued_calls(
         thread.start()
     outstanding = 0  # claimed and not yet written back
     unwritten: list = []  # results that came back, not yet written
+    unwritten_since = 0.0  # monotonic: when the oldest of them came back
     exhausted = False
     beat_at = checked_at = 0.0
     paced_until = 0.0  # monotonic: the broadcast's pace lets the next call go then
@@ -505,17 +521,32 @@ def send_queued_calls(
                         exhausted = True
                 pacing = clock < paced_until
                 # Claim more only when the reserve runs low, so claims come in batches;
-                # otherwise wait for requests to finish (or for the pace).
-                low = not exhausted and not summary.stopped and not pacing and outstanding < slots + reserve_size // 2
+                # otherwise wait for requests to finish (or for the pace, or for the
+                # results held back to be due for writing).
+                in_hand = outstanding - len(unwritten)  # in flight or in the reserve
+                low = not exhausted and not summary.stopped and not pacing and in_hand < slots + reserve_size // 4
                 if outstanding > 0 and not low:
-                    timeout = 1.0
+                    timeout = WRITE_DELAY_SECONDS - (clock - unwritten_since) if unwritten else 1.0
                 elif pacing:
                     timeout = min(1.0, paced_until - clock)
                 else:
                     timeout = None
-                unwritten += _drain(results, timeout)
+                came_back = _drain(results, timeout)
+                if came_back and not unwritten:
+                    unwritten_since = time.monotonic()
+                unwritten += came_back
                 wanted = slots + reserve_size - (outstanding - len(unwritten)) if low else 0
-                if unwritten or wanted > 0:
+                # Results are written with the next claim, or once a batch has come back,
+                # or after a short delay, or when nothing else is in flight: one
+                # transaction for many calls instead of one per result.
+                write_due = unwritten and (
+                    len(unwritten) >= reserve_size
+                    or len(unwritten) == outstanding
+                    or time.monotonic() - unwritten_since >= WRITE_DELAY_SECONDS
+                    or summary.stopped
+                    or exhausted
+                )
+                if write_due or wanted > 0:
                     # One short transaction per turn: write what finished, top up the reserve.
                     with transaction.atomic():
                         record_outcomes(unwritten)
