@@ -243,7 +243,6 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
             "skipped": skipped,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "admin/calls/call/resend_confirmation.html", context)
 

@@ -30,8 +30,6 @@ class CallState(models.TextChoices):
     SKIPPED = "skipped", _("not called (skipped)")
 
 
-# States in which the portal has nothing more to do with the call by itself.
-DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN, CallState.CANCELED, CallState.SKIPPED)
 # States staff may deliberately send again, and the final Exolve statuses they may too.
 RESENDABLE_STATES = (CallState.REJECTED, CallState.UNKNOWN)
 RESENDABLE_STATUSES = ("no_answer", "busy")
@@ -238,16 +236,6 @@ class Call(models.Model):
             "destination": self.destination,
             "state": self.get_state_display(),
         }
-
-    @property
-    def is_final_status(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def is_pending(self) -> bool:
-        return self.state in (CallState.QUEUED, CallState.SENDING) or (
-            self.state == CallState.SENT and self.next_refresh_at is not None
-        )
 
 
 class SendDraft(models.Model):
