@@ -33,6 +33,7 @@ from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .recording import SendRefused, resend_calls
+from .return_to import RETURN_PARAMETER, return_link
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
 from .tasks import resume_stalled_sending, schedule_refresh
@@ -97,8 +98,10 @@ def dashboard(request):
 def send(request):
     """Step 1: what to send, from which number, to whom -> preview. Step 2: confirm -> broadcast.
 
-    The same forms and recording logic as the admin's "Send…" page (calls.forms,
-    calls.sending); the form's token makes a double-submitted confirmation one broadcast.
+    The one send page: the voice messages' "Send…" action (calls.admin_send) and the old
+    admin URL lead here with the message preselected (``?voice_message=``) and, from the
+    action, the change list to go back to (``?return=``, kept through both steps). The
+    form's token makes a double-submitted confirmation one broadcast.
     """
     step = send_flow.handle(
         request, initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)}
@@ -106,6 +109,7 @@ def send(request):
     if step.broadcast is not None:
         return redirect("portal:broadcast", pk=step.broadcast.pk)
     form, preview, confirm = step.form, step.preview, step.confirm
+    back = return_link(request.GET.get(RETURN_PARAMETER))
     voice_message_count = form.fields["voice_message"].queryset.count()
     context = page_context(
         request,
@@ -118,6 +122,9 @@ def send(request):
         voice_message_count=voice_message_count,
         source_count=len(form.fields["source"].choices),
         sandbox_hints=_sandbox_hints(),
+        return_link=back,
+        # The forms post back here with the way back, so it survives the preview.
+        send_url=reverse("portal:send") + (f"?{back.as_query()}" if back else ""),
         active_tab="send",
     )
     return TemplateResponse(request, "calls/pages/send.html", context)
