@@ -276,24 +276,15 @@ def broadcast_steer(request, pk, action):
         )
         return TemplateResponse(request, "calls/pages/steer_confirm.html", context)
     try:
-        if action == "stop":
-            count = steering.stop(broadcast, request.user)
-            text = ngettext(
-                "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", count
-            )
-        elif action == "pause":
-            count = steering.pause(broadcast, request.user)
-            text = ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", count)
-        elif action == "resume":
-            count = steering.resume(broadcast, request.user)
-            text = ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", count)
-        else:
+        if action == "move":
             steering.move(broadcast, start_at, request.user)
-            count, text = 0, gettext("The start was moved to %(when)s.")
+            text = gettext("The start was moved to %(when)s.") % {"when": planning.format_local(start_at)}
+        else:  # stop, pause, resume: the same words as the audit trail
+            text = steering.summary(action, getattr(steering, action)(broadcast, request.user))
     except TransitionRefused as exc:
         messages.error(request, str(exc))
         return page
-    messages.success(request, text % {"count": count, "when": planning.format_local(start_at or timezone.now())})
+    messages.success(request, text)
     return page
 
 
