@@ -10,9 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from exolve_portal.roles import OPERATORS
 from tests.factories_calls import SOURCE, make_user
-from tests.pages_helpers import role_user
 
 pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
@@ -20,12 +18,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:voicemessages_voicemessage_changelist"
 FILTERS = "exolve_state=present&has_redirect=no"
 ACTION = "send_voice_message"
-
-
-@pytest.fixture
-def operator_client(client, english):
-    client.force_login(role_user("op", OPERATORS))
-    return client
 
 
 def filtered_changelist() -> str:
@@ -45,8 +37,8 @@ def return_link(page: str) -> str | None:
     return unescape(page[start : page.index('"', start)])
 
 
-def test_the_action_leads_to_the_send_page_with_the_message_and_the_filters(operator_client, voice_message):
-    response = run_send_action(operator_client, voice_message)
+def test_the_action_leads_to_the_send_page_with_the_message_and_the_filters(operator_page_client, voice_message):
+    response = run_send_action(operator_page_client, voice_message)
 
     assert response.status_code == 302
     target = urlsplit(response.url)
@@ -55,37 +47,37 @@ def test_the_action_leads_to_the_send_page_with_the_message_and_the_filters(oper
     assert query["voice_message"] == [str(voice_message.pk)]
     assert query["return"] == [filtered_changelist()]
 
-    page = operator_client.get(response.url)
+    page = operator_page_client.get(response.url)
     assert page.status_code == 200
     assert page.context["form"].initial["voice_message"] == str(voice_message.pk)
     assert return_link(page.content.decode()) == filtered_changelist()
     # The way back opens the list with the same filters, and the message is in it.
-    back = operator_client.get(return_link(page.content.decode()))
+    back = operator_page_client.get(return_link(page.content.decode()))
     assert back.status_code == 200 and voice_message in back.context["cl"].result_list
     assert back.context["cl"].get_filters_params() == {"exolve_state": ["present"], "has_redirect": ["no"]}
 
 
-def test_the_way_back_survives_the_preview(operator_client, voice_message):
-    send_page = operator_client.get(run_send_action(operator_client, voice_message).url)
+def test_the_way_back_survives_the_preview(operator_page_client, voice_message):
+    send_page = operator_page_client.get(run_send_action(operator_page_client, voice_message).url)
     send_url = send_page.context["send_url"]
     assert parse_qs(urlsplit(send_url).query)["return"] == [filtered_changelist()]
 
     typed = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": "79991234561", "token": "t-1"}
-    preview = operator_client.post(send_url, {**typed, "_preview": "1"})
+    preview = operator_page_client.post(send_url, {**typed, "_preview": "1"})
 
     page = preview.content.decode()
     assert 'id="send-preview"' in page
     assert return_link(page) == filtered_changelist()
 
 
-def test_the_old_admin_send_url_leads_to_the_send_page_with_the_message(operator_client, voice_message):
+def test_the_old_admin_send_url_leads_to_the_send_page_with_the_message(operator_page_client, voice_message):
     old = reverse("admin:calls_broadcast_send") + f"?voice_message={voice_message.pk}"
 
-    response = operator_client.get(old)
+    response = operator_page_client.get(old)
 
     assert response.status_code == 301
     assert response.url == reverse("portal:send") + f"?voice_message={voice_message.pk}"
-    page = operator_client.get(response.url)
+    page = operator_page_client.get(response.url)
     assert page.status_code == 200
     assert page.context["form"].initial["voice_message"] == str(voice_message.pk)
     assert return_link(page.content.decode()) is None  # nowhere to go back to
@@ -104,13 +96,13 @@ def test_the_action_is_offered_only_to_those_who_may_send(client, english, voice
     assert f'value="{ACTION}"' in client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_the_action_wants_exactly_one_message(operator_client, voice_message):
+def test_the_action_wants_exactly_one_message(operator_page_client, voice_message):
     other = type(voice_message).objects.create(name="Other", media_id=voice_message.media_id)
 
-    response = run_send_action(operator_client, voice_message, other)
+    response = run_send_action(operator_page_client, voice_message, other)
 
     assert response.status_code == 302 and urlsplit(response.url).path == reverse(CHANGELIST)
-    page = operator_client.get(response.url).content.decode()
+    page = operator_page_client.get(response.url).content.decode()
     assert "Select exactly one voice message to send." in page
 
 
@@ -126,18 +118,18 @@ def test_the_action_wants_exactly_one_message(operator_client, voice_message):
         "admin/voicemessages/voicemessage/",  # not a path from the site's root
     ],
 )
-def test_a_way_back_elsewhere_is_not_offered(operator_client, voice_message, value):
-    page = operator_client.get(reverse("portal:send"), {"voice_message": voice_message.pk, "return": value})
+def test_a_way_back_elsewhere_is_not_offered(operator_page_client, voice_message, value):
+    page = operator_page_client.get(reverse("portal:send"), {"voice_message": voice_message.pk, "return": value})
 
     assert page.status_code == 200
     assert return_link(page.content.decode()) is None
     assert page.context["send_url"] == reverse("portal:send")
 
 
-def test_any_admin_change_list_with_its_filters_is_a_way_back(operator_client, voice_message):
+def test_any_admin_change_list_with_its_filters_is_a_way_back(operator_page_client, voice_message):
     calls = reverse("admin:calls_call_changelist") + "?state__exact=queued"
 
-    page = operator_client.get(reverse("portal:send"), {"return": calls}).content.decode()
+    page = operator_page_client.get(reverse("portal:send"), {"return": calls}).content.decode()
 
     assert return_link(page) == calls
     assert "Back to the list: calls" in page

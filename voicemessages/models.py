@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.fields import staff_member
 
 from .exceptions import (
     BulkDeleteError,
@@ -194,15 +195,7 @@ class VoiceMessage(models.Model):
         editable=False,
         help_text=_("Set when a sync did not find this message at Exolve."),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="created_voice_messages",
-        editable=False,
-    )
+    created_by = staff_member(_("created by"), related_name="created_voice_messages", editable=False)
     created_at = models.DateTimeField(_("created here"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed here"), auto_now=True)
     # Incremented by every write; an edit of an older version is refused (see save()).
