@@ -143,7 +143,7 @@ class Bench:
 
             exolve_id = self.h.sandbox("add_voice_message", name="bench message")
             info = get_client().get_voice_message(exolve_id)
-            self.voice_message, _outcome = VoiceMessage.update_or_create_from_exolve(info)
+            [self.voice_message], _outcomes = VoiceMessage.bulk_update_or_create_from_exolve([info], existing={})
         return self.voice_message
 
     @staticmethod

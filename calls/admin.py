@@ -1,4 +1,4 @@
-"""Admin for calls and broadcasts, the send form page and the refresh actions.
+"""Admin for calls and broadcasts and the refresh actions (sending is on the staff send page).
 
 The stop list's admin, and the calls' "Add to the stop list", are in admin_stop_list.
 
@@ -17,11 +17,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from jobs.tasks import start_job
 from jobs.views import job_url
 
-from . import send_flow, steering, stop_list
+from . import steering, stop_list
+from .admin_send import VoiceMessageAdminWithSend  # noqa: F401 (adds "Send…" to the voice messages)
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
@@ -243,7 +245,6 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
             "skipped": skipped,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "admin/calls/call/resend_confirmation.html", context)
 
@@ -381,9 +382,9 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        return [
-            path("send/", self.admin_site.admin_view(self.send_view), name="{}_{}_send".format(*info)),
-        ] + super().get_urls()
+        # The admin's own send page became the one staff send page; old links still work.
+        send = RedirectView.as_view(pattern_name="portal:send", query_string=True, permanent=True)
+        return [path("send/", send, name="{}_{}_send".format(*info))] + super().get_urls()
 
     # -- columns --
 
@@ -484,26 +485,6 @@ class BroadcastAdmin(admin.ModelAdmin):
         if not items:
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", items))
-
-    # -- the send page --
-
-    def send_view(self, request):
-        if not request.user.has_perm(SEND_PERMISSION):
-            raise PermissionDenied
-        step = send_flow.handle(request, initial={"voice_message": request.GET.get("voice_message")})
-        if step.broadcast is not None:
-            return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[step.broadcast.pk]))
-        form, preview, confirm = step.form, step.preview, step.confirm
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Send a voice message"),
-            "opts": self.opts,
-            "form": form,
-            "preview": preview,
-            "confirm": confirm,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/calls/broadcast/send.html", context)
 
 
 # One list column per outcome, counted the way every page counts.

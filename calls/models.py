@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.fields import staff_member
+
 from .lifecycle import BroadcastState
 
 # Exolve statuses after which nothing changes any more. The list is open: any other
@@ -30,8 +32,6 @@ class CallState(models.TextChoices):
     SKIPPED = "skipped", _("not called (skipped)")
 
 
-# States in which the portal has nothing more to do with the call by itself.
-DONE_STATES = (CallState.FINISHED, CallState.REJECTED, CallState.UNKNOWN, CallState.CANCELED, CallState.SKIPPED)
 # States staff may deliberately send again, and the final Exolve statuses they may too.
 RESENDABLE_STATES = (CallState.REJECTED, CallState.UNKNOWN)
 RESENDABLE_STATUSES = ("no_answer", "busy")
@@ -55,29 +55,27 @@ class Purpose(models.TextChoices):
     ADVERTISING = "advertising", _("advertising")
 
 
-class Broadcast(models.Model):
-    """One send of one voice message from one source to one or many destinations."""
-
-    voice_message = models.ForeignKey(
+def _sent_voice_message(related_name: str) -> models.ForeignKey:
+    """The voice message sent; the record keeps its history when the message is deleted (SET_NULL)."""
+    return models.ForeignKey(
         "voicemessages.VoiceMessage",
         verbose_name=_("voice message"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="broadcasts",
+        related_name=related_name,
     )
+
+
+class Broadcast(models.Model):
+    """One send of one voice message from one source to one or many destinations."""
+
+    voice_message = _sent_voice_message(related_name="broadcasts")
     # Kept so the history still reads well after the voice message is deleted.
     voice_message_name = models.CharField(_("voice message name"), max_length=255, blank=True)
     service_id = models.CharField(_("Exolve voice message id"), max_length=128)
     source = models.CharField(_("source number"), max_length=15)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = staff_member(_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     # One token per send form: a double-submitted form finds the broadcast it already made.
     token = models.CharField(_("idempotency token"), max_length=64, unique=True)
@@ -93,14 +91,7 @@ class Broadcast(models.Model):
         _("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING
     )
     state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
-    state_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("state changed by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    state_changed_by = staff_member(_("state changed by"))
     start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     # "09:00-21:00" in the callee's local time; "" for any time.
     calling_hours = models.CharField(_("calling hours"), max_length=16, blank=True)
@@ -144,26 +135,12 @@ class Call(models.Model):
         on_delete=models.SET_NULL,
         related_name="calls",
     )
-    voice_message = models.ForeignKey(
-        "voicemessages.VoiceMessage",
-        verbose_name=_("voice message"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="calls",
-    )
+    voice_message = _sent_voice_message(related_name="calls")
     service_id = models.CharField(_("Exolve voice message id"), max_length=128)
     source = models.CharField(_("source number"), max_length=15)
     destination = models.CharField(_("destination number"), max_length=15)
     state = models.CharField(_("state"), max_length=16, choices=CallState.choices, default=CallState.QUEUED)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    requested_by = staff_member(_("requested by"))
     queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     # A queued call is not claimed before this: the broadcast's start, or calling hours.
     not_before = models.DateTimeField(_("not before"), default=timezone.now)
@@ -239,16 +216,6 @@ class Call(models.Model):
             "state": self.get_state_display(),
         }
 
-    @property
-    def is_final_status(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def is_pending(self) -> bool:
-        return self.state in (CallState.QUEUED, CallState.SENDING) or (
-            self.state == CallState.SENT and self.next_refresh_at is not None
-        )
-
 
 class SendDraft(models.Model):
     """The send page's checked list, stored at the preview and sent as it is at the confirmation.
@@ -302,14 +269,7 @@ class StopListEntry(models.Model):
     number = models.CharField(_("number"), max_length=15, unique=True)
     reason = models.CharField(_("reason"), max_length=16, choices=StopListReason.choices, default=StopListReason.ASKED)
     note = models.CharField(_("note"), max_length=255, blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("added by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    added_by = staff_member(_("added by"))
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:

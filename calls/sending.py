@@ -72,7 +72,7 @@ class ClaimedCall:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SendResult:
     """What became of one request. Texts are translated when written, in the writing thread."""
 
     state: str
@@ -312,27 +312,27 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> list[ClaimedCall]:
     return [call for call in sendable if call.destination not in reasons]
 
 
-def send_one(client, call: ClaimedCall) -> Outcome:
+def send_one(client, call: ClaimedCall) -> SendResult:
     """Make one MakeVoiceMessage request and say what became of it (no database access)."""
     try:
         call_id = client.make_voice_message(call.source, call.destination, call.service_id)
     except errors.RateLimitedError:
         # Not carried out: back to the queue (the client already slowed every thread down).
-        return Outcome(CallState.QUEUED)
+        return SendResult(CallState.QUEUED)
     except REFUSALS as exc:
-        return Outcome(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
+        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
     except errors.ExolveError as exc:
         if exc.may_have_reached:
-            return Outcome(CallState.UNKNOWN, explanation=exc.explanation, detail=str(exc))
+            return SendResult(CallState.UNKNOWN, explanation=exc.explanation, detail=str(exc))
         # Certainly never arrived (the client already retried the connection).
-        return Outcome(CallState.REJECTED, explanation=exc.explanation, detail=str(exc), suffix=NOT_SENT_SUFFIX)
+        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc), suffix=NOT_SENT_SUFFIX)
     except Exception as exc:  # any surprise after the request may have left: unknown
         logger.exception("Unexpected error sending call %s", call.pk)
-        return Outcome(CallState.UNKNOWN, explanation=UNEXPECTED, detail=type(exc).__name__)
-    return Outcome(CallState.SENT, call_id=call_id)
+        return SendResult(CallState.UNKNOWN, explanation=UNEXPECTED, detail=type(exc).__name__)
+    return SendResult(CallState.SENT, call_id=call_id)
 
 
-def _changes(call: ClaimedCall, outcome: Outcome, now) -> dict:
+def _changes(call: ClaimedCall, outcome: SendResult, now) -> dict:
     if outcome.state == CallState.SENT:
         return {
             "state": CallState.SENT,
@@ -345,12 +345,7 @@ def _changes(call: ClaimedCall, outcome: Outcome, now) -> dict:
     return {"state": outcome.state, "service_id": call.service_id, "error": outcome.error_text()}
 
 
-def record_outcome(call: ClaimedCall, outcome: Outcome, now=None) -> None:
-    """Write one call's outcome with one UPDATE."""
-    record_outcomes([(call, outcome)], now)
-
-
-def _write_sent(sent: list[tuple[ClaimedCall, Outcome]], sent_at, refresh_at) -> None:
+def _write_sent(sent: list[tuple[ClaimedCall, SendResult]], sent_at, refresh_at) -> None:
     """Mark calls Exolve accepted as sent, with their call ids: one statement for all of them.
 
     Plain SQL, not the ORM's bulk_update, whose CASE expressions cost more CPU per call
@@ -390,7 +385,7 @@ def _write_sent(sent: list[tuple[ClaimedCall, Outcome]], sent_at, refresh_at) ->
             )
 
 
-def record_outcomes(finished: list[tuple[ClaimedCall, Outcome]], now=None) -> None:
+def record_outcomes(finished: list[tuple[ClaimedCall, SendResult]], now=None) -> None:
     """Write the outcomes of finished requests: one UPDATE per kind of outcome."""
     now = now or timezone.now()
     sent = [(call, outcome) for call, outcome in finished if outcome.state == CallState.SENT]

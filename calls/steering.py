@@ -58,10 +58,14 @@ def _change(broadcast_id: int, action: str, user) -> Broadcast:
     if not allowed(state, action):
         raise _refusal(state, action)
     locked.state = next_state(state, action)
+    _save_with_who_and_when(locked, user, "state")
+    return locked
+
+
+def _save_with_who_and_when(locked: Broadcast, user, *fields: str) -> None:
     locked.state_changed_at = timezone.now()
     locked.state_changed_by = user if getattr(user, "pk", None) else None
-    locked.save(update_fields=["state", "state_changed_at", "state_changed_by"])
-    return locked
+    locked.save(update_fields=[*fields, "state_changed_at", "state_changed_by"])
 
 
 def _audit(user, broadcast: Broadcast, message: str) -> None:
@@ -74,53 +78,56 @@ def waiting_count(broadcast: Broadcast) -> int:
     return Call.objects.filter(broadcast=broadcast, state=CallState.QUEUED).count()
 
 
+def summary(action: str, count: int) -> str:
+    """What a stop, pause or resume did, in words: the audit trail and the page say the same."""
+    words = {
+        "stop": lambda: ngettext(
+            "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", count
+        ),
+        "pause": lambda: ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", count),
+        "resume": lambda: ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", count),
+    }[action]()
+    return words % {"count": count}
+
+
+def _steer(broadcast: Broadcast, action: str, user, then) -> int:
+    """Change the state under the row lock, run ``then(locked)`` in the same transaction, audit.
+
+    ``then`` returns the count the summary tells; so does this.
+    """
+    with transaction.atomic():
+        locked = _change(broadcast.pk, action, user)
+        count = then(locked)
+        _audit(user, locked, summary(action, count))
+    broadcast.refresh_from_db()
+    return count
+
+
+def _cancel_queued(broadcast: Broadcast) -> int:
+    return Call.objects.filter(broadcast=broadcast, state=CallState.QUEUED).update(
+        state=CallState.CANCELED, error=gettext(STOPPED_NOT_CALLED)
+    )
+
+
+def _send_waiting(broadcast: Broadcast) -> int:
+    waiting = waiting_count(broadcast)
+    transaction.on_commit(lambda: enqueue_sending(broadcast.pk, waiting))
+    return waiting
+
+
 def stop(broadcast: Broadcast, user) -> int:
     """Stop for good: every queued call no worker holds becomes canceled at once. Returns how many."""
-    with transaction.atomic():
-        locked = _change(broadcast.pk, "stop", user)
-        canceled = Call.objects.filter(broadcast=locked, state=CallState.QUEUED).update(
-            state=CallState.CANCELED, error=gettext(STOPPED_NOT_CALLED)
-        )
-        _audit(
-            user,
-            locked,
-            ngettext(
-                "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", canceled
-            )
-            % {"count": canceled},
-        )
-    broadcast.refresh_from_db()
-    return canceled
+    return _steer(broadcast, "stop", user, _cancel_queued)
 
 
 def pause(broadcast: Broadcast, user) -> int:
     """No call of it is claimed until it is resumed. Returns how many calls wait."""
-    with transaction.atomic():
-        locked = _change(broadcast.pk, "pause", user)
-        waiting = waiting_count(locked)
-        _audit(
-            user,
-            locked,
-            ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", waiting) % {"count": waiting},
-        )
-    broadcast.refresh_from_db()
-    return waiting
+    return _steer(broadcast, "pause", user, waiting_count)
 
 
 def resume(broadcast: Broadcast, user) -> int:
     """Go on where it stopped. Returns how many calls are to be made."""
-    with transaction.atomic():
-        locked = _change(broadcast.pk, "resume", user)
-        waiting = waiting_count(locked)
-        _audit(
-            user,
-            locked,
-            ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", waiting)
-            % {"count": waiting},
-        )
-        transaction.on_commit(lambda: enqueue_sending(locked.pk, waiting))
-    broadcast.refresh_from_db()
-    return waiting
+    return _steer(broadcast, "resume", user, _send_waiting)
 
 
 def move(broadcast: Broadcast, start_at: datetime, user) -> None:
@@ -132,9 +139,7 @@ def move(broadcast: Broadcast, start_at: datetime, user) -> None:
         if locked.state != BroadcastState.SCHEDULED:
             raise _refusal(locked.state, "move")
         locked.start_at = start_at
-        locked.state_changed_at = timezone.now()
-        locked.state_changed_by = user if getattr(user, "pk", None) else None
-        locked.save(update_fields=["start_at", "state_changed_at", "state_changed_by"])
+        _save_with_who_and_when(locked, user, "start_at")
         window = parse_window(locked.calling_hours)
         zones = set(
             Call.objects.filter(broadcast=locked, state=CallState.QUEUED).values_list("time_zone", flat=True).distinct()

@@ -33,6 +33,7 @@ from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .recording import SendRefused, resend_calls
+from .return_to import RETURN_PARAMETER, return_link
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
 from .tasks import resume_stalled_sending, schedule_refresh
@@ -97,8 +98,10 @@ def dashboard(request):
 def send(request):
     """Step 1: what to send, from which number, to whom -> preview. Step 2: confirm -> broadcast.
 
-    The same forms and recording logic as the admin's "Send…" page (calls.forms,
-    calls.sending); the form's token makes a double-submitted confirmation one broadcast.
+    The one send page: the voice messages' "Send…" action (calls.admin_send) and the old
+    admin URL lead here with the message preselected (``?voice_message=``) and, from the
+    action, the change list to go back to (``?return=``, kept through both steps). The
+    form's token makes a double-submitted confirmation one broadcast.
     """
     step = send_flow.handle(
         request, initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)}
@@ -106,6 +109,7 @@ def send(request):
     if step.broadcast is not None:
         return redirect("portal:broadcast", pk=step.broadcast.pk)
     form, preview, confirm = step.form, step.preview, step.confirm
+    back = return_link(request.GET.get(RETURN_PARAMETER))
     voice_message_count = form.fields["voice_message"].queryset.count()
     context = page_context(
         request,
@@ -118,6 +122,9 @@ def send(request):
         voice_message_count=voice_message_count,
         source_count=len(form.fields["source"].choices),
         sandbox_hints=_sandbox_hints(),
+        return_link=back,
+        # The forms post back here with the way back, so it survives the preview.
+        send_url=reverse("portal:send") + (f"?{back.as_query()}" if back else ""),
         active_tab="send",
     )
     return TemplateResponse(request, "calls/pages/send.html", context)
@@ -269,24 +276,15 @@ def broadcast_steer(request, pk, action):
         )
         return TemplateResponse(request, "calls/pages/steer_confirm.html", context)
     try:
-        if action == "stop":
-            count = steering.stop(broadcast, request.user)
-            text = ngettext(
-                "Stopped; %(count)d call will not be made.", "Stopped; %(count)d calls will not be made.", count
-            )
-        elif action == "pause":
-            count = steering.pause(broadcast, request.user)
-            text = ngettext("Paused; %(count)d call waits.", "Paused; %(count)d calls wait.", count)
-        elif action == "resume":
-            count = steering.resume(broadcast, request.user)
-            text = ngettext("Resumed; %(count)d call to make.", "Resumed; %(count)d calls to make.", count)
-        else:
+        if action == "move":
             steering.move(broadcast, start_at, request.user)
-            count, text = 0, gettext("The start was moved to %(when)s.")
+            text = gettext("The start was moved to %(when)s.") % {"when": planning.format_local(start_at)}
+        else:  # stop, pause, resume: the same words as the audit trail
+            text = steering.summary(action, getattr(steering, action)(broadcast, request.user))
     except TransitionRefused as exc:
         messages.error(request, str(exc))
         return page
-    messages.success(request, text % {"count": count, "when": planning.format_local(start_at or timezone.now())})
+    messages.success(request, text)
     return page
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.fields import staff_member
 from exolve_portal.roles import MANAGERS
 
 from .registry import get_kind
@@ -56,14 +57,7 @@ class JobQuerySet(models.QuerySet):
 
 class Job(models.Model):
     kind = models.CharField(_("kind"), max_length=64)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    started_by = staff_member(_("started by"))
     state = models.CharField(_("state"), max_length=16, choices=JobState.choices, default=JobState.WAITING)
     done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)

@@ -83,8 +83,10 @@ class VoiceMessageFactory(factory.django.DjangoModelFactory):
 def synced_voice_message(sandbox, name="Synced message", **fields):
     """Seed ``sandbox`` with a voice message and store it as a sync would (no Create)."""
     exolve_id = sandbox.add_voice_message(name, **fields)
-    message, _outcome = VoiceMessage.update_or_create_from_exolve(get_client().get_voice_message(exolve_id))
-    return message
+    rows, _outcomes = VoiceMessage.bulk_update_or_create_from_exolve(
+        [get_client().get_voice_message(exolve_id)], existing={}
+    )
+    return rows[0]
 
 
 # --- Fixtures for the voice-message tests (import the ones a module uses) ------------

@@ -389,20 +389,6 @@ def test_the_form_shows_the_staff_members_time_zone(client, operator, voice_mess
     assert 'value="09:00-21:00"' in text or 'value="any"' in text
 
 
-def test_the_admin_send_page_schedules_too(client, voice_message, manager, dummy_tasks):
-    login(client, manager)
-    when = (timezone.localtime() + timedelta(days=1)).replace(second=0, microsecond=0)
-    client.post(
-        reverse("admin:calls_broadcast_send"), send_data(voice_message, start_at=when.strftime("%Y-%m-%dT%H:%M"))
-    )
-    draft = SendDraft.objects.get()
-    client.post(
-        reverse("admin:calls_broadcast_send"),
-        {"_confirm": "1", "voice_message": voice_message.pk, "source": SOURCE, "token": draft.token},
-    )
-    assert Broadcast.objects.get().start_at == when
-
-
 def test_the_dashboard_shows_what_is_scheduled(client, voice_message, manager):
     record(voice_message, manager, start_at=timezone.now() + timedelta(days=1))
     login(client, manager)

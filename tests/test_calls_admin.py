@@ -1,12 +1,12 @@
-"""The admin: the "Send…" action and form page, refresh actions, list pages."""
+"""The admin: refresh actions, list pages; and the send form the admin's "Send…" leads to.
+
+How the action reaches the one send page is in tests/test_send_entry_points.py.
+"""
 
 import pytest
-from django.contrib import admin
-from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.admin_actions import send_voice_message_action
 from calls.models import Broadcast, Call, CallState
 from calls.sending import send_queued_calls
 from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user, queue
@@ -14,7 +14,7 @@ from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user
 pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
-SEND_URL = "admin:calls_broadcast_send"
+SEND_URL = "portal:send"  # the one send page
 
 
 def preview(client, voice_message, numbers="", **extra):
@@ -28,33 +28,6 @@ def confirm_data(response):
     data = {name: form.initial[name] for name in ("voice_message", "source", "token")}
     data["_confirm"] = "1"
     return data
-
-
-def test_send_action_opens_the_form_page_for_one_message(voice_message, operator):
-    request = RequestFactory().post("/")
-    request.user = operator
-    model_admin = admin.site._registry[type(voice_message)]
-    response = send_voice_message_action(model_admin, request, type(voice_message).objects.filter(pk=voice_message.pk))
-    assert response.status_code == 302
-    assert response.url == reverse(SEND_URL) + f"?voice_message={voice_message.pk}"
-
-
-def test_send_action_through_the_changelist(voice_message, operator_client):
-    url = reverse("admin:voicemessages_voicemessage_changelist")
-    model_admin = admin.site._registry[type(voice_message)]
-    if send_voice_message_action not in model_admin.actions and "send_voice_message_action" not in model_admin.actions:
-        pytest.skip("the action is not wired into VoiceMessageAdmin.actions yet")
-    response = operator_client.post(
-        url, {"action": "send_voice_message_action", "_selected_action": [voice_message.pk]}
-    )
-    assert response.status_code == 302 and reverse(SEND_URL) in response.url
-
-
-def test_form_page_preselects_the_message(voice_message, operator_client):
-    response = operator_client.get(reverse(SEND_URL), {"voice_message": voice_message.pk})
-    assert response.status_code == 200
-    assert response.context["form"].initial["voice_message"] == str(voice_message.pk)
-    assert response.context["form"].initial["token"]
 
 
 def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
@@ -72,7 +45,7 @@ def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
     response = operator_client.post(reverse(SEND_URL), data)
     broadcast = Broadcast.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("admin:calls_broadcast_change", args=[broadcast.pk])
+    assert response.url == reverse("portal:broadcast", args=[broadcast.pk])
     assert sorted(broadcast.calls.values_list("destination", flat=True)) == ["79991234561", "79991234562"]
     assert broadcast.created_by == operator
     assert broadcast.invalid_numbers[0][0] == "nonsense"

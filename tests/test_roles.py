@@ -133,7 +133,7 @@ def test_operator_sends_and_reads_calls(client, english, voice_message):
     for name in ("portal:dashboard", "portal:send", "portal:calls"):
         assert client.get(reverse(name)).status_code == 200, name
     assert client.get(reverse("admin:calls_call_changelist")).status_code == 200
-    assert client.get(reverse("admin:calls_broadcast_send")).status_code == 200
+    assert client.get(reverse("admin:calls_broadcast_send"), follow=True).status_code == 200
 
 
 def test_manager_may_delete_and_sync(client, english, voice_message, sandbox):

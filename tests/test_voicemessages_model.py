@@ -491,14 +491,14 @@ def test_bulk_delete_counts_already_gone_as_deleted(exolve):
 # --- Rows from Exolve ----------------------------------------------------------------
 
 
-def test_update_or_create_from_exolve_never_calls_create(exolve):
+def test_rows_from_exolve_never_call_create(exolve):
     from exolve_portal.exolve_connection import get_client
 
     exolve_id = exolve.add_voice_message("From Exolve", media_id=1979, digit=3, redirect_number="79991234567")
     info = get_client().get_voice_message(exolve_id)
 
-    message, outcome = VoiceMessage.update_or_create_from_exolve(info)
-    again, outcome_again = VoiceMessage.update_or_create_from_exolve(info)
+    [message], [outcome] = VoiceMessage.bulk_update_or_create_from_exolve([info], existing={})
+    [again], [outcome_again] = VoiceMessage.bulk_update_or_create_from_exolve([info], existing={info.id: message})
 
     assert (outcome, outcome_again) == ("created", "unchanged")
     assert again.pk == message.pk
@@ -529,7 +529,7 @@ def test_odd_values_from_exolve_are_kept_in_raw_without_crashing(exolve):
         raw={"id": "odd", "media_id": 2**64 - 1, "digit": 12},
     )
 
-    message, outcome = VoiceMessage.update_or_create_from_exolve(info)
+    [message], [outcome] = VoiceMessage.bulk_update_or_create_from_exolve([info], existing={})
 
     stored = VoiceMessage.objects.get(pk=message.pk)
     assert outcome == "created"

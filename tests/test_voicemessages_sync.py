@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from calls.models import Call
+from exolve_portal.progress import ProgressBar
 from tests import factories
 from tests.factories import (
     CREATE,
@@ -17,7 +18,6 @@ from tests.factories import (
     synced_voice_message,
 )
 from voicemessages.exceptions import SyncUnavailableError
-from voicemessages.management.commands.sync_voicemessages import ProgressBar
 from voicemessages.models import VoiceMessage
 from voicemessages.sync import sync_voice_messages
 
@@ -292,3 +292,13 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert "\rReading [" in terminal.getvalue() and "4/4" in terminal.getvalue()
     assert terminal.getvalue().endswith("\n")
     assert pipe.getvalue() == ""
+
+
+def test_progress_bar_counts_steps_for_the_refresh_command():
+    terminal = FakeTerminal()
+    bar = ProgressBar(terminal, total=4)
+    bar.advance(1)
+    bar.advance(3)
+    bar.finish()
+
+    assert "] 1/4" in terminal.getvalue() and terminal.getvalue().endswith(f"[{'#' * 30}] 4/4\n")

@@ -33,8 +33,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from calls.admin_actions import send_voice_message_action
-from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -44,6 +42,7 @@ from .forms import VoiceMessageForm
 from .jobs import DELETE, SYNC
 from .models import OrphanedVoiceMessage, VoiceMessage
 from .provisioning import provisioning_guard
+from .remote import delete_at_exolve
 from .sync import refresh_voice_messages
 from .wording import NAMES_SHOWN, quoted_names
 
@@ -95,7 +94,8 @@ class VoiceMessageAdmin(admin.ModelAdmin):
     list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", "created_by"]
     list_select_related = ["created_by"]
     date_hierarchy = None
-    actions = ["refresh_from_exolve", send_voice_message_action, "delete_selected"]
+    # calls/admin_send.py adds "Send…" (the calls app builds on this one, not the reverse).
+    actions = ["refresh_from_exolve", "delete_selected"]
     readonly_fields = [
         "exolve_id",
         "exolve_created_at",
@@ -401,11 +401,7 @@ class OrphanedVoiceMessageAdmin(admin.ModelAdmin):
 
 
 def _delete_quietly(orphan: OrphanedVoiceMessage) -> bool:
-    try:
-        get_client().delete_voice_message(orphan.exolve_id)
-    except errors.ExolveError as error:
-        if errors.is_gone(error):
-            return True
-        OrphanedVoiceMessage.objects.filter(pk=orphan.pk).update(error=str(error))
-        return False
-    return True
+    result = delete_at_exolve(get_client(), orphan.exolve_id)
+    if not result.deleted:
+        OrphanedVoiceMessage.objects.filter(pk=orphan.pk).update(error=str(result.error))
+    return result.deleted

@@ -7,8 +7,8 @@ How a row and Exolve stay in step:
   new copy at Exolve, stores its id and deletes the old copy once that is committed
   (Exolve has no Update).
 - ``delete()`` deletes at Exolve, then here; ``QuerySet.delete()`` does so per message.
-- ``update_or_create_from_exolve()`` is the only way rows come from Exolve's answers;
-  it never calls Create.
+- ``bulk_update_or_create_from_exolve()`` is the only way rows come from Exolve's
+  answers; it never calls Create.
 - Every write of a row increments ``version``; ``save()`` of a copy whose version is
   no longer the stored one raises ``VoiceMessageChangedMeanwhile`` (optimistic check),
   so a stale edit never overwrites someone else's, and its new copy at Exolve is undone.
@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.fields import staff_member
 
 from .exceptions import (
     BulkDeleteError,
@@ -42,6 +43,7 @@ from .exceptions import (
     VoiceMessageDeleteError,
 )
 from .provisioning import delete_or_record, provisioning_guard, track_created
+from .remote import delete_at_exolve
 from .validators import (
     MEDIA_ID_MAX,
     NAME_MAX_LENGTH,
@@ -61,8 +63,6 @@ SYNCED_COLUMNS = [*PROVISIONED_FIELDS, "exolve_created_at", "raw", "missing_sinc
 # Columns a sync keeps from its own row when a save adopts that row (Exolve's answer
 # is fuller than Create's).
 ADOPTED_COLUMNS = ("exolve_created_at", "raw", "synced_at")
-# Lookup sentinel for update_or_create_from_exolve(existing=...).
-LOOKUP = object()
 
 
 @dataclass
@@ -195,15 +195,7 @@ class VoiceMessage(models.Model):
         editable=False,
         help_text=_("Set when a sync did not find this message at Exolve."),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="created_voice_messages",
-        editable=False,
-    )
+    created_by = staff_member(_("created by"), related_name="created_voice_messages", editable=False)
     created_at = models.DateTimeField(_("created here"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed here"), auto_now=True)
     # Incremented by every write; an edit of an older version is refused (see save()).
@@ -445,11 +437,9 @@ class VoiceMessage(models.Model):
         """
         if not self.exolve_id:
             return
-        try:
-            get_client().delete_voice_message(self.exolve_id)
-        except errors.ExolveError as error:
-            if not errors.is_gone(error):
-                raise VoiceMessageDeleteError(self, error) from error
+        result = delete_at_exolve(get_client(), self.exolve_id)
+        if not result.deleted:
+            raise VoiceMessageDeleteError(self, result.error) from result.error
 
     delete_at_exolve.alters_data = True
 
@@ -468,17 +458,6 @@ class VoiceMessage(models.Model):
             "raw": info.raw,
             "missing_since": None,
         }
-
-    @classmethod
-    def update_or_create_from_exolve(
-        cls, info: VoiceMessageInfo, *, existing=LOOKUP, now=None
-    ) -> tuple[VoiceMessage, str]:
-        """Store one GetInfo answer; never calls Create. Returns (row, "created"/"updated"/"unchanged")."""
-        if existing is LOOKUP:
-            existing = cls.objects.filter(exolve_id=info.id).first()
-        known = {info.id: existing} if existing else {}
-        rows, outcomes = cls.bulk_update_or_create_from_exolve([info], existing=known, now=now)
-        return rows[0], outcomes[0]
 
     @classmethod
     def bulk_update_or_create_from_exolve(

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 
-from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
+
+from .remote import delete_at_exolve
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +93,14 @@ def delete_or_record(exolve_id: str, name: str, *, reason: str, using: str = DEF
     """
     from .models import OrphanedVoiceMessage
 
+    result = delete_at_exolve(get_client(), exolve_id)
+    if result.deleted:
+        return True
+    logger.warning("Voice message %s (%r) is left at Exolve: %s", exolve_id, name, result.error)
     try:
-        get_client().delete_voice_message(exolve_id)
-    except errors.ExolveError as error:
-        if errors.is_gone(error):
-            return True
-        logger.warning("Voice message %s (%r) is left at Exolve: %s", exolve_id, name, error)
-        try:
-            OrphanedVoiceMessage.objects.using(using).create(
-                exolve_id=exolve_id, name=name[:255], reason=reason, error=str(error)
-            )
-        except DatabaseError:
-            logger.exception("Could not record voice message %s left at Exolve", exolve_id)
-        return False
-    return True
+        OrphanedVoiceMessage.objects.using(using).create(
+            exolve_id=exolve_id, name=name[:255], reason=reason, error=str(result.error)
+        )
+    except DatabaseError:
+        logger.exception("Could not record voice message %s left at Exolve", exolve_id)
+    return False

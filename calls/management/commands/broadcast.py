@@ -17,6 +17,20 @@ from calls.models import Broadcast
 
 NOT_FOUND = 2
 REFUSED = 1
+# What stop, pause and resume say, by the count each returns.
+STEERED = {
+    "stop": lambda count: ngettext(
+        "Broadcast %(pk)d stopped; %(count)d call will not be made.",
+        "Broadcast %(pk)d stopped; %(count)d calls will not be made.",
+        count,
+    ),
+    "pause": lambda count: ngettext(
+        "Broadcast %(pk)d paused; %(count)d call waits.", "Broadcast %(pk)d paused; %(count)d calls wait.", count
+    ),
+    "resume": lambda count: ngettext(
+        "Broadcast %(pk)d resumed; %(count)d call to make.", "Broadcast %(pk)d resumed; %(count)d calls to make.", count
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -49,27 +63,9 @@ class Command(BaseCommand):
                 "state": state,
                 "count": steering.waiting_count(broadcast),
             }
-        if action == "stop":
-            canceled = steering.stop(broadcast, None)
-            return ngettext(
-                "Broadcast %(pk)d stopped; %(count)d call will not be made.",
-                "Broadcast %(pk)d stopped; %(count)d calls will not be made.",
-                canceled,
-            ) % {"pk": pk, "count": canceled}
-        if action == "pause":
-            waiting = steering.pause(broadcast, None)
-            return ngettext(
-                "Broadcast %(pk)d paused; %(count)d call waits.",
-                "Broadcast %(pk)d paused; %(count)d calls wait.",
-                waiting,
-            ) % {"pk": pk, "count": waiting}
-        if action == "resume":
-            waiting = steering.resume(broadcast, None)
-            return ngettext(
-                "Broadcast %(pk)d resumed; %(count)d call to make.",
-                "Broadcast %(pk)d resumed; %(count)d calls to make.",
-                waiting,
-            ) % {"pk": pk, "count": waiting}
+        if action in STEERED:
+            count = getattr(steering, action)(broadcast, None)
+            return STEERED[action](count) % {"pk": pk, "count": count}
         if not at:
             raise TransitionRefused(_("Give the new start with --at."))
         try:

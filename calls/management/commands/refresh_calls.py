@@ -12,6 +12,7 @@ from calls.models import Call, CallState
 from calls.sending import sweep_stale_sending
 from calls.statistics import refresh_calls
 from calls.tasks import resume_stalled_sending, schedule_refresh
+from exolve_portal.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -57,10 +58,10 @@ class Command(BaseCommand):
         if not total:
             self.stdout.write(_("Nothing to refresh."))
             return
-        bar = ProgressBar(total, self.stdout) if self._is_tty() else None
-        summary = refresh_calls(calls, max_in_flight=concurrency, progress=bar.advance if bar else None)
-        if bar:
-            bar.close()
+        # On stderr (drawn on a terminal only), so stdout carries the summary alone.
+        bar = ProgressBar(sys.stderr, total=total)
+        summary = refresh_calls(calls, max_in_flight=concurrency, progress=bar.advance)
+        bar.finish()
         schedule_refresh()
         self.stdout.write(
             ngettext(
@@ -92,25 +93,3 @@ class Command(BaseCommand):
             moment = timezone.make_aware(moment)
         return moment
 
-    def _is_tty(self):
-        stream = getattr(self.stdout, "_out", sys.stdout)
-        return hasattr(stream, "isatty") and stream.isatty()
-
-
-class ProgressBar:
-    """A one-line progress bar, redrawn in place (only on a terminal)."""
-
-    WIDTH = 30
-
-    def __init__(self, total, out):
-        self.total, self.done, self.out = total, 0, out
-
-    def advance(self, count):
-        self.done += count
-        filled = int(self.WIDTH * self.done / self.total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.out.write(f"\r[{bar}] {self.done}/{self.total}", ending="")
-        self.out.flush()
-
-    def close(self):
-        self.out.write("")

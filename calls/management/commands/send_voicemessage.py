@@ -90,6 +90,22 @@ def command_plan(at, window, tz, pace, **reaching) -> SendPlan:
     )
 
 
+def _plan_options() -> list[tuple[str, str, type, str]]:
+    """When, how fast and how persistently it rings, and why: (flag, metavar, type, help) each."""
+    at = _('Start at "YYYY-MM-DD HH:MM" (in TIME_ZONE, or with an offset such as +03:00); default: now.')
+    window = _('Calling hours in the callee\'s local time, "09:00-21:00" or "any"; default: EXOLVE_CALLING_HOURS.')
+    retries = _("Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES.")
+    return [
+        ("--at", "WHEN", str, at),
+        ("--window", "HOURS", str, window),
+        ("--tz", "ZONE", str, _("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE.")),
+        ("--pace", "N", int, _("At most N calls per minute.")),
+        ("--retries", "N", int, retries),
+        ("--retry-after", "MIN", int, _("Minutes between attempts; default: EXOLVE_RETRY_AFTER_MINUTES.")),
+        ("--purpose", "PURPOSE", str, _("information (default), reminder or advertising (needs --consent).")),
+    ]
+
+
 class Command(BaseCommand):
     help = _(
         "Queue a voice message to the given numbers. Invalid numbers are listed and skipped "
@@ -107,42 +123,9 @@ class Command(BaseCommand):
             "--timeout", type=float, default=None, help=_("With --wait: give up after this many seconds.")
         )
         parser.add_argument("--poll", type=float, default=1.0, help=_("With --wait: seconds between checks."))
-        parser.add_argument(
-            "--at",
-            metavar="WHEN",
-            help=_('Start at "YYYY-MM-DD HH:MM" (in TIME_ZONE, or with an offset such as +03:00); default: now.'),
-        )
-        parser.add_argument(
-            "--window",
-            metavar="HOURS",
-            help=_('Calling hours in the callee\'s local time, "09:00-21:00" or "any"; default: EXOLVE_CALLING_HOURS.'),
-        )
-        parser.add_argument(
-            "--tz",
-            metavar="ZONE",
-            help=_("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE."),
-        )
-        parser.add_argument("--pace", type=int, metavar="N", help=_("At most N calls per minute."))
-        parser.add_argument(
-            "--retries",
-            type=int,
-            metavar="N",
-            help=_(
-                "Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES."
-            ),
-        )
-        parser.add_argument(
-            "--retry-after",
-            type=int,
-            metavar="MIN",
-            help=_("Minutes between attempts; default: EXOLVE_RETRY_AFTER_MINUTES."),
-        )
+        for flag, metavar, kind, help_text in _plan_options():
+            parser.add_argument(flag, metavar=metavar, type=kind, help=help_text)
         parser.add_argument("--retry-failed", action="store_true", help=_("Call again failed calls too."))
-        parser.add_argument(
-            "--purpose",
-            metavar="PURPOSE",
-            help=_("information (default), reminder or advertising (needs --consent)."),
-        )
         parser.add_argument(
             "--consent",
             action="store_true",

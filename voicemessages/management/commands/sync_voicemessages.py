@@ -9,33 +9,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from exolve_portal.progress import ProgressBar
 from voicemessages.exceptions import SyncUnavailableError, explain
 from voicemessages.sync import sync_voice_messages
-
-
-class ProgressBar:
-    """A one-line progress bar, drawn only when ``stream`` is a terminal."""
-
-    WIDTH = 30
-
-    def __init__(self, stream, label: str):
-        self.stream = stream
-        self.label = label
-        self.enabled = hasattr(stream, "isatty") and stream.isatty()
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or not total:
-            return
-        filled = self.WIDTH * done // total
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}")
-        self.stream.flush()
-        self.drawn = True
-
-    def finish(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class Command(BaseCommand):
