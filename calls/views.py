@@ -21,7 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from exolve_portal.exolve import sandbox
+from exolve_portal.exolve import sandbox_account
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -128,9 +128,9 @@ def _sandbox_hints() -> dict | None:
     if not settings.EXOLVE_SANDBOX:
         return None
     return {
-        "source_numbers": sandbox.SANDBOX_SOURCE_NUMBERS,
-        "media_ids": sandbox.DEFAULT_MEDIA_IDS,
-        "outcome_digits": sorted(sandbox.FINAL_STATUS_BY_LAST_DIGIT.items()),
+        "source_numbers": sandbox_account.SANDBOX_SOURCE_NUMBERS,
+        "media_ids": sandbox_account.DEFAULT_MEDIA_IDS,
+        "outcome_digits": sorted(sandbox_account.FINAL_STATUS_BY_LAST_DIGIT.items()),
     }
 
 
