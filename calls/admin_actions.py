@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-SEND_PERMISSION = "calls.send_voicemessage"
+from .permissions import SEND_PERMISSION
 
 
 @admin.action(description=_("Send…"))

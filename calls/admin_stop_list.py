@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from . import stop_list
 from .models import Call, StopListEntry, StopListReason
+from .permissions import ADD_TO_STOP_LIST_PERMISSION
 from .phones import InvalidNumber, normalize, split_lines
 from .stop_list_files import csv_response, import_numbers, xlsx_response
 from .uploads import UploadError, read_numbers_file
 
-ADD_PERMISSION = "calls.add_stoplistentry"
 # How many numbers a confirmation page lists before "and N more".
 SHOWN_NUMBERS = 100
 
@@ -225,7 +225,7 @@ class CallStopListMixin:
     """For CallAdmin: "Add to the stop list…" as an action on calls and as a button on a call."""
 
     def has_add_to_stop_list_permission(self, request):
-        return request.user.has_perm(ADD_PERMISSION)
+        return request.user.has_perm(ADD_TO_STOP_LIST_PERMISSION)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
