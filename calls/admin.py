@@ -18,8 +18,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.admin_filters import RecentChoicesFilter
 from jobs.tasks import start_job
 from jobs.views import job_url
+from voicemessages.models import VoiceMessage
 
 from . import send_flow, steering, stop_list
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
@@ -27,33 +29,41 @@ from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
 from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
+from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .tasks import schedule_refresh
 
-SEND_PERMISSION = "calls.send_voicemessage"
-REFRESH_PERMISSION = "calls.refresh_call"
 
-
-class BroadcastFilter(admin.SimpleListFilter):
-    """Filter by broadcast without listing every broadcast: the recent ones, plus the chosen one."""
+class BroadcastFilter(RecentChoicesFilter):
+    """Calls by broadcast: the most recent broadcasts, plus the chosen one."""
 
     title = _("broadcast")
     parameter_name = "broadcast"
+    field = "broadcast_id"
 
-    def lookups(self, request, model_admin):
-        recent = list(Broadcast.objects.order_by("-pk").values_list("pk", "voice_message_name")[:10])
-        value = self.value()
-        if value and value.isdigit() and int(value) not in {pk for pk, _name in recent}:
-            recent.insert(0, (int(value), ""))
-        return [(str(pk), f"#{pk} {name}".strip()) for pk, name in recent]
+    def recent(self):
+        rows = Broadcast.objects.order_by("-pk").values_list("pk", "voice_message_name")[: self.shown]
+        return [(pk, f"#{pk} {name}".strip()) for pk, name in rows]
 
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(broadcast_id=int(value))
-        return queryset
+
+class VoiceMessageFilter(RecentChoicesFilter):
+    """Calls or broadcasts by voice message: those of the most recent broadcasts, plus the chosen one."""
+
+    title = _("voice message")
+    parameter_name = "voice_message"
+    field = "voice_message_id"
+    # Recent broadcasts often repeat a message: read a few more to offer `shown` distinct ones.
+    broadcasts_read = 50
+
+    def recent(self):
+        recent_broadcasts = Broadcast.objects.filter(voice_message__isnull=False).order_by("-pk")
+        return recent_broadcasts.values_list("voice_message_id", "voice_message__name")[: self.broadcasts_read]
+
+    def chosen_label(self, pk):
+        name = VoiceMessage.objects.filter(pk=pk).values_list("name", flat=True).first()
+        return name or super().chosen_label(pk)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -89,7 +99,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         "requested_by",
         "queued_at",
     )
-    list_filter = ("state", StatusFilter, "voice_message", BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
+    list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
     date_hierarchy = None
@@ -341,7 +351,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         "purpose",
         ("created_at", admin.DateFieldListFilter),
         ("start_at", admin.DateFieldListFilter),
-        "voice_message",
+        VoiceMessageFilter,
     )
     actions = ["pause_broadcasts", "resume_broadcasts", "stop_broadcasts"]
     search_fields = ("voice_message_name", "source", "calls__destination")

@@ -23,6 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpResponseRedirect
@@ -34,6 +35,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from calls.admin_actions import send_voice_message_action
+from exolve_portal.admin_filters import RecentChoicesFilter
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from jobs.tasks import start_job
@@ -86,13 +88,33 @@ class RedirectFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CreatedByFilter(RecentChoicesFilter):
+    """Messages by who created them: the authors of the most recent messages, plus the chosen one."""
+
+    title = gettext_lazy("created by")
+    parameter_name = "created_by"
+    field = "created_by_id"
+    # Colleagues often create several in a row: read a few more to offer `shown` distinct authors.
+    messages_read = 50
+
+    def recent(self):
+        newest = VoiceMessage.objects.filter(created_by__isnull=False).order_by("-pk")
+        username = f"created_by__{get_user_model().USERNAME_FIELD}"
+        return newest.values_list("created_by_id", username)[: self.messages_read]
+
+    def chosen_label(self, pk):
+        users = get_user_model().objects.filter(pk=pk)
+        username = users.values_list(get_user_model().USERNAME_FIELD, flat=True).first()
+        return username or super().chosen_label(pk)
+
+
 @admin.register(VoiceMessage)
 class VoiceMessageAdmin(admin.ModelAdmin):
     form = VoiceMessageForm
     list_display = ["name", "media_id", "redirect", "exolve_id", "created", "exolve_state"]
     list_display_links = ["name"]
     search_fields = ["name", "exolve_id"]
-    list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", "created_by"]
+    list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", CreatedByFilter]
     list_select_related = ["created_by"]
     date_hierarchy = None
     actions = ["refresh_from_exolve", send_voice_message_action, "delete_selected"]
