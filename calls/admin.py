@@ -18,10 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from exolve_portal.admin_filters import RecentChoicesFilter
+from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
 from jobs.tasks import start_job
 from jobs.views import job_url
-from voicemessages.models import VoiceMessage
 
 from . import send_flow, steering, stop_list
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
@@ -48,22 +47,13 @@ class BroadcastFilter(RecentChoicesFilter):
         return [(pk, f"#{pk} {name}".strip()) for pk, name in rows]
 
 
-class VoiceMessageFilter(RecentChoicesFilter):
+class VoiceMessageFilter(RecentRelatedFilter):
     """Calls or broadcasts by voice message: those of the most recent broadcasts, plus the chosen one."""
 
     title = _("voice message")
     parameter_name = "voice_message"
     field = "voice_message_id"
-    # Recent broadcasts often repeat a message: read a few more to offer `shown` distinct ones.
-    broadcasts_read = 50
-
-    def recent(self):
-        recent_broadcasts = Broadcast.objects.filter(voice_message__isnull=False).order_by("-pk")
-        return recent_broadcasts.values_list("voice_message_id", "voice_message__name")[: self.broadcasts_read]
-
-    def chosen_label(self, pk):
-        name = VoiceMessage.objects.filter(pk=pk).values_list("name", flat=True).first()
-        return name or super().chosen_label(pk)
+    newest_of, via, label_field = Broadcast, "voice_message", "name"
 
 
 class StatusFilter(admin.SimpleListFilter):

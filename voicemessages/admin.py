@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from calls.admin_actions import send_voice_message_action
-from exolve_portal.admin_filters import RecentChoicesFilter
+from exolve_portal.admin_filters import RecentRelatedFilter
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from jobs.tasks import start_job
@@ -88,24 +88,13 @@ class RedirectFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CreatedByFilter(RecentChoicesFilter):
+class CreatedByFilter(RecentRelatedFilter):
     """Messages by who created them: the authors of the most recent messages, plus the chosen one."""
 
     title = gettext_lazy("created by")
     parameter_name = "created_by"
     field = "created_by_id"
-    # Colleagues often create several in a row: read a few more to offer `shown` distinct authors.
-    messages_read = 50
-
-    def recent(self):
-        newest = VoiceMessage.objects.filter(created_by__isnull=False).order_by("-pk")
-        username = f"created_by__{get_user_model().USERNAME_FIELD}"
-        return newest.values_list("created_by_id", username)[: self.messages_read]
-
-    def chosen_label(self, pk):
-        users = get_user_model().objects.filter(pk=pk)
-        username = users.values_list(get_user_model().USERNAME_FIELD, flat=True).first()
-        return username or super().chosen_label(pk)
+    newest_of, via, label_field = VoiceMessage, "created_by", get_user_model().USERNAME_FIELD
 
 
 @admin.register(VoiceMessage)
