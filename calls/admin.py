@@ -24,6 +24,7 @@ from jobs.views import job_url
 
 from . import send_flow, steering, stop_list
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
+from .admin_urls import admin_url
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
@@ -158,14 +159,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         return results | queryset.filter(Q(destination=number) | Q(source=number)), may_have_duplicates
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/refresh/",
-                self.admin_site.admin_view(self.refresh_view),
-                name="{}_{}_refresh".format(*info),
-            ),
-        ] + super().get_urls()
+        return [admin_url(self, "<int:pk>/refresh/", self.refresh_view, "refresh")] + super().get_urls()
 
     @admin.action(description=_("Refresh statistics"), permissions=["refresh"])
     def refresh_statistics(self, request, queryset):
