@@ -19,43 +19,44 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
 from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import steering, stop_list
 from .admin_send import VoiceMessageAdminWithSend  # noqa: F401 (adds "Send…" to the voice messages)
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
+from .admin_urls import admin_url
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
 from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
+from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .tasks import schedule_refresh
 
-SEND_PERMISSION = "calls.send_voicemessage"
-REFRESH_PERMISSION = "calls.refresh_call"
 
-
-class BroadcastFilter(admin.SimpleListFilter):
-    """Filter by broadcast without listing every broadcast: the recent ones, plus the chosen one."""
+class BroadcastFilter(RecentChoicesFilter):
+    """Calls by broadcast: the most recent broadcasts, plus the chosen one."""
 
     title = _("broadcast")
     parameter_name = "broadcast"
+    field = "broadcast_id"
 
-    def lookups(self, request, model_admin):
-        recent = list(Broadcast.objects.order_by("-pk").values_list("pk", "voice_message_name")[:10])
-        value = self.value()
-        if value and value.isdigit() and int(value) not in {pk for pk, _name in recent}:
-            recent.insert(0, (int(value), ""))
-        return [(str(pk), f"#{pk} {name}".strip()) for pk, name in recent]
+    def recent(self):
+        rows = Broadcast.objects.order_by("-pk").values_list("pk", "voice_message_name")[: self.shown]
+        return [(pk, f"#{pk} {name}".strip()) for pk, name in rows]
 
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(broadcast_id=int(value))
-        return queryset
+
+class VoiceMessageFilter(RecentRelatedFilter):
+    """Calls or broadcasts by voice message: those of the most recent broadcasts, plus the chosen one."""
+
+    title = _("voice message")
+    parameter_name = "voice_message"
+    field = "voice_message_id"
+    newest_of, via, label_field = Broadcast, "voice_message", "name"
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -91,7 +92,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         "requested_by",
         "queued_at",
     )
-    list_filter = ("state", StatusFilter, "voice_message", BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
+    list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
     date_hierarchy = None
@@ -160,14 +161,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         return results | queryset.filter(Q(destination=number) | Q(source=number)), may_have_duplicates
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/refresh/",
-                self.admin_site.admin_view(self.refresh_view),
-                name="{}_{}_refresh".format(*info),
-            ),
-        ] + super().get_urls()
+        return [admin_url(self, "<int:pk>/refresh/", self.refresh_view, "refresh")] + super().get_urls()
 
     @admin.action(description=_("Refresh statistics"), permissions=["refresh"])
     def refresh_statistics(self, request, queryset):
@@ -342,7 +336,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         "purpose",
         ("created_at", admin.DateFieldListFilter),
         ("start_at", admin.DateFieldListFilter),
-        "voice_message",
+        VoiceMessageFilter,
     )
     actions = ["pause_broadcasts", "resume_broadcasts", "stop_broadcasts"]
     search_fields = ("voice_message_name", "source", "calls__destination")

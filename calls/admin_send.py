@@ -17,9 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from voicemessages.admin import VoiceMessageAdmin
 from voicemessages.models import VoiceMessage
 
+from .permissions import SEND_PERMISSION
 from .return_to import RETURN_PARAMETER
-
-SEND_PERMISSION = "calls.send_voicemessage"
 
 
 def send_page_url(voice_message_pk=None, return_to: str = "") -> str:

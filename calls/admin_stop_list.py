@@ -13,17 +13,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import stop_list
+from .admin_urls import admin_url
 from .models import Call, StopListEntry, StopListReason
+from .permissions import ADD_TO_STOP_LIST_PERMISSION
 from .phones import InvalidNumber, normalize, split_lines
 from .stop_list_files import csv_response, import_numbers, xlsx_response
 from .uploads import UploadError, read_numbers_file
 
-ADD_PERMISSION = "calls.add_stoplistentry"
 # How many numbers a confirmation page lists before "and N more".
 SHOWN_NUMBERS = 100
 
@@ -120,21 +121,10 @@ class StopListEntryAdmin(admin.ModelAdmin):
         return results | queryset.filter(number=number), may_have_duplicates
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
         return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="{}_{}_import".format(*info)),
-            path(
-                "export/csv/",
-                self.admin_site.admin_view(self.export_view),
-                {"file_format": "csv"},
-                name="{}_{}_export_csv".format(*info),
-            ),
-            path(
-                "export/xlsx/",
-                self.admin_site.admin_view(self.export_view),
-                {"file_format": "xlsx"},
-                name="{}_{}_export_xlsx".format(*info),
-            ),
+            admin_url(self, "import/", self.import_view, "import"),
+            admin_url(self, "export/csv/", self.export_view, "export_csv", {"file_format": "csv"}),
+            admin_url(self, "export/xlsx/", self.export_view, "export_xlsx", {"file_format": "xlsx"}),
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -225,17 +215,10 @@ class CallStopListMixin:
     """For CallAdmin: "Add to the stop list…" as an action on calls and as a button on a call."""
 
     def has_add_to_stop_list_permission(self, request):
-        return request.user.has_perm(ADD_PERMISSION)
+        return request.user.has_perm(ADD_TO_STOP_LIST_PERMISSION)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/stop-list/",
-                self.admin_site.admin_view(self.stop_list_view),
-                name="{}_{}_stop_list".format(*info),
-            ),
-        ] + super().get_urls()
+        return [admin_url(self, "<int:pk>/stop-list/", self.stop_list_view, "stop_list")] + super().get_urls()
 
     @admin.action(description=_("Add the numbers to the stop list…"), permissions=["add_to_stop_list"])
     def add_to_stop_list(self, request, queryset):

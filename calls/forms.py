@@ -21,6 +21,7 @@ from voicemessages.models import VoiceMessage
 
 from .lifecycle import get_zone, parse_window
 from .models import Broadcast, Purpose, SendDraft
+from .permissions import SEND_ANY_TIME_PERMISSION
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
 from .planning import plan_from_json, plan_to_json, zone_starts
 from .recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
@@ -29,7 +30,6 @@ from .uploads import UploadError, numbers_zones, read_numbers_and_zones
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
-ANY_TIME_PERMISSION = "calls.send_any_time"
 MAX_RETRY_AFTER_MINUTES = 7 * 24 * 60
 PLAN_FIELDS = (
     "start_at",
@@ -204,7 +204,7 @@ class SendForm(_VoiceMessageAndSource):
             self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
 
     def may_send_any_time(self) -> bool:
-        return self.user is not None and self.user.has_perm(ANY_TIME_PERMISSION)
+        return self.user is not None and self.user.has_perm(SEND_ANY_TIME_PERMISSION)
 
     def clean_start_at(self):
         start = self.cleaned_data.get("start_at")

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from exolve_portal.exolve import sandbox
+from exolve_portal.exolve import sandbox_account
 
 REGION = "RU"
 RUSSIA_COUNTRY_CODE = 7
@@ -199,5 +199,5 @@ def source_numbers() -> list[str]:
     """The team's caller numbers staff may choose from (sandbox numbers in sandbox mode)."""
     numbers = [str(n).strip() for n in settings.EXOLVE_SOURCE_NUMBERS if str(n).strip()]
     if not numbers and settings.EXOLVE_SANDBOX:
-        numbers = list(sandbox.SANDBOX_SOURCE_NUMBERS)
+        numbers = list(sandbox_account.SANDBOX_SOURCE_NUMBERS)
     return numbers

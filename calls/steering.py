@@ -26,9 +26,8 @@ from .lifecycle import (
     parse_window,
 )
 from .models import Broadcast, Call, CallState
+from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .tasks import enqueue_sending
-
-STEER_PERMISSION = "calls.steer_broadcast"
 
 
 def may_steer(user, broadcast: Broadcast) -> bool:
@@ -36,7 +35,7 @@ def may_steer(user, broadcast: Broadcast) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     own = broadcast.created_by_id is not None and broadcast.created_by_id == user.pk
-    return user.has_perm(STEER_PERMISSION) or (own and user.has_perm("calls.send_voicemessage"))
+    return user.has_perm(STEER_PERMISSION) or (own and user.has_perm(SEND_PERMISSION))
 
 
 def _refusal(state: str, action: str) -> TransitionRefused:

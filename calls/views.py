@@ -21,7 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from exolve_portal.exolve import sandbox
+from exolve_portal.exolve import sandbox_account
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -32,16 +32,13 @@ from .filters import CallFilterForm
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
+from .permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 from .recording import SendRefused, resend_calls
 from .return_to import RETURN_PARAMETER, return_link
 from .statistics import refresh_calls
 from .tables import PER_PAGE, CallTable, calls_queryset
 from .tasks import resume_stalled_sending, schedule_refresh
 
-SEND_PERMISSION = "calls.send_voicemessage"
-VIEW_CALLS = "calls.view_call"
-VIEW_BROADCASTS = "calls.view_broadcast"
-REFRESH_PERMISSION = "calls.refresh_call"
 # The broadcast page reloads itself this often (seconds) while calls are pending.
 AUTO_REFRESH_SECONDS = 5
 # "Refresh statistics now" asks Exolve in the request about at most EXOLVE_REFRESH_IN_REQUEST
@@ -71,7 +68,7 @@ def page_context(request, title, **extra) -> dict:
 # --- Dashboard ------------------------------------------------------------------
 
 
-@staff_page(VIEW_CALLS, VIEW_BROADCASTS)
+@staff_page(VIEW_CALLS_PERMISSION, VIEW_BROADCASTS_PERMISSION)
 def dashboard(request):
     totals = stats.day_totals()
     periods = stats.period_stats(totals=totals)
@@ -135,16 +132,16 @@ def _sandbox_hints() -> dict | None:
     if not settings.EXOLVE_SANDBOX:
         return None
     return {
-        "source_numbers": sandbox.SANDBOX_SOURCE_NUMBERS,
-        "media_ids": sandbox.DEFAULT_MEDIA_IDS,
-        "outcome_digits": sorted(sandbox.FINAL_STATUS_BY_LAST_DIGIT.items()),
+        "source_numbers": sandbox_account.SANDBOX_SOURCE_NUMBERS,
+        "media_ids": sandbox_account.DEFAULT_MEDIA_IDS,
+        "outcome_digits": sorted(sandbox_account.FINAL_STATUS_BY_LAST_DIGIT.items()),
     }
 
 
 # --- Broadcast ------------------------------------------------------------------
 
 
-@staff_page(VIEW_BROADCASTS, VIEW_CALLS)
+@staff_page(VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION)
 def broadcast_detail(request, pk):
     broadcast = get_object_or_404(
         Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
@@ -173,7 +170,7 @@ def broadcast_detail(request, pk):
     return TemplateResponse(request, "calls/pages/broadcast.html", context)
 
 
-@staff_page(VIEW_BROADCASTS, SEND_PERMISSION)
+@staff_page(VIEW_BROADCASTS_PERMISSION, SEND_PERMISSION)
 @require_POST
 def broadcast_resend(request, pk):
     """Send again the calls that got no answer or were busy: the first POST asks (with the count), the second does it.
@@ -249,7 +246,7 @@ def _state_label(shown: str) -> str:
     return BroadcastState(shown).label
 
 
-@staff_page(VIEW_BROADCASTS, SEND_PERMISSION)
+@staff_page(VIEW_BROADCASTS_PERMISSION, SEND_PERMISSION)
 @require_POST
 def broadcast_steer(request, pk, action):
     """Stop, pause, resume or move: the first POST asks to confirm (with the counts), the second does it."""
@@ -347,7 +344,7 @@ def broadcast_refresh(request, pk):
 # --- Calls table and export -----------------------------------------------------
 
 
-@staff_page(VIEW_CALLS)
+@staff_page(VIEW_CALLS_PERMISSION)
 def calls_list(request):
     form = CallFilterForm(request.GET or None)
     table = CallTable(form.filter(calls_queryset()))
@@ -365,7 +362,7 @@ def calls_list(request):
     return TemplateResponse(request, "calls/pages/calls.html", context)
 
 
-@staff_page(VIEW_CALLS)
+@staff_page(VIEW_CALLS_PERMISSION)
 def calls_export(request, file_format):
     """The filtered calls as CSV (streamed) or XLSX (built on disk, then sent)."""
     form = CallFilterForm(request.GET or None)

@@ -12,7 +12,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from exolve_portal.exolve import ExolveClient, RateLimiter
-from exolve_portal.exolve import sandbox as sandbox_module
+from exolve_portal.exolve.sandbox import Sandbox
+from exolve_portal.exolve.sandbox_account import SANDBOX_API_KEY, SANDBOX_BASE_URL
 
 _lock = threading.Lock()
 _client: ExolveClient | None = None
@@ -30,8 +31,8 @@ def build_client() -> ExolveClient:
         "rate_limiter": RateLimiter(settings.EXOLVE_MAX_RPS),
     }
     if sandbox_in_use():
-        client = ExolveClient(sandbox_module.SANDBOX_BASE_URL, sandbox_module.SANDBOX_API_KEY, **common)
-        sandbox_module.Sandbox(settings.EXOLVE_SANDBOX_STATE).mount(client.session, sandbox_module.SANDBOX_BASE_URL)
+        client = ExolveClient(SANDBOX_BASE_URL, SANDBOX_API_KEY, **common)
+        Sandbox(settings.EXOLVE_SANDBOX_STATE).mount(client.session, SANDBOX_BASE_URL)
         return client
     return ExolveClient(settings.EXOLVE_API_URL, settings.EXOLVE_API_KEY, **common)
 

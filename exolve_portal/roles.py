@@ -8,19 +8,28 @@ this list: permissions added to these two groups by hand are removed.
 
 from django.utils.translation import gettext_lazy as _
 
+from calls.permissions import (
+    ADD_TO_STOP_LIST_PERMISSION,
+    REFRESH_PERMISSION,
+    SEND_ANY_TIME_PERMISSION,
+    SEND_PERMISSION,
+    VIEW_BROADCASTS_PERMISSION,
+    VIEW_CALLS_PERMISSION,
+)
+
 OPERATORS = "Operators"
 MANAGERS = "Managers"
 
 # app_label.codename
 OPERATOR_PERMISSIONS = [
     "voicemessages.view_voicemessage",
-    "calls.send_voicemessage",
-    "calls.view_call",
-    "calls.refresh_call",
-    "calls.view_broadcast",
+    SEND_PERMISSION,
+    VIEW_CALLS_PERMISSION,
+    REFRESH_PERMISSION,
+    VIEW_BROADCASTS_PERMISSION,
     # The stop list: anyone who sends may see it and put a number on it...
     "calls.view_stoplistentry",
-    "calls.add_stoplistentry",
+    ADD_TO_STOP_LIST_PERMISSION,
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -35,7 +44,7 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Stop, pause, resume and move anyone's broadcast (operators steer only their own).
     "calls.steer_broadcast",
     # Send with no calling hours ("any time").
-    "calls.send_any_time",
+    SEND_ANY_TIME_PERMISSION,
     # ...only managers take a number off the stop list or change why it is there.
     "calls.change_stoplistentry",
     "calls.delete_stoplistentry",

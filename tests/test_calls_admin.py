@@ -10,6 +10,7 @@ from django.utils import timezone
 from calls.models import Broadcast, Call, CallState
 from calls.sending import send_queued_calls
 from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user, queue
+from voicemessages.models import VoiceMessage
 
 pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
@@ -202,3 +203,109 @@ def test_status_filter_offers_final_statuses_and_strings_exolve_sent_as_received
 
     assert {"play_audio_stop", "completed", "no_answer", "busy", "failed"} <= offered
     assert [call.destination for call in only_odd.context["cl"].result_list] == ["79991234561"]
+
+
+# --- list filters: choices from a short query, never from the whole table ----------
+
+
+def _messages_with_broadcasts(count):
+    """`count` voice messages (oldest first), each with one broadcast, stored without Exolve."""
+    VoiceMessage.objects.bulk_create(
+        VoiceMessage(name=f"Message {n:02d}", media_id=1967, exolve_id=f"vm-{n:02d}") for n in range(count)
+    )
+    messages = list(VoiceMessage.objects.order_by("pk"))
+    Broadcast.objects.bulk_create(
+        Broadcast(voice_message=m, voice_message_name=m.name, service_id=m.exolve_id, source=SOURCE, token=m.exolve_id)
+        for m in messages
+    )
+    return messages
+
+
+def _add_calls(broadcast, count, start=0):
+    Call.objects.bulk_create(
+        Call(
+            broadcast=broadcast,
+            voice_message=broadcast.voice_message,
+            service_id=broadcast.service_id,
+            source=SOURCE,
+            destination=f"7999{start + n:07d}",
+            state=CallState.QUEUED,
+        )
+        for n in range(count)
+    )
+
+
+def _filter_choices(response, parameter_name):
+    changelist = response.context["cl"]
+    (spec,) = [s for s in changelist.filter_specs if getattr(s, "parameter_name", "") == parameter_name]
+    return [(choice["display"], choice["selected"]) for choice in spec.choices(changelist)][1:]  # after "All"
+
+
+def test_call_list_with_its_filters_costs_the_same_queries_for_10_and_200_calls(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    messages = _messages_with_broadcasts(3)
+    broadcast = Broadcast.objects.get(voice_message=messages[0])
+    url = reverse("admin:calls_call_changelist")
+
+    def count(**params):
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(url, params).status_code == 200
+        return len(ctx.captured_queries)
+
+    _add_calls(broadcast, 10)
+    with_10 = [count(), count(voice_message=messages[0].pk), count(broadcast=broadcast.pk)]
+    _add_calls(broadcast, 190, start=10)
+    with_200 = [count(), count(voice_message=messages[0].pk), count(broadcast=broadcast.pk)]
+
+    assert with_200 == with_10
+
+
+def test_voice_message_filter_offers_the_messages_of_recent_broadcasts_not_every_message(admin_client):
+    _messages_with_broadcasts(30)
+    url = reverse("admin:calls_call_changelist")
+
+    offered = [name for name, _selected in _filter_choices(admin_client.get(url), "voice_message")]
+
+    assert offered == [f"Message {n:02d}" for n in range(29, 19, -1)]  # the ten newest broadcasts' messages
+
+
+def test_voice_message_filter_shows_and_applies_an_older_chosen_message(admin_client):
+    messages = _messages_with_broadcasts(30)
+    oldest, newest = messages[0], messages[-1]
+    _add_calls(Broadcast.objects.get(voice_message=oldest), 2)
+    _add_calls(Broadcast.objects.get(voice_message=newest), 3, start=100)
+    url = reverse("admin:calls_call_changelist")
+
+    response = admin_client.get(url, {"voice_message": oldest.pk})
+
+    assert ("Message 00", True) in _filter_choices(response, "voice_message")
+    assert {call.voice_message_id for call in response.context["cl"].result_list} == {oldest.pk}
+    assert response.context["cl"].result_count == 2
+
+
+def test_broadcast_list_filters_by_voice_message(admin_client):
+    messages = _messages_with_broadcasts(3)
+    url = reverse("admin:calls_broadcast_changelist")
+
+    response = admin_client.get(url, {"voice_message": messages[1].pk})
+
+    assert [b.voice_message_id for b in response.context["cl"].result_list] == [messages[1].pk]
+    assert ("Message 01", True) in _filter_choices(response, "voice_message")
+
+
+def test_voice_message_list_offers_recent_authors_and_the_chosen_one(admin_client):
+    authors = [make_user(f"author{n:02d}", perms=()) for n in range(12)]
+    VoiceMessage.objects.bulk_create(
+        VoiceMessage(name=f"By {user.username}", media_id=1967, exolve_id=f"vm-{user.pk}", created_by=user)
+        for user in authors
+    )
+    url = reverse("admin:voicemessages_voicemessage_changelist")
+
+    offered = [name for name, _selected in _filter_choices(admin_client.get(url), "created_by")]
+    chosen = admin_client.get(url, {"created_by": authors[0].pk})
+
+    assert offered == [f"author{n:02d}" for n in range(11, 1, -1)]
+    assert ("author00", True) in _filter_choices(chosen, "created_by")
+    assert [m.name for m in chosen.context["cl"].result_list] == ["By author00"]

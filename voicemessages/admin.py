@@ -23,6 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpResponseRedirect
@@ -33,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from exolve_portal.admin_filters import RecentRelatedFilter
 from exolve_portal.exolve_connection import get_client
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -85,13 +87,22 @@ class RedirectFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CreatedByFilter(RecentRelatedFilter):
+    """Messages by who created them: the authors of the most recent messages, plus the chosen one."""
+
+    title = gettext_lazy("created by")
+    parameter_name = "created_by"
+    field = "created_by_id"
+    newest_of, via, label_field = VoiceMessage, "created_by", get_user_model().USERNAME_FIELD
+
+
 @admin.register(VoiceMessage)
 class VoiceMessageAdmin(admin.ModelAdmin):
     form = VoiceMessageForm
     list_display = ["name", "media_id", "redirect", "exolve_id", "created", "exolve_state"]
     list_display_links = ["name"]
     search_fields = ["name", "exolve_id"]
-    list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", "created_by"]
+    list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", CreatedByFilter]
     list_select_related = ["created_by"]
     date_hierarchy = None
     # calls/admin_send.py adds "Send…" (the calls app builds on this one, not the reverse).

@@ -20,7 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from exolve_portal.exolve import sandbox
+from exolve_portal.exolve import sandbox_account
 
 from .exceptions import ProvisioningError, changed_meanwhile_message
 from .models import VoiceMessage
@@ -100,11 +100,8 @@ class VoiceMessageForm(forms.ModelForm):
         if settings.EXOLVE_SANDBOX:
             # A newcomer trying the sandbox needs a media id it knows, without reading docs.
             field = self.fields["media_id"]
-            field.help_text = format_lazy(
-                "{} {}",
-                field.help_text,
-                _("Sandbox: use media id %(ids)s.") % {"ids": ", ".join(str(i) for i in sandbox.DEFAULT_MEDIA_IDS)},
-            )
+            ids = ", ".join(str(i) for i in sandbox_account.DEFAULT_MEDIA_IDS)
+            field.help_text = format_lazy("{} {}", field.help_text, _("Sandbox: use media id %(ids)s.") % {"ids": ids})
 
     def clean_redirect_digit(self):
         digit = self.cleaned_data["redirect_digit"]

@@ -287,8 +287,8 @@ class ExolveClient:
         body: dict[str, Any] = {"name": name, "media_id": str(media_id)}
         if redirect_number:
             body["redirect_info"] = {"digit": int(digit or 0), "redirect_number": str(redirect_number)}
-        data = self._post(CREATE, body)
-        return self._require_id(data, "id", CREATE)
+        _data, voice_message_id = self._post_for_id(CREATE, body, "id")
+        return voice_message_id
 
     def list_voice_messages(self) -> list[VoiceMessageSummary]:
         data = self._post(GET_LIST, {})
@@ -312,10 +312,9 @@ class ExolveClient:
         ]
 
     def get_voice_message(self, voice_message_id: str) -> VoiceMessageInfo:
-        data = self._post(GET_INFO, {"id": str(voice_message_id)})
-        self._require_id(data, "id", GET_INFO)
+        data, voice_message_id = self._post_for_id(GET_INFO, {"id": str(voice_message_id)}, "id")
         return VoiceMessageInfo(
-            id=_as_str(data["id"]),
+            id=voice_message_id,
             name=_as_str(data.get("name")),
             digit=_as_int(data.get("digit")) or 0,
             redirect_number=_as_str(data.get("redirect_number")),
@@ -335,14 +334,13 @@ class ExolveClient:
         Not idempotent: a failure that may have reached Exolve is raised, never retried.
         """
         body = {"source": str(source), "destination": str(destination), "service_id": str(service_id)}
-        data = self._post(MAKE_VOICE_MESSAGE, body)
-        return self._require_id(data, "call_id", MAKE_VOICE_MESSAGE)
+        _data, call_id = self._post_for_id(MAKE_VOICE_MESSAGE, body, "call_id")
+        return call_id
 
     def get_call(self, call_id: str) -> CallInfo:
-        data = self._post(CALL_GET_INFO, {"call_id": str(call_id)})
-        self._require_id(data, "call_id", CALL_GET_INFO)
+        data, call_id = self._post_for_id(CALL_GET_INFO, {"call_id": str(call_id)}, "call_id")
         return CallInfo(
-            call_id=_as_str(data["call_id"]),
+            call_id=call_id,
             created=parse_rfc1123(data.get("created")),
             updated=parse_rfc1123(data.get("updated")),
             started=parse_rfc1123(data.get("started")),
@@ -358,14 +356,15 @@ class ExolveClient:
 
     # -- transport --
 
-    @staticmethod
-    def _require_id(data: dict, key: str, endpoint: str) -> str:
+    def _post_for_id(self, endpoint: str, body: dict, key: str) -> tuple[dict, str]:
+        """POST, and insist the answer names the object: (the answer, its `key` as a string)."""
+        data = self._post(endpoint, body)
         value = data.get(key)
         if value in (None, "") or isinstance(value, (dict, list, bool)):
             raise errors.MalformedResponseError(
                 f"the answer has no {key!r}", status=200, body=str(data), endpoint=endpoint
             )
-        return str(value)
+        return data, str(value)
 
     def _post(self, endpoint: str, body: dict) -> dict:
         attempt = waits = 0
