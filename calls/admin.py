@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
+from exolve_portal.pagination import EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -29,7 +30,7 @@ from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401
 from .admin_urls import admin_url
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TransitionRefused, allowed
-from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q
+from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q, seen_statuses
 from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .phones import InvalidNumber, normalize
@@ -66,12 +67,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        # Only calls still "sent" can carry a status that is not final (finished calls
-        # have a final one), so this reads the few in-progress calls, not the whole table.
-        # order_by(): the model's default ordering would otherwise join the DISTINCT.
-        in_progress = Call.objects.filter(state=CallState.SENT).exclude(status="").order_by()
-        seen = set(in_progress.values_list("status", flat=True).distinct()[:50])
-        return [(s, s) for s in sorted(seen | set(FINAL_STATUSES))]
+        return [(s, s) for s in sorted(set(seen_statuses()) | set(FINAL_STATUSES))]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -99,6 +95,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
     ordering = ("-queued_at", "-pk")
     # The "(N total)" link costs a second COUNT(*) over every call on each filtered page.
     show_full_result_count = False
+    paginator = EstimatingPaginator  # no COUNT(*) over a million calls on every visit
     actions = ["refresh_statistics", "resend", "add_to_stop_list"]
     change_form_template = "admin/calls/call/change_form.html"
     fieldsets = (

@@ -5,7 +5,7 @@ stored as received; the local `state` says where the portal is with the call.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,26 @@ from .lifecycle import BroadcastState
 # Exolve statuses after which nothing changes any more. The list is open: any other
 # string is stored and shown as received, and the call keeps being refreshed.
 FINAL_STATUSES = ("completed", "no_answer", "busy", "canceled", "rejected", "failed")
+
+
+def seen_statuses() -> list[str]:
+    """Every Exolve status stored on any call, read from the status index one value at a
+    time (a loose index scan): as cheap at a million calls as at a thousand."""
+    quote = connection.ops.quote_name
+    table, column = quote(Call._meta.db_table), quote(Call._meta.get_field("status").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE seen(status) AS (
+                SELECT MIN({column}) FROM {table} WHERE {column} <> ''
+                UNION ALL
+                SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.status)
+                FROM seen WHERE seen.status IS NOT NULL
+            )
+            SELECT status FROM seen WHERE status IS NOT NULL
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class CallState(models.TextChoices):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from exolve_portal.exolve import sandbox_account
+from exolve_portal.pagination import EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -148,7 +149,7 @@ def broadcast_detail(request, pk):
     )
     counts = stats.broadcast_counts(broadcast)
     table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message", "source"))
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": EstimatingPaginator}).configure(table)
     skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
     context = page_context(
         request,
@@ -348,7 +349,7 @@ def broadcast_refresh(request, pk):
 def calls_list(request):
     form = CallFilterForm(request.GET or None)
     table = CallTable(form.filter(calls_queryset()))
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": EstimatingPaginator}).configure(table)
     filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
     context = page_context(
         request,
