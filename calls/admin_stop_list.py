@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from . import stop_list
 from .models import Call, StopListEntry, StopListReason
 from .phones import InvalidNumber, normalize, split_lines
-from .stop_list_files import csv_response, import_numbers, xlsx_response
+from .spreadsheets import CSV, CSV_EXCEL, XLSX
+from .stop_list_files import export_response, import_numbers
 from .uploads import UploadError, read_numbers_file
 
 ADD_PERMISSION = "calls.add_stoplistentry"
@@ -123,18 +124,15 @@ class StopListEntryAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="{}_{}_import".format(*info)),
-            path(
-                "export/csv/",
-                self.admin_site.admin_view(self.export_view),
-                {"file_format": "csv"},
-                name="{}_{}_export_csv".format(*info),
-            ),
-            path(
-                "export/xlsx/",
-                self.admin_site.admin_view(self.export_view),
-                {"file_format": "xlsx"},
-                name="{}_{}_export_xlsx".format(*info),
-            ),
+            *[
+                path(
+                    f"export/{file_format}/",
+                    self.admin_site.admin_view(self.export_view),
+                    {"file_format": file_format},
+                    name="{}_{}_export_{}".format(*info, url_name),
+                )
+                for file_format, url_name in ((CSV, "csv"), (CSV_EXCEL, "csv_excel"), (XLSX, "xlsx"))
+            ],
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -155,7 +153,7 @@ class StopListEntryAdmin(admin.ModelAdmin):
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse("admin:calls_stoplistentry_changelist"))
-        return csv_response(queryset) if file_format == "csv" else xlsx_response(queryset)
+        return export_response(file_format, queryset)
 
     def import_view(self, request):
         """Upload or paste numbers; the page says how many were added, already listed and unreadable."""
