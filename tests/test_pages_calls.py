@@ -1,4 +1,4 @@
-"""The calls table (sort, pages, filters) and its CSV/XLSX export (streamed, formulas neutralised, large ones in the background)."""
+"""The calls table (sort, pages, filters) and its exports (streamed, formulas neutralised, large ones as jobs)."""
 
 import csv
 import io
@@ -325,8 +325,7 @@ def test_xlsx_columns_are_sized_to_their_contents_under_a_bold_frozen_header(ope
     broadcast = make_broadcast(name="A voice message with a rather long name for its column")
     bulk_calls(3, broadcast=broadcast, error="")
     sheet = xlsx_sheet(operator_page_client.get(reverse(XLSX)))
-    headers = [cell.value for cell in sheet[1]]
-    width = {header: sheet.column_dimensions[cell.column_letter].width for header, cell in zip(headers, sheet[1])}
+    width = {cell.value: sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]}
     assert width["voice message"] >= len("A voice message with a rather long name for its column")
     assert width["queued"] >= len("2026-12-01 17:24:15")  # a date and time, shown whole
     assert len("attempt") <= width["attempt"] < width["queued"]  # a short header and small numbers: narrow
