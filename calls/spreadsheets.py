@@ -118,15 +118,11 @@ def _csv_cell(value, tz):
 
 def _local(value: datetime, tz) -> datetime:
     """A naive local datetime (spreadsheets have no time zones)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(tz).replace(tzinfo=None)
-    return value.replace(microsecond=0)
+    return value.astimezone(tz).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
 # --- XLSX --------------------------------------------------------------------------------
 
-# Characters XML 1.0 cannot carry at all; dropped (a spreadsheet program would refuse the file).
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _DAY = timedelta(days=1)
 # Cell styles, indexes into cellXfs of _STYLES.
@@ -187,6 +183,7 @@ def write_xlsx(handle, *, title: str, headers: Sequence[str], rows: Iterable[Seq
     widths = column_widths(headers, sample)
     tz = timezone.get_current_timezone()
     sheet_name = _NOT_IN_SHEET_NAME.sub(" ", title)[:31].strip() or "Sheet1"
+    letters = column_letters(len(headers))
     count = 0
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as package:
         package.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -201,9 +198,9 @@ def write_xlsx(handle, *, title: str, headers: Sequence[str], rows: Iterable[Seq
         with package.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
             sheet = io.TextIOWrapper(raw, encoding="utf-8")
             sheet.write(_sheet_start(widths))
-            sheet.write(_row_xml(1, [neutralise(header) for header in headers], tz, style=_BOLD))
+            sheet.write(_row_xml(1, [neutralise(header) for header in headers], tz, letters, style=_BOLD))
             for number, row in enumerate(chain(sample, rows), start=2):
-                sheet.write(_row_xml(number, row, tz))
+                sheet.write(_row_xml(number, row, tz, letters))
                 count += 1
             sheet.write("</sheetData></worksheet>")
             sheet.flush()
@@ -226,7 +223,7 @@ def _sheet_start(widths: list[float]) -> str:
     )
 
 
-def _row_xml(number: int, row: Sequence, tz, style: int = 0) -> str:
+def _row_xml(number: int, row: Sequence, tz, letters: Sequence[str], style: int = 0) -> str:
     """One <row>: empty cells left out, texts inline, datetimes as serial days with a date style."""
     style_attr = f' s="{style}"' if style else ""
     cells = [f'<row r="{number}">']
@@ -239,47 +236,50 @@ def _row_xml(number: int, row: Sequence, tz, style: int = 0) -> str:
                 continue
             if value.startswith(FORMULA_TRIGGERS):
                 value = "'" + value
-            text = escape(_NOT_IN_XML.sub("", value), _XML_TEXT_ENTITIES)
+            if _NEEDS_ESCAPING.search(value):  # most texts (numbers, names) need nothing
+                value = escape(_NOT_IN_XML.sub("", value), _XML_TEXT_ENTITIES)
             cells.append(
-                f'<c r="{_column_letter(column)}{number}"{style_attr} t="inlineStr">'
-                f'<is><t xml:space="preserve">{text}</t></is></c>'
+                f'<c r="{letters[column]}{number}"{style_attr} t="inlineStr">'
+                f'<is><t xml:space="preserve">{value}</t></is></c>'
             )
         elif value is None:
             continue
         elif kind is datetime:
-            serial = (_local(value, tz) - _EXCEL_EPOCH) / _DAY
-            cells.append(f'<c r="{_column_letter(column)}{number}" s="{_DATETIME}"><v>{serial!r}</v></c>')
+            if value.tzinfo is not None:
+                value = value.astimezone(tz).replace(tzinfo=None)
+            cells.append(
+                f'<c r="{letters[column]}{number}" s="{_DATETIME}"><v>{(value - _EXCEL_EPOCH) / _DAY!r}</v></c>'
+            )
         elif kind is date:
-            serial = (value - _EXCEL_EPOCH.date()).days
-            cells.append(f'<c r="{_column_letter(column)}{number}" s="{_DATE}"><v>{serial}</v></c>')
+            cells.append(
+                f'<c r="{letters[column]}{number}" s="{_DATE}"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+            )
         elif kind is bool:
-            cells.append(f'<c r="{_column_letter(column)}{number}"{style_attr} t="b"><v>{int(value)}</v></c>')
+            cells.append(f'<c r="{letters[column]}{number}"{style_attr} t="b"><v>{int(value)}</v></c>')
         else:
-            cells.append(f'<c r="{_column_letter(column)}{number}"{style_attr}><v>{value!r}</v></c>')
+            cells.append(f'<c r="{letters[column]}{number}"{style_attr}><v>{value!r}</v></c>')
     cells.append("</row>")
     return "".join(cells)
 
 
 _CELL_KINDS = frozenset({str, type(None), int, float, bool, datetime, date})
+# Characters XML 1.0 cannot carry at all; dropped (a spreadsheet program would refuse the file).
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESCAPING = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # A carriage return kept as a character reference: a raw one would be read back as a newline.
 _XML_TEXT_ENTITIES = {"\r": "&#13;"}
 
 
-def _column_letter(index: int) -> str:
-    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    return _LETTERS[index] if index < len(_LETTERS) else _letters(index)
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
+def column_letters(count: int) -> list[str]:
+    """The first `count` column names: "A", "B", ... "Z", "AA", ..."""
+    letters = []
+    for index in range(1, count + 1):
+        name = ""
+        while index:
+            index, remainder = divmod(index - 1, 26)
+            name = chr(65 + remainder) + name
+        letters.append(name)
     return letters
-
-
-_LETTERS = [_letters(index) for index in range(64)]
 
 
 def column_widths(headers: Sequence[str], sample: Iterable[Sequence]) -> list[float]:
