@@ -20,7 +20,9 @@ on the same 100,000 calls (17 columns, rows already in memory, CPU seconds of th
 writer alone; CSV 1.2 s): openpyxl write-only 17.4 s, openpyxl with lxml 14.3 s,
 pyexcelerate 8.6 s (and it holds every row), XlsxWriter constant_memory 8.0 s with one
 column format and dates as numbers. None can be within 2x of the CSV of the same run
-(the export's target, docs/exports.md); one f-string per cell is 2.6 s. What is written
+(the target, issue 14); one f-string per cell is 2.6 s, and the whole XLSX export of
+100,000 calls 3.8 s against 2.5 s for the CSV (1.55x; openpyxl's was 5.2x), peak RSS
+81 MB. What is written
 is the minimal SpreadsheetML package (ECMA-376): inline strings, numbers, one date
 style; the tests read every file back with openpyxl.
 """
