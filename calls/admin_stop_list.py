@@ -22,7 +22,8 @@ from .admin_urls import admin_url
 from .models import Call, StopListEntry, StopListReason
 from .permissions import ADD_TO_STOP_LIST_PERMISSION
 from .phones import InvalidNumber, normalize, split_lines
-from .stop_list_files import csv_response, import_numbers, xlsx_response
+from .spreadsheets import CSV, CSV_EXCEL, XLSX
+from .stop_list_files import export_response, import_numbers
 from .uploads import UploadError, read_numbers_file
 
 # How many numbers a confirmation page lists before "and N more".
@@ -123,8 +124,12 @@ class StopListEntryAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             admin_url(self, "import/", self.import_view, "import"),
-            admin_url(self, "export/csv/", self.export_view, "export_csv", {"file_format": "csv"}),
-            admin_url(self, "export/xlsx/", self.export_view, "export_xlsx", {"file_format": "xlsx"}),
+            *[
+                admin_url(
+                    self, f"export/{file_format}/", self.export_view, f"export_{url_name}", {"file_format": file_format}
+                )
+                for file_format, url_name in ((CSV, "csv"), (CSV_EXCEL, "csv_excel"), (XLSX, "xlsx"))
+            ],
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -145,7 +150,7 @@ class StopListEntryAdmin(admin.ModelAdmin):
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse("admin:calls_stoplistentry_changelist"))
-        return csv_response(queryset) if file_format == "csv" else xlsx_response(queryset)
+        return export_response(file_format, queryset)
 
     def import_view(self, request):
         """Upload or paste numbers; the page says how many were added, already listed and unreadable."""

@@ -1,32 +1,31 @@
-"""CSV and XLSX export of calls that streams: rows are read in chunks and never all held.
+"""The calls export: which columns, in which order, and the rows of a filtered queryset.
 
-- CSV: a StreamingHttpResponse over `values_list(...).iterator(chunk_size=...)`.
-- XLSX: openpyxl's write-only workbook, filled chunk by chunk and written to a
-  temporary file, then sent with FileResponse (the file goes away when closed).
-
-Every text cell is neutralised against spreadsheet formulas: one that starts with
-`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading apostrophe, so a number
-typed as "+7 999..." or a name like "=HYPERLINK(...)" is shown, never run.
+Rows are read `CHUNK_SIZE` at a time from `values_list(...).iterator()` (no model
+instances, never all held) and written by calls.spreadsheets (CSV streamed, CSV for
+Excel, XLSX), formulas neutralised there. An export of more than
+EXOLVE_EXPORT_IN_REQUEST rows runs as a background job instead (calls.jobs).
 """
 
 from __future__ import annotations
 
-import csv
-import tempfile
+import secrets
+import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import spreadsheets
 from .models import CallState, Purpose
-from .outcomes import outcome_expression, outcome_label
+from .outcomes import Outcome, outcome_expression
+from .spreadsheets import neutralise  # noqa: F401  (part of this module's API)
 
 CHUNK_SIZE = 2000
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # (header, value expression or field path), in column order.
 COLUMNS = [
@@ -52,13 +51,6 @@ _PURPOSE_LABELS = dict(Purpose.choices)
 _STATE_LABELS = dict(CallState.choices)
 
 
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula, made plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
 def export_rows(queryset) -> Iterator[tuple]:
     """The export's rows for `queryset`, read `CHUNK_SIZE` at a time (no model instances)."""
     rows = (
@@ -74,12 +66,14 @@ def export_rows(queryset) -> Iterator[tuple]:
     state_index = _index("state")
     outcome_index = _index("export_outcome")
     purpose_index = _index("broadcast__purpose")
+    # Labels looked up once, in the active language, not once per row.
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
+    outcomes = {outcome: str(label) for outcome, label in Outcome.choices}
     purposes = {purpose: str(label) for purpose, label in _PURPOSE_LABELS.items()}
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         row = list(row)
         row[state_index] = labels.get(row[state_index], row[state_index])
-        row[outcome_index] = outcome_label(row[outcome_index])
+        row[outcome_index] = outcomes.get(row[outcome_index], row[outcome_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
         yield tuple(row)
 
@@ -92,84 +86,80 @@ def headers() -> list[str]:
     return [str(header) for header, _field in COLUMNS]
 
 
-def _local(value: datetime) -> datetime:
-    """A naive local datetime (spreadsheets have no time zones)."""
-    return timezone.localtime(value).replace(tzinfo=None)
+def write_export(handle, rows: Iterable[tuple], file_format: str) -> int:
+    """Write export rows to a binary `handle` in `file_format`; returns how many."""
+    return spreadsheets.write(handle, file_format, title=sheet_title(), headers=headers(), rows=rows)
 
 
-def csv_cells(row: Iterable) -> list:
-    cells = []
-    for value in row:
-        if value is None:
-            cells.append("")
-        elif isinstance(value, datetime):
-            cells.append(_local(value).strftime("%Y-%m-%d %H:%M:%S"))
-        else:
-            cells.append(neutralise(value))
-    return cells
-
-
-def xlsx_cells(row: Iterable) -> list:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    cells = []
-    for value in row:
-        if isinstance(value, datetime):
-            value = _local(value)
-        elif isinstance(value, str):
-            # Control characters make openpyxl refuse the whole file.
-            value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
-        cells.append(value)
-    return cells
-
-
-class _Echo:
-    """A file-like object whose write() hands the line back (csv.writer writes, we yield)."""
-
-    def write(self, value):
-        return value
-
-
-def stream_csv(queryset, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        # A byte-order mark so spreadsheet programs read the file as UTF-8 (Cyrillic names).
-        yield "\ufeff" + writer.writerow([neutralise(h) for h in headers()])
-        for row in export_rows(queryset):
-            yield writer.writerow(csv_cells(row))
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def xlsx_file(queryset, filename: str) -> FileResponse:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_("Calls"))[:31])
-    header_cells = []
-    for header in headers():
-        cell = WriteOnlyCell(sheet, value=neutralise(header))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in export_rows(queryset):
-        sheet.append(xlsx_cells(row))
-    # Anonymous temporary file: removed by the OS once FileResponse closes it.
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(handle)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=filename,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+def export_response(queryset, file_format: str, filename: str):
+    """The export of `queryset` as a download in `file_format` (CSV streamed, XLSX built then sent)."""
+    return spreadsheets.response(
+        file_format, title=sheet_title(), headers=headers(), rows=export_rows(queryset), filename=filename
     )
 
 
-def export_filename(extension: str, stem: str = "calls") -> str:
-    return f"{stem}-{timezone.localtime():%Y%m%d-%H%M}.{extension}"
+def sheet_title() -> str:
+    return gettext("Calls")
+
+
+def export_filename(file_format: str, stem: str = "calls") -> str:
+    """The download's name, what and when: calls-20261201-1724.csv (the CSV for Excel: ...-excel.csv)."""
+    suffix = "-excel" if file_format == spreadsheets.CSV_EXCEL else ""
+    return f"{stem}-{timezone.localtime():%Y%m%d-%H%M}{suffix}.{spreadsheets.extension(file_format)}"
+
+
+# --- Files of background exports ----------------------------------------------------------
+
+
+def export_dir() -> Path:
+    """Where background exports are kept until downloaded (EXOLVE_EXPORT_DIR, under var/ by default)."""
+    return Path(settings.EXOLVE_EXPORT_DIR)
+
+
+def save_export(queryset, file_format: str, *, stem: str, progress=None) -> tuple[str, int]:
+    """Write the export of `queryset` to a new file in export_dir(); returns (file name, rows).
+
+    The file appears under its name only once complete, so a half-written one is never sent.
+    `progress(done)` is called every CHUNK_SIZE rows.
+    """
+    directory = export_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    # Unguessable, so a file name seen in a log serves nobody; the download view checks the user anyway.
+    name = f"{stem}-{secrets.token_hex(8)}.{spreadsheets.extension(file_format)}"
+    partial = directory / f"{name}.part"
+    rows = export_rows(queryset)
+    if progress is not None:
+        rows = _counted(rows, progress)
+    try:
+        with partial.open("wb") as handle:
+            count = write_export(handle, rows, file_format)
+        partial.replace(directory / name)
+    finally:
+        partial.unlink(missing_ok=True)
+    return name, count
+
+
+def _counted(rows, progress):
+    for done, row in enumerate(rows, start=1):
+        if done % CHUNK_SIZE == 0:
+            progress(done)
+        yield row
+
+
+def saved_export(name: str) -> Path | None:
+    """The file of a background export, or None once removed (or for a name that is not one)."""
+    if not name or Path(name).name != name or name.endswith(".part"):
+        return None
+    path = export_dir() / name
+    return path if path.is_file() else None
+
+
+def remove_expired_exports(now: float | None = None) -> int:
+    """Delete the background exports older than EXOLVE_EXPORT_KEEP_HOURS; returns how many."""
+    cutoff = (now if now is not None else time.time()) - settings.EXOLVE_EXPORT_KEEP_HOURS * 3600
+    removed = 0
+    for path in export_dir().glob("*") if export_dir().is_dir() else []:
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

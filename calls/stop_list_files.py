@@ -3,20 +3,18 @@
 Import reads a CSV or XLSX file (calls.uploads) and/or pasted numbers, normalises each
 one (calls.phones) and puts the valid ones on the list through `stop_list.add` (which
 audits them). Export writes number, reason, note, added by and added at, as CSV or
-XLSX, with every text cell neutralised against spreadsheet formulas (calls.exports).
+XLSX (CSV for Excel too), written by calls.spreadsheets like the calls export.
 """
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from dataclasses import dataclass, field
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import stop_list
-from .exports import CHUNK_SIZE, csv_cells, export_filename, neutralise, xlsx_cells
+from . import spreadsheets, stop_list
+from .exports import CHUNK_SIZE, export_filename
 from .models import StopListEntry, StopListReason
 from .phones import parse_numbers
 
@@ -28,7 +26,6 @@ COLUMNS = [
     (_("added by"), "added_by__username"),
     (_("added at"), "added_at"),
 ]
-FORMATS = ("csv", "xlsx")
 
 
 @dataclass
@@ -66,69 +63,19 @@ def export_rows(queryset=None):
         yield number, labels.get(reason, reason), note, added_by or "", added_at
 
 
-def write_csv(handle, queryset=None) -> int:
-    """Write the export as CSV to a text `handle`; returns the number of rows."""
-    writer = csv.writer(handle)
-    # A byte-order mark so spreadsheet programs read the file as UTF-8 (Cyrillic notes).
-    handle.write("\ufeff")
-    writer.writerow([neutralise(h) for h in headers()])
-    count = 0
-    for row in export_rows(queryset):
-        writer.writerow(csv_cells(row))
-        count += 1
-    return count
+def write_file(handle, file_format: str, queryset=None) -> int:
+    """Write the export to a binary `handle` in `file_format`; returns the number of rows."""
+    return spreadsheets.write(
+        handle, file_format, title=gettext("Stop list"), headers=headers(), rows=export_rows(queryset)
+    )
 
 
-def write_xlsx(handle, queryset=None) -> int:
-    """Write the export as XLSX to a binary `handle`; returns the number of rows."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_("Stop list"))[:31])
-    header_cells = []
-    for header in headers():
-        cell = WriteOnlyCell(sheet, value=neutralise(header))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    count = 0
-    for row in export_rows(queryset):
-        sheet.append(xlsx_cells(row))
-        count += 1
-    workbook.save(handle)
-    return count
-
-
-class _Echo:
-    """A file-like object whose write() hands the line back (csv.writer writes, we yield)."""
-
-    def write(self, value):
-        return value
-
-
-def csv_response(queryset=None) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff" + writer.writerow([neutralise(h) for h in headers()])
-        for row in export_rows(queryset):
-            yield writer.writerow(csv_cells(row))
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename("csv", "stop-list")}"'
-    return response
-
-
-def xlsx_response(queryset=None) -> FileResponse:
-    # Anonymous temporary file: removed by the OS once FileResponse closes it.
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    write_xlsx(handle, queryset)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=export_filename("xlsx", "stop-list"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+def export_response(file_format: str, queryset=None):
+    """The export as a download: CSV streamed, XLSX built in a temporary file then sent."""
+    return spreadsheets.response(
+        file_format,
+        title=gettext("Stop list"),
+        headers=headers(),
+        rows=export_rows(queryset),
+        filename=export_filename(file_format, "stop-list"),
     )

@@ -18,5 +18,7 @@ urlpatterns = [
     path("broadcasts/<int:pk>/resend/", views.broadcast_resend, name="broadcast_resend"),
     path("calls/", views.calls_list, name="calls"),
     path("calls/export.csv", views.calls_export, {"file_format": "csv"}, name="calls_export_csv"),
+    path("calls/export-excel.csv", views.calls_export, {"file_format": "csv-excel"}, name="calls_export_csv_excel"),
     path("calls/export.xlsx", views.calls_export, {"file_format": "xlsx"}, name="calls_export_xlsx"),
+    path("exports/<int:pk>/download/", views.calls_export_download, name="calls_export_download"),
 ]

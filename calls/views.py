@@ -12,25 +12,27 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from exolve_portal.exolve import sandbox_account
 from exolve_portal.pagination import EstimatingPaginator
+from jobs.models import Job, JobState
 from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import dashboard as stats
-from . import planning, send_flow, steering
-from .exports import export_filename, stream_csv, xlsx_file
+from . import planning, send_flow, spreadsheets, steering
+from .exports import export_filename, export_response, saved_export
 from .filters import CallFilterForm
-from .jobs import REFRESH, REFRESH_JOB_LIMIT
+from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
@@ -365,12 +367,45 @@ def calls_list(request):
 
 @staff_page(VIEW_CALLS_PERMISSION)
 def calls_export(request, file_format):
-    """The filtered calls as CSV (streamed) or XLSX (built on disk, then sent)."""
+    """The filtered calls as CSV (streamed), CSV for Excel or XLSX (built on disk, then sent).
+
+    More than EXOLVE_EXPORT_IN_REQUEST calls would outlast a web request: a background
+    job writes the file and its progress page offers it when ready.
+    """
     form = CallFilterForm(request.GET or None)
     queryset = form.filter(Call.objects.all())
     stem = "calls"
     if form.applied().get("broadcast"):
         stem = f"broadcast-{form.applied()['broadcast']}-calls"
-    if file_format == "csv":
-        return stream_csv(queryset, export_filename("csv", stem))
-    return xlsx_file(queryset, export_filename("xlsx", stem))
+    filename = export_filename(file_format, stem)
+    count = queryset.count()
+    if count <= settings.EXOLVE_EXPORT_IN_REQUEST:
+        return export_response(queryset, file_format, filename)
+    filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
+    back = reverse("portal:calls") + (f"?{urlencode(filters)}" if filters else "")
+    job, _created = start_job(
+        EXPORT,
+        user=request.user,
+        params={"filters": filters, "format": file_format, "filename": filename, "language": get_language()},
+        total=count,
+        return_url=back,
+    )
+    return redirect(job_url(job))
+
+
+@staff_page(VIEW_CALLS_PERMISSION)
+def calls_export_download(request, pk):
+    """The file of a finished background export, for the one who asked (or who may see the job)."""
+    job = get_object_or_404(Job, pk=pk, kind=EXPORT, state=JobState.DONE)
+    if not job.may_be_seen_by(request.user):
+        raise PermissionDenied
+    path = saved_export(job.result.get("file", ""))
+    if path is None:
+        messages.info(request, gettext("That export's file has been deleted since; export again to get a new one."))
+        return redirect(job_url(job))
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=job.result["filename"],
+        content_type=spreadsheets.CONTENT_TYPES[job.params["format"]],
+    )

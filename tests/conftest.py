@@ -40,6 +40,12 @@ def any_calling_hours(settings):
 
 
 @pytest.fixture(autouse=True)
+def exports_in_tmp(settings, tmp_path):
+    """Background exports write their files under the test's own folder, never var/."""
+    settings.EXOLVE_EXPORT_DIR = tmp_path / "exports"
+
+
+@pytest.fixture(autouse=True)
 def english_unless_asked(settings):
     """Tests read English unless they ask for Russian (the shipped default language)."""
     settings.LANGUAGE_CODE = "en"

@@ -1,4 +1,4 @@
-"""The calls table (sort, pages, filters) and its CSV/XLSX export (streamed, formulas neutralised)."""
+"""The calls table (sort, pages, filters) and its exports (streamed, formulas neutralised, large ones as jobs)."""
 
 import csv
 import io
@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from calls import exports
 from calls.models import Call
-from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast
+from exolve_portal.roles import MANAGERS, OPERATORS
+from jobs.models import Job, JobState
+from jobs.tasks import run_job
+from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast, role_user
 
 pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
@@ -20,21 +23,29 @@ pytestmark = pytest.mark.django_db
 CALLS = "portal:calls"
 CSV = "portal:calls_export_csv"
 XLSX = "portal:calls_export_xlsx"
+CSV_EXCEL = "portal:calls_export_csv_excel"
 
 
-def csv_rows(response) -> list[list[str]]:
+def csv_rows(response, delimiter=",") -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode("utf-8")
+    return csv_text_rows(b"".join(response.streaming_content), delimiter)
+
+
+def csv_text_rows(data: bytes, delimiter=",") -> list[list[str]]:
+    text = data.decode("utf-8")
     assert text.startswith("\ufeff")  # spreadsheet programs then read the Cyrillic right
-    return list(csv.reader(io.StringIO(text[1:])))
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))
 
 
-def xlsx_rows(response) -> list[tuple]:
+def xlsx_sheet(response):
     from openpyxl import load_workbook
 
     assert isinstance(response, FileResponse)
-    data = b"".join(response.streaming_content)
-    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    return load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+
+
+def xlsx_rows(response) -> list[tuple]:
+    sheet = xlsx_sheet(response)
     for row in sheet.iter_rows():
         for cell in row:
             assert cell.data_type != "f", cell.value  # never a formula
@@ -289,3 +300,150 @@ def test_neutralise():
     assert exports.neutralise("Приглашение") == "Приглашение"
     assert exports.neutralise(-5) == -5  # a number is not a formula
     assert exports.neutralise(None) is None
+
+
+def test_csv_for_excel_has_the_same_rows_separated_by_semicolons(operator_page_client, hostile_calls):
+    comma = csv_rows(operator_page_client.get(reverse(CSV), {"broadcast": hostile_calls.pk}))
+    response = operator_page_client.get(reverse(CSV_EXCEL), {"broadcast": hostile_calls.pk})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "-excel.csv" in response["Content-Disposition"]
+    data = b"".join(response.streaming_content)
+    first_line = data.decode("utf-8").splitlines()[0]
+    assert first_line == "\ufeff" + ";".join(comma[0])  # a Russian Excel splits on ";"
+    assert csv_text_rows(data, delimiter=";") == comma
+
+
+def test_the_pages_offer_the_csv_for_excel(operator_page_client):
+    broadcast = make_broadcast()
+    calls_page = operator_page_client.get(reverse(CALLS), {"outcome": "busy"}).content.decode()
+    assert f'{reverse(CSV_EXCEL)}?outcome=busy"' in calls_page
+    broadcast_page = operator_page_client.get(reverse("portal:broadcast", args=[broadcast.pk])).content.decode()
+    assert f"{reverse(CSV_EXCEL)}?broadcast={broadcast.pk}" in broadcast_page
+
+
+def test_xlsx_columns_are_sized_to_their_contents_under_a_bold_frozen_header(operator_page_client):
+    broadcast = make_broadcast(name="A voice message with a rather long name for its column")
+    bulk_calls(3, broadcast=broadcast, error="")
+    sheet = xlsx_sheet(operator_page_client.get(reverse(XLSX)))
+    width = {cell.value: sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]}
+    assert width["voice message"] >= len("A voice message with a rather long name for its column")
+    assert width["queued"] >= len("2026-12-01 17:24:15")  # a date and time, shown whole
+    assert len("attempt") <= width["attempt"] < width["queued"]  # a short header and small numbers: narrow
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])
+    assert not sheet["A2"].font.b
+
+
+def test_xlsx_keeps_dates_texts_and_numbers_as_they_are(operator_page_client):
+    when = timezone.now().replace(microsecond=0)
+    bulk_calls(1, broadcast=make_broadcast(), state="finished", status="completed", duration=42, error="a\rb <&>")
+    Call.objects.update(queued_at=when)
+    row = dict(zip(*xlsx_rows(operator_page_client.get(reverse(XLSX))), strict=True))
+    assert row["queued"] == timezone.localtime(when).replace(tzinfo=None)
+    assert row["duration (s)"] == 42
+    assert row["last error"] == "a\rb <&>"
+
+
+# --- Export in the background -----------------------------------------------------
+
+
+@pytest.fixture
+def two_rows_in_request(settings):
+    settings.EXOLVE_EXPORT_IN_REQUEST = 2
+    return settings
+
+
+def job_of(response) -> Job:
+    assert response.status_code == 302, response.status_code
+    job = Job.objects.get()
+    assert response["Location"] == reverse("jobs:job", args=[job.pk])
+    return job
+
+
+def test_an_export_within_the_threshold_is_the_file_itself(operator_page_client, two_rows_in_request):
+    bulk_calls(2, broadcast=make_broadcast())
+    assert len(csv_rows(operator_page_client.get(reverse(CSV)))) == 3
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(("url", "read"), [(XLSX, xlsx_rows), (CSV_EXCEL, None)])
+def test_a_large_export_runs_in_the_background_and_its_page_offers_the_same_file(
+    operator_page_client, operator_user, two_rows_in_request, url, read
+):
+    broadcast = make_broadcast()
+    bulk_calls(5, broadcast=broadcast)
+    bulk_calls(4, broadcast=make_broadcast(name="Other"))
+    two_rows_in_request.EXOLVE_EXPORT_IN_REQUEST = 100
+    in_request = operator_page_client.get(reverse(url), {"broadcast": broadcast.pk})
+    expected = read(in_request) if read else csv_rows(in_request, delimiter=";")
+    two_rows_in_request.EXOLVE_EXPORT_IN_REQUEST = 2
+
+    job = job_of(operator_page_client.get(reverse(url), {"broadcast": broadcast.pk}))
+    assert (job.kind, job.total, job.started_by, job.state) == ("calls.export", 5, operator_user, JobState.WAITING)
+    page = operator_page_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    assert 'id="job-progress"' in page and 'id="job-download"' not in page
+
+    run_job.call(job.pk)
+
+    page = operator_page_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    download = reverse("portal:calls_export_download", args=[job.pk])
+    assert f'<a href="{download}" id="job-download">' in page and "Exported 5 calls." in page
+    assert f'href="{reverse(CALLS)}?broadcast={broadcast.pk}"' in page  # back to the same calls
+    response = operator_page_client.get(download)
+    assert f"broadcast-{broadcast.pk}-calls" in response["Content-Disposition"]
+    if read:
+        assert read(response) == expected
+    else:
+        assert csv_text_rows(b"".join(response.streaming_content), delimiter=";") == expected
+
+
+def test_only_the_one_who_asked_or_a_manager_may_download_a_background_export(client, two_rows_in_request):
+    bulk_calls(3, broadcast=make_broadcast())
+    asker, other, manager = (role_user(name, role) for name, role in [
+        ("asker", OPERATORS), ("other-operator", OPERATORS), ("manager", MANAGERS)
+    ])  # fmt: skip
+    client.force_login(asker)
+    job = job_of(client.get(reverse(CSV)))
+    run_job.call(job.pk)
+    download = reverse("portal:calls_export_download", args=[job.pk])
+
+    client.force_login(other)
+    assert client.get(download).status_code == 403
+    assert client.get(reverse("jobs:job", args=[job.pk])).status_code == 403
+    client.force_login(manager)
+    assert len(csv_rows_of_file(client.get(download))) == 4
+    client.force_login(asker)
+    assert len(csv_rows_of_file(client.get(download))) == 4
+
+
+def csv_rows_of_file(response) -> list[list[str]]:
+    assert response.status_code == 200 and isinstance(response, FileResponse)
+    return csv_text_rows(b"".join(response.streaming_content))
+
+
+def test_background_exports_are_deleted_after_a_day(operator_page_client, two_rows_in_request):
+    import os
+    import time
+
+    bulk_calls(3, broadcast=make_broadcast())
+    job = job_of(operator_page_client.get(reverse(CSV)))
+    run_job.call(job.pk)
+    path = exports.saved_export(Job.objects.get(pk=job.pk).result["file"])
+    assert path is not None and path.parent == two_rows_in_request.EXOLVE_EXPORT_DIR
+    day_ago = time.time() - 25 * 3600
+    os.utime(path, (day_ago, day_ago))
+
+    assert exports.remove_expired_exports() == 1
+    assert not path.exists()
+    page = operator_page_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    assert 'id="job-download"' not in page and "export again" in page
+    response = operator_page_client.get(reverse("portal:calls_export_download", args=[job.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("jobs:job", args=[job.pk])
+
+
+def test_a_background_export_speaks_the_language_of_the_one_who_asked(operator_page_client, two_rows_in_request):
+    bulk_calls(3, broadcast=make_broadcast())
+    job = job_of(operator_page_client.get(reverse(CSV), HTTP_ACCEPT_LANGUAGE="ru"))
+    run_job.call(job.pk)  # the worker has no language of its own
+    rows = csv_rows_of_file(operator_page_client.get(reverse("portal:calls_export_download", args=[job.pk])))
+    assert rows[0][:3] == ["№ звонка", "в очереди", "номер"]

@@ -229,6 +229,16 @@ def test_export_as_csv_and_xlsx_with_who_why_and_when(operator_client):
     assert [row[:4] for row in values[1:]] == [("79991234561", "complaint", "'=HYPERLINK(1)", "op")]
 
 
+def test_export_as_csv_for_excel_is_separated_by_semicolons(operator_client):
+    StopListEntry.objects.create(number="79991234562", reason="wrong_person", note="один; два")
+    assert reverse("admin:calls_stoplistentry_export_csv_excel") in text(operator_client.get(reverse(CHANGELIST)))
+    response = operator_client.get(reverse("admin:calls_stoplistentry_export_csv_excel"))
+    data = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert data.splitlines()[0] == "number;reason;note;added by;added at"
+    rows = list(csv.reader(io.StringIO(data), delimiter=";"))
+    assert rows[1][:4] == ["79991234562", "wrong person", "один; два", ""]
+
+
 # --- from calls ---------------------------------------------------------------------------------------
 
 

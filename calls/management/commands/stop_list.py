@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from calls.models import StopListReason
-from calls.stop_list_files import import_numbers, write_csv, write_xlsx
+from calls.spreadsheets import CSV, XLSX
+from calls.stop_list_files import import_numbers, write_file
 from calls.uploads import UploadError, read_numbers_file
 
 logger = logging.getLogger(__name__)
@@ -132,12 +133,8 @@ class Command(BaseCommand):
                 returncode=USAGE_ERROR,
             )
         try:
-            if suffix == ".csv":
-                with path.open("w", encoding="utf-8", newline="") as handle:
-                    count = write_csv(handle)
-            else:
-                with path.open("wb") as handle:
-                    count = write_xlsx(handle)
+            with path.open("wb") as handle:
+                count = write_file(handle, CSV if suffix == ".csv" else XLSX)
         except OSError as exc:
             raise CommandError(
                 _("Cannot write %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}, returncode=USAGE_ERROR
