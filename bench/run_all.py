@@ -794,25 +794,63 @@ class Bench:
             self.seed_calls(large)
             self.analyze()
         rows = Call.objects.count()
-        self.data["export"] = {}
+        runs = 1 if self.quick else 3
+        results = {"csv": [], "xlsx": []}
+        for _run in range(runs):  # alternately, so that both meet the machine in the same state
+            for fmt in ("csv", "xlsx"):
+                result = self.h.child("export", fmt, timeout=900)
+                if result["status"] != 200:
+                    raise BenchError(f"export {fmt}: HTTP {result['status']}")
+                results[fmt].append(result)
+        self.data["export"] = results
+        median = {fmt: sorted(r["seconds"] for r in results[fmt])[runs // 2] for fmt in results}
         for fmt in ("csv", "xlsx"):
-            result = self.h.child("export", fmt, timeout=900)
-            self.data["export"][fmt] = result
-            if result["status"] != 200:
-                self.add(Row(f"export {fmt}", f"{rows}", result="ERROR", note=f"HTTP {result['status']}"))
-                continue
+            peak = max(r["peak_mb"] for r in results[fmt])
+            last = results[fmt][-1]
             self.add(
                 Row(
                     f"export {fmt.upper()}",
                     f"{rows}",
-                    f"{result['seconds']:.2f} s",
+                    f"{median[fmt]:.2f} s",
                     "",
-                    f"{result['peak_mb']:.0f} MB peak",
+                    f"{peak:.0f} MB peak",
                     "< 150 MB",
-                    self.judge(result["peak_mb"], 150, below=True),
-                    f"{result['bytes'] / 1e6:.1f} MB file; RSS before the export {result['baseline_mb']:.0f} MB",
+                    self.judge(peak, 150, below=True),
+                    f"median of {runs} ("
+                    + ", ".join(f"{r['seconds']:.2f}" for r in results[fmt])
+                    + f" s); {last['bytes'] / 1e6:.1f} MB file; RSS before the export {last['baseline_mb']:.0f} MB",
                 )
             )
+        ratio = median["xlsx"] / median["csv"]
+        self.add(
+            Row(
+                "export XLSX / CSV",
+                f"{rows}",
+                f"{median['xlsx']:.2f} / {median['csv']:.2f} s",
+                "",
+                f"{ratio:.2f}",
+                "<= 2.00",
+                self.judge(ratio, 2.0),
+                "the two medians above, measured alternately in this run",
+            )
+        )
+        # Above EXOLVE_EXPORT_IN_REQUEST the request only starts a background job (lowered
+        # here so that the same 100,000 calls are above it): what the web server waits for.
+        background = self.h.child("export", "xlsx", timeout=300, EXOLVE_EXPORT_IN_REQUEST=1000)
+        self.purge_tasks()
+        self.add(
+            Row(
+                "export above the threshold (request)",
+                f"{rows}",
+                f"{background['seconds'] * 1000:.0f} ms",
+                "",
+                f"HTTP {background['status']}",
+                "a redirect to the job",
+                self.judge(background["seconds"], 5.0) if background["status"] == 302 else "MISS",
+                "EXOLVE_EXPORT_IN_REQUEST=1000: the request starts the export job and redirects to its progress "
+                "page, which offers the file when the job is done",
+            )
+        )
 
     # --- 6. a broadcast to 100,000 numbers ----------------------------------------------
 
