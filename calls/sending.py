@@ -220,14 +220,16 @@ def _release(calls: list[ClaimedCall]) -> None:
         logger.exception("Could not give %d unsent call(s) back to the queue", len(calls))
 
 
-def _drain(results: queue.SimpleQueue, timeout: float | None = None) -> list:
-    """Everything in the queue so far; with a `timeout`, wait that long for at least one."""
+def _drain(results: queue.SimpleQueue, timeout: float | None = None, at_least: int = 1) -> list:
+    """Everything in the queue so far; with a `timeout`, wait up to that long for `at_least` items."""
     finished = []
     if timeout is not None:
-        try:
-            finished.append(results.get(timeout=max(timeout, 0.0)))
-        except queue.Empty:
-            return finished
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while len(finished) < at_least:
+            try:
+                finished.append(results.get(timeout=max(deadline - time.monotonic(), 0.0)))
+            except queue.Empty:
+                break
     while True:
         try:
             finished.append(results.get_nowait())
@@ -476,7 +478,7 @@ def send_queued_calls(
     # Claimed but not yet sent: if the worker dies, these too become "unknown". As many
     # as the slots, so that a turn claims (and writes) about half of that at once: the
     # cost of a turn's transaction is shared by that many calls (bench/README.md).
-    reserve_size = max(2, slots)
+    reserve_size = max(2, 2 * slots)
     client = get_client()
     summary = SendSummary()
     reserve: queue.SimpleQueue = queue.SimpleQueue()
@@ -516,27 +518,31 @@ def send_queued_calls(
                         exhausted = True
                 pacing = clock < paced_until
                 # Claim more only when the reserve runs low, so claims come in batches;
-                # otherwise wait for requests to finish (or for the pace, or for the
-                # results held back to be due for writing).
+                # otherwise wait for requests to finish (as many as bring the reserve
+                # low), for the pace, or for the results held back to be due for writing.
+                may_claim = not exhausted and not summary.stopped and not pacing
+                low_mark = slots + reserve_size // 4
                 in_hand = outstanding - len(unwritten)  # in flight or in the reserve
-                low = not exhausted and not summary.stopped and not pacing and in_hand < slots + reserve_size // 4
-                if outstanding > 0 and not low:
+                at_least = 1
+                if may_claim and in_hand < low_mark:
+                    timeout = None
+                elif in_hand > 0:
+                    at_least = in_hand - low_mark + 1 if may_claim else in_hand
                     timeout = WRITE_DELAY_SECONDS - (clock - unwritten_since) if unwritten else 1.0
                 elif pacing:
                     timeout = min(1.0, paced_until - clock)
                 else:
                     timeout = None
-                came_back = _drain(results, timeout)
+                came_back = _drain(results, timeout, at_least)
                 if came_back and not unwritten:
                     unwritten_since = time.monotonic()
                 unwritten += came_back
-                wanted = slots + reserve_size - (outstanding - len(unwritten)) if low else 0
-                # Results are written with the next claim, or once a batch has come back,
-                # or after a short delay, or when nothing else is in flight: one
-                # transaction for many calls instead of one per result.
+                in_hand = outstanding - len(unwritten)
+                wanted = slots + reserve_size - in_hand if may_claim and in_hand < low_mark else 0
+                # Results are written with the next claim, after a short delay, or when
+                # nothing else is in flight: one transaction for many calls.
                 write_due = unwritten and (
-                    len(unwritten) >= reserve_size
-                    or len(unwritten) == outstanding
+                    len(unwritten) == outstanding
                     or time.monotonic() - unwritten_since >= WRITE_DELAY_SECONDS
                     or summary.stopped
                     or exhausted
