@@ -30,6 +30,7 @@ from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
+from .statuses import status_html, status_label
 from .tasks import schedule_refresh
 
 SEND_PERMISSION = "calls.send_voicemessage"
@@ -68,7 +69,7 @@ class StatusFilter(admin.SimpleListFilter):
         # order_by(): the model's default ordering would otherwise join the DISTINCT.
         in_progress = Call.objects.filter(state=CallState.SENT).exclude(status="").order_by()
         seen = set(in_progress.values_list("status", flat=True).distinct()[:50])
-        return [(s, s) for s in sorted(seen | set(FINAL_STATUSES))]
+        return [(status, status_label(status)) for status in sorted(seen | set(FINAL_STATUSES))]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -78,17 +79,8 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Call)
 class CallAdmin(CallStopListMixin, admin.ModelAdmin):
-    list_display = (
-        "destination",
-        "message",
-        "state",
-        "status_shown",
-        "duration",
-        "started",
-        "ended",
-        "requested_by",
-        "queued_at",
-    )
+    # Few enough columns to fit a 1280 px screen beside the filters; the call's page has the rest.
+    list_display = ("destination", "message", "state", "status_shown", "duration", "requested_by", "queued_at")
     list_filter = ("state", StatusFilter, "voice_message", BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
@@ -106,7 +98,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "call_id",
-                    "status",
+                    "status_detail",
                     "created",
                     "updated",
                     "started",
@@ -124,7 +116,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Every field is a record of what happened; nothing here is edited by hand.
-        return [f.name for f in Call._meta.fields]
+        return [f.name for f in Call._meta.fields] + ["status_detail"]
 
     def has_add_permission(self, request):
         return False
@@ -146,7 +138,14 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Exolve status"), ordering="status")
     def status_shown(self, obj):
-        return obj.status or "—"
+        return status_html(obj.status)
+
+    @admin.display(description=_("Exolve status"))
+    def status_detail(self, obj):
+        # The call's own page shows Exolve's string beside the label, for engineers.
+        if not obj.status or status_label(obj.status) == obj.status:
+            return status_html(obj.status)
+        return format_html("{} <code>{}</code>", status_label(obj.status), obj.status)
 
     def get_search_results(self, request, queryset, search_term):
         # "+7 (999) 123-45-67" finds 79991234567.

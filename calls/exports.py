@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import CallState, Purpose
 from .outcomes import outcome_expression, outcome_label
+from .statuses import status_label
 
 CHUNK_SIZE = 2000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -74,12 +75,14 @@ def export_rows(queryset) -> Iterator[tuple]:
     state_index = _index("state")
     outcome_index = _index("export_outcome")
     purpose_index = _index("broadcast__purpose")
+    status_index = _index("status")
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
     purposes = {purpose: str(label) for purpose, label in _PURPOSE_LABELS.items()}
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         row = list(row)
         row[state_index] = labels.get(row[state_index], row[state_index])
         row[outcome_index] = outcome_label(row[outcome_index])
+        row[status_index] = status_label(row[status_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
         yield tuple(row)
 

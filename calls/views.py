@@ -143,7 +143,7 @@ def broadcast_detail(request, pk):
         Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
     )
     counts = stats.broadcast_counts(broadcast)
-    table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message", "source"))
+    table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
     context = page_context(
