@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.threads import in_current_language
 
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
@@ -126,12 +127,13 @@ def refresh_calls(
     summary = RefreshSummary()
     waiting = deque(c for c in calls if c.call_id)  # not asked for yet
     in_flight: dict = {}
+    fetch = in_current_language(_fetch)
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
 
         def fill():
             while len(in_flight) < slots and waiting:
                 call = waiting.popleft()
-                in_flight[pool.submit(_fetch, client, call.call_id)] = call
+                in_flight[pool.submit(fetch, client, call.call_id)] = call
 
         fill()
         renewed = time.monotonic()

@@ -539,3 +539,31 @@ def test_changelist_queries_do_not_grow_with_rows(exolve, manager_client, django
     VoiceMessageFactory.create_batch(20)
     with django_assert_max_num_queries(len(few.captured_queries)):
         manager_client.get(reverse(CHANGELIST))
+
+
+@pytest.mark.parametrize(
+    ("default_language", "reader", "expected", "other"),
+    [
+        ("ru", "en", "“First” was not deleted", "не удалено"),
+        ("en", "ru", "«First» не удалено", "was not deleted"),
+    ],
+)
+def test_bulk_delete_errors_built_in_pool_threads_speak_the_readers_language(
+    exolve, manager_client, settings, default_language, reader, expected, other
+):
+    # A pool thread has no active language of its own: without care it writes LANGUAGE_CODE's.
+    settings.LANGUAGE_CODE = default_language
+    settings.EXOLVE_MAX_IN_FLIGHT = 1  # still a pool thread; in order, so the fault hits "First"
+    first = VoiceMessageFactory(name="First")
+    other_message = VoiceMessageFactory()
+    exolve.add_fault("http_error", DELETE, times=1, status=403)
+
+    response = manager_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [first.pk, other_message.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=reader,
+    )
+
+    failure = [text for text in texts(response) if "First" in text]
+    assert len(failure) == 1 and expected in failure[0] and other not in failure[0], failure
