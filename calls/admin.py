@@ -181,8 +181,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         schedule_refresh()
         self.message_user(
             request,
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+            summary.message(),
             messages.WARNING if summary.failed else messages.SUCCESS,
         )
         for destination, reason in summary.errors[:5]:

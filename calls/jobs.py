@@ -7,12 +7,12 @@ Exolve; ``jobs.tasks.run_job`` runs this in ``manage.py db_worker``.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from jobs.registry import register
 
 from .models import Call
-from .statistics import refresh_calls
+from .statistics import refresh_calls, refreshed_message
 from .tasks import schedule_refresh
 
 REFRESH = "calls.refresh"
@@ -26,8 +26,7 @@ def describe_refresh(result: dict) -> list[tuple[str, str]]:
     lines = [
         (
             "warning" if result["failed"] else "success",
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": result["refreshed"], "finished": result["finished"], "failed": result["failed"]},
+            refreshed_message(result["refreshed"], result["finished"], result["failed"]),
         )
     ]
     # The reasons are the text stored on each call (its "error"), as the worker wrote it.

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
@@ -42,6 +42,10 @@ class RefreshSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (destination or call id, reason)
     retries: int = 0  # automatic retries created (calls/retries.py)
     retry_sends: dict = field(default_factory=dict)  # broadcast id -> when its first retry may ring
+
+    def message(self) -> str:
+        """What staff read after a refresh (admin, broadcast page, job page)."""
+        return refreshed_message(self.refreshed, self.finished, self.failed)
 
     def merge(self, other: RefreshSummary) -> None:
         self.refreshed += other.refreshed
@@ -232,3 +236,11 @@ def next_due_time() -> datetime | None:
         .values_list("next_refresh_at", flat=True)
         .first()
     )
+
+
+def refreshed_message(refreshed: int, finished: int, failed: int) -> str:
+    return ngettext(
+        "Refreshed %(count)d call, %(finished)d with a final status, %(failed)d failed.",
+        "Refreshed %(count)d calls, %(finished)d with a final status, %(failed)d failed.",
+        refreshed,
+    ) % {"count": refreshed, "finished": finished, "failed": failed}

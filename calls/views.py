@@ -338,8 +338,7 @@ def broadcast_refresh(request, pk):
         messages.add_message(
             request,
             level,
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+            summary.message(),
         )
         for destination, reason in summary.errors[:5]:
             messages.error(request, f"{destination}: {reason}")

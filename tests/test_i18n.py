@@ -474,3 +474,19 @@ def test_send_command_reports_in_russian(voice_message, settings):
     assert "в очереди 2 звонка" in out and "повторов: 1" in out
     assert "повтор, звонок один раз: 79991234561" in err
     assert voice_message.calls.filter(state=CallState.QUEUED).count() == 2
+
+
+# --- Counts in Russian take the form their number needs ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "line"),
+    [(1, "1 звонок подходит под фильтры"), (2, "2 звонка подходят под фильтры"), (5, "5 звонков подходят под фильтры")],
+)
+def test_count_lines_take_the_russian_plural_form_of_their_number(client, db, russian_browser, count, line):
+    manager = role_user("manager-plural", MANAGERS)
+    broadcast = make_broadcast(user=manager)
+    bulk_calls(count, broadcast=broadcast, user=manager)
+    client.force_login(manager)
+    response = client.get(reverse("portal:calls"), {"broadcast": broadcast.pk}, **russian_browser)
+    assert line in visible_text(response.content.decode())

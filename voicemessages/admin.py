@@ -269,7 +269,11 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         if len(report.failed) > NAMES_SHOWN:
             self.message_user(
                 request,
-                _("%(count)d more voice messages were not deleted: %(names)s.")
+                ngettext(
+                    "%(count)d more voice message was not deleted: %(names)s.",
+                    "%(count)d more voice messages were not deleted: %(names)s.",
+                    len(report.failed) - NAMES_SHOWN,
+                )
                 % {
                     "count": len(report.failed) - NAMES_SHOWN,
                     "names": quoted_names([m for m, _e in report.failed[NAMES_SHOWN:]]),
