@@ -567,3 +567,21 @@ def test_bulk_delete_errors_built_in_pool_threads_speak_the_readers_language(
 
     failure = [text for text in texts(response) if "First" in text]
     assert len(failure) == 1 and expected in failure[0] and other not in failure[0], failure
+
+
+def test_add_change_and_delete_messages_agree_with_the_russian_name_of_the_model(exolve, manager_client, settings):
+    settings.LANGUAGE_CODE = "ru"  # Django's own reads "Голосовое сообщение «…» был успешно добавлен"
+    added = manager_client.post(reverse(ADD), {**form_data(name="Промо"), "_continue": "1"}, follow=True)
+    message = VoiceMessage.objects.get()
+    change_url = reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
+    changed = manager_client.post(change_url, form_data(name="Промо 2", version=str(message.version)), follow=True)
+    delete_url = reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
+    confirm = manager_client.get(delete_url).content.decode()
+    deleted = manager_client.post(delete_url, {"post": "yes"}, follow=True)
+
+    assert texts(added) == ["Голосовое сообщение «Промо» добавлено. Ниже его можно изменить снова."]
+    assert texts(changed)[-1] == "Голосовое сообщение «Промо 2» изменено."  # after "Exolve cannot change…"
+    assert "Удалить «Промо 2» (голосовое сообщение)?" in confirm and "Да, удалить" in confirm
+    assert "типаголосовое" not in confirm and "уверен" not in confirm
+    assert texts(deleted) == ["Голосовое сообщение «Промо 2» удалено."]
+    assert not VoiceMessage.objects.exists()
