@@ -120,12 +120,12 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
         raise UploadError(_too_large(len(data), max_bytes))
     if not data.strip():
         raise UploadError(_("The file is empty."))
-    if data.startswith(OTHER_FILE_MAGICS):
-        raise UploadError(not_a_table())
     if data[:4] == ZIP_MAGIC:
         reading, rows = "xlsx", _xlsx_rows(data)
     elif not name.endswith((".csv", ".txt", ".xlsx")):
         raise UploadError(_("Only CSV and XLSX files can be read. Save the list as .csv or .xlsx."))
+    elif data.startswith(OTHER_FILE_MAGICS):
+        raise UploadError(not_a_table())
     elif data[:8] == OLE_MAGIC:
         raise UploadError(
             _(
