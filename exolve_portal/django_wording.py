@@ -33,4 +33,6 @@ DJANGO_MSGIDS = (
         "types of objects:"
     ),
     gettext_noop("Yes, I’m sure"),
+    # "Delete selected" of a model without its own message: Django's Russian "Успешно удалены 1 …".
+    gettext_noop("Successfully deleted %(count)d %(items)s."),
 )
