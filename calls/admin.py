@@ -6,6 +6,8 @@ List pages run a fixed number of queries whatever the number of rows: related ro
 come through select_related and broadcast counts through one annotated query.
 """
 
+import json
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,11 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
+from exolve_portal.admin_messages import ObjectMessagesMixin
 from exolve_portal.pagination import EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -36,6 +39,7 @@ from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
+from .statuses import status_html, status_label
 from .tasks import schedule_refresh
 
 
@@ -67,7 +71,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [(s, s) for s in sorted(set(seen_statuses()) | set(FINAL_STATUSES))]
+        return [(status, status_label(status)) for status in sorted(set(seen_statuses()) | set(FINAL_STATUSES))]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -76,18 +80,13 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(CallStopListMixin, admin.ModelAdmin):
-    list_display = (
-        "destination",
-        "message",
-        "state",
-        "status_shown",
-        "duration",
-        "started",
-        "ended",
-        "requested_by",
-        "queued_at",
-    )
+class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
+    object_messages = {
+        "deleted": _("The call “{obj}” was deleted."),
+        "bulk_deleted": ngettext_lazy("Deleted %(count)d call.", "Deleted %(count)d calls.", "count"),
+    }
+    # Few enough columns to fit a 1280 px screen beside the filters; the call's page has the rest.
+    list_display = ("destination", "message", "state", "status_shown", "duration", "requested_by", "queued_at")
     list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
@@ -106,7 +105,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "call_id",
-                    "status",
+                    "status_detail",
                     "created",
                     "updated",
                     "started",
@@ -116,7 +115,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
                     "direction",
                     "refreshed_at",
                     "next_refresh_at",
-                    "raw",
+                    "raw_answer",
                 )
             },
         ),
@@ -124,7 +123,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Every field is a record of what happened; nothing here is edited by hand.
-        return [f.name for f in Call._meta.fields]
+        return [f.name for f in Call._meta.fields] + ["status_detail", "raw_answer"]
 
     def has_add_permission(self, request):
         return False
@@ -146,7 +145,19 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Exolve status"), ordering="status")
     def status_shown(self, obj):
-        return obj.status or "—"
+        return status_html(obj.status)
+
+    @admin.display(description=_("Exolve status"))
+    def status_detail(self, obj):
+        # The call's own page shows Exolve's string beside the label, for engineers.
+        if not obj.status or status_label(obj.status) == obj.status:
+            return status_html(obj.status)
+        return format_html("{} <code>{}</code>", status_label(obj.status), obj.status)
+
+    @admin.display(description=_("last Exolve answer"))
+    def raw_answer(self, obj):
+        # Exolve's own words, kept as received: a code block, not text to translate.
+        return format_html("<pre><code>{}</code></pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2))
 
     def get_search_results(self, request, queryset, search_term):
         # "+7 (999) 123-45-67" finds 79991234567.
@@ -175,8 +186,7 @@ class CallAdmin(CallStopListMixin, admin.ModelAdmin):
         schedule_refresh()
         self.message_user(
             request,
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+            summary.message(),
             messages.WARNING if summary.failed else messages.SUCCESS,
         )
         for destination, reason in summary.errors[:5]:
@@ -307,7 +317,11 @@ def _outcome_column(outcome: Outcome):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
+class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
+    object_messages = {
+        "deleted": _("The broadcast “{obj}” was deleted."),
+        "bulk_deleted": ngettext_lazy("Deleted %(count)d broadcast.", "Deleted %(count)d broadcasts.", "count"),
+    }
     list_display = (
         "__str__",
         "state_shown",
@@ -352,10 +366,10 @@ class BroadcastAdmin(admin.ModelAdmin):
         "time_zone",
         "pace_per_minute",
         "purpose",
-        "consent_confirmed",
+        "consent_confirmed_shown",
         "retries",
         "retry_after_minutes",
-        "retry_failed",
+        "retry_failed_shown",
         "counts_table",
         "calls_link",
         "skipped_numbers",
@@ -382,6 +396,15 @@ class BroadcastAdmin(admin.ModelAdmin):
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, obj):
         return obj.get_state_display()
+
+    # Yes/no in words: Django's boolean icon carries an English alt text ("True", "False").
+    @admin.display(description=_("recipients' consent confirmed"))
+    def consent_confirmed_shown(self, obj):
+        return gettext("yes") if obj.consent_confirmed else gettext("no")
+
+    @admin.display(description=_("retry failed calls too"))
+    def retry_failed_shown(self, obj):
+        return gettext("yes") if obj.retry_failed else gettext("no")
 
     @admin.display(description=_("calling hours"), ordering="calling_hours")
     def calling_hours_shown(self, obj):

@@ -14,8 +14,10 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+
+from exolve_portal.admin_messages import ObjectMessagesMixin
 
 from . import stop_list
 from .admin_urls import admin_url
@@ -88,7 +90,15 @@ class StopListImportForm(StopListReasonForm):
 
 
 @admin.register(StopListEntry)
-class StopListEntryAdmin(admin.ModelAdmin):
+class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
+    object_messages = {
+        "added": _("The number {obj} was put on the stop list."),
+        "changed": _("The stop-list entry of {obj} was changed."),
+        "deleted": _("The number {obj} was taken off the stop list."),
+        "bulk_deleted": ngettext_lazy(
+            "%(count)d number was taken off the stop list.", "%(count)d numbers were taken off the stop list.", "count"
+        ),
+    }
     form = StopListEntryForm
     list_display = ("number", "reason", "note", "added_by", "added_at")
     list_filter = ("reason", ("added_at", admin.DateFieldListFilter))

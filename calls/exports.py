@@ -24,6 +24,7 @@ from . import spreadsheets
 from .models import CallState, Purpose
 from .outcomes import Outcome, outcome_expression
 from .spreadsheets import neutralise  # noqa: F401  (part of this module's API)
+from .statuses import STATUS_LABELS
 
 CHUNK_SIZE = 2000
 
@@ -66,14 +67,17 @@ def export_rows(queryset) -> Iterator[tuple]:
     state_index = _index("state")
     outcome_index = _index("export_outcome")
     purpose_index = _index("broadcast__purpose")
+    status_index = _index("status")
     # Labels looked up once, in the active language, not once per row.
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
     outcomes = {outcome: str(label) for outcome, label in Outcome.choices}
+    statuses = {status: str(label) for status, label in STATUS_LABELS.items()}  # an unknown one as it is
     purposes = {purpose: str(label) for purpose, label in _PURPOSE_LABELS.items()}
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         row = list(row)
         row[state_index] = labels.get(row[state_index], row[state_index])
         row[outcome_index] = outcomes.get(row[outcome_index], row[outcome_index])
+        row[status_index] = statuses.get(row[status_index], row[status_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
         yield tuple(row)
 

@@ -18,7 +18,7 @@ from jobs.registry import register
 from . import exports
 from .filters import CallFilterForm
 from .models import Call
-from .statistics import refresh_calls
+from .statistics import refresh_calls, refreshed_message
 from .tasks import schedule_refresh
 
 REFRESH = "calls.refresh"
@@ -33,8 +33,7 @@ def describe_refresh(result: dict) -> list[tuple[str, str]]:
     lines = [
         (
             "warning" if result["failed"] else "success",
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": result["refreshed"], "finished": result["finished"], "failed": result["failed"]},
+            refreshed_message(result["refreshed"], result["finished"], result["failed"]),
         )
     ]
     # The reasons are the text stored on each call (its "error"), as the worker wrote it.

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from . import stop_list, tasks
 from .lifecycle import BroadcastState, Window, get_zone, parse_window, zone_of_number
@@ -291,7 +291,11 @@ def _record_broadcast(
                 requested_by.pk,
                 [broadcast],
                 ADDITION,
-                change_message=gettext("Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s")
+                change_message=ngettext(
+                    "Sent to %(count)d number from %(source)s; purpose: %(purpose)s",
+                    "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s",
+                    len(numbers),
+                )
                 % {"count": len(numbers), "source": source, "purpose": Purpose(plan.purpose).label},
                 single_object=True,
             )

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop as _
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.threads import in_current_language
 
 from . import stop_list
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, STOPPED_NOT_CALLED, BroadcastState, get_zone, parse_window
@@ -488,7 +489,8 @@ def send_queued_calls(
         while (call := reserve.get()) is not _STOP:
             results.put((call, send_one(client, call)))
 
-    threads = [threading.Thread(target=sender, name=f"exolve-send-{i}", daemon=True) for i in range(slots)]
+    target = in_current_language(sender)
+    threads = [threading.Thread(target=target, name=f"exolve-send-{i}", daemon=True) for i in range(slots)]
     for thread in threads:
         thread.start()
     outstanding = 0  # claimed and not yet written back

@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.threads import in_current_language
 
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
@@ -41,6 +42,10 @@ class RefreshSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (destination or call id, reason)
     retries: int = 0  # automatic retries created (calls/retries.py)
     retry_sends: dict = field(default_factory=dict)  # broadcast id -> when its first retry may ring
+
+    def message(self) -> str:
+        """What staff read after a refresh (admin, broadcast page, job page)."""
+        return refreshed_message(self.refreshed, self.finished, self.failed)
 
     def merge(self, other: RefreshSummary) -> None:
         self.refreshed += other.refreshed
@@ -126,12 +131,13 @@ def refresh_calls(
     summary = RefreshSummary()
     waiting = deque(c for c in calls if c.call_id)  # not asked for yet
     in_flight: dict = {}
+    fetch = in_current_language(_fetch)
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
 
         def fill():
             while len(in_flight) < slots and waiting:
                 call = waiting.popleft()
-                in_flight[pool.submit(_fetch, client, call.call_id)] = call
+                in_flight[pool.submit(fetch, client, call.call_id)] = call
 
         fill()
         renewed = time.monotonic()
@@ -230,3 +236,11 @@ def next_due_time() -> datetime | None:
         .values_list("next_refresh_at", flat=True)
         .first()
     )
+
+
+def refreshed_message(refreshed: int, finished: int, failed: int) -> str:
+    return ngettext(
+        "Refreshed %(count)d call, %(finished)d with a final status, %(failed)d failed.",
+        "Refreshed %(count)d calls, %(finished)d with a final status, %(failed)d failed.",
+        refreshed,
+    ) % {"count": refreshed, "finished": finished, "failed": failed}

@@ -6,9 +6,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Call
 from .outcomes import outcome_expression, outcome_label
+from .statuses import status_html
 
 PER_PAGE = 50
 
@@ -32,49 +34,40 @@ def message_name(call) -> str:
 
 
 class CallTable(tables.Table):
-    queued_at = tables.DateTimeColumn(verbose_name=_("queued"), short=True)
+    """The calls in a few columns; the call's own page (its number links there) has the rest.
+
+    Few columns and short headers (context "column"), so the table fits a 1280 px screen.
+    """
+
+    queued_at = tables.DateTimeColumn(verbose_name=pgettext_lazy("column", "queued"), short=True)
     destination = tables.Column(
-        verbose_name=_("number"),
+        verbose_name=pgettext_lazy("column", "number"),
         linkify=lambda record: reverse("admin:calls_call_change", args=[record.pk]),
         attrs={"td": {"class": "call-destination"}},
     )
     message = tables.Column(
-        verbose_name=_("voice message"), accessor="pk", order_by=("voice_message__name", "-queued_at")
+        verbose_name=pgettext_lazy("column", "message"),
+        accessor="pk",
+        order_by=("voice_message__name", "-queued_at"),
+        attrs={"td": {"class": "call-message"}},
     )
     broadcast = tables.Column(
-        verbose_name=_("broadcast"),
+        verbose_name=pgettext_lazy("column", "broadcast"),
         accessor="broadcast_id",
         linkify=lambda record: reverse("portal:broadcast", args=[record.broadcast_id]) if record.broadcast_id else None,
         order_by=("broadcast_id", "pk"),
     )
-    source = tables.Column(verbose_name=_("from"))
-    state = tables.Column(verbose_name=_("state"))
-    outcome = tables.Column(verbose_name=_("outcome"), order_by=("outcome", "-queued_at"))
-    status = tables.Column(verbose_name=_("Exolve status"), default="—")
-    duration = tables.Column(verbose_name=_("duration (s)"), attrs={"td": {"class": "number"}})
-    started = tables.DateTimeColumn(verbose_name=_("started"), short=True)
-    ended = tables.DateTimeColumn(verbose_name=_("ended"), short=True)
-    requested_by = tables.Column(verbose_name=_("sent by"), accessor="requested_by__username", default="—")
-    error = tables.Column(verbose_name=_("last error"), default="")
+    outcome = tables.Column(verbose_name=pgettext_lazy("column", "outcome"), order_by=("outcome", "-queued_at"))
+    status = tables.Column(verbose_name=pgettext_lazy("column", "Exolve status"), default="—")
+    duration = tables.Column(verbose_name=pgettext_lazy("column", "seconds"), attrs={"td": {"class": "number"}})
+    error = tables.Column(
+        verbose_name=pgettext_lazy("column", "error"), default="", attrs={"td": {"class": "call-error"}}
+    )
 
     class Meta:
         model = Call
         fields = ()
-        sequence = (
-            "queued_at",
-            "destination",
-            "message",
-            "broadcast",
-            "source",
-            "state",
-            "outcome",
-            "status",
-            "duration",
-            "started",
-            "ended",
-            "requested_by",
-            "error",
-        )
+        sequence = ("queued_at", "destination", "message", "broadcast", "outcome", "status", "duration", "error")
         template_name = "calls/pages/table.html"
         attrs = {"id": "calls-table", "class": "calls-table"}
         row_attrs = {"id": lambda record: f"call-{record.pk}", "data-outcome": lambda record: record.outcome}
@@ -90,10 +83,13 @@ class CallTable(tables.Table):
     def render_outcome(self, value):
         return format_html('<span class="outcome outcome-{}">{}</span>', value, outcome_label(value))
 
+    def render_status(self, value):
+        return status_html(value)
+
     def render_error(self, value):
         if not value:
             return ""
-        return format_html('<span title="{}">{}</span>', value, Truncator(value).chars(80))
+        return format_html('<span title="{}">{}</span>', value, Truncator(value).chars(60))
 
     def order_queued_at(self, queryset, is_descending):
         # The primary key breaks ties so pages never repeat or skip a row.

@@ -69,6 +69,19 @@ class UploadError(ValueError):
 ZIP_MAGIC = b"PK\x03\x04"
 # Old Excel (.xls) files and password-protected workbooks are OLE containers.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Pictures and documents staff may choose by mistake (renamed or not): refused as "not a table"
+# before any decoding, even when their first bytes happen to read as text.
+OTHER_FILE_MAGICS = (
+    b"\x89PNG",  # PNG
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF87a",
+    b"GIF89a",
+    b"%PDF-",
+    b"RIFF",  # WebP, WAV, AVI
+    b"\x1f\x8b",  # gzip
+    b"Rar!",
+    b"7z\xbc\xaf",
+)
 # Control characters no table saved as text contains (tab, newlines and form feed aside).
 BINARY_CHARACTERS = frozenset(chr(c) for c in (*range(0, 9), *range(14, 32)))
 # A workbook's text table is read whole: refuse one this many times the upload limit unpacked.
@@ -111,6 +124,8 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
         reading, rows = "xlsx", _xlsx_rows(data)
     elif not name.endswith((".csv", ".txt", ".xlsx")):
         raise UploadError(_("Only CSV and XLSX files can be read. Save the list as .csv or .xlsx."))
+    elif data.startswith(OTHER_FILE_MAGICS):
+        raise UploadError(not_a_table())
     elif data[:8] == OLE_MAGIC:
         raise UploadError(
             _(

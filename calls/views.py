@@ -150,7 +150,7 @@ def broadcast_detail(request, pk):
         Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
     )
     counts = stats.broadcast_counts(broadcast)
-    table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message", "source"))
+    table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
     RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": EstimatingPaginator}).configure(table)
     skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
     context = page_context(
@@ -336,8 +336,7 @@ def broadcast_refresh(request, pk):
         messages.add_message(
             request,
             level,
-            gettext("Refreshed %(refreshed)d call(s), %(finished)d with a final status, %(failed)d failed.")
-            % {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed},
+            summary.message(),
         )
         for destination, reason in summary.errors[:5]:
             messages.error(request, f"{destination}: {reason}")

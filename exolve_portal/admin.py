@@ -14,7 +14,13 @@ from django.utils.translation import gettext_lazy as _
 @admin.register(LogEntry)
 class LogEntryAdmin(admin.ModelAdmin):
     list_display = ["action_time", "user", "action_label", "content_type", "object_link", "change_summary"]
-    list_filter = ["action_flag", "content_type", ("user", admin.RelatedOnlyFieldListFilter), "action_time"]
+    # Only the kinds of object the log holds entries for (not every model of every app).
+    list_filter = [
+        "action_flag",
+        ("content_type", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "action_time",
+    ]
     search_fields = ["object_repr", "object_id", "user__username", "change_message"]
     date_hierarchy = "action_time"
     list_select_related = ["user", "content_type"]

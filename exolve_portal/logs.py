@@ -84,6 +84,20 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class RefusalWithoutTracebackFilter(logging.Filter):
+    """A refused request (4xx: 403 PermissionDenied, ...) is logged as one line, without its traceback.
+
+    Django passes the exception of a refusal to ``django.request``; the refusal is the
+    portal working as meant, and a traceback per refused page would bury real errors.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, exception, extras."""
 
@@ -118,7 +132,10 @@ def build_logging(*, json_format: bool = True, level: str = "INFO") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact_secrets": {"()": "exolve_portal.logs.RedactSecretsFilter"}},
+        "filters": {
+            "redact_secrets": {"()": "exolve_portal.logs.RedactSecretsFilter"},
+            "refusal_without_traceback": {"()": "exolve_portal.logs.RefusalWithoutTracebackFilter"},
+        },
         "formatters": {
             "json": {"()": "exolve_portal.logs.JSONFormatter"},
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -133,6 +150,8 @@ def build_logging(*, json_format: bool = True, level: str = "INFO") -> dict:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # 403 and other refusals: one warning line each (they propagate to the console).
+            "django.request": {"filters": ["refusal_without_traceback"]},
             # urllib3 logs request lines at DEBUG; never let headers near a log.
             "urllib3": {"level": "WARNING"},
             # Gunicorn's own loggers go through the same handler (see gunicorn.conf.py).

@@ -430,3 +430,28 @@ def test_broadcast_with_retries_where_one_number_goes_on_the_stop_list_mid_way(p
     skipped = Call.objects.get(broadcast=broadcast, destination=busy, attempt=2)
     assert skipped.state == CallState.SKIPPED
     screenshot(page, "broadcast-retries")
+
+
+# Every table on the page: its width beyond what its box shows (0 when it fits).
+TABLE_OVERFLOW_JS = """() => [...document.querySelectorAll('table')].map(t => {
+    const box = t.closest('.table-container, .results, .module') || t.parentElement;
+    return Math.max(0, t.scrollWidth - box.clientWidth);
+})"""
+
+
+@pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
+def test_calls_tables_fit_a_1280_px_screen(portal, browser, sandbox, locale):
+    """The calls page, a broadcast's page and the admin's calls list: nothing cut off at the right."""
+    broadcast = make_broadcast(name="Напоминание о записи к врачу на завтра, 10:30, кабинет 12")
+    bulk_calls(26, broadcast=broadcast, error="Exolve не принял звонок: номер вне зоны действия сети оператора.")
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        log_in(page, portal)
+        for path in ("/portal/calls/", f"/portal/broadcasts/{broadcast.pk}/", "/admin/calls/call/"):
+            page.goto(f"{portal}{path}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280, path
+            assert page.evaluate(TABLE_OVERFLOW_JS) == [0] * page.locator("table").count(), path
+    finally:
+        context.close()

@@ -105,8 +105,13 @@ def test_sending_needs_the_permission_on_every_request(voice_message, client, du
     user = make_user("viewer", perms=("calls.view_call", "calls.view_broadcast"))
     client.force_login(user)
     assert client.get(reverse(SEND_URL)).status_code == 403
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "token": "t", "destinations": "79991234561",
-            "_confirm": "1"}
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "token": "t",
+        "destinations": "79991234561",
+        "_confirm": "1",
+    }
     assert client.post(reverse(SEND_URL), data).status_code == 403
     assert not Broadcast.objects.exists()
 
@@ -195,13 +200,20 @@ def test_broadcast_page_shows_counts_and_link_to_calls(voice_message, operator_c
 def test_status_filter_offers_final_statuses_and_strings_exolve_sent_as_received(admin_client, voice_message):
     make_call(voice_message, "79991234561", state=CallState.SENT, status="play_audio_stop", call_id="c1")
     make_call(voice_message, "79991234562", state=CallState.FINISHED, status="busy", call_id="c2")
+    make_call(voice_message, "79991234563", state=CallState.SENT, status="never_seen", call_id="c3")
 
     response = admin_client.get(reverse("admin:calls_call_changelist"))
-    offered = {choice["display"] for spec in response.context["cl"].filter_specs
-               if getattr(spec, "parameter_name", "") == "status" for choice in spec.choices(response.context["cl"])}
+    offered = {
+        choice["display"]
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", "") == "status"
+        for choice in spec.choices(response.context["cl"])
+    }
     only_odd = admin_client.get(reverse("admin:calls_call_changelist") + "?status=play_audio_stop")
 
-    assert {"play_audio_stop", "completed", "no_answer", "busy", "failed"} <= offered
+    # Known statuses in the staff's words, an unknown one as Exolve sent it.
+    assert {"message played", "completed", "no answer", "busy", "failed", "never_seen"} <= offered
+    assert "no_answer" not in offered
     assert [call.destination for call in only_odd.context["cl"].result_list] == ["79991234561"]
 
 
@@ -309,3 +321,18 @@ def test_voice_message_list_offers_recent_authors_and_the_chosen_one(admin_clien
     assert offered == [f"author{n:02d}" for n in range(11, 1, -1)]
     assert ("author00", True) in _filter_choices(chosen, "created_by")
     assert [m.name for m in chosen.context["cl"].result_list] == ["By author00"]
+
+
+def test_call_lists_show_exolve_statuses_in_the_staffs_words_with_the_raw_string_kept(
+    admin_client, voice_message, settings
+):
+    make_call(voice_message, "79991234561", state=CallState.FINISHED, status="no_answer", call_id="c1")
+    unknown = make_call(voice_message, "79991234562", state=CallState.SENT, status="never_seen", call_id="c2")
+    settings.LANGUAGE_CODE = "ru"
+
+    page = admin_client.get(reverse("admin:calls_call_changelist"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    detail = admin_client.get(reverse("admin:calls_call_change", args=[unknown.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert 'title="no_answer" data-exolve-status="no_answer">нет ответа</span>' in page
+    assert '<code class="exolve-status">never_seen</code>' in page
+    assert "never_seen" in detail.content.decode()

@@ -147,12 +147,18 @@ def bad_files():
         archive.writestr("notes.txt", "79991234561")
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 4
     jpeg_with_0x98 = b"\xff\xd8\xff\xe0\x98\x98 JFIF" + b"\x98" * 100
+    # Bytes that decode as Windows-1251 text with no control character: only the magic number tells.
+    jpeg_as_text = b"\xff\xd8\xff\xe1 Exif MM " + bytes(range(0xC0, 0x100)) * 8
+    pdf = b"%PDF-1.7\n79991234561\n"
     return [
         ("numbers.xlsx", broken_sheet.getvalue(), "damaged"),
         ("numbers.xlsx", plain_zip.getvalue(), "not a table"),
         ("photo.xlsx", png, "not a table"),
         ("photo.csv", png, "not a table"),
         ("photo.csv", jpeg_with_0x98, "not a table"),
+        ("photo.csv", jpeg_as_text, "not a table"),
+        ("scan.csv", pdf, "not a table"),
+        ("photo.jpg", jpeg_as_text, "Only CSV and XLSX"),
         ("numbers.xlsx", good[:300], "damaged"),  # a truncated download
         ("old.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old Excel"),
         ("numbers.csv", b'phone\n"79991234561\n' + b"x" * 200_000 + b"\n", "damaged"),  # an unclosed quote

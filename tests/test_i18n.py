@@ -474,3 +474,202 @@ def test_send_command_reports_in_russian(voice_message, settings):
     assert "в очереди 2 звонка" in out and "повторов: 1" in out
     assert "повтор, звонок один раз: 79991234561" in err
     assert voice_message.calls.filter(state=CallState.QUEUED).count() == 2
+
+
+# --- Counts in Russian take the form their number needs ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "line"),
+    [(1, "1 звонок подходит под фильтры"), (2, "2 звонка подходят под фильтры"), (5, "5 звонков подходят под фильтры")],
+)
+def test_count_lines_take_the_russian_plural_form_of_their_number(client, db, russian_browser, count, line):
+    manager = role_user("manager-plural", MANAGERS)
+    broadcast = make_broadcast(user=manager)
+    bulk_calls(count, broadcast=broadcast, user=manager)
+    client.force_login(manager)
+    response = client.get(reverse("portal:calls"), {"broadcast": broadcast.pk}, **russian_browser)
+    assert line in visible_text(response.content.decode())
+
+
+# --- Every staff page and admin page in Russian, with data in it: no English word left ------------
+
+# True proper names and codes staff read as they are; any other Latin word is English left over.
+# ("English" is the language switch naming that language in itself.)
+PROPER_NAMES = {"Exolve", "CSV", "XLSX", "Excel", "IANA", "UTC", "MSK", "ID", "API", "JSON", "English"}
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# Codes, not English: time-zone names (Europe/Moscow), addresses, ids, and the technical detail
+# an Exolve error keeps for engineers after its explanation ("Exolve API response 404 (...) for ...").
+CODES = re.compile(
+    r"\b[A-Z][a-z]+(?:/[A-Za-z_+-]+)+|\bhttps?://\S+|\S+@\S+|\b[a-f0-9-]{8,}\b"
+    r"|Exolve API response \d{3} \([^)]*\) for [\w/]+|Exolve API [\w ]*…"  # whole, or cut short in a table cell
+)
+RU_HEADERS = {"HTTP_ACCEPT_LANGUAGE": "ru-RU,ru;q=0.9,en;q=0.5"}
+
+
+class ReaderText(HTMLParser):
+    """What a reader sees: text nodes and the attributes a browser shows (tooltips, button labels).
+
+    Left out: scripts and styles, raw codes set apart in <code>/<kbd>/<samp>, the tooltip
+    holding an Exolve status string (`data-exolve-status`), and values of fields (data).
+    """
+
+    SKIPPED = {"script", "style", "code", "kbd", "samp", "textarea"}
+    VOID = {"br", "img", "input", "meta", "link", "hr", "wbr", "source", "col", "area", "base"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self._skipped = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in self.SKIPPED:
+            self._skipped.append(tag)
+        if self._skipped:
+            return
+        for name in ("title", "aria-label", "placeholder", "alt"):
+            if attributes.get(name) and not (name == "title" and "data-exolve-status" in attributes):
+                self.parts.append(attributes[name])
+        if tag == "input" and attributes.get("type") in ("submit", "button", "reset") and attributes.get("value"):
+            self.parts.append(attributes["value"])
+
+    def handle_endtag(self, tag):
+        if self._skipped and self._skipped[-1] == tag:
+            self._skipped.pop()
+
+    def handle_data(self, data):
+        if not self._skipped:
+            self.parts.append(data)
+
+
+def english_words(page: str, own_data=()) -> list[str]:
+    """The Latin-letter words of `page` a Russian reader would see, once the user's own data is taken out."""
+    parser = ReaderText()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    for value in sorted(own_data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    text = CODES.sub(" ", text)
+    return sorted({word for word in LATIN_WORD.findall(text) if word not in PROPER_NAMES})
+
+
+def test_english_words_finds_what_django_would_leave_in_english():
+    page = (
+        '<p>Голосовое сообщение</p><select><option value="">- Select an option -</option></select>'
+        '<code>no_answer</code><span title="ringing" data-exolve-status="ringing">идёт вызов</span>'
+        '<input type="submit" value="Go"><input name="q" value="typed by the user"><p>Exolve, XLSX, Europe/Moscow</p>'
+    )
+    assert english_words(page) == ["Go", "Select", "an", "option"]
+    assert english_words('<p title="Show all">Все</p>') == ["Show", "all"]
+    assert english_words("<p>Рассылка Greeting</p>", own_data=["Greeting"]) == []
+
+
+@pytest.fixture
+def full_portal(db, sandbox, settings):
+    """A manager (the staff's widest role), and data on every page: messages, a broadcast with calls in
+    every status, the stop list, a job. (A superuser's extra pages are the third-party apps' own:
+    users and permissions, axes, task rows; their words come from those packages.)"""
+    from django.contrib.admin.models import ADDITION, LogEntry
+    from django.contrib.auth.models import Group
+
+    from calls.models import StopListEntry
+    from exolve_portal.roles import setup_roles
+    from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
+
+    settings.LANGUAGE_CODE = "en"  # the browser asks for Russian: the pages must follow it
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    setup_roles()
+    admin_user = role_user("chief", MANAGERS)
+    operator = role_user("operator-ru", OPERATORS)
+    message = VoiceMessage.objects.create(name="Напоминание о приёме", media_id=1967)
+    spare = VoiceMessage.objects.create(name="Акция выходного дня", media_id=1979)
+    broadcast = make_broadcast(message, name=message.name, user=operator)
+    broadcast.invalid_numbers = [["12345", "Слишком мало цифр для телефонного номера."]]
+    broadcast.duplicate_numbers = ["79991234561"]
+    broadcast.save()
+    bulk_calls(13, voice_message=message, broadcast=broadcast, user=operator)  # every outcome case
+    for index, status in enumerate(("rejected", "talk", "answered", "play_audio_stop", "initiated", "modified")):
+        bulk_calls(1, voice_message=message, broadcast=broadcast, user=operator, first_number=100 + index,
+                   state=CallState.SENT, status=status)  # fmt: skip
+    StopListEntry.objects.create(number="79991230001", reason="asked", note="просил не звонить")
+    OrphanedVoiceMessage.objects.create(exolve_id="0f3c2a9e-left-behind", name="Осталось в Exolve")
+    LogEntry.objects.log_actions(admin_user.pk, [spare], ADDITION, change_message="", single_object=True)
+    job = finished_sync_job(admin_user)
+    own_data = [
+        "chief", "operator-ru", "vm-1", message.exolve_id, spare.exolve_id, "0f3c2a9e-left-behind",
+        *Group.objects.values_list("name", flat=True),
+    ]  # fmt: skip
+    return {"user": admin_user, "broadcast": broadcast, "message": message, "job": job, "own_data": own_data}
+
+
+def admin_pages(client, objects):
+    """(what, response) for every admin page: lists, forms, history, delete and action confirmations."""
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = objects["user"]
+    yield "admin index", client.get(reverse("admin:index"), **RU_HEADERS)
+    for model, model_admin in django_admin.site._registry.items():
+        if not model_admin.has_view_or_change_permission(request):
+            continue  # not a page this reader can open
+        info = model._meta.app_label, model._meta.model_name
+        changelist = reverse("admin:{}_{}_changelist".format(*info))
+        yield changelist, client.get(changelist, **RU_HEADERS)
+        if model_admin.has_add_permission(request):
+            add = reverse("admin:{}_{}_add".format(*info))
+            yield add, client.get(add, **RU_HEADERS)
+        first = model._default_manager.order_by("pk").first()
+        if first is None:
+            continue
+        views = ["change", "history"] + (["delete"] if model_admin.has_delete_permission(request, first) else [])
+        for view in views:
+            url = reverse("admin:{}_{}_{}".format(*info, view), args=[first.pk])
+            yield url, client.get(url, **RU_HEADERS)
+        for action in model_admin.get_actions(request):
+            # The first POST of an action: its confirmation page, or the list with its message.
+            data = {"action": action, django_admin.helpers.ACTION_CHECKBOX_NAME: [first.pk]}
+            yield f"{changelist} action {action}", client.post(changelist, data, follow=True, **RU_HEADERS)
+    yield "stop-list import", client.get(reverse("admin:calls_stoplistentry_import"), **RU_HEADERS)
+
+
+def portal_pages(client, objects):
+    broadcast = objects["broadcast"]
+    yield "dashboard", client.get(reverse("portal:dashboard"), **RU_HEADERS)
+    yield "send", client.get(reverse("portal:send"), **RU_HEADERS)
+    preview = {
+        "voice_message": objects["message"].pk,
+        "source": SOURCE,
+        "numbers": "79991234561\n+7 999 123-45-67\n12345\n79991230001",
+        "token": "scan-token",
+        "_preview": "1",
+    }
+    yield "send preview", client.post(reverse("portal:send"), preview, **RU_HEADERS)
+    yield "calls", client.get(reverse("portal:calls"), **RU_HEADERS)
+    yield "calls filtered", client.get(reverse("portal:calls"), {"outcome": "busy", "date_from": "x"}, **RU_HEADERS)
+    yield "broadcast", client.get(reverse("portal:broadcast", args=[broadcast.pk]), **RU_HEADERS)
+    for steer in ("broadcast_pause", "broadcast_stop", "broadcast_move", "broadcast_resend"):
+        yield steer, client.post(reverse(f"portal:{steer}", args=[broadcast.pk]), **RU_HEADERS)
+    yield "job", client.get(reverse("jobs:job", args=[objects["job"].pk]), **RU_HEADERS)
+    yield "404", client.get("/portal/broadcasts/999999/", **RU_HEADERS)
+
+
+def test_every_staff_and_admin_page_has_no_english_word_in_russian(client, full_portal):
+    client.force_login(full_portal["user"])
+    leaks, seen = {}, 0
+    for what, response in [*admin_pages(client, full_portal), *portal_pages(client, full_portal)]:
+        assert response.status_code in (200, 404), (what, response.status_code)
+        page = response.content.decode()
+        assert '<html lang="ru"' in page, what
+        seen += 1
+        if words := english_words(page, full_portal["own_data"]):
+            leaks[what] = words
+    assert seen >= 45  # every page of the list above was rendered
+    assert not leaks, "English on Russian pages:\n" + "\n".join(f"{what}: {words}" for what, words in leaks.items())
+
+
+def test_the_refused_page_has_no_english_word_in_russian(client, db, russian_browser):
+    client.force_login(role_user("nobody-scan"))
+    response = client.get(reverse("portal:send"), **russian_browser)
+    assert response.status_code == 403
+    assert english_words(response.content.decode(), ["nobody-scan", OPERATORS, MANAGERS]) == []

@@ -228,7 +228,7 @@ def test_refresh_statistics_of_many_calls_runs_as_a_job(sent_calls, client, sand
     worker()
     assert dict(sent_calls.calls.values_list("destination", "status")) == FINAL
     page = client.get(response["Location"]).content.decode()
-    assert "Refreshed 3 call(s), 3 with a final status, 0 failed." in page
+    assert "Refreshed 3 calls, 3 with a final status, 0 failed." in page
     assert f'href="{filtered}"' in page  # back to the filtered list
 
 
@@ -242,7 +242,7 @@ def test_refresh_button_of_a_broadcast_with_many_calls_runs_as_a_job(sent_calls,
     worker()
     assert dict(sent_calls.calls.values_list("destination", "status")) == FINAL
     page = client.get(reverse("jobs:job", args=[job.pk])).content.decode()
-    assert "Refreshed 3 call(s)" in page
+    assert "Refreshed 3 calls" in page
     assert f'href="{reverse("portal:broadcast", args=[sent_calls.pk])}"' in page
 
 

@@ -97,3 +97,13 @@ def test_links_are_hidden_from_those_who_may_not_use_them(nobody_client):
     assert 'id="portal-pages-module"' not in index
     assert f'href="{reverse("portal:send")}"' not in index
     assert f'href="{reverse("portal:dashboard")}"' not in index
+
+
+def test_a_refused_page_logs_one_warning_line_without_a_traceback(nobody_client, broadcast, caplog):
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert nobody_client.get(reverse("portal:send")).status_code == 403
+        assert nobody_client.post(reverse("portal:broadcast_refresh", args=[broadcast.pk])).status_code == 403
+    refusals = [record for record in caplog.records if record.name == "django.request"]
+    assert [record.levelname for record in refusals] == ["WARNING", "WARNING"]
+    assert all(record.exc_info is None and not record.exc_text for record in refusals)
+    assert "Forbidden" in caplog.text and "Traceback" not in caplog.text and "PermissionDenied" not in caplog.text

@@ -74,7 +74,7 @@ def test_refresh_statistics_now_asks_exolve_and_shows_final_outcomes(
     }
     page = operator_page_client.get(response.url)
     assert page.context["counts"]["pending"] == 0
-    assert "Refreshed 2 call(s), 2 with a final status" in page.content.decode()
+    assert "Refreshed 2 calls, 2 with a final status" in page.content.decode()
 
 
 def test_refresh_with_nothing_pending_says_so_and_asks_nobody(operator_page_client, sandbox):

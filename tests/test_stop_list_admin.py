@@ -324,3 +324,19 @@ def test_the_stop_list_pages_speak_russian(client, voice_message):
     assert "Загрузить номера…" in changelist and "Выгрузить в CSV" in changelist
     assert "Не внесены" in text(import_page) and "Слишком мало цифр" in text(import_page)
     assert "Да, больше не звонить" in confirmation
+
+
+def test_stop_list_messages_read_as_russian_sentences(manager_client, settings):
+    settings.LANGUAGE_CODE = "ru"
+    manager_client.post(reverse(ADD), {"number": "+7 (999) 123-45-61", "reason": "asked", "note": ""})
+    StopListEntry.objects.create(number="79991234562", reason="asked")
+    StopListEntry.objects.create(number="79991234563", reason="asked")
+    first = listed("79991234561")
+    added = [str(m) for m in manager_client.get(reverse(CHANGELIST)).context["messages"]]
+    bulk = {"action": "delete_selected", "post": "yes", "_selected_action": list(StopListEntry.objects.values_list("pk", flat=True))}  # noqa: E501
+
+    removed = manager_client.post(reverse(CHANGELIST), bulk, follow=True)
+
+    assert added == ["Номер 79991234561 внесён в стоп-лист."]
+    assert [str(m) for m in removed.context["messages"]] == ["Из стоп-листа убрано 3 номера."]
+    assert not StopListEntry.objects.filter(pk=first.pk).exists()

@@ -539,3 +539,49 @@ def test_changelist_queries_do_not_grow_with_rows(exolve, manager_client, django
     VoiceMessageFactory.create_batch(20)
     with django_assert_max_num_queries(len(few.captured_queries)):
         manager_client.get(reverse(CHANGELIST))
+
+
+@pytest.mark.parametrize(
+    ("default_language", "reader", "expected", "other"),
+    [
+        ("ru", "en", "“First” was not deleted", "не удалено"),
+        ("en", "ru", "«First» не удалено", "was not deleted"),
+    ],
+)
+def test_bulk_delete_errors_built_in_pool_threads_speak_the_readers_language(
+    exolve, manager_client, settings, default_language, reader, expected, other
+):
+    # A pool thread has no active language of its own: without care it writes LANGUAGE_CODE's.
+    settings.LANGUAGE_CODE = default_language
+    settings.EXOLVE_MAX_IN_FLIGHT = 1  # still a pool thread; in order, so the fault hits "First"
+    first = VoiceMessageFactory(name="First")
+    other_message = VoiceMessageFactory()
+    exolve.add_fault("http_error", DELETE, times=1, status=403)
+
+    response = manager_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [first.pk, other_message.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=reader,
+    )
+
+    failure = [text for text in texts(response) if "First" in text]
+    assert len(failure) == 1 and expected in failure[0] and other not in failure[0], failure
+
+
+def test_add_change_and_delete_messages_agree_with_the_russian_name_of_the_model(exolve, manager_client, settings):
+    settings.LANGUAGE_CODE = "ru"  # Django's own reads "Голосовое сообщение «…» был успешно добавлен"
+    added = manager_client.post(reverse(ADD), {**form_data(name="Промо"), "_continue": "1"}, follow=True)
+    message = VoiceMessage.objects.get()
+    change_url = reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
+    changed = manager_client.post(change_url, form_data(name="Промо 2", version=str(message.version)), follow=True)
+    delete_url = reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
+    confirm = manager_client.get(delete_url).content.decode()
+    deleted = manager_client.post(delete_url, {"post": "yes"}, follow=True)
+
+    assert texts(added) == ["Голосовое сообщение «Промо» добавлено. Ниже его можно изменить снова."]
+    assert texts(changed)[-1] == "Голосовое сообщение «Промо 2» изменено."  # after "Exolve cannot change…"
+    assert "Удалить «Промо 2» (голосовое сообщение)?" in confirm and "Да, удалить" in confirm
+    assert "типаголосовое" not in confirm and "уверен" not in confirm
+    assert texts(deleted) == ["Голосовое сообщение «Промо 2» удалено."]
+    assert not VoiceMessage.objects.exists()

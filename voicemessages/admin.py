@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from exolve_portal.admin_filters import RecentRelatedFilter
+from exolve_portal.admin_messages import ObjectMessagesMixin
 from exolve_portal.exolve_connection import get_client
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -97,7 +98,13 @@ class CreatedByFilter(RecentRelatedFilter):
 
 
 @admin.register(VoiceMessage)
-class VoiceMessageAdmin(admin.ModelAdmin):
+class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
+    # Bulk deletion says per message what went (delete_queryset), so no "bulk_deleted" here.
+    object_messages = {
+        "added": gettext_lazy("The voice message “{obj}” was added."),
+        "changed": gettext_lazy("The voice message “{obj}” was changed."),
+        "deleted": gettext_lazy("The voice message “{obj}” was deleted."),
+    }
     form = VoiceMessageForm
     list_display = ["name", "media_id", "redirect", "exolve_id", "created", "exolve_state"]
     list_display_links = ["name"]
@@ -154,7 +161,8 @@ class VoiceMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("last answer from Exolve"))
     def raw_answer(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2, sort_keys=True))
+        answer = json.dumps(obj.raw, ensure_ascii=False, indent=2, sort_keys=True)
+        return format_html("<pre><code>{}</code></pre>", answer)  # Exolve's words, not to translate
 
     # --- permissions ---------------------------------------------------------------
 
@@ -280,7 +288,11 @@ class VoiceMessageAdmin(admin.ModelAdmin):
         if len(report.failed) > NAMES_SHOWN:
             self.message_user(
                 request,
-                _("%(count)d more voice messages were not deleted: %(names)s.")
+                ngettext(
+                    "%(count)d more voice message was not deleted: %(names)s.",
+                    "%(count)d more voice messages were not deleted: %(names)s.",
+                    len(report.failed) - NAMES_SHOWN,
+                )
                 % {
                     "count": len(report.failed) - NAMES_SHOWN,
                     "names": quoted_names([m for m, _e in report.failed[NAMES_SHOWN:]]),

@@ -127,7 +127,11 @@ class BulkDeleteError(VoiceMessageDeleteError):
         self.report = report
         first_message, first_error = report.failed[0]
         super().__init__(first_message, first_error.exolve_error)
-        self.user_message = _("%(failed)d of %(total)d voice messages were not deleted; the first: %(first)s") % {
+        self.user_message = ngettext(
+            "%(failed)d of %(total)d voice message was not deleted; the first: %(first)s",
+            "%(failed)d of %(total)d voice messages were not deleted; the first: %(first)s",
+            report.total,
+        ) % {
             "failed": len(report.failed),
             "total": report.total,
             "first": first_error.user_message,

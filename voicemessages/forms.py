@@ -81,7 +81,7 @@ class VoiceMessageForm(forms.ModelForm):
         widget=forms.NumberInput(attrs={"min": 0, "max": 9, "step": 1}),
     )
     # Text, read in clean_version: a hidden field's own errors would be invisible.
-    version = forms.CharField(widget=forms.HiddenInput, required=False)
+    version = forms.CharField(label=_("version"), widget=forms.HiddenInput, required=False)
 
     # Set (on a per-request form class) when a save of this very form was refused
     # because the message changed meanwhile: validation then says so, sending nothing.

@@ -98,7 +98,17 @@ def describe_delete(result: dict) -> list[tuple[str, str]]:
     for failure in result["failed"]:
         lines.append(("error", not_deleted_message(failure["name"], failure["reason"], failure["may_have_reached"])))
     if more := result["failed_count"] - len(result["failed"]):
-        lines.append(("error", _("%(count)d more voice messages were not deleted.") % {"count": more}))
+        lines.append(
+            (
+                "error",
+                ngettext(
+                    "%(count)d more voice message was not deleted.",
+                    "%(count)d more voice messages were not deleted.",
+                    more,
+                )
+                % {"count": more},
+            )
+        )
     if gone := result.get("gone_meanwhile", 0):
         lines.append(
             (

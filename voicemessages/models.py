@@ -35,6 +35,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.fields import staff_member
+from exolve_portal.threads import in_current_language
 
 from .exceptions import (
     BulkDeleteError,
@@ -104,8 +105,9 @@ class VoiceMessageQuerySet(models.QuerySet):
             return report
         workers = max(1, min(settings.EXOLVE_MAX_IN_FLIGHT, len(messages)))
         outcomes = []
+        delete = in_current_language(_delete_at_exolve_or_error)  # its error text is for the reader
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for done, outcome in enumerate(pool.map(_delete_at_exolve_or_error, messages), start=1):
+            for done, outcome in enumerate(pool.map(delete, messages), start=1):
                 outcomes.append(outcome)
                 if progress:
                     progress(done, len(messages))

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import ExolveClient, VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.threads import in_current_language
 
 from .exceptions import SyncUnavailableError
 from .models import VoiceMessage
@@ -103,7 +104,8 @@ def fetch_infos(
     if not ids:
         return infos, gone, failed
     with ThreadPoolExecutor(max_workers=max(1, min(max_in_flight, len(ids)))) as pool:
-        futures = {pool.submit(client.get_voice_message, exolve_id): exolve_id for exolve_id in ids}
+        get_info = in_current_language(client.get_voice_message)
+        futures = {pool.submit(get_info, exolve_id): exolve_id for exolve_id in ids}
         for done, future in enumerate(as_completed(futures), start=1):
             exolve_id = futures[future]
             try:

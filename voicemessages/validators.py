@@ -61,7 +61,11 @@ def normalise_redirect_number(value: str | None) -> str:
         )
     if len(text) > REDIRECT_NUMBER_MAX_DIGITS:
         raise ValidationError(
-            _("This phone number is too long: it has %(count)d digits, at most %(max)d are allowed.")
+            ngettext(
+                "This phone number is too long: it has %(count)d digit, at most %(max)d are allowed.",
+                "This phone number is too long: it has %(count)d digits, at most %(max)d are allowed.",
+                len(text),
+            )
             % {"count": len(text), "max": REDIRECT_NUMBER_MAX_DIGITS},
             code="too_long",
         )

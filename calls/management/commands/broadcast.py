@@ -58,11 +58,12 @@ class Command(BaseCommand):
         pk = broadcast.pk
         if action == "show":
             state = broadcast.get_state_display()
-            return _("Broadcast %(pk)d: %(state)s; %(count)d call(s) not made yet.") % {
-                "pk": pk,
-                "state": state,
-                "count": steering.waiting_count(broadcast),
-            }
+            waiting = steering.waiting_count(broadcast)
+            return ngettext(
+                "Broadcast %(pk)d: %(state)s; %(count)d call not made yet.",
+                "Broadcast %(pk)d: %(state)s; %(count)d calls not made yet.",
+                waiting,
+            ) % {"pk": pk, "state": state, "count": waiting}
         if action in STEERED:
             count = getattr(steering, action)(broadcast, None)
             return STEERED[action](count) % {"pk": pk, "count": count}

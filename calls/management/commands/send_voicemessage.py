@@ -195,7 +195,7 @@ class Command(BaseCommand):
             "Broadcast %(pk)d: queued %(count)d calls of “%(name)s” from %(source)s",
             len(parsed.valid),
         ) % {"pk": broadcast.pk, "count": len(parsed.valid), "name": voice_message.name, "source": source}
-        skipped = _("%(invalid)d invalid, %(duplicates)d duplicate(s) skipped.") % {
+        skipped = _("skipped as invalid: %(invalid)d, as duplicates: %(duplicates)d.") % {
             "invalid": len(parsed.invalid),
             "duplicates": len(parsed.duplicates),
         }

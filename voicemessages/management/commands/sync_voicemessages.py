@@ -8,6 +8,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from exolve_portal.progress import ProgressBar
 from voicemessages.exceptions import SyncUnavailableError, explain
@@ -76,7 +77,11 @@ class Command(BaseCommand):
         self.stdout.write(style(summary))
         if result.exit_code:
             raise CommandError(
-                _("%(count)d voice messages could not be read from Exolve; the others were synced.")
+                ngettext(
+                    "%(count)d voice message could not be read from Exolve; the others were synced.",
+                    "%(count)d voice messages could not be read from Exolve; the others were synced.",
+                    len(result.failed),
+                )
                 % {"count": len(result.failed)},
                 returncode=result.exit_code,
             )
