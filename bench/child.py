@@ -172,14 +172,11 @@ def typed(index: int) -> str:
     return f"7916{digits}"
 
 
-def measure_record(count: int, first: int) -> dict:
-    """The send page's two steps without HTTP: preview (SendForm: parse and validate, then the
-    draft), and the confirmation (ConfirmSendForm.save: create_broadcast, sending enqueued on commit)."""
+def send_form_data(count: int, first: int) -> tuple:
+    """The bench user and the send form's data: `count` numbers pasted, typed three ways."""
+    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db import connection, reset_queries
 
-    from calls.forms import ConfirmSendForm, SendForm
-    from calls.models import Broadcast
     from calls.recording import new_token
     from voicemessages.models import VoiceMessage
 
@@ -187,17 +184,25 @@ def measure_record(count: int, first: int) -> dict:
         username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
     )
     message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
-    from django.conf import settings
-
-    text = "\n".join(typed(index) for index in range(first, first + count))
-    data = {
+    return user, {
         "voice_message": message.pk,
         "source": settings.EXOLVE_SOURCE_NUMBERS[0],
         "token": new_token(),
-        "numbers": text,
+        "numbers": "\n".join(typed(index) for index in range(first, first + count)),
         "calling_hours": "any",
         "time_zone": settings.TIME_ZONE,
     }
+
+
+def measure_record(count: int, first: int) -> dict:
+    """The send page's two steps without HTTP: preview (SendForm: parse and validate, then the
+    draft), and the confirmation (ConfirmSendForm.save: create_broadcast, sending enqueued on commit)."""
+    from django.db import connection, reset_queries
+
+    from calls.forms import ConfirmSendForm, SendForm
+    from calls.models import Broadcast
+
+    user, data = send_form_data(count, first)
     started = time.perf_counter()
     form = SendForm(data, user=user)
     valid = form.is_valid()
@@ -208,7 +213,8 @@ def measure_record(count: int, first: int) -> dict:
     drafted = time.perf_counter()
     reset_queries()
     confirm = ConfirmSendForm(
-        {"voice_message": message.pk, "source": draft.source, "token": draft.token, "_confirm": "1"}, user=user
+        {"voice_message": data["voice_message"], "source": draft.source, "token": draft.token, "_confirm": "1"},
+        user=user,
     )
     if not confirm.is_valid():
         return {"error": f"the confirmation refused: {confirm.errors.as_text()[:300]}"}
@@ -393,29 +399,13 @@ def measure_preview(count: int, first: int, runs: int) -> dict:
     stop-list and limit queries, zones), as the `big` row; one warm-up, then `runs` timed.
     Also the stop-list lookup alone (stop_list.blocked over the valid numbers) and the
     plan of one of its chunk queries (EXPLAIN ANALYZE on PostgreSQL)."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.db import connection, reset_queries
 
     from calls import stop_list
     from calls.forms import SendForm
     from calls.models import StopListEntry
-    from calls.recording import new_token
-    from voicemessages.models import VoiceMessage
 
-    user, _created = get_user_model().objects.get_or_create(
-        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
-    )
-    message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
-    text = "\n".join(typed(index) for index in range(first, first + count))
-    data = {
-        "voice_message": message.pk,
-        "source": settings.EXOLVE_SOURCE_NUMBERS[0],
-        "token": new_token(),
-        "numbers": text,
-        "calling_hours": "any",
-        "time_zone": settings.TIME_ZONE,
-    }
+    user, data = send_form_data(count, first)
     times, blocked_times, form, queries = [], [], None, 0
     for attempt in range(runs + 1):
         form = SendForm(data, user=user)

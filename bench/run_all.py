@@ -212,6 +212,22 @@ class Bench:
 
     # --- 2. sync ----------------------------------------------------------------------
 
+    def command_row(self, name: str, n: int, result: dict, ideal: float, floor: dict, requests: str) -> Row:
+        """A sync or refresh row: judged against the same requests from a bare pool, measured just before."""
+        output = result["stdout"].strip()
+        return Row(
+            name,
+            f"{n}",
+            f"{result['seconds']:.2f} s",
+            f"{ideal:.2f} s",
+            f"{result['seconds'] / ideal:.3f}",
+            "<= 1.10 x floor",
+            self.judge(result["seconds"] / floor["wall"], 1.10),
+            floor=f"{result['seconds'] / floor['wall']:.3f}",
+            note=f"floor {floor['wall']:.2f} s ({requests} from a bare 20-thread pool, "
+            f"{floor['wall'] / ideal:.3f} x ideal); " + (output.splitlines()[-1] if output else result["error"]),
+        )
+
     def bench_sync(self) -> None:
         from exolve_portal.exolve.sandbox import Sandbox
 
@@ -231,18 +247,8 @@ class Bench:
             raise BenchError(f"sync failed: {result['error']} {result['stderr']}")
         ideal = latency + listed * latency / IN_FLIGHT
         self.add(
-            Row(
-                "sync_voicemessages",
-                f"{listed}",
-                f"{result['seconds']:.2f} s",
-                f"{ideal:.2f} s",
-                f"{result['seconds'] / ideal:.3f}",
-                "<= 1.10 x floor",
-                self.judge(result["seconds"] / floor["wall"], 1.10),
-                floor=f"{result['seconds'] / floor['wall']:.3f}",
-                note=f"floor {floor['wall']:.2f} s (GetList and {floor['count']} GetInfo from a bare 20-thread pool, "
-                f"{floor['wall'] / ideal:.3f} x ideal); "
-                + (result["stdout"].strip().splitlines()[-1] if result["stdout"].strip() else ""),
+            self.command_row(
+                "sync_voicemessages", listed, result, ideal, floor, f"GetList and {floor['count']} GetInfo"
             )
         )
         self.data["sync"] = {"n": listed, "ideal": ideal, "floor": floor, **result}
@@ -526,21 +532,7 @@ class Bench:
         if not result["ok"] and "failed" not in result["error"]:
             raise BenchError(f"refresh_calls failed: {result['error']} {result['stderr']}")
         ideal = n * latency / IN_FLIGHT
-        self.add(
-            Row(
-                "refresh_calls",
-                f"{n}",
-                f"{result['seconds']:.2f} s",
-                f"{ideal:.2f} s",
-                f"{result['seconds'] / ideal:.3f}",
-                "<= 1.10 x floor",
-                self.judge(result["seconds"] / floor["wall"], 1.10),
-                floor=f"{result['seconds'] / floor['wall']:.3f}",
-                note=f"floor {floor['wall']:.2f} s (the same {n} call GetInfo from a bare 20-thread pool, "
-                f"{floor['wall'] / ideal:.3f} x ideal); "
-                + (result["stdout"].strip().splitlines()[-1] if result["stdout"].strip() else result["error"]),
-            )
-        )
+        self.add(self.command_row("refresh_calls", n, result, ideal, floor, f"the same {n} call GetInfo"))
         self.data["refresh"] = {"n": n, "ideal": ideal, "floor": floor, **result}
 
     # --- 4. pages, 5. export -------------------------------------------------------------
