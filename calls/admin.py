@@ -39,7 +39,7 @@ from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
-from .statuses import status_html, status_label
+from .statuses import STATUS_LABELS, status_html, status_label
 from .tasks import schedule_refresh
 
 
@@ -71,7 +71,9 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [(status, status_label(status)) for status in sorted(set(seen_statuses()) | set(FINAL_STATUSES))]
+        # An unknown status is shown as Exolve sent it, set apart as code (as in the tables).
+        statuses = sorted(set(seen_statuses()) | set(FINAL_STATUSES))
+        return [(s, status_label(s) if s in STATUS_LABELS else status_html(s)) for s in statuses]
 
     def queryset(self, request, queryset):
         if self.value():
