@@ -17,12 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
-from exolve_portal.admin_messages import ObjectMessagesMixin
+from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 from exolve_portal.pagination import EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -41,6 +41,14 @@ from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .statuses import status_html, status_label
 from .tasks import schedule_refresh
+
+# What sending calls again says, each for a count of calls.
+QUEUED_AGAIN = ngettext_lazy("Queued %(count)d call again.", "Queued %(count)d calls again.", "count")
+ALREADY_SENT_AGAIN = ngettext_lazy(
+    "%(count)d call had already been sent again (by you or someone else); it was not sent a second time.",
+    "%(count)d calls had already been sent again (by you or someone else); they were not sent a second time.",
+    "count",
+)
 
 
 class BroadcastFilter(RecentChoicesFilter):
@@ -214,27 +222,9 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
             except SendRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            if resend.queued:
-                self.message_user(
-                    request,
-                    ngettext("Queued %(count)d call again.", "Queued %(count)d calls again.", resend.queued)
-                    % {"count": resend.queued},
-                    messages.SUCCESS,
-                )
-            if resend.already_resent:
-                # A second submit of this page, or a colleague at the same moment.
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d call had already been sent again (by you or someone else); "
-                        "it was not sent a second time.",
-                        "%(count)d calls had already been sent again (by you or someone else); "
-                        "they were not sent a second time.",
-                        len(resend.already_resent),
-                    )
-                    % {"count": len(resend.already_resent)},
-                    messages.WARNING,
-                )
+            message_count(self, request, QUEUED_AGAIN, resend.queued, messages.SUCCESS)
+            # A second submit of this page, or a colleague at the same moment.
+            message_count(self, request, ALREADY_SENT_AGAIN, len(resend.already_resent), messages.WARNING)
             if len(resend.broadcasts) == 1:
                 return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[resend.broadcasts[0].pk]))
             return None
@@ -283,24 +273,24 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
 
 
 STEER_TITLES = {
-    "stop": lambda: gettext("Stop these broadcasts?"),
-    "pause": lambda: gettext("Pause these broadcasts?"),
-    "resume": lambda: gettext("Resume these broadcasts?"),
+    "stop": _("Stop these broadcasts?"),
+    "pause": _("Pause these broadcasts?"),
+    "resume": _("Resume these broadcasts?"),
 }
 STEER_CONFIRM = {
-    "stop": lambda: gettext("Yes, stop them"),
-    "pause": lambda: gettext("Yes, pause them"),
-    "resume": lambda: gettext("Yes, resume them"),
+    "stop": _("Yes, stop them"),
+    "pause": _("Yes, pause them"),
+    "resume": _("Yes, resume them"),
 }
 STEER_NOTHING = {
-    "stop": lambda: gettext("None of the selected broadcasts can be stopped by you."),
-    "pause": lambda: gettext("None of the selected broadcasts can be paused by you."),
-    "resume": lambda: gettext("None of the selected broadcasts can be resumed by you."),
+    "stop": _("None of the selected broadcasts can be stopped by you."),
+    "pause": _("None of the selected broadcasts can be paused by you."),
+    "resume": _("None of the selected broadcasts can be resumed by you."),
 }
 STEER_DONE = {
-    "stop": lambda n: ngettext("Stopped %(count)d broadcast.", "Stopped %(count)d broadcasts.", n) % {"count": n},
-    "pause": lambda n: ngettext("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", n) % {"count": n},
-    "resume": lambda n: ngettext("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", n) % {"count": n},
+    "stop": ngettext_lazy("Stopped %(count)d broadcast.", "Stopped %(count)d broadcasts.", "count"),
+    "pause": ngettext_lazy("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", "count"),
+    "resume": ngettext_lazy("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", "count"),
 }
 
 
@@ -449,24 +439,23 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
                         gettext("%(broadcast)s: you may not steer it.") % {"broadcast": broadcast},
                         messages.ERROR,
                     )
-            if done:
-                self.message_user(request, STEER_DONE[action](done), messages.SUCCESS)
+            message_count(self, request, STEER_DONE[action], done, messages.SUCCESS)
             return None
         ready = [broadcast for broadcast in mine if allowed(broadcast.state, action)]
         if not ready:
-            self.message_user(request, STEER_NOTHING[action](), messages.WARNING)
+            self.message_user(request, STEER_NOTHING[action], messages.WARNING)
             return None
         waiting = Call.objects.filter(broadcast__in=ready, state=CallState.QUEUED).count()
         context = {
             **self.admin_site.each_context(request),
-            "title": STEER_TITLES[action](),
+            "title": STEER_TITLES[action],
             "opts": self.opts,
             "steer": action,
             "action_name": f"{action}_broadcasts",
             "broadcasts": ready,
             "waiting": waiting,
             "skipped": len(selected) - len(ready),
-            "confirm_label": STEER_CONFIRM[action](),
+            "confirm_label": STEER_CONFIRM[action],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/calls/broadcast/steer_confirmation.html", context)
