@@ -13,6 +13,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import translation
 
+from exolve_portal.exolve.endpoints import CREATE, DELETE, GET_INFO, GET_LIST  # noqa: F401 (for the tests)
 from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.roles import MANAGER_PERMISSIONS
@@ -89,10 +90,6 @@ def synced_voice_message(sandbox, name="Synced message", **fields):
 
 # Tests create many users: hashing their passwords properly would dominate the run.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CREATE = "voice-message/v1/Create"
-GET_LIST = "voice-message/v1/GetList"
-GET_INFO = "voice-message/v1/GetInfo"
-DELETE = "voice-message/v1/Delete"
 
 
 def _in_english_without_rate_limit(settings, sandbox):
