@@ -17,7 +17,7 @@ from calls.models import Broadcast, Call, CallState, Purpose, StopListEntry
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
 from tests.factories_calls import MAKE, SOURCE
-from tests.pages_helpers import count_queries
+from tests.pages_helpers import confirmation, count_queries, send_preview
 
 pytest_plugins = ["tests.pages_helpers", "tests.factories_calls"]
 pytestmark = pytest.mark.django_db
@@ -26,25 +26,6 @@ URL = "portal:send"
 NO_ANSWER = "79991234566"
 BUSY = "79991234567"
 ANSWERS = "79991234560"
-
-
-def preview(client, voice_message, numbers, token="reach-1", **extra):
-    data = {
-        "voice_message": voice_message.pk,
-        "source": SOURCE,
-        "numbers": numbers,
-        "token": token,
-        "_preview": "1",
-        **extra,
-    }
-    return client.post(reverse(URL), data)
-
-
-def confirmation(response) -> dict:
-    form = response.context["confirm"]
-    data = {field.html_name: field.value() for field in form}
-    data["_confirm"] = "1"
-    return data
 
 
 def rung(sandbox):
@@ -84,7 +65,7 @@ def test_the_form_shows_retries_and_purpose_with_the_settings_defaults(operator_
 def test_retries_and_purpose_travel_through_preview_and_confirm_into_the_broadcast(
     operator_page_client, voice_message, dummy_tasks
 ):
-    response = preview(
+    response = send_preview(
         operator_page_client,
         voice_message,
         f"{NO_ANSWER}\n{BUSY}",
@@ -115,7 +96,7 @@ def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
 ):
     settings.EXOLVE_RETRIES = 1
     settings.EXOLVE_RETRY_AFTER_MINUTES = 15
-    response = preview(operator_page_client, voice_message, NO_ANSWER)
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER)
     operator_page_client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (1, 15, False)
@@ -123,7 +104,7 @@ def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
 
 
 def test_advertising_without_consent_is_refused_with_a_plain_error(operator_page_client, voice_message, dummy_tasks):
-    response = preview(operator_page_client, voice_message, NO_ANSWER, purpose="advertising")
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER, purpose="advertising")
     assert response.context["preview"] is None
     assert "consent" in " ".join(response.context["form"].errors["consent_confirmed"])
     assert "prior consent" in response.content.decode()
@@ -131,7 +112,7 @@ def test_advertising_without_consent_is_refused_with_a_plain_error(operator_page
 
 
 def test_too_many_retries_are_a_form_error(operator_page_client, voice_message):
-    response = preview(operator_page_client, voice_message, NO_ANSWER, retries="6")
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER, retries="6")
     assert response.context["preview"] is None and "retries" in response.context["form"].errors
 
 
@@ -144,7 +125,7 @@ def test_preview_lists_stop_listed_and_over_limit_numbers_and_does_not_count_the
     settings.EXOLVE_MAX_CALLS_PER_NUMBER_DAY = 1
     StopListEntry.objects.create(number=BUSY)
     called_earlier(ANSWERS)
-    response = preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
+    response = send_preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
     form = response.context["form"]
     assert form.stop_listed == [BUSY] and list(form.over_limit) == [ANSWERS]
     assert form.calls_to_make == 1
@@ -182,7 +163,9 @@ def test_the_stop_list_check_of_the_preview_does_not_grow_with_the_list(operator
 
 
 def retried_broadcast(client, voice_message, sandbox, rounds):
-    response = preview(client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}", retries="2", retry_after_minutes="0")
+    response = send_preview(
+        client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}", retries="2", retry_after_minutes="0"
+    )
     client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     for _ in range(rounds):
@@ -222,7 +205,7 @@ def test_the_broadcast_page_queries_do_not_grow_with_attempts(
 
 
 def test_resend_of_no_answer_and_busy_asks_then_sends_once(operator_page_client, voice_message, dummy_tasks, sandbox):
-    response = preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
+    response = send_preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
     operator_page_client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     send_queued_calls(broadcast.pk)
