@@ -11,7 +11,6 @@ import json
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +27,7 @@ from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import steering, stop_list
+from .admin_search import NumberSearchMixin
 from .admin_send import VoiceMessageAdminWithSend  # noqa: F401 (adds "Send…" to the voice messages)
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
 from .admin_urls import admin_url
@@ -36,7 +36,6 @@ from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q, seen_statuses
 from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
-from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .statuses import status_html, status_label
@@ -88,7 +87,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
+class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin.ModelAdmin):
     object_messages = {
         "deleted": _("The call “{obj}” was deleted."),
         "bulk_deleted": ngettext_lazy("Deleted %(count)d call.", "Deleted %(count)d calls.", "count"),
@@ -98,6 +97,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
     list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
+    number_fields = ("destination", "source")
     date_hierarchy = None
     ordering = ("-queued_at", "-pk")
     # The "(N total)" link costs a second COUNT(*) over every call on each filtered page.
@@ -166,15 +166,6 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
     def raw_answer(self, obj):
         # Exolve's own words, kept as received: a code block, not text to translate.
         return format_html("<pre><code>{}</code></pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2))
-
-    def get_search_results(self, request, queryset, search_term):
-        # "+7 (999) 123-45-67" finds 79991234567.
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            number = normalize(search_term)
-        except InvalidNumber:
-            return results, may_have_duplicates
-        return results | queryset.filter(Q(destination=number) | Q(source=number)), may_have_duplicates
 
     def get_urls(self):
         return [admin_url(self, "<int:pk>/refresh/", self.refresh_view, "refresh")] + super().get_urls()

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 
 from . import stop_list
+from .admin_search import NumberSearchMixin
 from .admin_urls import admin_url
 from .models import Call, StopListEntry, StopListReason
 from .permissions import ADD_TO_STOP_LIST_PERMISSION
@@ -108,7 +109,7 @@ class StopListImportForm(StopListReasonForm):
 
 
 @admin.register(StopListEntry)
-class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
+class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmin):
     object_messages = {
         "added": _("The number {obj} was put on the stop list."),
         "changed": _("The stop-list entry of {obj} was changed."),
@@ -122,6 +123,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_filter = ("reason", ("added_at", admin.DateFieldListFilter))
     list_select_related = ("added_by",)
     search_fields = ("number", "note")
+    number_fields = ("number",)
     ordering = ("-added_at", "-pk")
     show_full_result_count = False  # the list may hold a million numbers
     change_list_template = "admin/calls/stoplistentry/change_list.html"
@@ -139,15 +141,6 @@ class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         if not change:
             obj.added_by = request.user
         super().save_model(request, obj, form, change)
-
-    def get_search_results(self, request, queryset, search_term):
-        # "+7 (999) 123-45-67" finds 79991234567.
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            number = normalize(search_term)
-        except InvalidNumber:
-            return results, may_have_duplicates
-        return results | queryset.filter(number=number), may_have_duplicates
 
     def get_urls(self):
         return [

@@ -159,6 +159,16 @@ def test_resend_action_asks_first_then_creates_new_calls(voice_message, operator
     assert Call.objects.count() == 3  # the sent one was not resent
 
 
+def test_call_search_finds_a_number_typed_the_way_people_write_it(voice_message, operator_client):
+    to_them = make_call(voice_message, "79991234567")
+    make_call(voice_message, "79991234568")
+    from_them = make_call(voice_message, "79991234569", source="79991234567")
+
+    searched = operator_client.get(reverse("admin:calls_call_changelist"), {"q": "+7 (999) 123-45-67"})
+
+    assert set(searched.context["cl"].result_list) == {to_them, from_them}
+
+
 def test_list_pages_do_not_query_per_row(voice_message, operator_client, dummy_tasks, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
