@@ -6,8 +6,6 @@ Through the real entry points (the test client, call_command) against the sandbo
 destination ending in 6 gets no answer there, 7 is busy); counted at the sandbox.
 """
 
-from collections import Counter
-
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -15,26 +13,13 @@ from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState, Purpose, StopListEntry
 from calls.sending import send_queued_calls
-from calls.statistics import refresh_calls
-from tests.factories_calls import MAKE, SOURCE
+from tests.factories_calls import ANSWERS, BUSY, NO_ANSWER, SOURCE, finish_calls, rung
 from tests.pages_helpers import confirmation, count_queries, send_preview
 
 pytest_plugins = ["tests.pages_helpers", "tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 URL = "portal:send"
-NO_ANSWER = "79991234566"
-BUSY = "79991234567"
-ANSWERS = "79991234560"
-
-
-def rung(sandbox):
-    return Counter(e["body"]["destination"] for e in sandbox.requests_log(MAKE) if e["status"] == 200)
-
-
-def finish_calls(sandbox, broadcast):
-    sandbox.advance(60)
-    return refresh_calls(list(Call.objects.filter(broadcast=broadcast, state=CallState.SENT)))
 
 
 def called_earlier(number, count=1):
