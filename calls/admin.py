@@ -11,13 +11,15 @@ import json
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 
 from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
@@ -230,9 +232,8 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
         }
         return TemplateResponse(request, "admin/calls/call/resend_confirmation.html", context)
 
+    @method_decorator(require_POST)
     def refresh_view(self, request, pk):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         if not self.has_refresh_permission(request):
             raise PermissionDenied
         call = get_object_or_404(Call, pk=pk)

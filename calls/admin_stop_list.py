@@ -10,12 +10,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 
@@ -241,10 +243,9 @@ class CallStopListMixin:
             select_across=request.POST.get("select_across", "0"),
         )
 
+    @method_decorator(require_POST)
     def stop_list_view(self, request, pk):
         """The button on a call's page: POST asks why, POST with post=yes adds the number."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         if not self.has_add_to_stop_list_permission(request):
             raise PermissionDenied
         call = get_object_or_404(Call, pk=pk)
