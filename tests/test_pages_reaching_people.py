@@ -6,6 +6,8 @@ Through the real entry points (the test client, call_command) against the sandbo
 destination ending in 6 gets no answer there, 7 is busy); counted at the sandbox.
 """
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -249,23 +251,15 @@ def test_the_dashboard_admin_and_export_show_the_purpose_and_the_attempt(
 # --- send_voicemessage ----------------------------------------------------------------------------------
 
 
+def send_voicemessage(voice_message, *options, **kwargs):
+    """`manage.py send_voicemessage` of `voice_message` from the sandbox's number, with `options`."""
+    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, *options, **kwargs)
+
+
 def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks):
-    call_command(
-        "send_voicemessage",
-        "--message",
-        str(voice_message.pk),
-        "--source",
-        SOURCE,
-        "--to",
-        NO_ANSWER,
-        "--retries",
-        "2",
-        "--retry-after",
-        "10",
-        "--retry-failed",
-        "--purpose",
-        "advertising",
-        "--consent",
+    send_voicemessage(
+        voice_message, "--to", NO_ANSWER, "--retries", "2", "--retry-after", "10", "--retry-failed",
+        "--purpose", "advertising", "--consent",
     )
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (2, 10, True)
@@ -284,9 +278,7 @@ def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks)
 )
 def test_send_voicemessage_refuses_bad_options_clearly(voice_message, dummy_tasks, options, message):
     with pytest.raises(CommandError, match=message):
-        call_command(
-            "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", ANSWERS, *options
-        )
+        send_voicemessage(voice_message, "--to", ANSWERS, *options)
     assert not Broadcast.objects.exists()
 
 
@@ -297,25 +289,9 @@ def test_send_voicemessage_wait_follows_the_retries_counted_at_the_sandbox(
     settings.EXOLVE_REFRESH_FIRST_DELAY = 0.1
     settings.EXOLVE_REFRESH_MAX_DELAY = 0.2
     sandbox.set_lifecycle(0.5)
-    call_command(
-        "send_voicemessage",
-        "--message",
-        str(voice_message.pk),
-        "--source",
-        SOURCE,
-        "--to",
-        NO_ANSWER,
-        "--to",
-        ANSWERS,
-        "--retries",
-        "1",
-        "--retry-after",
-        "0",
-        "--wait",
-        "--poll",
-        "0.2",
-        "--timeout",
-        "30",
-        stdout=__import__("io").StringIO(),
+    send_voicemessage(
+        voice_message, "--to", NO_ANSWER, "--to", ANSWERS, "--retries", "1", "--retry-after", "0",
+        "--wait", "--poll", "0.2", "--timeout", "30",
+        stdout=io.StringIO(),
     )
     assert rung(sandbox) == {NO_ANSWER: 2, ANSWERS: 1}
