@@ -11,23 +11,25 @@ import json
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 
 from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
-from exolve_portal.admin_messages import ObjectMessagesMixin
+from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 from exolve_portal.pagination import EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import steering, stop_list
+from .admin_search import NumberSearchMixin
 from .admin_send import VoiceMessageAdminWithSend  # noqa: F401 (adds "Send…" to the voice messages)
 from .admin_stop_list import CallStopListMixin, StopListEntryAdmin  # noqa: F401 (registers the stop list)
 from .admin_urls import admin_url
@@ -36,11 +38,18 @@ from .lifecycle import TransitionRefused, allowed
 from .models import FINAL_STATUSES, Broadcast, Call, CallState, resendable_q, seen_statuses
 from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
-from .phones import InvalidNumber, normalize
 from .recording import SendRefused, resend_calls
 from .statistics import refresh_calls
 from .statuses import STATUS_LABELS, status_html, status_label
 from .tasks import schedule_refresh
+
+# What sending calls again says, each for a count of calls.
+QUEUED_AGAIN = ngettext_lazy("Queued %(count)d call again.", "Queued %(count)d calls again.", "count")
+ALREADY_SENT_AGAIN = ngettext_lazy(
+    "%(count)d call had already been sent again (by you or someone else); it was not sent a second time.",
+    "%(count)d calls had already been sent again (by you or someone else); they were not sent a second time.",
+    "count",
+)
 
 
 class BroadcastFilter(RecentChoicesFilter):
@@ -82,7 +91,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
+class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin.ModelAdmin):
     object_messages = {
         "deleted": _("The call “{obj}” was deleted."),
         "bulk_deleted": ngettext_lazy("Deleted %(count)d call.", "Deleted %(count)d calls.", "count"),
@@ -92,6 +101,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
     list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
+    number_fields = ("destination", "source")
     date_hierarchy = None
     ordering = ("-queued_at", "-pk")
     # The "(N total)" link costs a second COUNT(*) over every call on each filtered page.
@@ -161,15 +171,6 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
         # Exolve's own words, kept as received: a code block, not text to translate.
         return format_html("<pre><code>{}</code></pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2))
 
-    def get_search_results(self, request, queryset, search_term):
-        # "+7 (999) 123-45-67" finds 79991234567.
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            number = normalize(search_term)
-        except InvalidNumber:
-            return results, may_have_duplicates
-        return results | queryset.filter(Q(destination=number) | Q(source=number)), may_have_duplicates
-
     def get_urls(self):
         return [admin_url(self, "<int:pk>/refresh/", self.refresh_view, "refresh")] + super().get_urls()
 
@@ -216,27 +217,9 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
             except SendRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            if resend.queued:
-                self.message_user(
-                    request,
-                    ngettext("Queued %(count)d call again.", "Queued %(count)d calls again.", resend.queued)
-                    % {"count": resend.queued},
-                    messages.SUCCESS,
-                )
-            if resend.already_resent:
-                # A second submit of this page, or a colleague at the same moment.
-                self.message_user(
-                    request,
-                    ngettext(
-                        "%(count)d call had already been sent again (by you or someone else); "
-                        "it was not sent a second time.",
-                        "%(count)d calls had already been sent again (by you or someone else); "
-                        "they were not sent a second time.",
-                        len(resend.already_resent),
-                    )
-                    % {"count": len(resend.already_resent)},
-                    messages.WARNING,
-                )
+            message_count(self, request, QUEUED_AGAIN, resend.queued, messages.SUCCESS)
+            # A second submit of this page, or a colleague at the same moment.
+            message_count(self, request, ALREADY_SENT_AGAIN, len(resend.already_resent), messages.WARNING)
             if len(resend.broadcasts) == 1:
                 return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[resend.broadcasts[0].pk]))
             return None
@@ -251,9 +234,8 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/calls/call/resend_confirmation.html", context)
 
+    @method_decorator(require_POST)
     def refresh_view(self, request, pk):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         if not self.has_refresh_permission(request):
             raise PermissionDenied
         call = get_object_or_404(Call, pk=pk)
@@ -285,24 +267,24 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, admin.ModelAdmin):
 
 
 STEER_TITLES = {
-    "stop": lambda: gettext("Stop these broadcasts?"),
-    "pause": lambda: gettext("Pause these broadcasts?"),
-    "resume": lambda: gettext("Resume these broadcasts?"),
+    "stop": _("Stop these broadcasts?"),
+    "pause": _("Pause these broadcasts?"),
+    "resume": _("Resume these broadcasts?"),
 }
 STEER_CONFIRM = {
-    "stop": lambda: gettext("Yes, stop them"),
-    "pause": lambda: gettext("Yes, pause them"),
-    "resume": lambda: gettext("Yes, resume them"),
+    "stop": _("Yes, stop them"),
+    "pause": _("Yes, pause them"),
+    "resume": _("Yes, resume them"),
 }
 STEER_NOTHING = {
-    "stop": lambda: gettext("None of the selected broadcasts can be stopped by you."),
-    "pause": lambda: gettext("None of the selected broadcasts can be paused by you."),
-    "resume": lambda: gettext("None of the selected broadcasts can be resumed by you."),
+    "stop": _("None of the selected broadcasts can be stopped by you."),
+    "pause": _("None of the selected broadcasts can be paused by you."),
+    "resume": _("None of the selected broadcasts can be resumed by you."),
 }
 STEER_DONE = {
-    "stop": lambda n: ngettext("Stopped %(count)d broadcast.", "Stopped %(count)d broadcasts.", n) % {"count": n},
-    "pause": lambda n: ngettext("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", n) % {"count": n},
-    "resume": lambda n: ngettext("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", n) % {"count": n},
+    "stop": ngettext_lazy("Stopped %(count)d broadcast.", "Stopped %(count)d broadcasts.", "count"),
+    "pause": ngettext_lazy("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", "count"),
+    "resume": ngettext_lazy("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", "count"),
 }
 
 
@@ -451,24 +433,23 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
                         gettext("%(broadcast)s: you may not steer it.") % {"broadcast": broadcast},
                         messages.ERROR,
                     )
-            if done:
-                self.message_user(request, STEER_DONE[action](done), messages.SUCCESS)
+            message_count(self, request, STEER_DONE[action], done, messages.SUCCESS)
             return None
         ready = [broadcast for broadcast in mine if allowed(broadcast.state, action)]
         if not ready:
-            self.message_user(request, STEER_NOTHING[action](), messages.WARNING)
+            self.message_user(request, STEER_NOTHING[action], messages.WARNING)
             return None
         waiting = Call.objects.filter(broadcast__in=ready, state=CallState.QUEUED).count()
         context = {
             **self.admin_site.each_context(request),
-            "title": STEER_TITLES[action](),
+            "title": STEER_TITLES[action],
             "opts": self.opts,
             "steer": action,
             "action_name": f"{action}_broadcasts",
             "broadcasts": ready,
             "waiting": waiting,
             "skipped": len(selected) - len(ready),
-            "confirm_label": STEER_CONFIRM[action](),
+            "confirm_label": STEER_CONFIRM[action],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/calls/broadcast/steer_confirmation.html", context)

@@ -10,16 +10,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from exolve_portal.admin_messages import ObjectMessagesMixin
+from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 
 from . import stop_list
+from .admin_search import NumberSearchMixin
 from .admin_urls import admin_url
 from .models import Call, StopListEntry, StopListReason
 from .permissions import ADD_TO_STOP_LIST_PERMISSION
@@ -30,6 +33,24 @@ from .uploads import UploadError, read_numbers_file
 
 # How many numbers a confirmation page lists before "and N more".
 SHOWN_NUMBERS = 100
+
+# What an import or an addition says, each for a count of numbers.
+ADDED_FROM_FILE = ngettext_lazy(
+    "Added %(count)d number to the stop list.", "Added %(count)d numbers to the stop list.", "count"
+)
+PUT_ON_STOP_LIST = ngettext_lazy(
+    "Put %(count)d number on the stop list: it will not be called, queued calls included.",
+    "Put %(count)d numbers on the stop list: they will not be called, queued calls included.",
+    "count",
+)
+ALREADY_LISTED = ngettext_lazy(
+    "%(count)d number was already on the stop list.", "%(count)d numbers were already on the stop list.", "count"
+)
+NOT_READ = ngettext_lazy(
+    "%(count)d number could not be read and was not added (listed below).",
+    "%(count)d numbers could not be read and were not added (listed below).",
+    "count",
+)
 
 
 class StopListEntryForm(forms.ModelForm):
@@ -90,7 +111,7 @@ class StopListImportForm(StopListReasonForm):
 
 
 @admin.register(StopListEntry)
-class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
+class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmin):
     object_messages = {
         "added": _("The number {obj} was put on the stop list."),
         "changed": _("The stop-list entry of {obj} was changed."),
@@ -104,6 +125,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_filter = ("reason", ("added_at", admin.DateFieldListFilter))
     list_select_related = ("added_by",)
     search_fields = ("number", "note")
+    number_fields = ("number",)
     ordering = ("-added_at", "-pk")
     show_full_result_count = False  # the list may hold a million numbers
     change_list_template = "admin/calls/stoplistentry/change_list.html"
@@ -121,15 +143,6 @@ class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         if not change:
             obj.added_by = request.user
         super().save_model(request, obj, form, change)
-
-    def get_search_results(self, request, queryset, search_term):
-        # "+7 (999) 123-45-67" finds 79991234567.
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            number = normalize(search_term)
-        except InvalidNumber:
-            return results, may_have_duplicates
-        return results | queryset.filter(number=number), may_have_duplicates
 
     def get_urls(self):
         return [
@@ -194,36 +207,12 @@ class StopListEntryAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/calls/stoplistentry/import.html", context)
 
     def _report_import(self, request, result):
+        # "Added 0 numbers" too: the one line that says the import ran.
         self.message_user(
-            request,
-            ngettext(
-                "Added %(count)d number to the stop list.", "Added %(count)d numbers to the stop list.", result.added
-            )
-            % {"count": result.added},
-            messages.SUCCESS if result.added else messages.INFO,
+            request, ADDED_FROM_FILE % {"count": result.added}, messages.SUCCESS if result.added else messages.INFO
         )
-        if result.already_listed:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d number was already on the stop list.",
-                    "%(count)d numbers were already on the stop list.",
-                    result.already_listed,
-                )
-                % {"count": result.already_listed},
-                messages.INFO,
-            )
-        if result.invalid:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d number could not be read and was not added (listed below).",
-                    "%(count)d numbers could not be read and were not added (listed below).",
-                    len(result.invalid),
-                )
-                % {"count": len(result.invalid)},
-                messages.WARNING,
-            )
+        message_count(self, request, ALREADY_LISTED, result.already_listed)
+        message_count(self, request, NOT_READ, len(result.invalid), messages.WARNING)
 
 
 class CallStopListMixin:
@@ -254,10 +243,9 @@ class CallStopListMixin:
             select_across=request.POST.get("select_across", "0"),
         )
 
+    @method_decorator(require_POST)
     def stop_list_view(self, request, pk):
         """The button on a call's page: POST asks why, POST with post=yes adds the number."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         if not self.has_add_to_stop_list_permission(request):
             raise PermissionDenied
         call = get_object_or_404(Call, pk=pk)
@@ -271,28 +259,8 @@ class CallStopListMixin:
         added = stop_list.add(
             numbers, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"], user=request.user
         )
-        if added:
-            self.message_user(
-                request,
-                ngettext(
-                    "Put %(count)d number on the stop list: it will not be called, queued calls included.",
-                    "Put %(count)d numbers on the stop list: they will not be called, queued calls included.",
-                    added,
-                )
-                % {"count": added},
-                messages.SUCCESS,
-            )
-        if len(numbers) > added:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d number was already on the stop list.",
-                    "%(count)d numbers were already on the stop list.",
-                    len(numbers) - added,
-                )
-                % {"count": len(numbers) - added},
-                messages.INFO,
-            )
+        message_count(self, request, PUT_ON_STOP_LIST, added, messages.SUCCESS)
+        message_count(self, request, ALREADY_LISTED, len(numbers) - added)
 
     def _confirmation(self, request, numbers, form, *, queryset=None, select_across="0", call=None):
         listed = set(stop_list.blocked(numbers))

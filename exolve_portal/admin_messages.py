@@ -62,3 +62,9 @@ class ObjectMessagesMixin:
         elif "_addanother" in request.POST:
             message = format_html("{} {}", message, gettext("Below, you may add the next one."))
         setattr(request, _PENDING, message)
+
+
+def message_count(modeladmin, request, text, count: int, level=messages.INFO) -> None:
+    """Say `text` (an `ngettext_lazy(singular, plural, "count")`) for `count` things, unless there are none."""
+    if count:
+        modeladmin.message_user(request, text % {"count": count}, level)

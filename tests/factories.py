@@ -9,24 +9,21 @@ import factory
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.urls import reverse
 from django.utils import translation
 
+from exolve_portal.exolve.endpoints import CREATE, DELETE, GET_INFO, GET_LIST  # noqa: F401 (for the tests)
 from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.roles import MANAGER_PERMISSIONS
 from voicemessages.models import VoiceMessage
 
 PASSWORD = "correct horse battery staple"
 
 
-VOICE_MESSAGE_MANAGER_PERMISSIONS = [
-    "voicemessages.view_voicemessage",
-    "voicemessages.add_voicemessage",
-    "voicemessages.change_voicemessage",
-    "voicemessages.delete_voicemessage",
-    "voicemessages.sync_voicemessages",
-    "voicemessages.view_orphanedvoicemessage",
-    "voicemessages.delete_orphanedvoicemessage",
-]
+# The Managers role's share that concerns voice messages (no calls, no broadcasts).
+VOICE_MESSAGE_MANAGER_PERMISSIONS = [code for code in MANAGER_PERMISSIONS if code.startswith("voicemessages.")]
 
 
 def grant(user, codes):
@@ -93,18 +90,9 @@ def synced_voice_message(sandbox, name="Synced message", **fields):
 
 # Tests create many users: hashing their passwords properly would dominate the run.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CREATE = "voice-message/v1/Create"
-GET_LIST = "voice-message/v1/GetList"
-GET_INFO = "voice-message/v1/GetInfo"
-DELETE = "voice-message/v1/Delete"
 
 
-@pytest.fixture
-def exolve(sandbox, settings, db):
-    """The in-process sandbox with no client-side rate limit (tests send bursts).
-
-    Messages are in English (the portal's default is Russian), in code and test client.
-    """
+def _in_english_without_rate_limit(settings, sandbox):
     settings.EXOLVE_MAX_RPS = 0
     settings.LANGUAGE_CODE = "en"
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
@@ -113,13 +101,18 @@ def exolve(sandbox, settings, db):
 
 
 @pytest.fixture
+def exolve(sandbox, settings, db):
+    """The in-process sandbox with no client-side rate limit (tests send bursts).
+
+    Messages are in English (the portal's default is Russian), in code and test client.
+    """
+    yield from _in_english_without_rate_limit(settings, sandbox)
+
+
+@pytest.fixture
 def exolve_http(sandbox_server, settings, db):
     """The sandbox over real HTTP on 127.0.0.1; otherwise as ``exolve``."""
-    settings.EXOLVE_MAX_RPS = 0
-    settings.LANGUAGE_CODE = "en"
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
-    with translation.override("en"):
-        yield sandbox_server
+    yield from _in_english_without_rate_limit(settings, sandbox_server)
 
 
 @pytest.fixture
@@ -133,3 +126,26 @@ def manager(db, settings):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+# --- The voice messages' admin pages ---------------------------------------------------
+
+ADD = "admin:voicemessages_voicemessage_add"
+
+
+def change_url(message):
+    return reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
+
+
+def delete_url(message):
+    return reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
+
+
+def form_data(**overrides):
+    """What the add or change form posts, with ``overrides``."""
+    return {"name": "Promo", "media_id": "1967", "redirect_digit": "0", "redirect_number": "", **overrides}
+
+
+def texts(response):
+    """The messages the admin showed with ``response``, as text."""
+    return [str(message) for message in get_messages(response.wsgi_request)]

@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 
 from calls.models import Broadcast, Call, CallState
 from calls.recording import create_broadcast, new_token
+from calls.statistics import refresh_calls
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,8 +55,17 @@ def voice_message(sandbox, db):
     return VoiceMessage.objects.create(name="Greeting", media_id=1967)
 
 
-def make_user(username="operator", *, perms=("calls.send_voicemessage", "calls.view_call", "calls.refresh_call",
-                                           "calls.view_broadcast", "voicemessages.view_voicemessage")):
+def make_user(
+    username="operator",
+    *,
+    perms=(
+        "calls.send_voicemessage",
+        "calls.view_call",
+        "calls.refresh_call",
+        "calls.view_broadcast",
+        "voicemessages.view_voicemessage",
+    ),
+):
     user = User.objects.create_user(username, password="pw", is_staff=True)
     for code in perms:
         app_label, codename = code.split(".")
@@ -76,6 +87,23 @@ def operator_client(client, operator):
 def queue(voice_message, numbers, *, user=None, token=None, source=SOURCE) -> Broadcast:
     """Record a broadcast without running its tasks (the on-commit enqueue never fires in a test transaction)."""
     return create_broadcast(voice_message, source, list(numbers), user, token or new_token())
+
+
+# Destinations by what the sandbox does with them (their last digit).
+NO_ANSWER = "79991234566"
+BUSY = "79991234567"
+ANSWERS = "79991234560"
+
+
+def rung(sandbox) -> Counter:
+    """How many calls the sandbox accepted per destination."""
+    return Counter(entry["body"]["destination"] for entry in sandbox.requests_log(MAKE) if entry["status"] == 200)
+
+
+def finish_calls(sandbox, broadcast):
+    """Let every sent call reach its final status at the sandbox and refresh it."""
+    sandbox.advance(60)
+    return refresh_calls(list(Call.objects.filter(broadcast=broadcast, state=CallState.SENT)))
 
 
 def states(broadcast) -> dict:

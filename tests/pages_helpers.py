@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState
@@ -114,6 +115,27 @@ def bulk_calls(
     else:
         Call.objects.filter(pk__in=[c.pk for c in created]).update(queued_at=when)
     return created
+
+
+def send_preview(client, voice_message, numbers="", token="page-token-1", **extra):
+    """Post the send page's form for a preview (as "Preview" does); ``extra`` adds or overrides fields."""
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "numbers": numbers,
+        "token": token,
+        "_preview": "1",
+        **extra,
+    }
+    return client.post(reverse("portal:send"), data)
+
+
+def confirmation(response) -> dict:
+    """What the browser posts when the person clicks "Send now" (the confirm form's hidden fields)."""
+    form = response.context["confirm"]
+    data = {field.html_name: field.value() for field in form}
+    data["_confirm"] = "1"
+    return data
 
 
 def count_queries(client, url, data=None, method="get"):

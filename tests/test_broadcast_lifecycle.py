@@ -16,7 +16,7 @@ from calls.lifecycle import BroadcastState, TransitionRefused, Window, parse_win
 from calls.models import Broadcast, CallState
 from calls.recording import SendPlan, create_broadcast
 from calls.sending import send_queued_calls
-from tests.factories_calls import MAKE, SOURCE, queue
+from tests.factories_calls import MAKE, SOURCE, queue, rung
 
 pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
@@ -42,10 +42,6 @@ def clock(monkeypatch):
     frozen = Clock(datetime(2026, 12, 1, 13, 30, tzinfo=UTC))
     monkeypatch.setattr(timezone, "now", frozen)
     return frozen
-
-
-def rung(sandbox):
-    return Counter(entry["body"]["destination"] for entry in sandbox.requests_log(MAKE) if entry["status"] == 200)
 
 
 # --- calling hours in the callee's local time -------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils import timezone
 from calls.lifecycle import BroadcastState
 from calls.models import Broadcast, Call, CallState, SendDraft
 from calls.recording import SendPlan, create_broadcast, new_token
-from exolve_portal.roles import MANAGERS, OPERATORS
+from exolve_portal.roles import OPERATORS
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import role_user
 
@@ -27,19 +27,10 @@ MOSCOW_LANDLINE = "74951234560"
 NUMBERS = ["79991234561", "79991234562", "79991234563"]
 
 
-@pytest.fixture
-def operator(db, english):
-    return role_user("sender", OPERATORS)
-
-
+# The sender is tests.pages_helpers' operator_user, the manager_user its manager_user.
 @pytest.fixture
 def colleague(db, english):
     return role_user("colleague", OPERATORS)
-
-
-@pytest.fixture
-def manager(db, english):
-    return role_user("boss", MANAGERS)
 
 
 def login(client, user):
@@ -64,9 +55,9 @@ def page(client, broadcast) -> str:
 # --- the broadcast page ---------------------------------------------------------------------
 
 
-def test_stop_from_the_page_asks_first_saying_how_many_calls_will_not_be_made(client, voice_message, operator):
-    broadcast = record(voice_message, operator)
-    login(client, operator)
+def test_stop_from_the_page_asks_first_saying_how_many_calls_will_not_be_made(client, voice_message, operator_user):
+    broadcast = record(voice_message, operator_user)
+    login(client, operator_user)
     assert 'id="steer-stop"' in page(client, broadcast)
     asked = steer(client, broadcast, "stop")
     assert asked.status_code == 200
@@ -84,9 +75,9 @@ def test_stop_from_the_page_asks_first_saying_how_many_calls_will_not_be_made(cl
     assert 'id="steer-' not in shown.split('id="broadcast-calls"')[0]  # a stopped broadcast has no buttons
 
 
-def test_pause_and_resume_from_the_page(client, voice_message, operator, dummy_tasks):
-    broadcast = record(voice_message, operator)
-    login(client, operator)
+def test_pause_and_resume_from_the_page(client, voice_message, operator_user, dummy_tasks):
+    broadcast = record(voice_message, operator_user)
+    login(client, operator_user)
     assert "3 calls will wait until you resume" in steer(client, broadcast, "pause").content.decode()
     steer(client, broadcast, "pause", confirmed="yes")
     broadcast.refresh_from_db()
@@ -101,10 +92,10 @@ def test_pause_and_resume_from_the_page(client, voice_message, operator, dummy_t
     assert "Sending: 0 of 3." in page(client, broadcast)
 
 
-def test_a_scheduled_broadcast_is_moved_from_the_page(client, voice_message, operator, dummy_tasks):
+def test_a_scheduled_broadcast_is_moved_from_the_page(client, voice_message, operator_user, dummy_tasks):
     start = timezone.now() + timedelta(days=1)
-    broadcast = record(voice_message, operator, start_at=start)
-    login(client, operator)
+    broadcast = record(voice_message, operator_user, start_at=start)
+    login(client, operator_user)
     text = page(client, broadcast)
     assert "Scheduled: starts at" in text
     assert 'id="steer-move"' in text and 'id="steer-pause"' not in text
@@ -117,18 +108,18 @@ def test_a_scheduled_broadcast_is_moved_from_the_page(client, voice_message, ope
     assert all(call.not_before >= later for call in Call.objects.filter(broadcast=broadcast))
 
 
-def test_moving_into_the_past_is_refused_plainly(client, voice_message, operator):
-    broadcast = record(voice_message, operator, start_at=timezone.now() + timedelta(hours=2))
-    login(client, operator)
+def test_moving_into_the_past_is_refused_plainly(client, voice_message, operator_user):
+    broadcast = record(voice_message, operator_user, start_at=timezone.now() + timedelta(hours=2))
+    login(client, operator_user)
     past = timezone.localtime(timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = steer(client, broadcast, "move", confirmed="yes", start_at=past)
     assert response.status_code == 302
     assert "The new start must be in the future." in client.get(response.url).content.decode()
 
 
-def test_a_refused_transition_is_a_message_not_an_error(client, voice_message, operator):
-    broadcast = record(voice_message, operator)
-    login(client, operator)
+def test_a_refused_transition_is_a_message_not_an_error(client, voice_message, operator_user):
+    broadcast = record(voice_message, operator_user)
+    login(client, operator_user)
     steer(client, broadcast, "stop", confirmed="yes")
     response = steer(client, broadcast, "pause", confirmed="yes")
     assert response.status_code == 302
@@ -136,45 +127,47 @@ def test_a_refused_transition_is_a_message_not_an_error(client, voice_message, o
     assert steer(client, broadcast, "resume", confirmed="yes").status_code == 302
 
 
-def test_managers_steer_anyones_broadcast_another_operator_may_not(client, voice_message, operator, colleague, manager):
-    broadcast = record(voice_message, operator)
+def test_managers_steer_anyones_broadcast_another_operator_may_not(
+    client, voice_message, operator_user, colleague, manager_user
+):
+    broadcast = record(voice_message, operator_user)
     login(client, colleague)
     assert 'id="steer-' not in page(client, broadcast)
     assert steer(client, broadcast, "pause").status_code == 403
     assert steer(client, broadcast, "stop", confirmed="yes").status_code == 403
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.SENDING
-    login(client, manager)
+    login(client, manager_user)
     assert 'id="steer-pause"' in page(client, broadcast)
     steer(client, broadcast, "pause", confirmed="yes")
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.PAUSED
 
 
-def test_steering_is_post_only(client, voice_message, operator):
-    broadcast = record(voice_message, operator)
-    login(client, operator)
+def test_steering_is_post_only(client, voice_message, operator_user):
+    broadcast = record(voice_message, operator_user)
+    login(client, operator_user)
     for action in ("stop", "pause", "resume", "move"):
         assert client.get(reverse(f"portal:broadcast_{action}", args=[broadcast.pk])).status_code == 405
 
 
-def test_the_page_says_which_zone_waits_for_calling_hours(client, voice_message, operator, settings, monkeypatch):
+def test_the_page_says_which_zone_waits_for_calling_hours(client, voice_message, operator_user, settings, monkeypatch):
     settings.EXOLVE_CALLING_HOURS = "09:00-21:00"
     # 16:30 in Moscow is 23:30 in Vladivostok.
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 1, 13, 30, tzinfo=UTC))
-    broadcast = record(voice_message, operator, numbers=[VLADIVOSTOK_LANDLINE, MOSCOW_LANDLINE])
-    login(client, operator)
+    broadcast = record(voice_message, operator_user, numbers=[VLADIVOSTOK_LANDLINE, MOSCOW_LANDLINE])
+    login(client, operator_user)
     text = page(client, broadcast)
     assert "1 call waits for calling hours in Asia/Vladivostok until 09:00 local time." in text
     assert "Europe/Moscow until" not in text
 
 
-def test_the_page_runs_a_fixed_number_of_queries(client, voice_message, operator, django_assert_max_num_queries):
+def test_the_page_runs_a_fixed_number_of_queries(client, voice_message, operator_user, django_assert_max_num_queries):
     from tests.pages_helpers import count_queries
 
-    small = record(voice_message, operator, numbers=NUMBERS[:1])
-    big = record(voice_message, operator, numbers=[f"7999{n:07d}" for n in range(60)])
-    login(client, operator)
+    small = record(voice_message, operator_user, numbers=NUMBERS[:1])
+    big = record(voice_message, operator_user, numbers=[f"7999{n:07d}" for n in range(60)])
+    login(client, operator_user)
     _response, few = count_queries(client, reverse("portal:broadcast", args=[small.pk]))
     _response, many = count_queries(client, reverse("portal:broadcast", args=[big.pk]))
     assert few == many
@@ -188,9 +181,9 @@ def admin_action(client, action, broadcasts, **extra):
     return client.post(reverse("admin:calls_broadcast_changelist"), data)
 
 
-def test_admin_actions_stop_pause_and_resume_with_a_confirmation(client, voice_message, manager, dummy_tasks):
-    broadcast = record(voice_message, manager)
-    login(client, manager)
+def test_admin_actions_stop_pause_and_resume_with_a_confirmation(client, voice_message, manager_user, dummy_tasks):
+    broadcast = record(voice_message, manager_user)
+    login(client, manager_user)
     asked = admin_action(client, "pause_broadcasts", [broadcast])
     assert asked.status_code == 200 and "3 calls will wait" in asked.content.decode()
     admin_action(client, "pause_broadcasts", [broadcast], post="yes")
@@ -214,16 +207,16 @@ def test_admin_actions_stop_pause_and_resume_with_a_confirmation(client, voice_m
     assert "cannot be stopped: it is stopped" in again.content.decode()
 
 
-def test_admin_list_shows_state_and_start(client, voice_message, manager):
-    record(voice_message, manager, start_at=timezone.now() + timedelta(days=1))
-    login(client, manager)
+def test_admin_list_shows_state_and_start(client, voice_message, manager_user):
+    record(voice_message, manager_user, start_at=timezone.now() + timedelta(days=1))
+    login(client, manager_user)
     text = client.get(reverse("admin:calls_broadcast_changelist")).content.decode()
     assert "column-state_shown" in text and "column-start_at" in text
     assert "scheduled" in text
 
 
-def test_admin_actions_skip_broadcasts_the_user_may_not_steer(client, voice_message, operator, colleague):
-    broadcast = record(voice_message, operator)
+def test_admin_actions_skip_broadcasts_the_user_may_not_steer(client, voice_message, operator_user, colleague):
+    broadcast = record(voice_message, operator_user)
     login(client, colleague)
     response = admin_action(client, "stop_broadcasts", [broadcast], post="yes")
     assert response.status_code in (302, 200)
@@ -324,8 +317,8 @@ def send_data(voice_message, **extra):
     }
 
 
-def test_scheduling_through_the_send_page(client, voice_message, operator, dummy_tasks):
-    login(client, operator)
+def test_scheduling_through_the_send_page(client, voice_message, operator_user, dummy_tasks):
+    login(client, operator_user)
     when = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     data = send_data(
         voice_message,
@@ -351,9 +344,9 @@ def test_scheduling_through_the_send_page(client, voice_message, operator, dummy
     assert (broadcast.calling_hours, broadcast.pace_per_minute) == ("09:00-21:00", 20)
 
 
-def test_the_preview_counts_numbers_per_zone(client, voice_message, operator, settings):
+def test_the_preview_counts_numbers_per_zone(client, voice_message, operator_user, settings):
     settings.EXOLVE_CALLING_HOURS = "09:00-21:00"
-    login(client, operator)
+    login(client, operator_user)
     data = send_data(voice_message, calling_hours="09:00-21:00", time_zone="Europe/Moscow")
     data["numbers"] = "\n".join([VLADIVOSTOK_LANDLINE, MOSCOW_LANDLINE, "79991234561"])
     text = client.post(reverse("portal:send"), data).content.decode()
@@ -361,8 +354,8 @@ def test_the_preview_counts_numbers_per_zone(client, voice_message, operator, se
     assert 'data-zone="Europe/Moscow"' in text
 
 
-def test_a_past_start_is_refused_plainly(client, voice_message, operator):
-    login(client, operator)
+def test_a_past_start_is_refused_plainly(client, voice_message, operator_user):
+    login(client, operator_user)
     past = timezone.localtime(timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(reverse("portal:send"), send_data(voice_message, start_at=past))
     assert response.status_code == 200
@@ -370,27 +363,27 @@ def test_a_past_start_is_refused_plainly(client, voice_message, operator):
     assert not SendDraft.objects.exists()
 
 
-def test_any_time_needs_the_permission(client, voice_message, operator, manager, settings):
+def test_any_time_needs_the_permission(client, voice_message, operator_user, manager_user, settings):
     settings.EXOLVE_CALLING_HOURS = "09:00-21:00"
-    login(client, operator)
+    login(client, operator_user)
     refused = client.post(reverse("portal:send"), send_data(voice_message, calling_hours="any"))
     assert "You may not send at any time" in refused.content.decode()
     assert not SendDraft.objects.exists()
-    login(client, manager)
+    login(client, manager_user)
     allowed = client.post(reverse("portal:send"), send_data(voice_message, calling_hours="any"))
     assert 'id="send-preview"' in allowed.content.decode()
     assert SendDraft.objects.get().plan["calling_hours"] == "any"
 
 
-def test_the_form_shows_the_staff_members_time_zone(client, operator, voice_message):
-    login(client, operator)
+def test_the_form_shows_the_staff_members_time_zone(client, operator_user, voice_message):
+    login(client, operator_user)
     text = client.get(reverse("portal:send")).content.decode()
     assert "in your time zone, Europe/Moscow" in text
     assert 'value="09:00-21:00"' in text or 'value="any"' in text
 
 
-def test_the_dashboard_shows_what_is_scheduled(client, voice_message, manager):
-    record(voice_message, manager, start_at=timezone.now() + timedelta(days=1))
-    login(client, manager)
+def test_the_dashboard_shows_what_is_scheduled(client, voice_message, manager_user):
+    record(voice_message, manager_user, start_at=timezone.now() + timedelta(days=1))
+    login(client, manager_user)
     text = client.get(reverse("portal:dashboard")).content.decode()
     assert 'id="scheduled-broadcasts"' in text

@@ -10,6 +10,7 @@ from django.utils import timezone
 from calls.models import Broadcast, Call, CallState
 from calls.sending import send_queued_calls
 from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user, queue
+from tests.pages_helpers import confirmation, send_preview
 from voicemessages.models import VoiceMessage
 
 pytest_plugins = ["tests.factories_calls"]
@@ -18,23 +19,12 @@ pytestmark = pytest.mark.django_db
 SEND_URL = "portal:send"  # the one send page
 
 
-def preview(client, voice_message, numbers="", **extra):
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "tok-1", "_preview": "1"}
-    data.update(extra)
-    return client.post(reverse(SEND_URL), data)
-
-
-def confirm_data(response):
-    form = response.context["confirm"]
-    data = {name: form.initial[name] for name in ("voice_message", "source", "token")}
-    data["_confirm"] = "1"
-    return data
-
-
 def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
     voice_message, operator_client, operator, dummy_tasks, sandbox
 ):
-    response = preview(operator_client, voice_message, "+7 (999) 123-45-61\n8 999 123 45 61\nnonsense\n79991234562")
+    response = send_preview(
+        operator_client, voice_message, "+7 (999) 123-45-61\n8 999 123 45 61\nnonsense\n79991234562"
+    )
     assert response.status_code == 200
     counts = response.context["preview"].counts
     assert counts == {"valid": 2, "invalid": 1, "duplicates": 1}
@@ -42,7 +32,7 @@ def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
     assert not Broadcast.objects.exists()  # a preview records nothing
     assert sandbox.count(MAKE) == 0
 
-    data = confirm_data(response)
+    data = confirmation(response)
     response = operator_client.post(reverse(SEND_URL), data)
     broadcast = Broadcast.objects.get()
     assert response.status_code == 302
@@ -58,13 +48,13 @@ def test_preview_counts_then_confirm_creates_one_broadcast_and_redirects(
 
 
 def test_empty_list_is_refused_and_the_form_is_kept(voice_message, operator_client):
-    response = preview(operator_client, voice_message, "   \n")
+    response = send_preview(operator_client, voice_message, "   \n")
     assert response.status_code == 200 and response.context["preview"] is None
     assert "Paste at least one number" in str(response.context["form"].non_field_errors())
 
 
 def test_only_invalid_numbers_are_refused_with_reasons_kept(voice_message, operator_client):
-    response = preview(operator_client, voice_message, "123\nabc")
+    response = send_preview(operator_client, voice_message, "123\nabc")
     assert "None of the numbers can be called" in str(response.context["form"].non_field_errors())
     assert "123\nabc" in response.content.decode()  # nothing typed is lost
 
@@ -72,29 +62,29 @@ def test_only_invalid_numbers_are_refused_with_reasons_kept(voice_message, opera
 def test_upload_errors_keep_the_pasted_text(voice_message, operator_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = preview(
+    response = send_preview(
         operator_client, voice_message, "79991234561", file=SimpleUploadedFile("list.docx", b"binary stuff")
     )
     assert "Only CSV and XLSX" in str(response.context["form"].errors["file"])
     assert "79991234561" in response.content.decode()
-    response = preview(operator_client, voice_message, "79991234561", file=csv_upload("name,city\nA,B\n"))
+    response = send_preview(operator_client, voice_message, "79991234561", file=csv_upload("name,city\nA,B\n"))
     assert "No phone column" in str(response.context["form"].errors["file"])
 
 
 def test_upload_is_previewed(voice_message, operator_client):
-    response = preview(operator_client, voice_message, "", file=csv_upload("phone\n79991234561\n79991234561\nx\n"))
+    response = send_preview(operator_client, voice_message, "", file=csv_upload("phone\n79991234561\n79991234561\nx\n"))
     assert response.context["preview"].counts == {"valid": 1, "invalid": 1, "duplicates": 1}
 
 
 def test_missing_at_exolve_message_is_not_offered(voice_message, operator_client):
     type(voice_message).objects.filter(pk=voice_message.pk).update(missing_since=timezone.now())
-    response = preview(operator_client, voice_message, "79991234561")
+    response = send_preview(operator_client, voice_message, "79991234561")
     assert "voice_message" in response.context["form"].errors
 
 
 def test_message_deleted_between_preview_and_confirm(voice_message, operator_client, dummy_tasks):
-    response = preview(operator_client, voice_message, "79991234561")
-    data = confirm_data(response)
+    response = send_preview(operator_client, voice_message, "79991234561")
+    data = confirmation(response)
     voice_message.delete()
     response = operator_client.post(reverse(SEND_URL), data)
     assert response.status_code == 200 and not Broadcast.objects.exists()
@@ -167,6 +157,16 @@ def test_resend_action_asks_first_then_creates_new_calls(voice_message, operator
     new = Call.objects.get(resend_of=unknown)
     assert new.state == "queued" and new.destination == unknown.destination
     assert Call.objects.count() == 3  # the sent one was not resent
+
+
+def test_call_search_finds_a_number_typed_the_way_people_write_it(voice_message, operator_client):
+    to_them = make_call(voice_message, "79991234567")
+    make_call(voice_message, "79991234568")
+    from_them = make_call(voice_message, "79991234569", source="79991234567")
+
+    searched = operator_client.get(reverse("admin:calls_call_changelist"), {"q": "+7 (999) 123-45-67"})
+
+    assert set(searched.context["cl"].result_list) == {to_them, from_them}
 
 
 def test_list_pages_do_not_query_per_row(voice_message, operator_client, dummy_tasks, django_assert_max_num_queries):

@@ -13,39 +13,25 @@ import requests
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import CallInfo, ExolveClient, VoiceMessageInfo, VoiceMessageSummary
+from exolve_portal.exolve.endpoints import CALL_GET_INFO as CALL_INFO
+from exolve_portal.exolve.endpoints import CREATE, DELETE, GET_INFO, GET_LIST
+from exolve_portal.exolve.endpoints import MAKE_VOICE_MESSAGE as MAKE
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_BASE_URL, SANDBOX_SOURCE_NUMBERS
+from tests import exolve_client_helpers
 from tests.conftest import HTTP_READ_TIMEOUT
+from tests.exolve_client_helpers import http_client
 
 # Every test here runs in each error-body shape: flat, nested and plain text.
 pytestmark = pytest.mark.usefixtures("error_shape")
 
+# The client over HTTP to the sandbox server, and that server's sandbox.
+exolve = exolve_client_helpers.exolve
+sandbox = exolve_client_helpers.sandbox
+
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 DESTINATION = "79991234560"  # last digit 0: the call completes
-CREATE = "voice-message/v1/Create"
-GET_LIST = "voice-message/v1/GetList"
-GET_INFO = "voice-message/v1/GetInfo"
-DELETE = "voice-message/v1/Delete"
-MAKE = "call/v1/MakeVoiceMessage"
-CALL_INFO = "call/v1/GetInfo"
 # Longer than the client's read timeout, so the client gives up first.
 SLOW = HTTP_READ_TIMEOUT + 1
-
-
-def _client(url, key=SANDBOX_API_KEY, **kwargs):
-    options = {"connect_timeout": 1, "read_timeout": HTTP_READ_TIMEOUT, "backoff": 0.01} | kwargs
-    client = ExolveClient(url, key, **options)
-    client.session.trust_env = False  # no proxy between us and 127.0.0.1
-    return client
-
-
-@pytest.fixture
-def sandbox(sandbox_server):
-    return sandbox_server.sandbox
-
-
-@pytest.fixture
-def exolve(sandbox_server):
-    return _client(sandbox_server.url)
 
 
 @pytest.fixture
@@ -167,7 +153,7 @@ def _assert_api_error(excinfo, cls, status, message, endpoint):
 
 @pytest.mark.parametrize("endpoint", [CREATE, GET_LIST, GET_INFO, DELETE])
 def test_voice_endpoints_with_an_empty_key_raise_invalid_token(sandbox_server, endpoint):
-    client = _client(sandbox_server.url, key="")
+    client = http_client(sandbox_server.url, key="")
     with pytest.raises(errors.InvalidTokenError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.InvalidTokenError, 400, "failed to parse token", endpoint)
@@ -177,7 +163,7 @@ def test_voice_endpoints_with_an_empty_key_raise_invalid_token(sandbox_server, e
 
 @pytest.mark.parametrize("endpoint", [CREATE, GET_LIST, GET_INFO, DELETE])
 def test_voice_endpoints_with_an_unknown_key_raise_token_claims_error(sandbox_server, endpoint):
-    client = _client(sandbox_server.url, key="not-our-key")
+    client = http_client(sandbox_server.url, key="not-our-key")
     with pytest.raises(errors.TokenClaimsError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.TokenClaimsError, 401, "error getting JWT Token claims", endpoint)
@@ -187,7 +173,7 @@ def test_voice_endpoints_with_an_unknown_key_raise_token_claims_error(sandbox_se
 @pytest.mark.parametrize("endpoint", [MAKE, CALL_INFO])
 @pytest.mark.parametrize("key", ["", "not-our-key"])
 def test_call_endpoints_with_a_bad_key_raise_malformed_token(sandbox_server, endpoint, key):
-    client = _client(sandbox_server.url, key=key)
+    client = http_client(sandbox_server.url, key=key)
     with pytest.raises(errors.MalformedTokenError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.MalformedTokenError, 401, "malformed token", endpoint)
@@ -379,7 +365,7 @@ def test_get_call_after_a_timeout_is_retried(exolve, sandbox, voice_message_id):
 
 def test_reads_give_up_after_max_retries(sandbox_server):
     sandbox_server.sandbox.add_fault("http_error", endpoint=GET_LIST, status=503, times=None)
-    client = _client(sandbox_server.url, max_retries=2)
+    client = http_client(sandbox_server.url, max_retries=2)
 
     with pytest.raises(errors.ServerError) as excinfo:
         client.list_voice_messages()
@@ -420,7 +406,7 @@ def test_get_call_without_a_call_id_in_the_answer_raises_malformed_response(exol
 
 
 def test_a_closed_port_raises_connection_error_that_never_reached(sandbox_server):
-    client = _client(f"http://127.0.0.1:{_closed_port()}", max_retries=1)
+    client = http_client(f"http://127.0.0.1:{_closed_port()}", max_retries=1)
 
     with pytest.raises(errors.ExolveConnectionError) as excinfo:
         client.make_voice_message(SOURCE, DESTINATION, "app-1")
@@ -448,8 +434,8 @@ def test_a_refused_create_is_retried_because_it_never_arrived(sandbox):
 SECRET = "s3cr3t-application-key"
 
 
-def test_the_api_key_never_appears_in_errors_or_the_client(sandbox_server):
-    client = _client(sandbox_server.url, key=SECRET)
+def test_the_api_key_never_appears_in_errors_or_thehttp_client(sandbox_server):
+    client = http_client(sandbox_server.url, key=SECRET)
     sandbox_server.sandbox.api_keys = frozenset({SECRET})  # accepted, so later faults get through
     raised = []
     for fault in ("http_error", "timeout", "lost_response", "malformed"):
@@ -476,7 +462,7 @@ def test_the_api_key_is_sent_as_a_bearer_token(sandbox_server):
     def capture(response, *args, **kwargs):
         seen.append(response.request.headers["Authorization"])
 
-    client = _client(sandbox_server.url)
+    client = http_client(sandbox_server.url)
     client.session.hooks["response"].append(capture)
     client.list_voice_messages()
     assert seen == [f"Bearer {SANDBOX_API_KEY}"]

@@ -10,30 +10,18 @@ import pytest
 import requests
 
 from exolve_portal.exolve import errors
-from exolve_portal.exolve.client import ExolveClient, RateLimiter
+from exolve_portal.exolve.client import RateLimiter
 from exolve_portal.exolve.endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_SOURCE_NUMBERS
-from tests.conftest import HTTP_READ_TIMEOUT
+from tests import exolve_client_helpers
+from tests.exolve_client_helpers import http_client
+
+# The client over HTTP to the sandbox server, and that server's sandbox.
+exolve = exolve_client_helpers.exolve
+sandbox = exolve_client_helpers.sandbox
 
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 DESTINATION = "79991234560"
-
-
-def _client(url, key=SANDBOX_API_KEY, **kwargs):
-    options = {"connect_timeout": 1, "read_timeout": HTTP_READ_TIMEOUT, "backoff": 0.01} | kwargs
-    client = ExolveClient(url, key, **options)
-    client.session.trust_env = False
-    return client
-
-
-@pytest.fixture
-def sandbox(sandbox_server):
-    return sandbox_server.sandbox
-
-
-@pytest.fixture
-def exolve(sandbox_server):
-    return _client(sandbox_server.url)
 
 
 def _raw_post(url, endpoint, body, key=SANDBOX_API_KEY):
@@ -233,7 +221,7 @@ def test_every_documented_refusal_in_every_shape_maps_to_its_class_and_staff_wor
     key = {"empty key": "", "unknown key": "not-our-key"}.get(how, SANDBOX_API_KEY)
     if callable(how):
         how(sandbox)
-    client = _client(sandbox_server.url, key=key, max_retries=0)
+    client = http_client(sandbox_server.url, key=key, max_retries=0)
 
     with pytest.raises(errors.ExolveError) as excinfo:
         _request(client, endpoint, how, voice_message_id)()
@@ -253,7 +241,7 @@ def test_every_documented_refusal_in_every_shape_maps_to_its_class_and_staff_wor
 def test_a_404_from_a_wrong_base_url_is_unexpected_not_gone(sandbox_server, endpoint):
     sandbox = sandbox_server.sandbox
     voice_message_id = sandbox.add_voice_message("Greeting")
-    client = _client(sandbox_server.url + "/wrong-prefix")
+    client = http_client(sandbox_server.url + "/wrong-prefix")
 
     with pytest.raises(errors.ExolveError) as excinfo:
         _request(client, endpoint, "", voice_message_id)()
@@ -311,7 +299,7 @@ def test_a_429_on_create_or_send_is_raised_once_and_says_nothing_was_done(exolve
 def test_reads_and_delete_retry_a_429_after_its_wait(sandbox_server, error_shape, endpoint):
     sandbox = sandbox_server.sandbox
     voice_message_id = sandbox.add_voice_message("Greeting")
-    client = _client(sandbox_server.url)
+    client = http_client(sandbox_server.url)
     call_id = client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
     sandbox.add_fault("rate_limited", endpoint=endpoint, times=2, seconds=0.3)
     started = time.monotonic()

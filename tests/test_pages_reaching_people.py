@@ -6,7 +6,7 @@ Through the real entry points (the test client, call_command) against the sandbo
 destination ending in 6 gets no answer there, 7 is busy); counted at the sandbox.
 """
 
-from collections import Counter
+import io
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,45 +15,13 @@ from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState, Purpose, StopListEntry
 from calls.sending import send_queued_calls
-from calls.statistics import refresh_calls
-from tests.factories_calls import MAKE, SOURCE
-from tests.pages_helpers import count_queries
+from tests.factories_calls import ANSWERS, BUSY, NO_ANSWER, SOURCE, finish_calls, rung
+from tests.pages_helpers import confirmation, count_queries, send_preview
 
 pytest_plugins = ["tests.pages_helpers", "tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 URL = "portal:send"
-NO_ANSWER = "79991234566"
-BUSY = "79991234567"
-ANSWERS = "79991234560"
-
-
-def preview(client, voice_message, numbers, token="reach-1", **extra):
-    data = {
-        "voice_message": voice_message.pk,
-        "source": SOURCE,
-        "numbers": numbers,
-        "token": token,
-        "_preview": "1",
-        **extra,
-    }
-    return client.post(reverse(URL), data)
-
-
-def confirmation(response) -> dict:
-    form = response.context["confirm"]
-    data = {field.html_name: field.value() for field in form}
-    data["_confirm"] = "1"
-    return data
-
-
-def rung(sandbox):
-    return Counter(e["body"]["destination"] for e in sandbox.requests_log(MAKE) if e["status"] == 200)
-
-
-def finish_calls(sandbox, broadcast):
-    sandbox.advance(60)
-    return refresh_calls(list(Call.objects.filter(broadcast=broadcast, state=CallState.SENT)))
 
 
 def called_earlier(number, count=1):
@@ -84,7 +52,7 @@ def test_the_form_shows_retries_and_purpose_with_the_settings_defaults(operator_
 def test_retries_and_purpose_travel_through_preview_and_confirm_into_the_broadcast(
     operator_page_client, voice_message, dummy_tasks
 ):
-    response = preview(
+    response = send_preview(
         operator_page_client,
         voice_message,
         f"{NO_ANSWER}\n{BUSY}",
@@ -115,7 +83,7 @@ def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
 ):
     settings.EXOLVE_RETRIES = 1
     settings.EXOLVE_RETRY_AFTER_MINUTES = 15
-    response = preview(operator_page_client, voice_message, NO_ANSWER)
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER)
     operator_page_client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (1, 15, False)
@@ -123,7 +91,7 @@ def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
 
 
 def test_advertising_without_consent_is_refused_with_a_plain_error(operator_page_client, voice_message, dummy_tasks):
-    response = preview(operator_page_client, voice_message, NO_ANSWER, purpose="advertising")
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER, purpose="advertising")
     assert response.context["preview"] is None
     assert "consent" in " ".join(response.context["form"].errors["consent_confirmed"])
     assert "prior consent" in response.content.decode()
@@ -131,7 +99,7 @@ def test_advertising_without_consent_is_refused_with_a_plain_error(operator_page
 
 
 def test_too_many_retries_are_a_form_error(operator_page_client, voice_message):
-    response = preview(operator_page_client, voice_message, NO_ANSWER, retries="6")
+    response = send_preview(operator_page_client, voice_message, NO_ANSWER, retries="6")
     assert response.context["preview"] is None and "retries" in response.context["form"].errors
 
 
@@ -144,7 +112,7 @@ def test_preview_lists_stop_listed_and_over_limit_numbers_and_does_not_count_the
     settings.EXOLVE_MAX_CALLS_PER_NUMBER_DAY = 1
     StopListEntry.objects.create(number=BUSY)
     called_earlier(ANSWERS)
-    response = preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
+    response = send_preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
     form = response.context["form"]
     assert form.stop_listed == [BUSY] and list(form.over_limit) == [ANSWERS]
     assert form.calls_to_make == 1
@@ -182,7 +150,9 @@ def test_the_stop_list_check_of_the_preview_does_not_grow_with_the_list(operator
 
 
 def retried_broadcast(client, voice_message, sandbox, rounds):
-    response = preview(client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}", retries="2", retry_after_minutes="0")
+    response = send_preview(
+        client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}", retries="2", retry_after_minutes="0"
+    )
     client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     for _ in range(rounds):
@@ -222,7 +192,7 @@ def test_the_broadcast_page_queries_do_not_grow_with_attempts(
 
 
 def test_resend_of_no_answer_and_busy_asks_then_sends_once(operator_page_client, voice_message, dummy_tasks, sandbox):
-    response = preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
+    response = send_preview(operator_page_client, voice_message, f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}")
     operator_page_client.post(reverse(URL), confirmation(response))
     broadcast = Broadcast.objects.get()
     send_queued_calls(broadcast.pk)
@@ -281,23 +251,15 @@ def test_the_dashboard_admin_and_export_show_the_purpose_and_the_attempt(
 # --- send_voicemessage ----------------------------------------------------------------------------------
 
 
+def send_voicemessage(voice_message, *options, **kwargs):
+    """`manage.py send_voicemessage` of `voice_message` from the sandbox's number, with `options`."""
+    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, *options, **kwargs)
+
+
 def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks):
-    call_command(
-        "send_voicemessage",
-        "--message",
-        str(voice_message.pk),
-        "--source",
-        SOURCE,
-        "--to",
-        NO_ANSWER,
-        "--retries",
-        "2",
-        "--retry-after",
-        "10",
-        "--retry-failed",
-        "--purpose",
-        "advertising",
-        "--consent",
+    send_voicemessage(
+        voice_message, "--to", NO_ANSWER, "--retries", "2", "--retry-after", "10", "--retry-failed",
+        "--purpose", "advertising", "--consent",
     )
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (2, 10, True)
@@ -316,9 +278,7 @@ def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks)
 )
 def test_send_voicemessage_refuses_bad_options_clearly(voice_message, dummy_tasks, options, message):
     with pytest.raises(CommandError, match=message):
-        call_command(
-            "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", ANSWERS, *options
-        )
+        send_voicemessage(voice_message, "--to", ANSWERS, *options)
     assert not Broadcast.objects.exists()
 
 
@@ -329,25 +289,9 @@ def test_send_voicemessage_wait_follows_the_retries_counted_at_the_sandbox(
     settings.EXOLVE_REFRESH_FIRST_DELAY = 0.1
     settings.EXOLVE_REFRESH_MAX_DELAY = 0.2
     sandbox.set_lifecycle(0.5)
-    call_command(
-        "send_voicemessage",
-        "--message",
-        str(voice_message.pk),
-        "--source",
-        SOURCE,
-        "--to",
-        NO_ANSWER,
-        "--to",
-        ANSWERS,
-        "--retries",
-        "1",
-        "--retry-after",
-        "0",
-        "--wait",
-        "--poll",
-        "0.2",
-        "--timeout",
-        "30",
-        stdout=__import__("io").StringIO(),
+    send_voicemessage(
+        voice_message, "--to", NO_ANSWER, "--to", ANSWERS, "--retries", "1", "--retry-after", "0",
+        "--wait", "--poll", "0.2", "--timeout", "30",
+        stdout=io.StringIO(),
     )
     assert rung(sandbox) == {NO_ANSWER: 2, ANSWERS: 1}

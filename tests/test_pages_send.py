@@ -6,32 +6,12 @@ from django.urls import reverse
 from calls.models import Broadcast, Call
 from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS, SANDBOX_SOURCE_NUMBERS
 from tests.factories_calls import IMMEDIATE_TASKS, MAKE, SOURCE, csv_upload, xlsx_upload
-from tests.pages_helpers import count_queries
+from tests.pages_helpers import confirmation, count_queries, send_preview
 
 pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 URL = "portal:send"
-
-
-def preview(client, voice_message, numbers="", **extra):
-    data = {
-        "voice_message": voice_message.pk,
-        "source": SOURCE,
-        "numbers": numbers,
-        "token": "page-token-1",
-        "_preview": "1",
-    }
-    data.update(extra)
-    return client.post(reverse(URL), data)
-
-
-def confirmation(response) -> dict:
-    """What the browser posts when the person clicks "Send now" (the confirm form's hidden fields)."""
-    form = response.context["confirm"]
-    data = {field.html_name: field.value() for field in form}
-    data["_confirm"] = "1"
-    return data
 
 
 def test_page_shows_the_fields_and_the_sandbox_hints(operator_page_client, voice_message):
@@ -63,7 +43,9 @@ def test_page_says_what_to_do_without_any_voice_message(operator_page_client, sa
 def test_preview_lists_the_invalid_number_with_its_reason_and_records_nothing(
     operator_page_client, voice_message, sandbox
 ):
-    response = preview(operator_page_client, voice_message, "+7 (999) 123-45-61\n12345\n8 999 123 45 61\n79991234562")
+    response = send_preview(
+        operator_page_client, voice_message, "+7 (999) 123-45-61\n12345\n8 999 123 45 61\n79991234562"
+    )
     assert response.status_code == 200
     assert response.context["preview"].counts == {"valid": 2, "invalid": 1, "duplicates": 1}
     page = response.content.decode()
@@ -79,7 +61,7 @@ def test_confirm_sends_once_and_a_double_submit_makes_one_broadcast(
     operator_page_client, operator_user, voice_message, sandbox, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = IMMEDIATE_TASKS
-    response = preview(operator_page_client, voice_message, "79991234561\nnot a number\n79991234566")
+    response = send_preview(operator_page_client, voice_message, "79991234561\nnot a number\n79991234566")
     data = confirmation(response)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -105,9 +87,9 @@ def test_confirm_sends_once_and_a_double_submit_makes_one_broadcast(
 
 
 def test_upload_is_previewed(operator_page_client, voice_message):
-    response = preview(operator_page_client, voice_message, "", file=csv_upload("phone\n79991234561\nx\n"))
+    response = send_preview(operator_page_client, voice_message, "", file=csv_upload("phone\n79991234561\nx\n"))
     assert response.context["preview"].counts == {"valid": 1, "invalid": 1, "duplicates": 0}
-    response = preview(
+    response = send_preview(
         operator_page_client, voice_message, "", file=xlsx_upload([["Телефон"], ["+7 999 123-45-62"], [79991234563]])
     )
     assert response.context["preview"].valid == ["79991234562", "79991234563"]
@@ -117,7 +99,7 @@ def test_errors_keep_everything_typed(operator_page_client, voice_message):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     typed = "79991234561\n+7 999 123-45-62"
-    response = preview(operator_page_client, voice_message, typed, file=SimpleUploadedFile("list.docx", b"x"))
+    response = send_preview(operator_page_client, voice_message, typed, file=SimpleUploadedFile("list.docx", b"x"))
     assert response.status_code == 200
     assert "Only CSV and XLSX" in str(response.context["form"].errors["file"])
     page = response.content.decode()
@@ -126,7 +108,7 @@ def test_errors_keep_everything_typed(operator_page_client, voice_message):
 
 
 def test_a_confirmation_that_fails_goes_back_with_the_numbers(operator_page_client, voice_message, dummy_tasks):
-    response = preview(operator_page_client, voice_message, "79991234561\nwrong")
+    response = send_preview(operator_page_client, voice_message, "79991234561\nwrong")
     data = confirmation(response)
     voice_message.delete()  # deleted by someone else meanwhile
     response = operator_page_client.post(reverse(URL), data)
@@ -164,7 +146,7 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
 def test_confirm_query_count_does_not_grow_with_numbers(operator_page_client, voice_message, dummy_tasks):
     def confirm(count, token):
         numbers = "\n".join(f"7999123{n:04d}" for n in range(count))
-        data = confirmation(preview(operator_page_client, voice_message, numbers, token=token))
+        data = confirmation(send_preview(operator_page_client, voice_message, numbers, token=token))
         response, queries = count_queries(operator_page_client, reverse(URL), data, method="post")
         assert response.status_code == 302
         return queries
@@ -187,7 +169,7 @@ def test_confirm_sends_the_stored_preview_not_what_the_browser_posts(
 ):
     from calls.models import SendDraft
 
-    response = preview(operator_page_client, voice_message, "79991234561\nnot a number\n89991234561")
+    response = send_preview(operator_page_client, voice_message, "79991234561\nnot a number\n89991234561")
     draft = SendDraft.objects.get(token="page-token-1")
     assert (draft.numbers, draft.duplicates, draft.created_by) == (["79991234561"], ["79991234561"], operator_user)
     data = confirmation(response)
@@ -209,7 +191,7 @@ def test_confirm_refuses_a_missing_expired_or_someone_elses_preview(
     from calls.models import SendDraft
     from tests.pages_helpers import role_user
 
-    data = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    data = confirmation(send_preview(operator_page_client, voice_message, "79991234561"))
     from exolve_portal.roles import OPERATORS
 
     other = client_for(role_user("other-operator", OPERATORS))
@@ -233,10 +215,10 @@ def client_for(user):
 
 
 def test_a_changed_list_under_a_used_token_is_a_new_broadcast(operator_page_client, voice_message, dummy_tasks):
-    first = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    first = confirmation(send_preview(operator_page_client, voice_message, "79991234561"))
     operator_page_client.post(reverse(URL), first)
     # Back to the page, another list, the same form token: not the old broadcast.
-    second = preview(operator_page_client, voice_message, "79991234562")
+    second = send_preview(operator_page_client, voice_message, "79991234562")
     data = confirmation(second)
     assert data["token"] != first["token"]
     assert f'value="{data["token"]}"' in second.content.decode()  # "change the list" carries the new token too
@@ -246,7 +228,7 @@ def test_a_changed_list_under_a_used_token_is_a_new_broadcast(operator_page_clie
         ["79991234562"],
     ]
     # The first list previewed and confirmed again with its own token: still its one broadcast.
-    again = confirmation(preview(operator_page_client, voice_message, "79991234561", token=first["token"]))
+    again = confirmation(send_preview(operator_page_client, voice_message, "79991234561", token=first["token"]))
     assert again["token"] == first["token"]
     operator_page_client.post(reverse(URL), again)
     assert Broadcast.objects.count() == 2
@@ -255,7 +237,7 @@ def test_a_changed_list_under_a_used_token_is_a_new_broadcast(operator_page_clie
 def test_a_reused_token_returns_its_broadcast_only_for_the_same_list(operator_page_client, voice_message, dummy_tasks):
     from calls.models import SendDraft
 
-    data = confirmation(preview(operator_page_client, voice_message, "79991234561"))
+    data = confirmation(send_preview(operator_page_client, voice_message, "79991234561"))
     operator_page_client.post(reverse(URL), data)
     SendDraft.objects.update(numbers=["79991234562"])  # a draft that is not what made the broadcast
     response = operator_page_client.post(reverse(URL), data)
@@ -268,9 +250,9 @@ def test_old_drafts_are_deleted_when_a_new_one_is_stored(operator_page_client, v
 
     from calls.models import SendDraft
 
-    preview(operator_page_client, voice_message, "79991234561", token="old")
+    send_preview(operator_page_client, voice_message, "79991234561", token="old")
     SendDraft.objects.update(created_at=SendDraft.objects.get().created_at - timedelta(days=1, minutes=1))
-    preview(operator_page_client, voice_message, "79991234562", token="new")
+    send_preview(operator_page_client, voice_message, "79991234562", token="new")
     assert list(SendDraft.objects.values_list("token", flat=True)) == ["new"]
 
 
@@ -281,7 +263,7 @@ def test_every_bad_file_gets_a_form_error_on_the_page(operator_page_client, voic
 
     settings.EXOLVE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     for name, data, message in bad_files():
-        response = preview(operator_page_client, voice_message, "79991234561", file=SimpleUploadedFile(name, data))
+        response = send_preview(operator_page_client, voice_message, "79991234561", file=SimpleUploadedFile(name, data))
         assert response.status_code == 200, name
         assert message in str(response.context["form"].errors["file"]), name
         assert "79991234561" in response.content.decode()  # what was typed stays
@@ -289,7 +271,7 @@ def test_every_bad_file_gets_a_form_error_on_the_page(operator_page_client, voic
 
 def test_a_cell_with_two_numbers_and_an_extension_on_the_page(operator_page_client, voice_message):
     upload = xlsx_upload([["phone"], ["79991234571;79991234572"], ["79991234573 доб. 12"], ["=A2"]])
-    response = preview(operator_page_client, voice_message, "", file=upload)
+    response = send_preview(operator_page_client, voice_message, "", file=upload)
     assert response.context["preview"].valid == ["79991234571", "79991234572"]
     page = response.content.decode()
     invalid = page[page.index('id="invalid-numbers"') :]
@@ -317,7 +299,7 @@ ZONE_FILE_ROWS = [
 def test_a_time_zone_column_of_the_file_gives_the_callees_zones(
     operator_page_client, voice_message, dummy_tasks, upload
 ):
-    response = preview(operator_page_client, voice_message, "", file=upload(), time_zone="Europe/Samara")
+    response = send_preview(operator_page_client, voice_message, "", file=upload(), time_zone="Europe/Samara")
     form = response.context["form"]
     assert response.context["preview"].valid == ["79991234561", "74951234560", "79991234562", "79991234563"]
     rows = {row.zone: (row.count, row.from_number) for row in form.zone_starts}

@@ -15,24 +15,10 @@ from calls.models import Call, CallState, Purpose, StopListEntry
 from calls.recording import SendPlan, SendRefused, create_broadcast, resend_calls
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
-from tests.factories_calls import MAKE, SOURCE
+from tests.factories_calls import ANSWERS, BUSY, MAKE, NO_ANSWER, SOURCE, finish_calls, rung
 
 pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
-
-NO_ANSWER = "79991234566"
-BUSY = "79991234567"
-ANSWERS = "79991234560"
-
-
-def rung(sandbox):
-    return Counter(e["body"]["destination"] for e in sandbox.requests_log(MAKE) if e["status"] == 200)
-
-
-def finish_calls(sandbox, broadcast):
-    """Let every sent call reach its final status at the sandbox and refresh it."""
-    sandbox.advance(60)
-    return refresh_calls(list(Call.objects.filter(broadcast=broadcast, state=CallState.SENT)))
 
 
 def send(voice_message, numbers, token, **plan):

@@ -74,27 +74,30 @@ def test_roles_say_what_each_may_do():
     } <= managers
 
 
-def test_the_data_migration_creates_the_roles_on_a_fresh_install():
-    """Run the migration's function against its own historical models, with no groups yet."""
+def run_roles_migration(loader, name):
+    """Run migration `name`'s function against its own historical models, with no groups yet."""
     Group.objects.filter(name__in=roles.ROLES).delete()
-    loader = MigrationLoader(connection)
-    migration = loader.get_migration("exolve_portal", "0001_staff_roles")
-    state = loader.project_state(("exolve_portal", "0001_staff_roles"), at_end=False)
+    migration = loader.get_migration("exolve_portal", name)
+    state = loader.project_state(("exolve_portal", name), at_end=False)
     migration.operations[0].code(state.apps, None)
+
+
+def assert_roles_in_full():
     assert group_permissions(roles.OPERATORS) == set(roles.OPERATOR_PERMISSIONS)
     assert group_permissions(roles.MANAGERS) == set(roles.MANAGER_PERMISSIONS)
+
+
+def test_the_data_migration_creates_the_roles_on_a_fresh_install():
+    run_roles_migration(MigrationLoader(connection), "0001_staff_roles")
+    assert_roles_in_full()
 
 
 def test_the_roles_migration_after_the_stop_list_applies_them_in_full():
-    """0001 runs before the stop list's model exists on a fresh install; 0002 applies the roles again."""
-    Group.objects.filter(name__in=roles.ROLES).delete()
+    """0001 runs before the stop list's model exists on a fresh install; 0003 applies the roles again."""
     loader = MigrationLoader(connection)
     assert ("calls", "0007_reaching_people") in loader.graph.node_map[("exolve_portal", "0003_stop_list_roles")].parents
-    migration = loader.get_migration("exolve_portal", "0003_stop_list_roles")
-    state = loader.project_state(("exolve_portal", "0003_stop_list_roles"), at_end=False)
-    migration.operations[0].code(state.apps, None)
-    assert group_permissions(roles.OPERATORS) == set(roles.OPERATOR_PERMISSIONS)
-    assert group_permissions(roles.MANAGERS) == set(roles.MANAGER_PERMISSIONS)
+    run_roles_migration(loader, "0003_stop_list_roles")
+    assert_roles_in_full()
 
 
 def test_the_first_roles_migration_skips_permissions_that_do_not_exist_yet():

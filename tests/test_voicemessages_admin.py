@@ -2,24 +2,27 @@
 
 import pytest
 from django.contrib.admin.models import DELETION, LogEntry
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from tests import factories
 from tests.factories import (
+    ADD,
     CREATE,
     DELETE,
     GET_INFO,
     GET_LIST,
     UserFactory,
     VoiceMessageFactory,
+    change_url,
+    delete_url,
+    form_data,
     synced_voice_message,
+    texts,
 )
 from voicemessages.admin import VoiceMessageAdmin
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
 CHANGELIST = "admin:voicemessages_voicemessage_changelist"
-ADD = "admin:voicemessages_voicemessage_add"
 SYNC = "admin:voicemessages_voicemessage_sync"
 EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
 
@@ -29,22 +32,6 @@ pytest_plugins = ["tests.jobs_helpers"]
 exolve = factories.exolve
 manager = factories.manager
 manager_client = factories.manager_client
-
-
-def change_url(message):
-    return reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
-
-
-def delete_url(message):
-    return reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
-
-
-def form_data(**overrides):
-    return {"name": "Promo", "media_id": "1967", "redirect_digit": "0", "redirect_number": "", **overrides}
-
-
-def texts(response):
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 # --- Add -------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from io import StringIO
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
@@ -25,31 +24,19 @@ from django.urls import reverse
 
 from exolve_portal.exolve.client import ExolveClient
 from tests import factories
-from tests.factories import CREATE, DELETE, StaffUserFactory, synced_voice_message
+from tests.factories import ADD, CREATE, DELETE, StaffUserFactory, change_url, delete_url, synced_voice_message, texts
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
 exolve_http = factories.exolve_http
 manager = factories.manager
 manager_client = factories.manager_client
 
-ADD = "admin:voicemessages_voicemessage_add"
 STALE = "This voice message was changed by someone else meanwhile; reload it and make your change again."
 
 
-def change_url(message):
-    return reverse("admin:voicemessages_voicemessage_change", args=[message.pk])
-
-
-def delete_url(message):
-    return reverse("admin:voicemessages_voicemessage_delete", args=[message.pk])
-
-
 def form_data(**overrides):
-    return {"name": "Promo", "media_id": "1967", "redirect_digit": "", "redirect_number": "", **overrides}
-
-
-def texts(response):
-    return [str(message) for message in get_messages(response.wsgi_request)]
+    # The redirect digit left empty, as a browser posts an untouched field.
+    return factories.form_data(**{"redirect_digit": "", **overrides})
 
 
 def version_in_form(response) -> str:
