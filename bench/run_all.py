@@ -537,9 +537,19 @@ class Bench:
 
     # --- 4. pages, 5. export -------------------------------------------------------------
 
-    def seed_calls(self, count: int, *, days: int = 90, per_broadcast: int = 1000) -> list[int]:
+    def seed_calls(self, count: int, **options) -> list[int]:
         """bulk_create `count` calls spread evenly over the last `days` days, in broadcasts
         of `per_broadcast`, with a realistic mix of outcomes. No Exolve. Returns the broadcasts."""
+        from calls.models import Broadcast, Call
+
+        stamps = [Call._meta.get_field("queued_at"), Broadcast._meta.get_field("created_at")]
+        try:
+            return self._seed_calls(count, **options)
+        finally:  # later rows of this process (the send rows' broadcasts) are stamped "now" again
+            for field in stamps:
+                field.auto_now_add = True
+
+    def _seed_calls(self, count: int, *, days: int = 90, per_broadcast: int = 1000) -> list[int]:
         from django.contrib.auth import get_user_model
         from django.db import connection
         from django.utils import timezone
