@@ -23,6 +23,9 @@ CHART_DAYS = 30
 LATEST_BROADCASTS = 10
 # How long the totals of days before yesterday are reused (they hardly change any more).
 SETTLED_DAYS_CACHE_SECONDS = 300
+# Yesterday's calls may still get their statistics (for up to a day): its totals are
+# reused for a minute only. Today is counted on every visit.
+YESTERDAY_CACHE_SECONDS = 60
 
 # Colours of the chart's stacks, one per outcome (kept readable on light and dark themes).
 OUTCOME_COLOURS = {
@@ -194,21 +197,28 @@ class DayTotals:
 def day_totals(days: int = CHART_DAYS, today: date | None = None) -> dict[date, DayTotals]:
     """Per local day of the last `days` days (every day present): outcomes and durations.
 
-    Days before yesterday come from the cache for a few minutes: their calls are final
-    (statistics stop being refreshed after a day), and without it the dashboard's time
-    would grow with every call of the last 30 days. Only today and yesterday are
-    counted on every visit, in one query.
+    Only today is counted on every visit, in one query, so a visit's cost follows
+    today's calls, not the table: days before yesterday come from the cache for a few
+    minutes (their calls are final: statistics stop being refreshed after a day), and
+    yesterday for a minute (its last calls may still be refreshed). A cache miss counts
+    the missing days in the same one query.
     """
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
-    settled_until = today - timedelta(days=2)
-    key = f"calls:dashboard:days:{timezone.get_current_timezone_name()}:{first}:{settled_until}"
-    settled = cache.get(key)
-    fresh = _count_days(first if settled is None else settled_until + timedelta(days=1), today)
+    yesterday = today - timedelta(days=1)
+    zone = timezone.get_current_timezone_name()
+    settled_key = f"calls:dashboard:days:{zone}:{first}:{yesterday - timedelta(days=1)}"
+    yesterday_key = f"calls:dashboard:yesterday:{zone}:{yesterday}"
+    settled, recent = cache.get(settled_key), cache.get(yesterday_key)
+    count_from = first if settled is None else yesterday if recent is None else today
+    fresh = _count_days(count_from, today)
     if settled is None:
-        settled = {day: totals for day, totals in fresh.items() if day <= settled_until}
-        cache.set(key, settled, SETTLED_DAYS_CACHE_SECONDS)
-    return {**settled, **{day: totals for day, totals in fresh.items() if day > settled_until}}
+        settled = {day: totals for day, totals in fresh.items() if day < yesterday}
+        cache.set(settled_key, settled, SETTLED_DAYS_CACHE_SECONDS)
+    if recent is None:
+        recent = {yesterday: fresh[yesterday]} if yesterday in fresh else {}
+        cache.set(yesterday_key, recent, YESTERDAY_CACHE_SECONDS)
+    return {**settled, **recent, today: fresh[today]}
 
 
 def _count_days(first: date, last: date) -> dict[date, DayTotals]:

@@ -150,3 +150,21 @@ def test_todays_calls_show_at_once_while_settled_days_come_from_the_cache(db, dj
     assert month.total == 3  # the late arrival five days ago waits for the cache to expire
     dashboard.cache.clear()
     assert dashboard.period_stats()[2].total == 4
+
+
+def test_yesterday_is_reused_for_a_minute_only_and_today_never(db, django_assert_num_queries, settings):
+    now = timezone.localtime()
+    yesterday = now - timedelta(days=1)
+    bulk_calls(1, when=yesterday, status="completed", state="finished", destination="1")
+    dashboard.day_totals()  # fills both caches
+
+    bulk_calls(1, when=yesterday, status="busy", state="finished", destination="2")
+    bulk_calls(1, when=now, status="busy", state="finished", destination="3")
+    with django_assert_num_queries(1):  # today only
+        totals = dashboard.day_totals()
+    assert sum(totals[now.date()].counts.values()) == 1
+    assert sum(totals[yesterday.date()].counts.values()) == 1  # the second one waits for the minute
+
+    dashboard.cache.clear()  # the minute is over
+    assert sum(dashboard.day_totals()[yesterday.date()].counts.values()) == 2
+    assert dashboard.YESTERDAY_CACHE_SECONDS <= 60
