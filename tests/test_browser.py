@@ -140,7 +140,7 @@ def test_staff_member_creates_sends_follows_and_exports(portal, open_page, sandb
     page.fill("#id_name", "Delivery reminder")
     page.fill("#id_media_id", "1967")
     page.click("input[name=_save]")
-    assert "was added successfully" in text(page, ".messagelist")
+    assert "was added." in text(page, ".messagelist")
     assert "Delivery reminder" in text(page, "#result_list")
     message = VoiceMessage.objects.get(name="Delivery reminder")
     assert message.exolve_id

@@ -478,6 +478,6 @@ def test_the_admin_calls_list_leaves_the_rest_to_the_calls_own_page(admin_client
     listing = admin_client.get(reverse("admin:calls_call_changelist"))
     detail = admin_client.get(reverse("admin:calls_call_change", args=[call.pk])).content.decode()
     assert list(listing.context["cl"].list_display) == [
-        "action_checkbox", "destination", "message", "state", "status_shown", "duration", "requested_by", "queued_at",
+        "action_checkbox", "number", "message", "state", "status_shown", "seconds", "requested_by", "queued",
     ]  # fmt: skip
     assert "field-started" in detail and "field-ended" in detail and "field-source" in detail
