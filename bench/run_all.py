@@ -729,8 +729,17 @@ class Bench:
         from voicemessages.models import VoiceMessage
 
         self.purge_tasks()
-        Call.objects.all()._raw_delete(Call.objects.db)
-        Broadcast.objects.all()._raw_delete(Broadcast.objects.db)
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            # TRUNCATE leaves no dead rows: after the pages row's 1,000,000 a DELETE would
+            # hand autovacuum a million of them, and its work would land in the next rows.
+            quote = connection.ops.quote_name
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {quote(Call._meta.db_table)}, {quote(Broadcast._meta.db_table)} CASCADE")
+        else:
+            Call.objects.all()._raw_delete(Call.objects.db)
+            Broadcast.objects.all()._raw_delete(Broadcast.objects.db)
         keep = list(VoiceMessage.objects.order_by("pk").values_list("pk", flat=True)[:5])
         VoiceMessage.objects.exclude(pk__in=keep).delete_locally()
         if not keep:

@@ -24,8 +24,11 @@ LATEST_BROADCASTS = 10
 # How long the totals of days before yesterday are reused (they hardly change any more).
 SETTLED_DAYS_CACHE_SECONDS = 300
 # Yesterday's calls may still get their statistics (for up to a day): its totals are
-# reused for a minute only. Today is counted on every visit.
+# reused for a minute only.
 YESTERDAY_CACHE_SECONDS = 60
+# Today's for a few seconds: visits in a row (several staff, a reload) share one count,
+# so the page's time does not follow today's volume; a new call shows within seconds.
+TODAY_CACHE_SECONDS = 10
 
 # Colours of the chart's stacks, one per outcome (kept readable on light and dark themes).
 OUTCOME_COLOURS = {
@@ -197,28 +200,49 @@ class DayTotals:
 def day_totals(days: int = CHART_DAYS, today: date | None = None) -> dict[date, DayTotals]:
     """Per local day of the last `days` days (every day present): outcomes and durations.
 
-    Only today is counted on every visit, in one query, so a visit's cost follows
-    today's calls, not the table: days before yesterday come from the cache for a few
-    minutes (their calls are final: statistics stop being refreshed after a day), and
-    yesterday for a minute (its last calls may still be refreshed). A cache miss counts
-    the missing days in the same one query.
+    Counted in one query, and only what the cache does not hold: days before yesterday
+    for a few minutes (their calls are final: statistics stop being refreshed after a
+    day), yesterday for a minute (its last calls may still be refreshed), today for a
+    few seconds. A visit's time then follows neither the table nor today's volume.
     """
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     yesterday = today - timedelta(days=1)
-    zone = timezone.get_current_timezone_name()
-    settled_key = f"calls:dashboard:days:{zone}:{first}:{yesterday - timedelta(days=1)}"
-    yesterday_key = f"calls:dashboard:yesterday:{zone}:{yesterday}"
-    settled, recent = cache.get(settled_key), cache.get(yesterday_key)
-    count_from = first if settled is None else yesterday if recent is None else today
-    fresh = _count_days(count_from, today)
+    settled_key, yesterday_key, today_key = _cache_keys(first, today)
+    settled, recent, current = cache.get(settled_key), cache.get(yesterday_key), cache.get(today_key)
+    if settled is None:
+        count_from = first
+    elif recent is None:
+        count_from = yesterday
+    else:
+        count_from = today if current is None else None
+    fresh = _count_days(count_from, today) if count_from else {}
     if settled is None:
         settled = {day: totals for day, totals in fresh.items() if day < yesterday}
         cache.set(settled_key, settled, SETTLED_DAYS_CACHE_SECONDS)
     if recent is None:
         recent = {yesterday: fresh[yesterday]} if yesterday in fresh else {}
         cache.set(yesterday_key, recent, YESTERDAY_CACHE_SECONDS)
-    return {**settled, **recent, today: fresh[today]}
+    if current is None:
+        current = fresh[today]
+        cache.set(today_key, current, TODAY_CACHE_SECONDS)
+    return {**settled, **recent, today: current}
+
+
+def _cache_keys(first: date, today: date) -> tuple[str, str, str]:
+    zone = timezone.get_current_timezone_name()
+    yesterday = today - timedelta(days=1)
+    return (
+        f"calls:dashboard:days:{zone}:{first}:{yesterday - timedelta(days=1)}",
+        f"calls:dashboard:yesterday:{zone}:{yesterday}",
+        f"calls:dashboard:today:{zone}:{today}",
+    )
+
+
+def forget_today(today: date | None = None) -> None:
+    """Count today again on the next visit (as when its few seconds are over)."""
+    today = today or timezone.localdate()
+    cache.delete(_cache_keys(today - timedelta(days=CHART_DAYS - 1), today)[2])
 
 
 def _count_days(first: date, last: date) -> dict[date, DayTotals]:

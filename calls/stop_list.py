@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _
@@ -37,9 +38,22 @@ def blocked(numbers: Iterable[str]) -> dict[str, str]:
     numbers = list(dict.fromkeys(numbers))
     found: dict[str, str] = {}
     for chunk in _chunks(numbers):
-        for number in StopListEntry.objects.filter(number__in=chunk).order_by().values_list("number", flat=True):
+        for number in _listed(chunk):
             found[number] = ON_STOP_LIST
     return found
+
+
+def _listed(numbers: list[str]) -> list[str]:
+    """Those of `numbers` on the stop list: one indexed query."""
+    if connection.vendor != "postgresql":
+        return list(StopListEntry.objects.filter(number__in=numbers).order_by().values_list("number", flat=True))
+    # The same query PostgreSQL makes of an IN list, with the numbers as one array: the
+    # ORM would prepare each value on its own, and a worker runs this on every claim.
+    quote = connection.ops.quote_name
+    table, column = quote(StopListEntry._meta.db_table), quote(StopListEntry._meta.get_field("number").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)", [numbers])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def over_limits(numbers: Iterable[str], *, now=None, extra: dict[str, int] | None = None) -> dict[str, str]:

@@ -5,6 +5,7 @@ Before taking tasks, this one sweeps calls left "sending", resumes broadcasts no
 sending any more, and makes sure the safety net stays scheduled while calls wait.
 """
 
+import gc
 import logging
 
 from django.db import DatabaseError
@@ -23,4 +24,8 @@ class Command(DatabaseWorkerCommand):
             tasks.schedule_refresh()
         except DatabaseError:  # not migrated yet, or the database is down: the tasks will say
             logger.exception("Could not look for sending left behind before starting the worker")
+        # Django, the apps and their imports live as long as the worker: keep them out of
+        # the garbage collector's passes, which would otherwise walk them again and again
+        # while the sender allocates (bench/README.md, worker CPU per call).
+        gc.freeze()
         return super().handle(*args, **options)
