@@ -10,10 +10,10 @@ calling thread, one UPDATE per call.
 from __future__ import annotations
 
 import logging
+import queue
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -129,35 +129,63 @@ def refresh_calls(
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
     client = get_client()
     summary = RefreshSummary()
-    waiting = deque(c for c in calls if c.call_id)  # not asked for yet
-    in_flight: dict = {}
+    asked = [c for c in calls if c.call_id]
+    not_done = {call.pk for call in asked}
+    answers: queue.SimpleQueue = queue.SimpleQueue()
     fetch = in_current_language(_fetch)
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
+        # Every request is queued at once: a free thread takes the next one by itself while
+        # this thread writes answers, so no slot waits for the database.
+        def answered(future, call):
+            if not future.cancelled():  # cancelled: after an error, never asked
+                answers.put((call, *future.result()))
 
-        def fill():
-            while len(in_flight) < slots and waiting:
-                call = waiting.popleft()
-                in_flight[pool.submit(fetch, client, call.call_id)] = call
-
-        fill()
-        renewed = time.monotonic()
-        while in_flight:
-            done, _pending = wait(list(in_flight), return_when=FIRST_COMPLETED, timeout=_lease_seconds() / 3)
-            if leased and time.monotonic() - renewed >= _lease_seconds() / 3:
-                renewed = time.monotonic()
-                _renew_lease([call.pk for call in in_flight.values()] + [call.pk for call in waiting])
-            results = [(in_flight.pop(future), *future.result()) for future in done]
-            fill()
-            now = timezone.now()
-            with transaction.atomic():
-                finals = [call for call, info, exc in results if _write(call, info, exc, now, summary)]
-                for retry in retries_for(finals, now):
-                    summary.retries += 1
-                    earliest = summary.retry_sends.get(retry.broadcast_id)
-                    summary.retry_sends[retry.broadcast_id] = min(earliest or retry.not_before, retry.not_before)
-            if progress:
-                progress(len(results))
+        for call in asked:
+            pool.submit(fetch, client, call.call_id).add_done_callback(lambda future, call=call: answered(future, call))
+        try:
+            _collect(answers, not_done, summary, progress, leased)
+        except BaseException:
+            # Ask Exolve nothing more (the requests already made finish); the calls not
+            # asked stay leased until their lease runs out, then another refresh takes them.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return summary
+
+
+def _collect(answers: queue.SimpleQueue, not_done: set, summary: RefreshSummary, progress, leased: bool) -> None:
+    """Write the answers as they come back, renewing the lease of the calls still out."""
+    renewed = time.monotonic()
+    while not_done:
+        try:
+            results = [answers.get(timeout=_lease_seconds() / 3)]
+        except queue.Empty:
+            results = []
+        results += _drain(answers)
+        if leased and time.monotonic() - renewed >= _lease_seconds() / 3:
+            renewed = time.monotonic()
+            _renew_lease(list(not_done - {call.pk for call, _info, _exc in results}))
+        if not results:
+            continue
+        not_done -= {call.pk for call, _info, _exc in results}
+        now = timezone.now()
+        with transaction.atomic():
+            finals = [call for call, info, exc in results if _write(call, info, exc, now, summary)]
+            for retry in retries_for(finals, now):
+                summary.retries += 1
+                earliest = summary.retry_sends.get(retry.broadcast_id)
+                summary.retry_sends[retry.broadcast_id] = min(earliest or retry.not_before, retry.not_before)
+        if progress:
+            progress(len(results))
+
+
+def _drain(answers: queue.SimpleQueue) -> list:
+    """What has come back so far, without waiting."""
+    items = []
+    while True:
+        try:
+            items.append(answers.get_nowait())
+        except queue.Empty:
+            return items
 
 
 def _write(call, info, exc, now, summary) -> bool:
