@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -105,7 +106,8 @@ def test_broadcast_page_queries_do_not_grow_with_rows(operator_page_client, djan
     response, large_count = count_queries(operator_page_client, url(large))
     assert response.context["counts"]["total"] == 200
     assert large_count == small_count
-    with django_assert_max_num_queries(12):
+    # One more on PostgreSQL: the calls table's paginator also asks the planner (pagination.py).
+    with django_assert_max_num_queries(12 + (connection.vendor == "postgresql")):
         operator_page_client.get(url(large), {"page": 2, "sort": "outcome"})
 
 
