@@ -57,6 +57,8 @@ run: $(VENV)/.installed
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
+	@echo "== Layers (.importlinter) =="
+	$(VENV)/bin/lint-imports
 	@echo "== Test suite on SQLite =="
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-postgres

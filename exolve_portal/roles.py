@@ -17,8 +17,7 @@ from calls.permissions import (
     VIEW_CALLS_PERMISSION,
 )
 
-OPERATORS = "Operators"
-MANAGERS = "Managers"
+from .role_names import MANAGERS, OPERATORS
 
 # app_label.codename
 OPERATOR_PERMISSIONS = [

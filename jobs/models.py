@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from exolve_portal.fields import staff_member
-from exolve_portal.roles import MANAGERS
+from exolve_portal.role_names import MANAGERS
 
 from .registry import get_kind
 
