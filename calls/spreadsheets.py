@@ -41,6 +41,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 CSV = "csv"
 CSV_EXCEL = "csv-excel"  # semicolon-separated, what a Russian Excel opens as columns
@@ -313,5 +314,5 @@ def response(file_format: str, *, title: str, headers: Sequence[str], rows: Iter
         return FileResponse(handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[XLSX])
     lines = csv_lines(headers, rows, delimiter=DELIMITERS[file_format])
     streamed = StreamingHttpResponse(lines, content_type=CONTENT_TYPES[file_format])
-    streamed["Content-Disposition"] = f'attachment; filename="{filename}"'
+    streamed["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return streamed
