@@ -1,4 +1,4 @@
-"""Profile the worker's sender: where its CPU goes per sent call (issue 14).
+"""Profile the worker's sender: where its CPU goes per sent call.
 
     .venv/bin/python bench/profile_sender.py [N]     # N calls (default 3000), 0 ms latency
 

@@ -15,16 +15,11 @@ Every text cell is neutralised against spreadsheet formulas: one that starts wit
 typed as "+7 999..." or a name like "=HYPERLINK(...)" is shown, never run.
 
 Why the XLSX is written here and not by a library: the sheet's rows are the hot loop of
-an export, and every maintained Python writer spends 5-11 us per cell on them. Measured
-on the same 100,000 calls (17 columns, rows already in memory, CPU seconds of the
-writer alone; CSV 1.2 s): openpyxl write-only 17.4 s, openpyxl with lxml 14.3 s,
-pyexcelerate 8.6 s (and it holds every row), XlsxWriter 3.3 constant_memory 8.0 s with
-one column format and dates as numbers. None can be within 2x of the CSV of the same
-run (the target, issue 14); one f-string per cell is 2.6 s. The whole XLSX export of
-100,000 calls through the view takes 3.2 s against 2.1 s for the CSV (1.48x; openpyxl's
-was 22.5 s, 5.1x), peak RSS 81 MB. What is written is the minimal SpreadsheetML package
-(ECMA-376): inline strings, numbers, a date style; the tests read every file back with
-openpyxl, and LibreOffice opens it.
+an export, and every maintained Python writer (openpyxl, pyexcelerate, XlsxWriter) spends
+several times what one f-string per cell costs; none keeps the XLSX export within 2x of
+the CSV of the same rows (bench/README.md has the figures). What is written is the minimal
+SpreadsheetML package (ECMA-376): inline strings, numbers, a date style; the tests read
+every file back with openpyxl, and LibreOffice opens it.
 """
 
 from __future__ import annotations

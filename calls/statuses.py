@@ -1,7 +1,7 @@
 """Exolve's call statuses in the staff's words.
 
 Exolve documents only `completed`; the others are what public client code and the
-sandbox have seen (see /work/shared/API-NOTES.md). The list is open: a status not
+sandbox have seen (docs/exolve-api.md). The list is open: a status not
 named here is shown as Exolve sent it, never hidden or guessed at.
 """
 

@@ -1,4 +1,4 @@
-"""Issue 13 on the staff pages: retries and purpose on the send form, the stop list and the
+"""Reaching people on the staff pages: retries and purpose on the send form, the stop list and the
 per-number limits in the preview, the broadcast page's attempts, the resend of no answer
 and busy, and the send_voicemessage options.
 

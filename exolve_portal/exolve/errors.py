@@ -305,7 +305,7 @@ _CALL_COMMON = {
     (400, _VALIDATION): ValidationError,
     (401, "malformed token"): MalformedTokenError,
     # Documented for the voice-message endpoints only; an account-connection failure
-    # before anything was done, whichever endpoint answers it (API-NOTES.md).
+    # before anything was done, whichever endpoint answers it (docs/exolve-api.md).
     (500, "error getting customer status"): CustomerStatusError,
 }
 
