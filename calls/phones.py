@@ -176,6 +176,7 @@ def parse_numbers(values, *, limit: int | None = None) -> ParsedNumbers:
     """
     result = ParsedNumbers()
     seen = set()
+    normalized: dict[str, str] = {}  # as typed -> normalised: a number given again is parsed once
     count = 0
     chars = 0
     for position, value in enumerate(values, 1):
@@ -197,11 +198,14 @@ def parse_numbers(values, *, limit: int | None = None) -> ParsedNumbers:
             count += 1
         for piece in pieces:
             count += 1
-            try:
-                number = normalize(piece)
-            except InvalidNumber as exc:
-                result.invalid.append((piece, str(exc)))
-                continue
+            number = normalized.get(piece)
+            if number is None:
+                try:
+                    number = normalize(piece)
+                except InvalidNumber as exc:
+                    result.invalid.append((piece, str(exc)))
+                    continue
+                normalized[piece] = number
             if number in seen:
                 result.duplicates.append(number)
                 continue
