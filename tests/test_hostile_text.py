@@ -136,6 +136,20 @@ def test_stop_list_paste_of_350000_numbers_becomes_a_job_that_puts_them_on_the_l
     assert "values" not in job.params  # the numbers are not kept once on the list
 
 
+def test_stop_list_file_of_more_than_5000_numbers_becomes_a_job_too(operator_client, worker):
+    rows = "\n".join(f"+7 999 {i % 1000:07d}" for i in range(6_000))
+    upload = SimpleUploadedFile("numbers.csv", f"phone\n{rows}\nnot a number\n".encode())
+
+    response = import_post(operator_client, file=upload)
+
+    job = Job.objects.get()
+    assert response["Location"] == reverse("jobs:job", args=[job.pk]) and job.total == 6_001
+    worker()
+    page = operator_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    assert StopListEntry.objects.count() == 1_000
+    assert "1 number could not be read and was not added." in page and "not a number: " in page
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
