@@ -7,6 +7,7 @@ go through `stop_list.add`, which logs each addition too.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -15,20 +16,30 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
+from jobs.views import job_url
 
 from . import stop_list
 from .admin_search import NumberSearchMixin
 from .admin_urls import admin_url
 from .models import Call, StopListEntry, StopListReason
 from .permissions import ADD_TO_STOP_LIST_PERMISSION
-from .phones import InvalidNumber, normalize, split_lines
+from .phones import InvalidNumber, LineTooLong, ListRefused, normalize, split_lines
 from .spreadsheets import CSV, CSV_EXCEL, XLSX
-from .stop_list_files import export_response, import_numbers
+from .stop_list_files import (
+    STOP_LIST_IN_REQUEST,
+    STOP_LIST_MAX_NUMBERS,
+    export_response,
+    import_numbers,
+    runs_in_background,
+    too_many_message,
+)
+from .stop_list_jobs import start_import
 from .uploads import UploadError, read_numbers_file
 
 # How many numbers a confirmation page lists before "and N more".
@@ -90,9 +101,36 @@ class StopListImportForm(StopListReasonForm):
         label=_("numbers"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 40}),
-        help_text=_("Or paste the numbers, one per line."),
+        help_text=format_lazy(
+            _(
+                "Or paste the numbers, one per line. More than {count} numbers are put on the list "
+                "in the background, with a page that shows the progress."
+            ),
+            count=STOP_LIST_IN_REQUEST,
+        ),
     )
     field_order = ["file", "numbers", "reason", "note"]
+
+    def clean_numbers(self):
+        """The pasted lines, refused whole (before any parsing) when too long, or when a line is."""
+        text = self.cleaned_data.get("numbers") or ""
+        max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
+        size = len(text.encode())
+        if size > max_bytes:
+            raise forms.ValidationError(
+                gettext(
+                    "The pasted text is too large (%(size)d bytes); the limit is %(limit)d bytes. "
+                    "Import the numbers in parts, or as a file."
+                )
+                % {"size": size, "limit": max_bytes},
+                code="too_long",
+            )
+        try:
+            return split_lines(text, limit=STOP_LIST_MAX_NUMBERS)
+        except LineTooLong as exc:
+            raise forms.ValidationError(str(exc), code="too_long") from exc
+        except ListRefused as exc:
+            raise forms.ValidationError(too_many_message(), code="too_many") from exc
 
     def clean(self):
         cleaned = super().clean()
@@ -103,9 +141,13 @@ class StopListImportForm(StopListReasonForm):
                 values += read_numbers_file(uploaded)
             except UploadError as exc:
                 self.add_error("file", str(exc))
-        values += split_lines(cleaned.get("numbers", ""))
+        if "numbers" in self.errors:
+            return cleaned  # refused whole: said on the field
+        values += cleaned.get("numbers") or []
         if not uploaded and not values:
             raise forms.ValidationError(gettext("Choose a file or paste the numbers to put on the stop list."))
+        if len(values) > STOP_LIST_MAX_NUMBERS:
+            raise forms.ValidationError(too_many_message(), code="too_many")
         self.values = values
         return cleaned
 
@@ -176,7 +218,11 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
         return export_response(file_format, queryset)
 
     def import_view(self, request):
-        """Upload or paste numbers; the page says how many were added, already listed and unreadable."""
+        """Upload or paste numbers; the page says how many were added, already listed and unreadable.
+
+        A long import (more than STOP_LIST_IN_REQUEST numbers) becomes a background job:
+        the answer is its progress page.
+        """
         if not self.has_add_permission(request):
             raise PermissionDenied
         result = None
@@ -184,6 +230,15 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
             form = StopListImportForm(request.POST, request.FILES)
             if form.is_valid():
                 data = form.cleaned_data
+                if runs_in_background(form.values):
+                    job = start_import(
+                        form.values,
+                        reason=data["reason"],
+                        note=data["note"],
+                        user=request.user,
+                        return_url=reverse("admin:calls_stoplistentry_changelist"),
+                    )
+                    return HttpResponseRedirect(job_url(job))
                 result = import_numbers(form.values, reason=data["reason"], note=data["note"], user=request.user)
                 self._report_import(request, result)
                 # The unreadable numbers stay in the box, to be corrected and imported again.

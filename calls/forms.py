@@ -22,7 +22,15 @@ from voicemessages.models import VoiceMessage
 from .lifecycle import get_zone, parse_window
 from .models import Broadcast, Purpose, SendDraft
 from .permissions import SEND_ANY_TIME_PERMISSION
-from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
+from .phones import (
+    ListRefused,
+    ParsedNumbers,
+    parse_numbers,
+    pasted_text_limit,
+    pasted_text_too_long_message,
+    source_numbers,
+    split_lines,
+)
 from .planning import plan_from_json, plan_to_json, zone_starts
 from .recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
 from .stop_list import blocked, over_limits
@@ -77,9 +85,9 @@ def compute_preview(text: str = "", uploaded=None, zones: dict[str, str] | None 
 
     `zones`, when given, gets {normalised valid number: zone} from the file's time-zone
     column, for the numbers whose zone the numbering plan does not tell.
-    Raises UploadError (the file) or TooManyNumbers (the whole list).
+    Raises UploadError (the file) or ListRefused (the whole list: too many numbers, a line too long).
     """
-    values = split_lines(text)
+    values = split_lines(text, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
     file_zones: dict[str, str] = {}
     if uploaded is not None:
         file_values, file_zones = read_numbers_and_zones(uploaded)
@@ -206,6 +214,18 @@ class SendForm(_VoiceMessageAndSource):
     def may_send_any_time(self) -> bool:
         return self.user is not None and self.user.has_perm(SEND_ANY_TIME_PERMISSION)
 
+    def clean_numbers(self):
+        """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
+        text = self.cleaned_data.get("numbers") or ""
+        max_numbers = settings.EXOLVE_UPLOAD_MAX_ROWS
+        if len(text) > pasted_text_limit(max_numbers):
+            raise forms.ValidationError(pasted_text_too_long_message(len(text), max_numbers), code="too_long")
+        try:
+            split_lines(text, limit=max_numbers)
+        except ListRefused as exc:
+            raise forms.ValidationError(str(exc), code="too_long") from exc
+        return text
+
     def clean_start_at(self):
         start = self.cleaned_data.get("start_at")
         if start is not None and start <= timezone.now():
@@ -269,6 +289,8 @@ class SendForm(_VoiceMessageAndSource):
                     code="consent",
                 ),
             )
+        if "numbers" in self.errors:
+            return cleaned  # the pasted text is refused whole: nothing to preview
         text = cleaned.get("numbers") or ""
         uploaded = cleaned.get("file")
         if not text.strip() and uploaded is None:
@@ -280,7 +302,7 @@ class SendForm(_VoiceMessageAndSource):
         except UploadError as exc:
             self.add_error("file", str(exc))
             return cleaned
-        except TooManyNumbers as exc:
+        except ListRefused as exc:
             self.add_error(field, str(exc))
             return cleaned
         if not self.preview.valid:

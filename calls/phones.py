@@ -4,6 +4,12 @@ Parsing is done by `phonenumbers` (region RU), so `+7 (999) 123-45-67`,
 `8 999 1234567` and `79991234567` all become `79991234567`. One value may hold several
 numbers (`79991234571;79991234572`, commas, spaces): `split_numbers` finds them with
 `phonenumbers`' own matcher, and refuses a value it cannot tell apart rather than guess.
+
+Whatever is pasted or uploaded costs time in proportion to its length: a line or cell
+longer than `MAX_VALUE_CHARS` is refused before any parsing (no list of numbers on
+one line is that long, and `phonenumbers`' matcher is slow on long text), the lines
+are counted as they are read and reading stops past the limit, and a list may hold
+at most `CHARS_PER_NUMBER` characters per number it may hold.
 """
 
 import re
@@ -20,12 +26,26 @@ REGION = "RU"
 RUSSIA_COUNTRY_CODE = 7
 
 
+# One line (or cell) holds at most this many characters: a few numbers with separators.
+MAX_VALUE_CHARS = 200
+# A list of N numbers may take N times this many characters ("+7 (999) 123-45-67" is 18).
+CHARS_PER_NUMBER = 40
+
+
 class InvalidNumber(ValueError):
     """A typed number that cannot be called; `str()` says why in plain words."""
 
 
-class TooManyNumbers(ValueError):
+class ListRefused(ValueError):
+    """The whole list is refused (too long, a line too long); `str()` says why and what to do."""
+
+
+class TooManyNumbers(ListRefused):
     """The list holds more numbers than one broadcast may; `str()` says the limit."""
+
+
+class LineTooLong(ListRefused):
+    """A line or value is longer than any list of numbers on one line; `str()` names it."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,8 @@ def normalize(raw: str) -> str:
     text = str(raw).strip()
     if not text:
         raise InvalidNumber(_("The number is empty."))
+    if len(text) > MAX_VALUE_CHARS:
+        raise InvalidNumber(_("Far too long for a phone number."))
     try:
         number = phonenumbers.parse(text, REGION)
     except phonenumbers.NumberParseException as exc:
@@ -148,17 +170,26 @@ def parse_numbers(values, *, limit: int | None = None) -> ParsedNumbers:
     """Normalise each value; list invalid ones with a reason and duplicates (sent once).
 
     A value holding several numbers gives each of them; a `NotCallable` value is listed
-    as invalid with its reason. More than `limit` numbers in all raise TooManyNumbers.
+    as invalid with its reason. More than `limit` numbers in all, or more characters
+    than `limit` numbers may take, raise TooManyNumbers; a value longer than
+    MAX_VALUE_CHARS raises LineTooLong (checked before it is parsed).
     """
     result = ParsedNumbers()
     seen = set()
+    normalized: dict[str, str] = {}  # as typed -> normalised: a number given again is parsed once
     count = 0
-    for value in values:
+    chars = 0
+    for position, value in enumerate(values, 1):
         if isinstance(value, NotCallable):
             result.invalid.append((value.raw, value.reason))
             count += 1
             continue
         text = str(value).strip()
+        if len(text) > MAX_VALUE_CHARS:
+            raise LineTooLong(value_too_long_message(position, len(text)))
+        chars += len(text)
+        if limit is not None and chars > limit * CHARS_PER_NUMBER:
+            raise TooManyNumbers(text_too_long_message(limit))
         try:
             pieces = split_numbers(text)
         except InvalidNumber as exc:
@@ -167,11 +198,14 @@ def parse_numbers(values, *, limit: int | None = None) -> ParsedNumbers:
             count += 1
         for piece in pieces:
             count += 1
-            try:
-                number = normalize(piece)
-            except InvalidNumber as exc:
-                result.invalid.append((piece, str(exc)))
-                continue
+            number = normalized.get(piece)
+            if number is None:
+                try:
+                    number = normalize(piece)
+                except InvalidNumber as exc:
+                    result.invalid.append((piece, str(exc)))
+                    continue
+                normalized[piece] = number
             if number in seen:
                 result.duplicates.append(number)
                 continue
@@ -190,9 +224,66 @@ def too_many_numbers_message(limit: int) -> str:
     ) % {"limit": limit}
 
 
-def split_lines(text: str) -> list[str]:
-    """Numbers pasted one per line (a line may hold several: `parse_numbers` splits it)."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+def value_too_long_message(position: int, length: int) -> str:
+    return _(
+        "Number %(position)d of the list is %(length)d characters long, longer than any phone "
+        "number (at most %(limit)d characters). Put each number on its own line."
+    ) % {"position": position, "length": length, "limit": MAX_VALUE_CHARS}
+
+
+def line_too_long_message(line: int, length: int) -> str:
+    return _(
+        "Line %(line)d is %(length)d characters long, longer than any phone number "
+        "(at most %(limit)d characters). Put each number on its own line."
+    ) % {"line": line, "length": length, "limit": MAX_VALUE_CHARS}
+
+
+def text_too_long_message(limit: int) -> str:
+    return _(
+        "The list is too long: %(limit)d numbers take at most %(chars)d characters. "
+        "Put each number on its own line, without other text, and send at most %(limit)d at once."
+    ) % {"limit": limit, "chars": limit * CHARS_PER_NUMBER}
+
+
+def pasted_text_limit(max_numbers: int) -> int:
+    """How many characters pasted text for `max_numbers` numbers may have (blank lines and spaces included)."""
+    return max_numbers * CHARS_PER_NUMBER
+
+
+def pasted_text_too_long_message(length: int, max_numbers: int) -> str:
+    return _(
+        "The pasted text is too long (%(length)d characters); at most %(limit)d characters "
+        "(%(count)d numbers, one per line) can be pasted at once. Paste fewer numbers, or upload a file."
+    ) % {"length": length, "limit": pasted_text_limit(max_numbers), "count": max_numbers}
+
+
+# splitlines()' line boundaries; a run of anything else is one line.
+_LINE = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def split_lines(text: str, *, limit: int | None = None) -> list[str]:
+    """Numbers pasted one per line (a line may hold several: `parse_numbers` splits it).
+
+    Read line by line, in time linear in the text: a line longer than MAX_VALUE_CHARS
+    raises LineTooLong naming it, and more than `limit` non-empty lines raise
+    TooManyNumbers as soon as the line past it is reached (the rest is not read).
+    """
+    lines = []
+    for match in _LINE.finditer(text or ""):
+        line = match.group().strip()
+        if not line:
+            continue
+        if len(line) > MAX_VALUE_CHARS:
+            raise LineTooLong(line_too_long_message(_line_number(text, match.start()), len(line)))
+        lines.append(line)
+        if limit is not None and len(lines) > limit:
+            raise TooManyNumbers(too_many_numbers_message(limit))
+    return lines
+
+
+def _line_number(text: str, position: int) -> int:
+    """The 1-based line of `position`, whether lines end as on Windows, Unix or old Macs."""
+    return max(text.count("\n", 0, position), text.count("\r", 0, position)) + 1
 
 
 def source_numbers() -> list[str]:

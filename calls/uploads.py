@@ -15,6 +15,7 @@ workbook are used instead, and openpyxl's own sheet parser for the rows.
 import csv
 import io
 import logging
+import re
 import zipfile
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from .lifecycle import get_zone, zone_of_number
-from .phones import InvalidNumber, NotCallable, normalize, split_numbers
+from .phones import MAX_VALUE_CHARS, InvalidNumber, NotCallable, normalize, split_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,17 @@ OTHER_FILE_MAGICS = (
 BINARY_CHARACTERS = frozenset(chr(c) for c in (*range(0, 9), *range(14, 32)))
 # A workbook's text table is read whole: refuse one this many times the upload limit unpacked.
 MAX_UNPACKED_RATIO = 10
+# No row of a list of people (a phone, names, an address) is longer than this as text.
+MAX_CSV_LINE_CHARS = 10_000
+# Rows a file may have beyond its numbers (a header, blank rows, rows without a number);
+# every row read counts, empty ones too, so a file of empty rows is refused early.
+MAX_ROWS_WITHOUT_NUMBER = 1_000
+# Byte-order marks of text saved as UTF-16 ("Unicode text" in Excel).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# The start of a line longer than MAX_CSV_LINE_CHARS (anchored at line starts: linear time).
+_LONG_LINE = re.compile(rf"(?:\A|(?<=[\r\n]))[^\r\n]{{{MAX_CSV_LINE_CHARS + 1}}}")
+# One line of a CSV text with its ending, as a file opened with newline="" gives it.
+_CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def not_a_table() -> str:
@@ -180,7 +192,14 @@ def _too_large(size, limit) -> str:
 
 
 def _csv_rows(data: bytes):
-    for encoding in ("utf-8-sig", "cp1251"):
+    """The rows of a CSV (or tab-separated) text, in time linear in its length.
+
+    UTF-8 (with or without a byte-order mark), UTF-16 with its mark (Excel's "Unicode
+    text") or Windows-1251. A line longer than MAX_CSV_LINE_CHARS is refused, naming it,
+    before the CSV reader builds any row from it.
+    """
+    encodings = ("utf-16",) if data.startswith(UTF16_BOMS) else ("utf-8-sig", "cp1251")
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
             break
@@ -190,11 +209,22 @@ def _csv_rows(data: bytes):
         raise UploadError(not_a_table())
     if not BINARY_CHARACTERS.isdisjoint(text[:65536]) or "\x00" in text:
         raise UploadError(not_a_table())
+    if long_line := _LONG_LINE.search(text):
+        start = long_line.start()
+        end = min((i for i in (text.find("\r", start), text.find("\n", start)) if i >= 0), default=len(text))
+        raise UploadError(
+            _(
+                "Line %(line)d of the file is %(length)d characters long: no row of a list of numbers "
+                "is that long. Check that this is the list, save it again as CSV and upload it."
+            )
+            % {"line": max(text.count("\n", 0, start), text.count("\r", 0, start)) + 1, "length": end - start}
+        )
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return csv.reader(io.StringIO(text), dialect)
+    # Lines handed over one at a time: io.StringIO would first copy the whole text (4 bytes a character).
+    return csv.reader((line.group() for line in _CSV_LINE.finditer(text)), dialect)
 
 
 def _xlsx_rows(data: bytes):
@@ -276,37 +306,61 @@ def _text(cell) -> str:
 
 
 def _phone_column(rows, zones: dict[str, str] | None = None) -> list:
-    """The phone column's values; `zones` (when given) gets each value's zone from a time-zone column."""
+    """The phone column's values; `zones` (when given) gets each value's zone from a time-zone column.
+
+    Every row read counts toward the limit (EXOLVE_UPLOAD_MAX_ROWS numbers, and
+    MAX_ROWS_WITHOUT_NUMBER rows more), empty ones too; after the first row only the
+    phone (and zone) cell of a row is looked at, and a phone cell longer than
+    MAX_VALUE_CHARS is refused, naming its row, before it is parsed.
+    """
     max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
     column = None
     zone_column = None
     values = []
-    for row in rows:
-        cells = [_text(c) for c in row]
-        if not any(cells):
-            continue
+    for row_number, row in enumerate(rows, 1):
+        if row_number > max_rows + MAX_ROWS_WITHOUT_NUMBER:
+            raise UploadError(
+                _(
+                    "The file has more than %(rows)d rows; a list of at most %(limit)d numbers "
+                    "has fewer. Delete the empty rows (or send the list in parts) and upload it again."
+                )
+                % {"rows": max_rows + MAX_ROWS_WITHOUT_NUMBER, "limit": max_rows}
+            )
         if column is None:
+            cells = [_text(c) for c in row]
+            if not any(cells):
+                continue
             column, is_header = _choose_column(cells)
             if is_header:
                 zone_column = _zone_column(cells, column)
                 continue
         value = row[column] if column < len(row) else ""
-        if _text(value):
-            values.append(value if isinstance(value, NotCallable) else _text(value))
-            if zones is not None and zone_column is not None and not isinstance(value, NotCallable):
-                zone = _text(row[zone_column]) if zone_column < len(row) else ""
-                if zone and get_zone(zone) is not None:
-                    zones.setdefault(_text(value), zone)
-            if len(values) > max_rows:
-                # Stop reading here: the rest of a huge file is never parsed.
-                raise UploadError(
-                    ngettext(
-                        "The file has more than %(limit)d number; send at most %(limit)d at once.",
-                        "The file has more than %(limit)d numbers; send at most %(limit)d at once.",
-                        max_rows,
-                    )
-                    % {"limit": max_rows}
+        text = _text(value)
+        if not text:
+            continue
+        if len(text) > MAX_VALUE_CHARS:
+            raise UploadError(
+                _(
+                    "Row %(row)d: the phone cell is %(length)d characters long, longer than any phone "
+                    "number (at most %(limit)d characters). Put each number in its own row."
                 )
+                % {"row": row_number, "length": len(text), "limit": MAX_VALUE_CHARS}
+            )
+        values.append(value if isinstance(value, NotCallable) else text)
+        if zones is not None and zone_column is not None and not isinstance(value, NotCallable):
+            zone = _text(row[zone_column]) if zone_column < len(row) else ""
+            if zone and len(zone) <= MAX_VALUE_CHARS and get_zone(zone) is not None:
+                zones.setdefault(text, zone)
+        if len(values) > max_rows:
+            # Stop reading here: the rest of a huge file is never parsed.
+            raise UploadError(
+                ngettext(
+                    "The file has more than %(limit)d number; send at most %(limit)d at once.",
+                    "The file has more than %(limit)d numbers; send at most %(limit)d at once.",
+                    max_rows,
+                )
+                % {"limit": max_rows}
+            )
     if column is None or not values:
         raise UploadError(_("The file has no phone numbers."))
     return values

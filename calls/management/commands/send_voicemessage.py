@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from calls.lifecycle import get_zone, parse_window
 from calls.models import Broadcast, Call, Purpose, pending_q
 from calls.outcomes import labelled, outcome_counts
-from calls.phones import TooManyNumbers, parse_numbers
+from calls.phones import ListRefused, parse_numbers
 from calls.recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
@@ -160,7 +160,7 @@ class Command(BaseCommand):
             raise CommandError(_("Give at least one number with --to or --file."))
         try:
             parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-        except TooManyNumbers as exc:
+        except ListRefused as exc:
             raise CommandError(str(exc)) from exc
         already = idempotency_key is not None and self._already_sent(
             token, voice_message, source, parsed, wait, timeout, poll

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from calls.models import StopListReason
+from calls.phones import ListRefused
 from calls.spreadsheets import CSV, XLSX
 from calls.stop_list_files import import_numbers, write_file
 from calls.uploads import UploadError, read_numbers_file
@@ -68,7 +69,10 @@ class Command(BaseCommand):
             values = self.read(Path(options["file"]))
         else:
             values = options["numbers"]
-        result = import_numbers(values, reason=options["reason"], note=options["note"], user=user)
+        try:
+            result = import_numbers(values, reason=options["reason"], note=options["note"], user=user)
+        except ListRefused as exc:  # more than STOP_LIST_MAX_NUMBERS, or a value longer than any number
+            raise CommandError(str(exc), returncode=USAGE_ERROR) from exc
         logger.info(
             "Stop list %s by %s: %d added, %d already listed, %d refused",
             action,
