@@ -29,7 +29,8 @@ def job_url(job: Job) -> str:
 
 @require_GET
 def _job_detail(request, pk):
-    job = get_object_or_404(Job.objects.select_related("started_by"), pk=pk)
+    # Not `params`: a long import waits there with its numbers (megabytes), read every reload.
+    job = get_object_or_404(Job.objects.select_related("started_by").defer("params"), pk=pk)
     if not job.may_be_seen_by(request.user):
         raise PermissionDenied
     if job.state == JobState.RUNNING and job.updated_at < timezone.now() - timedelta(seconds=settings.JOBS_STALE_AFTER):
