@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voicemessages.models import VoiceMessage
 
+from .lifecycle import any_time_word
 from .models import Broadcast, Purpose, SendDraft
 from .permissions import SEND_ANY_TIME_PERMISSION
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
@@ -214,7 +215,7 @@ class SendForm(_VoiceMessageAndSource):
             self.initial.setdefault("retry_after_minutes", settings.EXOLVE_RETRY_AFTER_MINUTES)
             self.initial.setdefault("purpose", Purpose.INFORMATION)
         if self.may_send_any_time():
-            hint = gettext("“any” for any time.")
+            hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
             self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
 
     def may_send_any_time(self) -> bool:

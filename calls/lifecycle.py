@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext
 from django.utils.translation import gettext_lazy as _
 from phonenumbers import timezone as number_zones
 
@@ -161,14 +161,19 @@ _WITH_SECONDS = re.compile(r"[0-9]{1,2}:[0-9]{2}:[0-9]{2}")
 _DASHES = re.compile(r"\s*[-\u2013\u2014]\s*")
 
 
+def any_time_word() -> str:
+    """The word staff type for any time, in their language ("any" is taken in every language)."""
+    return pgettext("calling hours", "any")
+
+
 def typed_window(text: str) -> Window:
-    """Calling hours as people type them: '9:00-21:00', '21:00-09:00' (overnight); '' or 'any': any time.
+    """Calling hours as people type them: '9:00-21:00', '21:00-09:00' (overnight); '' or 'any' (or its word): any time.
 
     Raises WindowError, in plain words, on anything else: seconds, a time that is
     not one, or equal ends (an empty window: no call could ring).
     """
     text = (text or "").strip().lower()
-    if text in ("", "any"):
+    if text in ("", "any", any_time_word().lower()):
         return ANY_TIME
     parts = _DASHES.split(text)
     if len(parts) == 2 and any(_WITH_SECONDS.fullmatch(part) for part in parts):

@@ -11,7 +11,7 @@ from datetime import time, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from calls.lifecycle import BroadcastState, Window, typed_window
 from calls.models import Broadcast, Call, CallState, SendDraft
@@ -101,6 +101,8 @@ def test_whoever_may_send_at_any_time_may_call_overnight_or_at_any_time(client, 
     assert not page.context["form"].errors
     assert record(voice_message, manager_user, calling_hours="21:00-09:00").calling_hours == "21:00-09:00"
     assert record(voice_message, manager_user, calling_hours="any").calling_hours == ""  # stored as before
+    with translation.override("ru"):
+        assert typed_window("Любое").any_time  # the word the Russian form names
 
 
 def test_the_recording_takes_a_start_a_moment_late_as_now_but_not_an_hour_late(voice_message, operator_user):
