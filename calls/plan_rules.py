@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.checks import Error, register
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
@@ -135,3 +136,29 @@ def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windo
     check_retries(plan.retries)
     check_retry_after(plan.retry_after_minutes)
     return window
+
+
+@register()
+def plan_settings(app_configs, **kwargs):
+    """`manage.py check` names a default the send form would refuse (the form starts from them)."""
+    errors = []
+    try:
+        default_hours()
+    except ValueError:
+        errors.append(
+            Error(
+                f"EXOLVE_CALLING_HOURS={settings.EXOLVE_CALLING_HOURS!r} cannot be read.",
+                hint='Write it as "09:00-21:00", or "any".',
+                id="calls.E001",
+            )
+        )
+    if not 0 <= settings.EXOLVE_RETRIES <= MAX_RETRIES:
+        errors.append(Error(f"EXOLVE_RETRIES must be from 0 to {MAX_RETRIES}.", id="calls.E002"))
+    if not MIN_RETRY_AFTER_MINUTES <= settings.EXOLVE_RETRY_AFTER_MINUTES <= MAX_RETRY_AFTER_MINUTES:
+        errors.append(
+            Error(
+                f"EXOLVE_RETRY_AFTER_MINUTES must be from {MIN_RETRY_AFTER_MINUTES} to {MAX_RETRY_AFTER_MINUTES}.",
+                id="calls.E003",
+            )
+        )
+    return errors

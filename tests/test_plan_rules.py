@@ -189,3 +189,11 @@ def test_a_colleague_cannot_send_someone_elses_broadcast_again(client, unanswere
 def test_the_sender_and_a_manager_may_send_it_again(client, unanswered, request, who, way):
     assert way(client, request.getfixturevalue(who), unanswered).status_code == 302
     assert resent(unanswered)
+
+
+def test_manage_check_names_a_default_the_form_would_refuse(settings):
+    from django.core.checks import run_checks
+
+    assert not {message.id for message in run_checks()} & {"calls.E001", "calls.E002", "calls.E003"}
+    settings.EXOLVE_CALLING_HOURS, settings.EXOLVE_RETRIES, settings.EXOLVE_RETRY_AFTER_MINUTES = "9 to 5", 9, 0
+    assert {"calls.E001", "calls.E002", "calls.E003"} <= {message.id for message in run_checks()}
