@@ -24,7 +24,7 @@ from django.core.checks import Error, register
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .lifecycle import Window, WindowError, get_zone, parse_window, typed_window
+from .lifecycle import Window, WindowError, default_window, get_zone, typed_window
 from .permissions import SEND_ANY_TIME_PERMISSION
 
 if TYPE_CHECKING:
@@ -60,13 +60,9 @@ def may_send_any_time(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.has_perm(SEND_ANY_TIME_PERMISSION)
 
 
-def default_hours() -> Window:
-    return parse_window(settings.EXOLVE_CALLING_HOURS)
-
-
 def check_calling_hours(text: str | None, *, any_time_allowed: bool) -> Window:
     """The window `text` names (None: EXOLVE_CALLING_HOURS), if this person may use it; else PlanRefused."""
-    default = default_hours()
+    default = default_window()
     if text is None:
         return default
     try:
@@ -143,7 +139,7 @@ def plan_settings(app_configs, **kwargs):
     """`manage.py check` names a default the send form would refuse (the form starts from them)."""
     errors = []
     try:
-        default_hours()
+        default_window()
     except ValueError:
         errors.append(
             Error(

@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from . import stop_list, tasks
-from .lifecycle import BroadcastState, Window, get_zone, typed_window, zone_of_number
+from .lifecycle import BroadcastState, Window, default_window, get_zone, typed_window, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .phones import InvalidNumber, normalize, source_numbers
-from .plan_rules import START_TOLERANCE, PlanRefused, check_plan, default_hours
+from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .steering import split_resendable
 
 
@@ -201,7 +201,7 @@ class SendPlan:
     @property
     def window(self) -> Window:
         """The calling hours as read (WindowError when they cannot be); the bounds: `plan_rules.check_plan`."""
-        return default_hours() if self.calling_hours is None else typed_window(self.calling_hours)
+        return default_window() if self.calling_hours is None else typed_window(self.calling_hours)
 
 
 def callee_zone(number: str, zones: dict[str, str] | None, default: str) -> tuple[str, str]:
