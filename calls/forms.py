@@ -21,7 +21,6 @@ from voicemessages.models import VoiceMessage
 
 from .lifecycle import any_time_word
 from .models import Broadcast, Purpose, SendDraft
-from .permissions import SEND_ANY_TIME_PERMISSION
 from .phones import ParsedNumbers, TooManyNumbers, parse_numbers, source_numbers, split_lines
 from .plan_rules import (
     MAX_PACE_PER_MINUTE,
@@ -35,6 +34,7 @@ from .plan_rules import (
     check_retry_after,
     check_start,
     check_time_zone,
+    may_send_any_time,
 )
 from .planning import plan_from_json, plan_to_json, zone_starts
 from .recording import SendPlan, SendRefused, create_broadcast, new_token
@@ -219,7 +219,7 @@ class SendForm(_VoiceMessageAndSource):
             self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
 
     def may_send_any_time(self) -> bool:
-        return self.user is not None and self.user.has_perm(SEND_ANY_TIME_PERMISSION)
+        return may_send_any_time(self.user)
 
     @staticmethod
     def _checked(check, value):
