@@ -46,6 +46,11 @@ from .tasks import schedule_refresh
 
 # What sending calls again says, each for a count of calls.
 QUEUED_AGAIN = ngettext_lazy("Queued %(count)d call again.", "Queued %(count)d calls again.", "count")
+NOT_THEIRS = ngettext_lazy(
+    "%(count)d call is of a broadcast someone else sent: only its sender or a Manager may send it again.",
+    "%(count)d calls are of broadcasts someone else sent: only their sender or a Manager may send them again.",
+    "count",
+)
 ALREADY_SENT_AGAIN = ngettext_lazy(
     "%(count)d call had already been sent again (by you or someone else); it was not sent a second time.",
     "%(count)d calls had already been sent again (by you or someone else); they were not sent a second time.",
@@ -215,15 +220,24 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
         description=_("Send selected calls again (unknown, rejected, no answer, busy)…"), permissions=["send"]
     )
     def resend(self, request, queryset):
-        """Django's confirmation pattern: the first POST shows a page, the second (post=yes) sends."""
-        calls = list(queryset.select_related("voice_message").filter(resendable_q()))
+        """Django's confirmation pattern: the first POST shows a page, the second (post=yes) sends.
+
+        Only calls of broadcasts the user may steer (the sender, or a Manager), as on the
+        broadcast page; the others are left alone, and said so.
+        """
+        resendable = list(queryset.select_related("voice_message").filter(resendable_q()))
         skipped = queryset.exclude(resendable_q()).count()
-        if not calls:
+        if not resendable:
             self.message_user(
                 request,
                 gettext("Only unknown, rejected, unanswered or busy calls can be sent again."),
                 messages.WARNING,
             )
+            return None
+        calls, not_theirs = steering.split_resendable(request.user, resendable)
+        if not calls or request.POST.get("post") == "yes":
+            message_count(self, request, NOT_THEIRS, len(not_theirs), messages.WARNING)
+        if not calls:
             return None
         if request.POST.get("post") == "yes":
             if not self.has_send_permission(request):
@@ -245,6 +259,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
             "opts": self.opts,
             "calls": calls,
             "skipped": skipped,
+            "not_theirs": len(not_theirs),
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }

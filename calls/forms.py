@@ -19,9 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from voicemessages.models import VoiceMessage
 
-from .lifecycle import get_zone, parse_window
+from .lifecycle import any_time_word
 from .models import Broadcast, Purpose, SendDraft
-from .permissions import SEND_ANY_TIME_PERMISSION
 from .phones import (
     ListRefused,
     ParsedNumbers,
@@ -31,14 +30,27 @@ from .phones import (
     source_numbers,
     split_lines,
 )
+from .plan_rules import (
+    MAX_PACE_PER_MINUTE,
+    MAX_RETRIES,
+    MAX_RETRY_AFTER_MINUTES,
+    MIN_RETRY_AFTER_MINUTES,
+    PlanRefused,
+    check_calling_hours,
+    check_pace,
+    check_retries,
+    check_retry_after,
+    check_start,
+    check_time_zone,
+    may_send_any_time,
+)
 from .planning import plan_from_json, plan_to_json, zone_starts
-from .recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
+from .recording import SendPlan, SendRefused, create_broadcast, new_token
 from .stop_list import blocked, over_limits
 from .uploads import UploadError, numbers_zones, read_numbers_and_zones
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
-MAX_RETRY_AFTER_MINUTES = 7 * 24 * 60
 PLAN_FIELDS = (
     "start_at",
     "calling_hours",
@@ -152,26 +164,22 @@ class SendForm(_VoiceMessageAndSource):
         required=False,
         help_text=_("For numbers whose zone the number does not tell (mobile numbers)."),
     )
+    # The bounds of these numbers are checked by calls/plan_rules.py (clean_<field> below),
+    # as for the commands and the recording; the widgets only show them.
     pace_per_minute = forms.IntegerField(
         label=_("Calls per minute at most"),
         required=False,
-        min_value=1,
-        max_value=100000,
         help_text=_("Leave empty for no limit (for example, when callers may press a key to reach operators)."),
     )
 
     retries = forms.IntegerField(
         label=_("Call again those who did not answer or were busy: up to this many more times"),
         required=False,
-        min_value=0,
-        max_value=MAX_RETRIES,
         help_text=_("From 0 (do not call again) to 5."),
     )
     retry_after_minutes = forms.IntegerField(
         label=_("Minutes between attempts"),
         required=False,
-        min_value=0,
-        max_value=MAX_RETRY_AFTER_MINUTES,
         help_text=_("A new attempt also waits for the calling hours."),
     )
     retry_failed = forms.BooleanField(label=_("Call again failed calls too"), required=False)
@@ -201,6 +209,13 @@ class SendForm(_VoiceMessageAndSource):
             "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
         ) % {"zone": zone_name}
         self.fields["time_zone"].choices = zone_choices()
+        bounds = {
+            "pace_per_minute": (1, MAX_PACE_PER_MINUTE),
+            "retries": (0, MAX_RETRIES),
+            "retry_after_minutes": (MIN_RETRY_AFTER_MINUTES, MAX_RETRY_AFTER_MINUTES),
+        }
+        for name, (low, high) in bounds.items():
+            self.fields[name].widget.attrs.update(min=low, max=high)
         if not self.is_bound:
             self.initial.setdefault("calling_hours", settings.EXOLVE_CALLING_HOURS)
             self.initial.setdefault("time_zone", settings.TIME_ZONE)
@@ -208,11 +223,20 @@ class SendForm(_VoiceMessageAndSource):
             self.initial.setdefault("retry_after_minutes", settings.EXOLVE_RETRY_AFTER_MINUTES)
             self.initial.setdefault("purpose", Purpose.INFORMATION)
         if self.may_send_any_time():
-            hint = gettext("“any” for any time.")
+            hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
             self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
 
     def may_send_any_time(self) -> bool:
-        return self.user is not None and self.user.has_perm(SEND_ANY_TIME_PERMISSION)
+        return may_send_any_time(self.user)
+
+    @staticmethod
+    def _checked(check, value):
+        """`check(value)`, a calls/plan_rules.py rule: what it returns, else `value`; a refusal: the field's error."""
+        try:
+            result = check(value)
+        except PlanRefused as exc:
+            raise forms.ValidationError(str(exc), code=exc.code) from None
+        return value if result is None else result
 
     def clean_numbers(self):
         """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
@@ -227,38 +251,25 @@ class SendForm(_VoiceMessageAndSource):
         return text
 
     def clean_start_at(self):
-        start = self.cleaned_data.get("start_at")
-        if start is not None and start <= timezone.now():
-            raise forms.ValidationError(
-                gettext("This time has already passed. Leave it empty to send now, or give a later time."),
-                code="past",
-            )
-        return start
+        return self._checked(check_start, self.cleaned_data.get("start_at"))
 
     def clean_calling_hours(self):
-        text = (self.cleaned_data.get("calling_hours") or "").strip()
-        if not text:
-            text = settings.EXOLVE_CALLING_HOURS
-        try:
-            window = parse_window(text)
-        except ValueError:
-            raise forms.ValidationError(
-                gettext("Calling hours look like 09:00-21:00 (hours and minutes, from-to)."), code="invalid"
-            ) from None
-        if window.any_time and not parse_window(settings.EXOLVE_CALLING_HOURS).any_time:
-            if not self.may_send_any_time():
-                raise forms.ValidationError(
-                    gettext("You may not send at any time: give calling hours, for example %(hours)s.")
-                    % {"hours": settings.EXOLVE_CALLING_HOURS},
-                    code="any_time",
-                )
+        text = (self.cleaned_data.get("calling_hours") or "").strip() or None  # empty: EXOLVE_CALLING_HOURS
+        allowed = self.may_send_any_time()
+        window = self._checked(lambda value: check_calling_hours(value, any_time_allowed=allowed), text)
         return "any" if window.any_time else str(window)
 
     def clean_time_zone(self):
-        name = self.cleaned_data.get("time_zone") or settings.TIME_ZONE
-        if get_zone(name) is None:
-            raise forms.ValidationError(gettext("Unknown time zone."), code="invalid")
-        return name
+        return self._checked(check_time_zone, self.cleaned_data.get("time_zone") or settings.TIME_ZONE)
+
+    def clean_pace_per_minute(self):
+        return self._checked(check_pace, self.cleaned_data.get("pace_per_minute"))
+
+    def clean_retries(self):
+        return self._checked(check_retries, self.cleaned_data.get("retries"))
+
+    def clean_retry_after_minutes(self):
+        return self._checked(check_retry_after, self.cleaned_data.get("retry_after_minutes"))
 
     @property
     def purpose_label(self) -> str:

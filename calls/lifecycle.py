@@ -24,6 +24,7 @@ exports, the dashboard and the commands all count through it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -32,8 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, gettext_noop, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 from phonenumbers import timezone as number_zones
 
 # Stored on a call its broadcast's stop canceled (translated when written).
@@ -76,7 +77,11 @@ def next_state(state: str, action: str) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """Calling hours, every day, in the callee's local time; `start` == `end` means any time."""
+    """Calling hours, every day, in the callee's local time; `start` == `end` means any time.
+
+    Equal ends are only how "any time" is held (and stored: an empty `calling_hours`);
+    hours people type with equal ends are refused (`typed_window`), never read as any time.
+    """
 
     start: time
     end: time
@@ -92,6 +97,20 @@ class Window:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end  # overnight, e.g. 22:00-06:00
 
+    def spans(self) -> list[tuple[int, int]]:
+        """The window as [from, to) spans of seconds of the day: two when it wraps midnight."""
+        start, end = _seconds(self.start), _seconds(self.end)
+        if self.any_time:
+            return [(0, DAY_SECONDS)]
+        if start < end:
+            return [(start, end)]
+        return [span for span in ((start, DAY_SECONDS), (0, end)) if span[0] < span[1]]
+
+    def within(self, other: Window) -> bool:
+        """Whether every moment of this window is inside `other` (21:00-09:00 is not inside 09:00-21:00)."""
+        # A span of this window cannot straddle two of `other`'s: they meet only when `other` is any time.
+        return all(any(low <= start and end <= high for low, high in other.spans()) for start, end in self.spans())
+
     def next_opening(self, now: datetime, zone: ZoneInfo) -> datetime:
         """`now` when inside the window there, else the next local opening (an aware datetime)."""
         local = now.astimezone(zone)
@@ -106,11 +125,26 @@ class Window:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+DAY_SECONDS = 24 * 60 * 60
 ANY_TIME = Window(time(0), time(0))
 
 
+def _seconds(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+class WindowError(ValueError):
+    """Calling hours that cannot be read; `str()` says why in plain words."""
+
+
 def parse_window(text: str) -> Window:
-    """'09:00-21:00' -> Window; '' or 'any' -> any time. ValueError on anything else."""
+    """Calling hours as stored on a broadcast or set in EXOLVE_CALLING_HOURS: '09:00-21:00'; '' or 'any': any time.
+
+    What the portal stored keeps its meaning: it never stores equal ends (they were,
+    and are, stored as ''), and a row written by hand with equal ends still reads as
+    any time, as it always did. What people type goes through `typed_window` instead.
+    ValueError on anything else.
+    """
     text = (text or "").strip().lower()
     if text in ("", "any", "00:00-00:00"):
         return ANY_TIME
@@ -118,6 +152,42 @@ def parse_window(text: str) -> Window:
     if not sep:
         raise ValueError("calling hours look like 09:00-21:00")
     return Window(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+
+
+# Hours and minutes as people write them: 9:00 or 09:00; no seconds.
+_TYPED_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+_WITH_SECONDS = re.compile(r"[0-9]{1,2}:[0-9]{2}:[0-9]{2}")
+# Between the two times: a hyphen, or the dashes word processors put there.
+_DASHES = re.compile(r"\s*[-\u2013\u2014]\s*")
+
+
+def any_time_word() -> str:
+    """The word staff type for any time, in their language ("any" is taken in every language)."""
+    return pgettext("calling hours", "any")
+
+
+def typed_window(text: str) -> Window:
+    """Calling hours as people type them: '9:00-21:00', '21:00-09:00' (overnight); '' or 'any' (or its word): any time.
+
+    Raises WindowError, in plain words, on anything else: seconds, a time that is
+    not one, or equal ends (an empty window: no call could ring).
+    """
+    text = (text or "").strip().lower()
+    if text in ("", "any", any_time_word().lower()):
+        return ANY_TIME
+    parts = _DASHES.split(text)
+    if len(parts) == 2 and any(_WITH_SECONDS.fullmatch(part) for part in parts):
+        raise WindowError(gettext("Calling hours take hours and minutes, without seconds: for example 09:00-21:00."))
+    matches = [_TYPED_TIME.fullmatch(part) for part in parts]
+    if len(parts) != 2 or not all(matches):
+        raise WindowError(gettext("Calling hours look like 09:00-21:00: hours and minutes, from-to."))
+    start, end = (time(int(match[1]), int(match[2])) for match in matches)
+    if start == end:
+        raise WindowError(
+            gettext("Calling hours from %(time)s to %(time)s are empty: no call could ring. Give two different times.")
+            % {"time": f"{start:%H:%M}"}
+        )
+    return Window(start, end)
 
 
 def default_window() -> Window:

@@ -23,11 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from . import stop_list, tasks
-from .lifecycle import BroadcastState, Window, get_zone, parse_window, zone_of_number
+from .lifecycle import BroadcastState, Window, default_window, get_zone, typed_window, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .phones import InvalidNumber, normalize, source_numbers
-
-MAX_RETRIES = 5
+from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
+from .steering import split_resendable
 
 
 class SendRefused(Exception):
@@ -136,9 +136,15 @@ def resend_calls(calls, user) -> Resend:
 
     One new broadcast per (voice message, source); the old calls are marked resent in
     the same transaction, by a conditional UPDATE, so a second submit of the same form
-    (Back, a double click, a colleague at the same moment) queues nothing.
+    (Back, a double click, a colleague at the same moment) queues nothing. A person may
+    send again only calls of broadcasts they may steer (`steering.may_steer`: the sender,
+    or a Manager); `user` None is the portal itself.
     """
     candidates = [call for call in calls if is_resendable(call)]
+    if user is not None and split_resendable(user, candidates)[1]:
+        raise SendRefused(
+            gettext("You may send again only calls of broadcasts you sent; ask a Manager for the others.")
+        )
     for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
     broadcasts = []
@@ -194,7 +200,8 @@ class SendPlan:
 
     @property
     def window(self) -> Window:
-        return parse_window(settings.EXOLVE_CALLING_HOURS if self.calling_hours is None else self.calling_hours)
+        """The calling hours as read (WindowError when they cannot be); the bounds: `plan_rules.check_plan`."""
+        return default_window() if self.calling_hours is None else typed_window(self.calling_hours)
 
 
 def callee_zone(number: str, zones: dict[str, str] | None, default: str) -> tuple[str, str]:
@@ -226,13 +233,15 @@ def _record_broadcast(
                 "or change the purpose."
             )
         )
+    try:
+        # Whatever path the plan came by (a page, a command, a crafted request): the same bounds.
+        window = check_plan(plan, requested_by, late=START_TOLERANCE)
+    except PlanRefused as exc:
+        raise SendRefused(str(exc)) from exc
     retries = settings.EXOLVE_RETRIES if plan.retries is None else plan.retries
-    if not 0 <= retries <= MAX_RETRIES:
-        raise SendRefused(gettext("Retries must be between 0 and %(max)d.") % {"max": MAX_RETRIES})
     blocked = stop_list.blocked(numbers)
     now = timezone.now()
     start = plan.start_at if plan.start_at and plan.start_at > now else None
-    window = plan.window
     broadcast_zone = plan.time_zone or settings.TIME_ZONE
     openings: dict[str, datetime] = {}  # per zone: when its calls may ring first
 

@@ -27,15 +27,38 @@ from .lifecycle import (
 )
 from .models import Broadcast, Call, CallState
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
+from .plan_rules import PlanRefused, check_start
 from .tasks import enqueue_sending
 
 
 def may_steer(user, broadcast: Broadcast) -> bool:
     """The person who sent it, and whoever may steer every broadcast (Managers)."""
+    return _sender_or_manager(user, broadcast.created_by_id)
+
+
+def _sender_or_manager(user, sender_id: int | None) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    own = broadcast.created_by_id is not None and broadcast.created_by_id == user.pk
+    own = sender_id is not None and sender_id == user.pk
     return user.has_perm(STEER_PERMISSION) or (own and user.has_perm(SEND_PERMISSION))
+
+
+def split_resendable(user, calls) -> tuple[list, list]:
+    """(the calls `user` may send again, the others): re-sending follows `may_steer`, by the call's broadcast.
+
+    A call whose broadcast was deleted goes by who requested it. One query.
+    """
+    calls = list(calls)
+    senders = dict(
+        Broadcast.objects.filter(pk__in={call.broadcast_id for call in calls if call.broadcast_id}).values_list(
+            "pk", "created_by_id"
+        )
+    )
+    mine, others = [], []
+    for call in calls:
+        sender = senders.get(call.broadcast_id) if call.broadcast_id else call.requested_by_id
+        (mine if _sender_or_manager(user, sender) else others).append(call)
+    return mine, others
 
 
 def _refusal(state: str, action: str) -> TransitionRefused:
@@ -131,8 +154,11 @@ def resume(broadcast: Broadcast, user) -> int:
 
 def move(broadcast: Broadcast, start_at: datetime, user) -> None:
     """Move the start of a broadcast that has not started; its calls wait until then (and calling hours)."""
-    if start_at <= timezone.now():
-        raise TransitionRefused(gettext("The new start must be in the future."))
+    try:
+        check_start(start_at)  # the send form's bounds: in the future, at most a year ahead
+    except PlanRefused as exc:
+        past = exc.code == "past"
+        raise TransitionRefused(gettext("The new start must be in the future.") if past else str(exc)) from exc
     with transaction.atomic():
         locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
         if locked.state != BroadcastState.SCHEDULED:

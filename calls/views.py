@@ -166,7 +166,9 @@ def broadcast_detail(request, pk):
         can_refresh=request.user.has_perm(REFRESH_PERMISSION),
         attempts=stats.attempt_outcomes(broadcast),
         resendable_count=(
-            stats.resend_no_answer_busy(broadcast).count() if request.user.has_perm(SEND_PERMISSION) else 0
+            stats.resend_no_answer_busy(broadcast).count()
+            if request.user.has_perm(SEND_PERMISSION) and steering.may_steer(request.user, broadcast)
+            else 0
         ),
         active_tab="calls",
     )
@@ -179,8 +181,13 @@ def broadcast_resend(request, pk):
     """Send again the calls that got no answer or were busy: the first POST asks (with the count), the second does it.
 
     Each call is resent at most once (`recording.resend_calls`), however often this is submitted.
+    Who may: as for stop, pause and move, the sender and Managers (`steering.may_steer`).
     """
-    broadcast = get_object_or_404(Broadcast.objects.only("pk", "voice_message_name", "service_id", "source"), pk=pk)
+    broadcast = get_object_or_404(
+        Broadcast.objects.only("pk", "voice_message_name", "service_id", "source", "created_by"), pk=pk
+    )
+    if not steering.may_steer(request.user, broadcast):
+        raise PermissionDenied
     candidates = stats.resend_no_answer_busy(broadcast)
     if request.POST.get("confirmed") != "yes":
         context = page_context(

@@ -48,6 +48,17 @@ def dummy_tasks(settings):
 
 
 @pytest.fixture
+def instant_retries(monkeypatch):
+    """Retries may follow at once (0 minutes apart): for tests of retries, which cannot wait minutes.
+
+    The bound itself (calls/plan_rules.py, at least 5 minutes) is tested in tests/test_plan_rules.py.
+    """
+    from calls import plan_rules
+
+    monkeypatch.setattr(plan_rules, "MIN_RETRY_AFTER_MINUTES", 0)
+
+
+@pytest.fixture
 def voice_message(sandbox, db):
     """A voice message created at the sandbox (saving a new one calls Create)."""
     from voicemessages.models import VoiceMessage

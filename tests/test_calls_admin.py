@@ -142,8 +142,10 @@ def test_refresh_button_needs_the_permission(voice_message, client, dummy_tasks)
     assert client.post(reverse("admin:calls_call_refresh", args=[call.pk])).status_code == 403
 
 
-def test_resend_action_asks_first_then_creates_new_calls(voice_message, operator_client, dummy_tasks, sandbox):
-    broadcast = queue(voice_message, ["79991234561", "79991234562"])
+def test_resend_action_asks_first_then_creates_new_calls(
+    voice_message, operator_client, operator, dummy_tasks, sandbox
+):
+    broadcast = queue(voice_message, ["79991234561", "79991234562"], user=operator)  # their own broadcast
     sandbox.add_fault("lost_response", endpoint=MAKE, times=1)
     send_queued_calls(broadcast.pk, max_in_flight=1)
     unknown = Call.objects.get(state="unknown")

@@ -161,6 +161,7 @@ def retried_broadcast(client, voice_message, sandbox, rounds):
     return broadcast
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_the_broadcast_page_shows_purpose_retries_and_the_outcome_per_attempt_and_per_person(
     operator_page_client, voice_message, dummy_tasks, sandbox
 ):
@@ -178,6 +179,7 @@ def test_the_broadcast_page_shows_purpose_retries_and_the_outcome_per_attempt_an
     assert 'id="attempt-3"' in page
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_the_broadcast_page_queries_do_not_grow_with_attempts(
     operator_page_client, voice_message, dummy_tasks, sandbox
 ):
@@ -229,6 +231,7 @@ def test_resend_needs_the_send_permission(client, django_user_model, voice_messa
     assert client.get(reverse("portal:broadcast_resend", args=[broadcast.pk])).status_code in (403, 405)
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_the_dashboard_admin_and_export_show_the_purpose_and_the_attempt(
     operator_page_client, admin_client, voice_message, dummy_tasks, sandbox
 ):
@@ -282,6 +285,7 @@ def test_send_voicemessage_refuses_bad_options_clearly(voice_message, dummy_task
     assert not Broadcast.objects.exists()
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_send_voicemessage_wait_follows_the_retries_counted_at_the_sandbox(
     voice_message, dummy_tasks, sandbox, settings
 ):

@@ -28,6 +28,7 @@ def send(voice_message, numbers, token, **plan):
 # --- automatic retries ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_no_answer_and_busy_are_called_again_up_to_n_more_times_then_never(voice_message, dummy_tasks, sandbox):
     broadcast = send(voice_message, [NO_ANSWER, BUSY, ANSWERS], "retry", retries=2, retry_after_minutes=0)
 
@@ -43,6 +44,7 @@ def test_no_answer_and_busy_are_called_again_up_to_n_more_times_then_never(voice
     assert set(retries.values_list("first_attempt", flat=True)) == {first.pk}
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_a_second_refresh_of_the_same_final_call_creates_no_second_retry(voice_message, dummy_tasks, sandbox):
     broadcast = send(voice_message, [NO_ANSWER], "twice", retries=3, retry_after_minutes=0)
     send_queued_calls(broadcast.pk)
@@ -57,6 +59,7 @@ def test_a_second_refresh_of_the_same_final_call_creates_no_second_retry(voice_m
     assert broadcast.calls.filter(attempt=2).count() == 1  # the database constraint, not a hope
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_failed_calls_are_retried_only_when_asked(voice_message, dummy_tasks, sandbox):
     failed = "79991234568"
     without = send(voice_message, [failed], "no-failed", retries=1, retry_after_minutes=0)
@@ -69,6 +72,7 @@ def test_failed_calls_are_retried_only_when_asked(voice_message, dummy_tasks, sa
     assert finish_calls(sandbox, with_failed).retries == 1
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_no_retry_for_unknown_rejected_or_after_a_stop(voice_message, dummy_tasks, sandbox):
     broadcast = send(voice_message, [NO_ANSWER, "79991234576"], "stopped", retries=2, retry_after_minutes=0)
     sandbox.add_fault("lost_response", endpoint=MAKE, times=1)  # one call ends unknown
@@ -152,6 +156,7 @@ def test_two_overlapping_broadcasts_respect_the_daily_cap(voice_message, dummy_t
     assert "today" in second.calls.first().error
 
 
+@pytest.mark.usefixtures("instant_retries")
 def test_retries_count_against_the_weekly_cap(voice_message, dummy_tasks, sandbox, settings):
     settings.EXOLVE_MAX_CALLS_PER_NUMBER_WEEK = 2
     broadcast = send(voice_message, [NO_ANSWER], "weekly", retries=5, retry_after_minutes=0)

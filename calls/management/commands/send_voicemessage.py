@@ -19,11 +19,23 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from calls.lifecycle import get_zone, parse_window
+from calls.lifecycle import get_zone
 from calls.models import Broadcast, Call, Purpose, pending_q
 from calls.outcomes import labelled, outcome_counts
 from calls.phones import ListRefused, parse_numbers
-from calls.recording import MAX_RETRIES, SendPlan, SendRefused, create_broadcast, new_token
+from calls.plan_rules import (
+    MAX_PACE_PER_MINUTE,
+    MAX_RETRY_AFTER_MINUTES,
+    MIN_RETRY_AFTER_MINUTES,
+    PlanRefused,
+    check_calling_hours,
+    check_pace,
+    check_retries,
+    check_retry_after,
+    check_start,
+    check_time_zone,
+)
+from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, numbers_zones, read_numbers_and_zones
@@ -39,33 +51,41 @@ def key_token(key: str) -> str:
 
 
 def parse_at(text: str):
-    """ "YYYY-MM-DD HH:MM" in TIME_ZONE, or with an offset -> an aware datetime in the future."""
-    moment = parse_datetime(text.strip().replace("T", " ")) if text and text.strip() else None
+    """ "YYYY-MM-DD HH:MM" in TIME_ZONE, or with an offset -> an aware datetime in the future, within a year."""
+    try:
+        moment = parse_datetime(text.strip().replace("T", " ")) if text and text.strip() else None
+    except ValueError:  # well formed, but no such day or hour (2026-02-30)
+        moment = None
     if moment is None:
         raise CommandError(_('--at looks like "2026-12-01 10:00" (or "2026-12-01 10:00+03:00").'))
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, get_zone(settings.TIME_ZONE))
-    if moment <= timezone.now():
-        raise CommandError(_("--at %(when)s has already passed.") % {"when": text.strip()})
+    _checked("--at", check_start, moment)
     return moment
 
 
+def _checked(flag: str, check, value):
+    """`check(value)`, a calls/plan_rules.py rule (the send form's and the recording's): its result, or CommandError."""
+    try:
+        return check(value)
+    except PlanRefused as exc:
+        raise CommandError(f"{flag}: {exc}") from exc
+
+
 def command_plan(at, window, tz, pace, **reaching) -> SendPlan:
-    """The plan given by --at, --window, --tz, --pace, --retries... and --purpose (CommandError on anything wrong)."""
+    """The plan given by --at, --window, --tz, --pace, --retries... and --purpose (CommandError on anything wrong).
+
+    The command acts as nobody in particular, so its calling hours stay inside
+    EXOLVE_CALLING_HOURS, as for an Operator: to call outside them, run it with its own.
+    """
     if window is not None:
-        try:
-            parse_window(window)
-        except ValueError as exc:
-            raise CommandError(_('--window looks like "09:00-21:00" or "any".')) from exc
-    if tz is not None and get_zone(tz) is None:
-        raise CommandError(_("Unknown time zone: %(zone)s") % {"zone": tz})
-    if pace is not None and pace < 1:
-        raise CommandError(_("--pace is a number of calls per minute, 1 or more."))
+        checked = _checked("--window", lambda text: check_calling_hours(text, any_time_allowed=False), window)
+        window = "any" if checked.any_time else str(checked)
+    _checked("--tz", check_time_zone, tz)
+    _checked("--pace", check_pace, pace)
     retries, retry_after = reaching.get("retries"), reaching.get("retry_after")
-    if retries is not None and not 0 <= retries <= MAX_RETRIES:
-        raise CommandError(_("--retries is a number from 0 to %(max)d.") % {"max": MAX_RETRIES})
-    if retry_after is not None and retry_after < 0:
-        raise CommandError(_("--retry-after is a number of minutes, 0 or more."))
+    _checked("--retries", check_retries, retries)
+    _checked("--retry-after", check_retry_after, retry_after)
     purpose = reaching.get("purpose") or Purpose.INFORMATION
     if purpose not in Purpose.values:
         raise CommandError(_("--purpose is one of: %(choices)s.") % {"choices": ", ".join(Purpose.values)})
@@ -93,15 +113,22 @@ def command_plan(at, window, tz, pace, **reaching) -> SendPlan:
 def _plan_options() -> list[tuple[str, str, type, str]]:
     """When, how fast and how persistently it rings, and why: (flag, metavar, type, help) each."""
     at = _('Start at "YYYY-MM-DD HH:MM" (in TIME_ZONE, or with an offset such as +03:00); default: now.')
-    window = _('Calling hours in the callee\'s local time, "09:00-21:00" or "any"; default: EXOLVE_CALLING_HOURS.')
+    window = _(
+        'Calling hours in the callee\'s local time, "09:00-21:00" (or overnight, "21:00-09:00"), inside '
+        'EXOLVE_CALLING_HOURS ("any" only when that is any); default: EXOLVE_CALLING_HOURS.'
+    )
     retries = _("Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES.")
+    retry_after = _("Minutes between attempts (%(min)d-%(max)d); default: EXOLVE_RETRY_AFTER_MINUTES.") % {
+        "min": MIN_RETRY_AFTER_MINUTES,
+        "max": MAX_RETRY_AFTER_MINUTES,
+    }
     return [
         ("--at", "WHEN", str, at),
         ("--window", "HOURS", str, window),
         ("--tz", "ZONE", str, _("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE.")),
-        ("--pace", "N", int, _("At most N calls per minute.")),
+        ("--pace", "N", int, _("At most N calls per minute (1-%(max)d).") % {"max": MAX_PACE_PER_MINUTE}),
         ("--retries", "N", int, retries),
-        ("--retry-after", "MIN", int, _("Minutes between attempts; default: EXOLVE_RETRY_AFTER_MINUTES.")),
+        ("--retry-after", "MIN", int, retry_after),
         ("--purpose", "PURPOSE", str, _("information (default), reminder or advertising (needs --consent).")),
     ]
 

@@ -1,0 +1,160 @@
+"""The bounds of a send plan, each written once: the send form, `manage.py send_voicemessage`,
+`steering.move` and the recording (`recording.create_broadcast`, the last line of defence)
+all check through these functions, so no path can be typed around another.
+
+- Calling hours are read as people write them (`lifecycle.typed_window`: `9:00-21:00`,
+  `21:00-09:00` overnight; seconds and equal ends refused). Anyone without "send at any
+  time" keeps them inside EXOLVE_CALLING_HOURS: narrower or equal, wrapping windows
+  compared as the hours they are (21:00-09:00 is not inside 09:00-21:00). The commands
+  act as nobody in particular, so they hold to EXOLVE_CALLING_HOURS too: a script that
+  must call outside them runs with its own EXOLVE_CALLING_HOURS.
+- The start is in the future (the recording allows START_TOLERANCE late: it then sends
+  now) and at most MAX_START_AHEAD away.
+- A pace is 1 to MAX_PACE_PER_MINUTE calls a minute; retries 0 to MAX_RETRIES, at least
+  MIN_RETRY_AFTER_MINUTES and at most MAX_RETRY_AFTER_MINUTES apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+
+from .lifecycle import Window, WindowError, default_window, get_zone, typed_window
+from .permissions import SEND_ANY_TIME_PERMISSION
+
+if TYPE_CHECKING:
+    from .recording import SendPlan
+
+# A start further ahead than this is a typo (3000-01-01), not a plan.
+MAX_START_AHEAD = timedelta(days=365)
+# The recording takes a start this far in the past as "now": a file read or a preview
+# confirmed a moment after the time it named. Forms and commands want a future time.
+START_TOLERANCE = timedelta(minutes=5)
+# Exolve documents no rate limit (API-NOTES.md). A pace is for the people who take the
+# calls back (a key press to reach operators), far below ten calls a second; every paced
+# call costs one claim at the broadcast's lock. Faster: leave the pace empty, and the
+# workers send as fast as EXOLVE_MAX_IN_FLIGHT and EXOLVE_MAX_RPS let them.
+MAX_PACE_PER_MINUTE = 600
+MAX_RETRIES = 5
+# Calling again within minutes of no answer or busy is harassment, not a retry.
+MIN_RETRY_AFTER_MINUTES = 5
+MAX_RETRY_AFTER_MINUTES = 7 * 24 * 60
+
+
+class PlanRefused(ValueError):
+    """A plan value out of bounds; `str()` says why in plain words, `field` names the form field."""
+
+    def __init__(self, message: str, field: str, code: str = "invalid"):
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+def may_send_any_time(user) -> bool:
+    """Whether `user` may call outside EXOLVE_CALLING_HOURS (None, a command: no)."""
+    return user is not None and getattr(user, "is_authenticated", False) and user.has_perm(SEND_ANY_TIME_PERMISSION)
+
+
+def check_calling_hours(text: str | None, *, any_time_allowed: bool) -> Window:
+    """The window `text` names (None: EXOLVE_CALLING_HOURS), if this person may use it; else PlanRefused."""
+    default = default_window()
+    if text is None:
+        return default
+    try:
+        window = typed_window(text)
+    except WindowError as exc:
+        raise PlanRefused(str(exc), "calling_hours") from None
+    if any_time_allowed or window.within(default):
+        return window
+    if window.any_time:
+        message = gettext("You may not send at any time: give calling hours, for example %(hours)s.")
+        raise PlanRefused(message % {"hours": default}, "calling_hours", "any_time")
+    message = gettext(
+        "Calls may ring only within %(hours)s (callee's local time): give calling hours inside them, "
+        "for example %(hours)s."
+    )
+    raise PlanRefused(message % {"hours": default}, "calling_hours", "outside")
+
+
+def check_start(start: datetime | None, *, late: timedelta = timedelta(0)) -> None:
+    """A start in the future (up to `late` past is taken) and at most MAX_START_AHEAD away; None: now."""
+    if start is None:
+        return
+    now = timezone.now()
+    if start <= now - late:
+        message = gettext("This time has already passed: give a later time.")
+        raise PlanRefused(message, "start_at", "past")
+    if start > now + MAX_START_AHEAD:
+        latest = formats.date_format(timezone.localtime(now + MAX_START_AHEAD), "Y-m-d")
+        message = gettext("This time is more than a year ahead: give a date up to %(date)s.")
+        raise PlanRefused(message % {"date": latest}, "start_at", "too_far")
+
+
+def check_pace(pace: int | None) -> None:
+    """None: no pace; else 1 to MAX_PACE_PER_MINUTE calls a minute."""
+    if pace is not None and not 1 <= pace <= MAX_PACE_PER_MINUTE:
+        message = gettext(
+            "Calls per minute: from 1 to %(max)d. Leave it empty for no limit (as fast as the portal sends)."
+        )
+        raise PlanRefused(message % {"max": MAX_PACE_PER_MINUTE}, "pace_per_minute")
+
+
+def check_retries(retries: int | None) -> None:
+    if retries is not None and not 0 <= retries <= MAX_RETRIES:
+        message = gettext("Retries: from 0 (do not call again) to %(max)d.")
+        raise PlanRefused(message % {"max": MAX_RETRIES}, "retries")
+
+
+def check_retry_after(minutes: int | None) -> None:
+    if minutes is not None and not MIN_RETRY_AFTER_MINUTES <= minutes <= MAX_RETRY_AFTER_MINUTES:
+        message = gettext("Minutes between attempts: from %(min)d to %(max)d (a week).")
+        raise PlanRefused(
+            message % {"min": MIN_RETRY_AFTER_MINUTES, "max": MAX_RETRY_AFTER_MINUTES}, "retry_after_minutes"
+        )
+
+
+def check_time_zone(name: str | None) -> None:
+    if name is not None and get_zone(name) is None:
+        raise PlanRefused(gettext("Unknown time zone: %(zone)s.") % {"zone": name}, "time_zone")
+
+
+def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Window:
+    """Every bound of `plan` for `user` (None: a command); its calling hours, or the first PlanRefused."""
+    check_start(plan.start_at, late=late)
+    window = check_calling_hours(plan.calling_hours, any_time_allowed=may_send_any_time(user))
+    check_time_zone(plan.time_zone)
+    check_pace(plan.pace_per_minute)
+    check_retries(plan.retries)
+    check_retry_after(plan.retry_after_minutes)
+    return window
+
+
+@register()
+def plan_settings(app_configs, **kwargs):
+    """`manage.py check` names a default the send form would refuse (the form starts from them)."""
+    errors = []
+    try:
+        default_window()
+    except ValueError:
+        errors.append(
+            Error(
+                f"EXOLVE_CALLING_HOURS={settings.EXOLVE_CALLING_HOURS!r} cannot be read.",
+                hint='Write it as "09:00-21:00", or "any".',
+                id="calls.E001",
+            )
+        )
+    if not 0 <= settings.EXOLVE_RETRIES <= MAX_RETRIES:
+        errors.append(Error(f"EXOLVE_RETRIES must be from 0 to {MAX_RETRIES}.", id="calls.E002"))
+    if not MIN_RETRY_AFTER_MINUTES <= settings.EXOLVE_RETRY_AFTER_MINUTES <= MAX_RETRY_AFTER_MINUTES:
+        errors.append(
+            Error(
+                f"EXOLVE_RETRY_AFTER_MINUTES must be from {MIN_RETRY_AFTER_MINUTES} to {MAX_RETRY_AFTER_MINUTES}.",
+                id="calls.E003",
+            )
+        )
+    return errors
