@@ -10,7 +10,11 @@ calls a few at a time and keeps `EXOLVE_MAX_IN_FLIGHT` requests in flight:
 - a call Exolve refused as "too many requests" (429) was not made: it goes back to the
   queue and is sent later, once, while the worker's client slows down for everyone;
 - a claim locks the broadcast's row, so a stop or pause that committed is seen by every
-  later claim, and the broadcast's pace holds across workers.
+  later claim, and the broadcast's pace holds across workers (counted from when the
+  lock is held);
+- with per-number limits set, a claim holds its numbers before it counts their calls
+  (`stop_list.hold_numbers`), so two workers sending two broadcasts of the same numbers
+  never both take one number.
 
 All database work happens in the calling thread; the sender threads only talk to Exolve.
 """
