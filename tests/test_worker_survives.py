@@ -98,6 +98,12 @@ print(json.dumps(jobs))
 
 @task()
 def meets_a_locked_database() -> None:
+    """As the statistics refresh would, if the database failed it before it scheduled its next run."""
+    from django_tasks_db.models import DBTaskResult
+
+    from calls.tasks import refresh_due_calls
+
+    DBTaskResult.objects.filter(task_path=refresh_due_calls.module_path).delete()
     raise OperationalError("database is locked")
 
 
@@ -118,11 +124,18 @@ def run_worker():
 
 
 @pytest.mark.django_db
-def test_a_task_that_meets_a_locked_database_fails_with_the_error_and_the_next_one_runs(db_tasks):
+def test_a_task_that_meets_a_locked_database_fails_with_the_error_and_the_next_one_runs(db_tasks, voice_message):
     from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
 
+    from calls.tasks import refresh_due_calls
+    from tests.factories_calls import make_call
+
+    make_call(voice_message)  # a call waits to be sent: the safety net must stay scheduled
     failing, fine = meets_a_locked_database.enqueue(), says_hello.enqueue()
     run_worker()
+    # The worker scheduled again what the failed task would have.
+    assert DBTaskResult.objects.filter(task_path=refresh_due_calls.module_path, status="READY").exists()
     failing = meets_a_locked_database.get_result(failing.id)  # as stored
     fine = says_hello.get_result(fine.id)
     assert failing.status == TaskResultStatus.FAILED

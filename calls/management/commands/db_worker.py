@@ -38,15 +38,36 @@ def close_connections() -> None:
             pass  # already gone
 
 
+TROUBLE_PATHS = {f"{cls.__module__}.{cls.__qualname__}" for cls in DATABASE_TROUBLE}
+
+
+def look_for_work_left_behind() -> None:
+    """Sweep calls left "sending", resume broadcasts nobody sends, keep the safety net scheduled.
+
+    At start, and again after database trouble: a task that failed on it (the statistics
+    refresh, which also keeps the safety net going) may not have scheduled its next run.
+    """
+    from calls import sending, tasks
+
+    sending.sweep_stale_sending()
+    tasks.resume_stalled_sending()
+    tasks.schedule_refresh()
+
+
 class Worker(base.Worker):
     """django-tasks-db's worker, which waits out database trouble instead of exiting."""
 
     def run(self) -> None:
         wait, trouble_at = FIRST_WAIT, 0.0
+        after_trouble = False
         while self.running:
             try:
+                if after_trouble:
+                    look_for_work_left_behind()
+                    after_trouble = False
                 return super().run()
             except DATABASE_TROUBLE as exc:
+                after_trouble = True
                 if time.monotonic() - trouble_at > CALM_AFTER:
                     wait = FIRST_WAIT
                 trouble_at = time.monotonic()
@@ -76,6 +97,9 @@ class Worker(base.Worker):
         finally:
             for name in recorders:
                 db_task_result.__dict__.pop(name, None)
+        if db_task_result.exception_class_path in TROUBLE_PATHS and self.running:
+            # The task met the database: what it would have scheduled next is scheduled here.
+            self._patiently(look_for_work_left_behind, db_task_result)()
 
     def _patiently(self, record, db_task_result):
         def write(*args, **kwargs):
@@ -87,7 +111,7 @@ class Worker(base.Worker):
                     if not self.running:  # stopping: the task stays "running"; the safety nets see to it
                         raise
                     logger.warning(
-                        "Could not record the result of task %s (%s: %s); trying again in %.0f s.",
+                        "Could not write to the database after task %s (%s: %s); trying again in %.0f s.",
                         db_task_result.id,
                         type(exc).__name__,
                         exc,
@@ -102,12 +126,8 @@ class Worker(base.Worker):
 
 class Command(base.Command):
     def handle(self, *args, **options):
-        from calls import sending, tasks
-
         try:
-            sending.sweep_stale_sending()
-            tasks.resume_stalled_sending()
-            tasks.schedule_refresh()
+            look_for_work_left_behind()
         except DatabaseError:  # not migrated yet, or the database is down: the tasks will say
             logger.exception("Could not look for sending left behind before starting the worker")
             close_connections()
