@@ -113,7 +113,8 @@ def hold_numbers(numbers: Iterable[str]) -> set[str]:
     keys = [zlib.crc32(number.encode()) - 2**31 for number in numbers]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n FROM unnest(%s::text[], %s::integer[]) AS v(n, k) WHERE NOT pg_try_advisory_xact_lock(%s, k)",
+            "SELECT n FROM unnest(%s::text[], %s::integer[]) AS v(n, k) "
+            "WHERE NOT pg_try_advisory_xact_lock(%s::integer, k)",
             [numbers, keys, _NUMBER_LOCKS],
         )
         return {row[0] for row in cursor.fetchall()}
