@@ -10,7 +10,11 @@ calls a few at a time and keeps `EXOLVE_MAX_IN_FLIGHT` requests in flight:
 - a call Exolve refused as "too many requests" (429) was not made: it goes back to the
   queue and is sent later, once, while the worker's client slows down for everyone;
 - a claim locks the broadcast's row, so a stop or pause that committed is seen by every
-  later claim, and the broadcast's pace holds across workers.
+  later claim, and the broadcast's pace holds across workers (counted from when the
+  lock is held);
+- with per-number limits set, a claim holds its numbers before it counts their calls
+  (`stop_list.hold_numbers`), so two workers sending two broadcasts of the same numbers
+  never both take one number.
 
 All database work happens in the calling thread; the sender threads only talk to Exolve.
 """
@@ -143,6 +147,9 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
     steering = _lock_broadcast(broadcast_id)
     if steering is None:
         return Claim([])
+    # Read once the lock is held: a time read before waiting for it would let the next
+    # pace slot start that much early (two calls closer than the pace allows).
+    now = timezone.now()
     state = steering["state"]
     if state == BroadcastState.SCHEDULED:
         if steering["start_at"] and steering["start_at"] > now:
@@ -165,7 +172,7 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
     window = parse_window(steering["calling_hours"])
     default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
     while True:
-        claimed = _claim_batch(queryset, limit, claim, now, window, default_zone)
+        claimed, held_back = _claim_batch(queryset, limit, claim, now, window, default_zone)
         if claimed is not None:
             break
     if claimed and pace:
@@ -174,6 +181,8 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         )
     if claimed:
         return Claim(claimed)
+    if held_back:  # another claim holds their numbers for a moment: look again soon
+        return Claim([], retry_at=now + HELD_BACK_RETRY)
     return Claim([], retry_at=_first_waiting(broadcast_id))
 
 
@@ -238,8 +247,10 @@ def _drain(results: queue.SimpleQueue, timeout: float | None = None, at_least: i
             return finished
 
 
-def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[ClaimedCall] | None:
-    """One attempt; None when every row found had to be set aside (so look again)."""
+def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[list[ClaimedCall] | None, bool]:
+    """One attempt: (the calls taken, whether some were held back for a later look).
+
+    The calls are None when every row found had to be set aside (so look again)."""
     # Ordered by not_before, which follows the claim index's two equality columns
     # (broadcast, state, not_before): PostgreSQL walks that index in order and stops
     # after `limit` rows, never reading waiting calls nor those already sent. Unordered,
@@ -279,9 +290,9 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[Clai
         )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
-    sendable = _skip_unreachable(sendable, now)
+    sendable, held_back = _skip_unreachable(sendable, now)
     if not sendable:
-        return None if rows else []
+        return (None if rows and not held_back else []), held_back
     pks = [c.pk for c in sendable]
     # The state condition is what makes queued -> sending happen once, whatever the locking.
     taken = Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(
@@ -290,29 +301,45 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> list[Clai
     if taken != len(sendable):
         ours = set(Call.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
         sendable = [c for c in sendable if c.pk in ours]
-    return sendable
+    return sendable, held_back
 
 
-def _skip_unreachable(sendable: list[ClaimedCall], now) -> list[ClaimedCall]:
+def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCall], bool]:
     """Leave out (as skipped, with the reason) numbers on the stop list or over their limits.
 
     Checked here again because a number may be added, or called elsewhere, after the
-    broadcast was recorded. One query for the stop list, one for the limits (if set).
+    broadcast was recorded. One query for the stop list; with per-number limits, one to
+    hold the numbers (stop_list.hold_numbers) and one to count their calls. Calls whose
+    number another claim holds right now, and a second call to a number in the same
+    batch, stay queued for a later look (then they are counted with the others): the
+    second value says whether any was held back.
     """
     if not sendable:
-        return sendable
+        return sendable, False
     destinations = [call.destination for call in sendable]
     reasons = stop_list.blocked(destinations)
-    reasons.update({n: r for n, r in stop_list.over_limits(destinations, now=now).items() if n not in reasons})
+    held_back = False
+    if stop_list.limits_set():
+        busy = stop_list.hold_numbers(n for n in destinations if n not in reasons)
+        seen, kept = set(busy), []
+        for call in sendable:
+            if call.destination in seen and call.destination not in reasons:
+                held_back = True
+                continue
+            seen.add(call.destination)
+            kept.append(call)
+        sendable = kept
+        counted = [call.destination for call in sendable if call.destination not in reasons]
+        reasons.update(stop_list.over_limits(counted, now=now))
     if not reasons:
-        return sendable
+        return sendable, held_back
     skipped: dict[str, list[int]] = {}
     for call in sendable:
         if call.destination in reasons:
             skipped.setdefault(reasons[call.destination], []).append(call.pk)
     for reason, pks in skipped.items():
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(state=CallState.SKIPPED, error=gettext(reason))
-    return [call for call in sendable if call.destination not in reasons]
+    return [call for call in sendable if call.destination not in reasons], held_back
 
 
 def send_one(client, call: ClaimedCall) -> SendResult:
@@ -406,6 +433,8 @@ def record_outcomes(finished: list[tuple[ClaimedCall, SendResult]], now=None) ->
 
 
 _STOP = object()
+# A claim whose calls' numbers another claim held looks again this much later.
+HELD_BACK_RETRY = timedelta(seconds=0.05)
 # A pace or start this close is waited for in the loop; a later one ends the task, which
 # is enqueued again (deferred) for that time.
 SHORT_WAIT_SECONDS = 5.0

@@ -8,6 +8,7 @@ still not called). Each check is one indexed query per list or claim batch.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -26,6 +27,9 @@ OVER_WEEK_LIMIT = _("Not called: this number was already called as often as allo
 # Calls that may have rung someone count against the limits.
 _RANG = (CallState.SENDING, CallState.SENT, CallState.FINISHED, CallState.UNKNOWN)
 _CHUNK = 900  # numbers per query (SQLite's limit on query parameters)
+# PostgreSQL advisory locks on numbers use the two-key form with this first key (the
+# one-key form is another space): "EXOL" in ASCII.
+_NUMBER_LOCKS = 0x45584F4C
 
 
 def _chunks(numbers: list[str]):
@@ -84,6 +88,36 @@ def over_limits(numbers: Iterable[str], *, now=None, extra: dict[str, int] | Non
             elif per_week and row["week"] + before >= per_week:
                 found[row["destination"]] = OVER_WEEK_LIMIT
     return found
+
+
+def limits_set() -> bool:
+    return bool(settings.EXOLVE_MAX_CALLS_PER_NUMBER_DAY or settings.EXOLVE_MAX_CALLS_PER_NUMBER_WEEK)
+
+
+def hold_numbers(numbers: Iterable[str]) -> set[str]:
+    """Hold `numbers` until the transaction ends, so that no other claim counts them meanwhile.
+
+    Returns those another transaction holds (busy: leave their calls for a later look).
+    A claim holds its numbers before it counts their calls, and keeps them until the calls
+    it took ("sending") are committed: a claim for another broadcast that counts the same
+    number afterwards sees them. On PostgreSQL a transaction-scoped advisory lock per
+    number, tried without waiting (two claims can never wait for each other); SQLite
+    needs none, its claims run one after the other (IMMEDIATE transactions).
+    """
+    if connection.vendor != "postgresql":
+        return set()
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return set()
+    # Two numbers that share a key are held together: harmless, one waits a turn.
+    keys = [zlib.crc32(number.encode()) - 2**31 for number in numbers]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n FROM unnest(%s::text[], %s::integer[]) AS v(n, k) "
+            "WHERE NOT pg_try_advisory_xact_lock(%s::integer, k)",
+            [numbers, keys, _NUMBER_LOCKS],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def add(numbers: Iterable[str], *, reason: str = StopListReason.ASKED, note: str = "", user=None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 # Progress is written at most this often (seconds), so a fast job is not a stream of writes.
 PROGRESS_EVERY = 0.5
+# The outcome of a job that ran is written again after these waits (seconds) while the
+# database is locked or unreachable, rather than leaving the job "running" until it is
+# taken for stopped.
+OUTCOME_RETRIES = (1, 2, 4, 8)
+DATABASE_TROUBLE = (OperationalError, InterfaceError)
 
 
 def start_job(
@@ -104,6 +109,9 @@ def run_job(job_id: int) -> dict:
         result = kind.run(job, _Progress(job_id)) or {}
     except JobFailed as failed:
         state, result = JobState.FAILED, failed.result
+    except DATABASE_TROUBLE as exc:  # locked or unreachable: say which, it is not a bug
+        logger.exception("Background job %s (%s) failed: the database could not be used", job_id, job.kind)
+        state, failure, error = JobState.FAILED, JobFailure.CRASHED, f"{type(exc).__name__}: {exc}"[:500]
     except Exception as exc:
         logger.exception("Background job %s (%s) failed", job_id, job.kind)
         state, failure, error = JobState.FAILED, JobFailure.CRASHED, type(exc).__name__
@@ -113,5 +121,28 @@ def run_job(job_id: int) -> dict:
     if state == JobState.DONE:
         changes["done"] = F("total")
     # Unconditional: even a job given up on as stopped records what it really did.
-    Job.objects.filter(pk=job_id).update(**changes)
+    _write_outcome(job_id, changes)
     return {"job": job_id, "ran": True, "state": state}
+
+
+def _write_outcome(job_id: int, changes: dict) -> None:
+    for wait in (*OUTCOME_RETRIES, None):
+        try:
+            Job.objects.filter(pk=job_id).update(**changes)
+            return
+        except DATABASE_TROUBLE:
+            if wait is None:
+                raise  # the task fails; the job is marked stopped once its heartbeat is old
+            logger.warning("Could not record the outcome of background job %s; trying again in %d s", job_id, wait)
+            _forget_connection()
+            time.sleep(wait)
+
+
+def _forget_connection() -> None:
+    """A connection lost stays broken: close it, the next query opens a new one."""
+    if connection.in_atomic_block:
+        return  # an enclosing transaction (tests) owns it
+    try:
+        connection.close()
+    except DatabaseError:
+        pass
