@@ -57,9 +57,9 @@ ROWS_PER_UPLOAD_ROW = 3
 ROWS_SLACK = 1000
 # Cells in one row, and the last column a value may stand in.
 MAX_CELLS_PER_ROW = 1000
-CELLS_PER_UPLOAD_ROW = 50
+CELLS_PER_UPLOAD_ROW = 20
 # Shared strings (distinct texts of the whole workbook) and their characters.
-SHARED_STRINGS_PER_UPLOAD_ROW = 20
+SHARED_STRINGS_PER_UPLOAD_ROW = 10
 SHARED_CHARACTERS_PER_UPLOAD_BYTE = 1
 # Characters of text written in the sheet itself (values, inline strings, formulas).
 SHEET_CHARACTERS_PER_UPLOAD_BYTE = 1
@@ -146,8 +146,21 @@ def _too_large_unpacked(limit: int) -> WorkbookError:
 def _too_much_text(limit: int) -> WorkbookError:
     return WorkbookError(
         _(
-            "The workbook holds more text than a list of numbers needs (more than %(limit)d characters "
-            "or different texts). Copy the phone column into a new workbook, save it and upload that file."
+            "The workbook holds more than %(limit)d characters of text, more than a list of numbers needs. "
+            "Copy the phone column into a new workbook, save it and upload that file."
+        )
+        % {"limit": limit}
+    )
+
+
+def _too_many_texts(limit: int) -> WorkbookError:
+    return WorkbookError(
+        ngettext(
+            "The workbook holds more than %(limit)d different text, more than a list of numbers needs. "
+            "Copy the phone column into a new workbook, save it and upload that file.",
+            "The workbook holds more than %(limit)d different texts, more than a list of numbers needs. "
+            "Copy the phone column into a new workbook, save it and upload that file.",
+            limit,
         )
         % {"limit": limit}
     )
@@ -251,18 +264,26 @@ def _member_chunks(archive: zipfile.ZipFile, name: str, limits: WorkbookLimits) 
 
 
 class _Part:
-    """Parses one part with expat, element by element; subclasses keep only what they need."""
+    """Parses one part with expat; subclasses name the elements they handle (`on_start`, `on_end`).
+
+    Names are matched without their prefix ("x:row" is a row: some generators write prefixes);
+    every other element is only counted.
+    """
 
     max_elements = MAX_SMALL_PART_ELEMENTS
+    on_start: dict[str, str] = {}
+    on_end: dict[str, str] = {}
 
     def __init__(self):
         self.depth = 0
         self.elements = 0
         self.root = None
+        self.starts = {name: getattr(self, method) for name, method in self.on_start.items()}
+        self.ends = {name: getattr(self, method) for name, method in self.on_end.items()}
 
     def parse(self, chunks: Iterator[bytes]) -> Iterator[None]:
         """Feeds the part to expat; yields after each piece (for a caller that streams results)."""
-        parser = expat.ParserCreate(namespace_separator="}")
+        parser = expat.ParserCreate()
         parser.buffer_text = True
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         parser.StartDoctypeDeclHandler = self._doctype
@@ -299,20 +320,21 @@ class _Part:
             raise _unusual(_("more than %(limit)d elements in one part") % {"limit": self.max_elements})
         if self.depth > MAX_DEPTH:
             raise _unusual(_("elements nested more than %(limit)d deep") % {"limit": MAX_DEPTH})
-        local = name[name.rfind("}") + 1 :]
         if self.root is None:
-            self.root = local
-        self.start(local, attributes)
+            self.root = name.rpartition(":")[2]
+        handler = self.starts.get(name)
+        if handler is None and ":" in name:
+            handler = self.starts.get(name.rpartition(":")[2])
+        if handler is not None:
+            handler(attributes)
 
     def _end(self, name):
         self.depth -= 1
-        self.end(name[name.rfind("}") + 1 :])
-
-    def start(self, local: str, attributes: dict):
-        pass
-
-    def end(self, local: str):
-        pass
+        handler = self.ends.get(name)
+        if handler is None and ":" in name:
+            handler = self.ends.get(name.rpartition(":")[2])
+        if handler is not None:
+            handler()
 
     def characters(self, data: str):
         pass
@@ -327,15 +349,14 @@ class _Elements(_Part):
     """The attributes of every element of one name (relationships, sheets, content types), in order."""
 
     def __init__(self, wanted: str):
+        self.on_start = {wanted: "collect"}
         super().__init__()
-        self.wanted = wanted
         self.found: list[dict] = []
 
-    def start(self, local, attributes):
-        if local == self.wanted:
-            if len(self.found) >= MAX_MEMBERS:
-                raise _unusual(_("more than %(limit)d parts") % {"limit": MAX_MEMBERS})
-            self.found.append({key[key.rfind("}") + 1 :]: value for key, value in attributes.items()})
+    def collect(self, attributes):
+        if len(self.found) >= MAX_MEMBERS:
+            raise _unusual(_("more than %(limit)d parts") % {"limit": MAX_MEMBERS})
+        self.found.append({key.rpartition(":")[2]: value for key, value in attributes.items()})
 
 
 def _elements(archive, name, wanted, limits) -> _Elements:
@@ -406,6 +427,9 @@ def _locate_parts(archive: zipfile.ZipFile, limits) -> tuple[str, str | None]:
 class _SharedStrings(_Part):
     """Every `<si>`'s text (its `<t>`s, phonetic runs left out), counted and bounded."""
 
+    on_start = {"si": "start_item", "t": "start_text", "rPh": "start_phonetic"}
+    on_end = {"si": "end_item", "t": "end_text", "rPh": "end_phonetic"}
+
     def __init__(self, limits: WorkbookLimits):
         super().__init__()
         self.limits = limits
@@ -417,13 +441,18 @@ class _SharedStrings(_Part):
         self.text_length = 0
         self.phonetic = 0
 
-    def start(self, local, attributes):
-        if local == "si":
-            self.pieces = []
-        elif local == "t" and self.pieces is not None and not self.phonetic:
+    def start_item(self, attributes):
+        self.pieces = []
+
+    def start_text(self, attributes):
+        if self.pieces is not None and not self.phonetic:
             self.text, self.text_length = [], 0
-        elif local == "rPh":
-            self.phonetic += 1
+
+    def start_phonetic(self, attributes):
+        self.phonetic += 1
+
+    def end_phonetic(self):
+        self.phonetic -= 1
 
     def characters(self, data):
         if self.text is not None:
@@ -432,24 +461,25 @@ class _SharedStrings(_Part):
                 raise _long_cell()
             self.text.append(data)
 
-    def end(self, local):
-        if local == "t" and self.text is not None:
+    def end_text(self):
+        if self.text is not None:
             self.pieces.append("".join(self.text))
             self.text = None
-        elif local == "rPh":
-            self.phonetic -= 1
-        elif local == "si" and self.pieces is not None:
-            # openpyxl's reading of the "_x005F_" escape, kept so that texts read as before.
-            text = "".join(self.pieces).replace("x005F_", "")
-            self.pieces = None
-            if len(text) > MAX_CELL_CHARACTERS:
-                raise _long_cell()
-            self.character_count += len(text)
-            if self.character_count > self.limits.shared_characters:
-                raise _too_much_text(self.limits.shared_characters)
-            if len(self.strings) >= self.limits.shared_strings:
-                raise _too_much_text(self.limits.shared_strings)
-            self.strings.append(text)
+
+    def end_item(self):
+        if self.pieces is None:
+            return
+        # openpyxl's reading of the "_x005F_" escape, kept so that texts read as before.
+        text = "".join(self.pieces).replace("x005F_", "")
+        self.pieces = None
+        if len(text) > MAX_CELL_CHARACTERS:
+            raise _long_cell()
+        self.character_count += len(text)
+        if self.character_count > self.limits.shared_characters:
+            raise _too_much_text(self.limits.shared_characters)
+        if len(self.strings) >= self.limits.shared_strings:
+            raise _too_many_texts(self.limits.shared_strings)
+        self.strings.append(text)
 
 
 def _read_shared_strings(archive, name, limits) -> list[str]:
@@ -486,6 +516,25 @@ def formula_without_result(text: str) -> NotCallable:
 class _SheetReader(_Part):
     """The rows of `<sheetData>`, each handed over at its end and then forgotten."""
 
+    on_start = {
+        "row": "start_row",
+        "c": "start_cell",
+        "v": "start_value",
+        "f": "start_formula",
+        "is": "start_inline",
+        "t": "start_text",
+        "rPh": "start_phonetic",
+    }
+    on_end = {
+        "row": "end_row",
+        "c": "end_cell",
+        "v": "end_value",
+        "f": "end_formula",
+        "t": "end_text",
+        "rPh": "end_phonetic",
+        "sheetData": "end_sheet_data",
+    }
+
     def __init__(self, shared: list[str], limits: WorkbookLimits):
         super().__init__()
         self.shared = shared
@@ -520,44 +569,9 @@ class _SheetReader(_Part):
             yield from self.ready
             raise
 
-    def start(self, local, attributes):
-        if local == "c":
-            self.cells += 1
-            self.cells_in_row += 1
-            if self.cells > self.limits.cells:
-                raise WorkbookError(
-                    ngettext(
-                        "The sheet has more than %(limit)d cell. Copy the columns you need into a new "
-                        "workbook, save it and upload that file.",
-                        "The sheet has more than %(limit)d cells. Copy the columns you need into a new "
-                        "workbook, save it and upload that file.",
-                        self.limits.cells,
-                    )
-                    % {"limit": self.limits.cells}
-                )
-            reference = attributes.get("r")
-            self.column = _column(reference) if reference else self.column + 1
-            if self.cells_in_row > MAX_CELLS_PER_ROW:
-                raise self._too_wide()
-            self.in_cell = True
-            self.cell_type = attributes.get("t")
-            self.value = self.formula = self.inline = None
-            self.formula_attributes = {}
-        elif not self.in_cell:
-            if local == "row":
-                self._start_row(attributes.get("r"))
-        elif local == "v" or local == "f":
-            self.text, self.text_length = [], 0
-            if local == "f":
-                self.formula_attributes = attributes
-        elif local == "is":
-            self.inline = []
-        elif local == "t" and self.inline is not None and not self.phonetic:
-            self.text, self.text_length = [], 0
-        elif local == "rPh":
-            self.phonetic += 1
-
-    def _start_row(self, reference):
+    def start_row(self, attributes):
+        if self.in_cell:
+            return
         self.rows_seen += 1
         if self.rows_seen > self.limits.rows:
             raise WorkbookError(
@@ -570,10 +584,52 @@ class _SheetReader(_Part):
                 )
                 % {"limit": self.limits.rows}
             )
+        reference = attributes.get("r")
         self.row_number = int(reference) if reference and reference.isdigit() else self.row_number + 1
         self.row = []
         self.cells_in_row = 0
         self.column = 0
+
+    def end_row(self):
+        if self.row is not None and not self.in_cell:
+            self.ready.append(self.row)
+            self.row = None
+
+    def end_sheet_data(self):
+        raise _Stop  # what follows (merged cells, page setup, ...) is not needed
+
+    def start_cell(self, attributes):
+        self.cells += 1
+        self.cells_in_row += 1
+        if self.cells > self.limits.cells:
+            raise WorkbookError(
+                ngettext(
+                    "The sheet has more than %(limit)d cell. Copy the columns you need into a new "
+                    "workbook, save it and upload that file.",
+                    "The sheet has more than %(limit)d cells. Copy the columns you need into a new "
+                    "workbook, save it and upload that file.",
+                    self.limits.cells,
+                )
+                % {"limit": self.limits.cells}
+            )
+        reference = attributes.get("r")
+        self.column = _column(reference) if reference else self.column + 1
+        if self.cells_in_row > MAX_CELLS_PER_ROW:
+            raise self._too_wide()
+        self.in_cell = True
+        self.cell_type = attributes.get("t")
+        self.value = self.formula = self.inline = None
+        self.formula_attributes = {}
+
+    def end_cell(self):
+        self.in_cell = False
+        value = self._value()
+        if value != "" and self.row is not None:
+            if self.column > MAX_CELLS_PER_ROW:
+                raise self._too_wide()
+            if self.column > len(self.row):
+                self.row.extend([""] * (self.column - len(self.row)))
+            self.row[self.column - 1] = value
 
     def _too_wide(self) -> WorkbookError:
         return WorkbookError(
@@ -587,6 +643,44 @@ class _SheetReader(_Part):
             % {"row": self.row_number, "limit": MAX_CELLS_PER_ROW}
         )
 
+    def start_value(self, attributes):
+        if self.in_cell:
+            self.text, self.text_length = [], 0
+
+    def end_value(self):
+        if self.text is not None:
+            self.value = "".join(self.text)
+            self.text = None
+
+    def start_formula(self, attributes):
+        if self.in_cell:
+            self.text, self.text_length = [], 0
+            self.formula_attributes = attributes
+
+    def end_formula(self):
+        if self.text is not None:
+            self.formula = "".join(self.text)
+            self.text = None
+
+    def start_inline(self, attributes):
+        if self.in_cell:
+            self.inline = []
+
+    def start_text(self, attributes):
+        if self.inline is not None and not self.phonetic:
+            self.text, self.text_length = [], 0
+
+    def end_text(self):
+        if self.text is not None and self.inline is not None:
+            self.inline.append("".join(self.text))
+            self.text = None
+
+    def start_phonetic(self, attributes):
+        self.phonetic += 1
+
+    def end_phonetic(self):
+        self.phonetic -= 1
+
     def characters(self, data):
         if self.text is not None:
             self.text_length += len(data)
@@ -596,33 +690,6 @@ class _SheetReader(_Part):
             if self.character_count > self.limits.sheet_characters:
                 raise _too_much_text(self.limits.sheet_characters)
             self.text.append(data)
-
-    def end(self, local):
-        if self.text is not None and local in ("v", "f", "t"):
-            text = "".join(self.text)
-            self.text = None
-            if local == "v":
-                self.value = text
-            elif local == "f":
-                self.formula = text
-            else:
-                self.inline.append(text)
-        elif local == "rPh":
-            self.phonetic -= 1
-        elif local == "c":
-            self.in_cell = False
-            value = self._value()
-            if value != "" and self.row is not None:
-                if self.column > MAX_CELLS_PER_ROW:
-                    raise self._too_wide()
-                if self.column > len(self.row):
-                    self.row.extend([""] * (self.column - len(self.row)))
-                self.row[self.column - 1] = value
-        elif local == "row" and self.row is not None:
-            self.ready.append(self.row)
-            self.row = None
-        elif local == "sheetData":
-            raise _Stop  # what follows (merged cells, page setup, ...) is not needed
 
     def _value(self):
         """The cell just read as openpyxl's data_only reading gave it (then made text), or a NotCallable."""
