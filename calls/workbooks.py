@@ -57,7 +57,7 @@ ROWS_PER_UPLOAD_ROW = 3
 ROWS_SLACK = 1000
 # Cells in one row, and the last column a value may stand in.
 MAX_CELLS_PER_ROW = 1000
-CELLS_PER_UPLOAD_ROW = 20
+CELLS_PER_UPLOAD_ROW = 10
 # Shared strings (distinct texts of the whole workbook) and their characters.
 SHARED_STRINGS_PER_UPLOAD_ROW = 10
 SHARED_CHARACTERS_PER_UPLOAD_BYTE = 1
@@ -323,18 +323,22 @@ class _Part:
         if self.root is None:
             self.root = name.rpartition(":")[2]
         handler = self.starts.get(name)
-        if handler is None and ":" in name:
-            handler = self.starts.get(name.rpartition(":")[2])
         if handler is not None:
             handler(attributes)
+        elif ":" in name:
+            handler = self.starts.get(name.rpartition(":")[2])
+            if handler is not None:
+                handler(attributes)
 
     def _end(self, name):
         self.depth -= 1
         handler = self.ends.get(name)
-        if handler is None and ":" in name:
-            handler = self.ends.get(name.rpartition(":")[2])
         if handler is not None:
             handler()
+        elif ":" in name:
+            handler = self.ends.get(name.rpartition(":")[2])
+            if handler is not None:
+                handler()
 
     def characters(self, data: str):
         pass
@@ -625,11 +629,15 @@ class _SheetReader(_Part):
         self.in_cell = False
         value = self._value()
         if value != "" and self.row is not None:
-            if self.column > MAX_CELLS_PER_ROW:
+            row, column = self.row, self.column
+            if column > MAX_CELLS_PER_ROW:
                 raise self._too_wide()
-            if self.column > len(self.row):
-                self.row.extend([""] * (self.column - len(self.row)))
-            self.row[self.column - 1] = value
+            if column == len(row) + 1:
+                row.append(value)
+            else:
+                if column > len(row):
+                    row.extend([""] * (column - len(row)))
+                row[column - 1] = value
 
     def _too_wide(self) -> WorkbookError:
         return WorkbookError(
