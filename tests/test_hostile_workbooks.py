@@ -24,7 +24,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from calls.models import Broadcast, StopListEntry
-from calls.workbooks import MAX_CELLS_PER_ROW, MAX_COMPRESSION_RATIO
+from calls.workbooks import MAX_CELLS_PER_ROW, MAX_COMPRESSION_RATIO, first_sheet_rows
 from exolve_portal.roles import OPERATORS
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import role_user, send_preview
@@ -389,3 +389,28 @@ def test_send_voicemessage_refuses_each_hostile_file_plainly(files, tmp_path, vo
             Broadcast.objects.all().delete()
         failures.append(refusal_or_numbers(kind, expected, got))
     assert not any(failures), "\n".join(filter(None, failures))
+
+
+# --- What real writers write is read as before --------------------------------------------------
+
+
+def test_prefixes_rich_text_shared_formulas_booleans_and_floats_are_read_as_openpyxl_read_them():
+    strings = strings_xml(
+        "<si><t>phone</t></si>"
+        '<si><r><rPr><b/></rPr><t>7999</t></r><r><t>1234561</t></r><rPh sb="0" eb="1"><t>ignored</t></rPh></si>'
+    )
+    # The Open XML SDK writes prefixed elements; Excel writes a shared formula once, for its first cell.
+    sheet = (
+        f'<x:worksheet xmlns:x="{MAIN}"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="C1" t="b"><x:v>1</x:v></x:c></x:row>'
+        '<x:row r="2"><x:c r="A2" t="s"><x:v>1</x:v></x:c></x:row>'
+        '<x:row r="3"><x:c r="A3"><x:v>7.9991234562E10</x:v></x:c><x:c r="B3"><x:v>0.5</x:v></x:c></x:row>'
+        '<x:row r="4"><x:c r="A4"><x:f t="shared" ref="A4:A5" si="0">A2&amp;""</x:f></x:c></x:row>'
+        '<x:row r="5"><x:c r="A5"><x:f t="shared" si="0"/></x:c></x:row>'
+        '<x:row r="7"><x:c r="B7" t="inlineStr"><x:is><x:t> 79991234563 </x:t></x:is></x:c></x:row>'
+        "</x:sheetData></x:worksheet>"
+    ).encode()
+    rows = list(first_sheet_rows(workbook(sheet, strings=strings)))
+    assert rows[:3] == [["phone", "", "True"], ["79991234561"], ["79991234562", "0.5"]]
+    assert [row[0].raw for row in rows[3:5]] == ['=A2&""', '=A3&""']  # no saved result: listed, never called
+    assert rows[5] == ["", "79991234563"]
