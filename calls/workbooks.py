@@ -563,6 +563,33 @@ class _SheetReader(_Part):
         self.phonetic = 0
         self.shared_formulas: dict[str, tuple[str, str]] = {}
 
+    def _start(self, name, attributes):
+        # Values and cells first, without the generic dispatch: they are most of a sheet's elements.
+        if name == "v" or name == "c":
+            self.elements += 1
+            self.depth += 1
+            if self.elements > self.max_elements or self.depth > MAX_DEPTH:
+                super()._start(name, attributes)  # says which limit
+            if name == "v":
+                if self.in_cell:
+                    self.text, self.text_length = [], 0
+            else:
+                self.start_cell(attributes)
+        else:
+            super()._start(name, attributes)
+
+    def _end(self, name):
+        if name == "v":
+            self.depth -= 1
+            if self.text is not None:
+                self.value = "".join(self.text)
+                self.text = None
+        elif name == "c":
+            self.depth -= 1
+            self.end_cell()
+        else:
+            super()._end(name)
+
     def rows(self, chunks: Iterator[bytes]) -> Iterator[list]:
         try:
             for _piece in self.parse(chunks):
