@@ -134,8 +134,11 @@ def files_at_the_limits() -> dict[str, bytes]:
         )
         + "</row>"
     )
-    dense = header + "".join(
-        f'<row r="{r}">' + "".join(f"<c><v>{79990000000 + r * 100 + c}</v></c>" for c in range(width)) + "</row>"
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    dense = header + "".join(  # cells with their references, as Excel and openpyxl write them
+        f'<row r="{r}">'
+        + "".join(f'<c r="{letters[c]}{r}"><v>{79990000000 + r * 100 + c}</v></c>' for c in range(width))
+        + "</row>"
         for r in range(2, 10_001)
     )
     # Texts as long as Excel allows, random (they pack like real text), up to the sheet's characters.

@@ -28,7 +28,7 @@ Every limit holds inside the process: no child process is needed.
 """
 
 import io
-import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -57,7 +57,7 @@ ROWS_PER_UPLOAD_ROW = 3
 ROWS_SLACK = 1000
 # Cells in one row, and the last column a value may stand in.
 MAX_CELLS_PER_ROW = 1000
-CELLS_PER_UPLOAD_ROW = 10
+CELLS_PER_UPLOAD_ROW = 8
 # Shared strings (distinct texts of the whole workbook) and their characters.
 SHARED_STRINGS_PER_UPLOAD_ROW = 10
 SHARED_CHARACTERS_PER_UPLOAD_BYTE = 1
@@ -203,6 +203,7 @@ def first_sheet_rows(data: bytes, limits: WorkbookLimits | None = None) -> Itera
         NotImplementedError,
         RuntimeError,
         LookupError,
+        struct.error,
         zlib.error,
     ) as exc:
         raise WorkbookError(damaged()) from exc
@@ -492,17 +493,22 @@ def _read_shared_strings(archive, name, limits) -> list[str]:
 
 # --- The sheet ----------------------------------------------------------------------------------
 
-_REFERENCE = re.compile(r"\$?([A-Za-z]{1,3})\$?\d+")
 
-
-@lru_cache(maxsize=2048)
 def _column(reference: str) -> int:
     """1 for "A1", 28 for "AB7"; ValueError for what is no cell reference."""
-    match = _REFERENCE.fullmatch(reference)
-    if match is None:
+    letters = reference.rstrip("0123456789")
+    if len(letters) == len(reference):
         raise ValueError(reference)
+    return _column_of_letters(letters)
+
+
+@lru_cache(maxsize=1024)
+def _column_of_letters(letters: str) -> int:
+    letters = letters.replace("$", "").upper()
+    if not (1 <= len(letters) <= 3 and letters.isascii() and letters.isalpha()):
+        raise ValueError(letters)
     index = 0
-    for letter in match.group(1).upper():
+    for letter in letters:
         index = index * 26 + ord(letter) - 64
     return index
 
