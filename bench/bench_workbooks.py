@@ -125,7 +125,7 @@ def files_at_the_limits() -> dict[str, bytes]:
     shared = "".join(f"<si><t>7999{n:07d}</t></si>" for n in range(limits.shared_strings + 1))
     numbers = "".join(f'<row r="{r}"><c r="A{r}"><v>{79990000000 + r}</v></c></row>' for r in range(1, 10_001))
     empty = "".join(f'<row r="{r}"/>' for r in range(10_001, limits.rows + 2))
-    width = limits.cells // 10_000
+    width = limits.cells // 10_000  # 8 at the defaults
     header = (
         '<row r="1">'
         + "".join(
