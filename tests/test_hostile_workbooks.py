@@ -119,6 +119,16 @@ def workbook(
     return buffer.getvalue()
 
 
+def with_declared_size(data: bytes, name: str, size: int) -> bytes:
+    """`data` with the directory's entry for `name` declaring `size` unpacked bytes (the data unchanged)."""
+    entry = data.index(b"PK\x01\x02")
+    while True:
+        name_length = int.from_bytes(data[entry + 28 : entry + 30], "little")
+        if data[entry + 46 : entry + 46 + name_length] == name.encode():
+            return data[: entry + 24] + size.to_bytes(4, "little") + data[entry + 28 :]
+        entry = data.index(b"PK\x01\x02", entry + 46)
+
+
 FIRST = "79991234561"
 SECOND = "79991234562"
 DOCTYPE_MESSAGE = "a DOCTYPE declaration"
@@ -169,6 +179,15 @@ def hostile_files() -> dict[str, tuple[bytes, str | list]]:
                 strings_in_relationships=False,
             ),
             [FIRST, SECOND],
+        ),
+        # A bomb that hides: the directory says 1,000 bytes, the sheet inflates to 30 MB. Read no further.
+        "sizes that lie": (
+            with_declared_size(
+                workbook(sheet_xml(one_number + "<row/>" * 5_000_000)),
+                "xl/worksheets/sheet1.xml",
+                1000,
+            ),
+            "damaged",
         ),
         "huge styles": (
             workbook(numbers_sheet(FIRST), extra={"xl/styles.xml": b'<?xml version="1.0"?>' + b" " * (60 * MB)}),
