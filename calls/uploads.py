@@ -6,27 +6,25 @@ with a single column needs no header. Limits (size, rows) come from settings so 
 (a damaged workbook, a picture renamed .csv, a ZIP archive), the caller gets an
 UploadError with a plain reason, never another exception.
 
-An XLSX sheet is streamed row by row and reading stops at the row limit: openpyxl's
-`load_workbook(read_only=True)` first reads the whole sheet to find its size when the
-file does not state it (generated files do not), so the pieces of it that read the
-workbook are used instead, and openpyxl's own sheet parser for the rows.
+An XLSX workbook is read by `calls.workbooks`, not openpyxl: any Operator may upload one,
+and openpyxl read some parts whole, kept parsed rows and built rows of any width, so files
+under the upload limit took gigabytes (issue 19). That reader checks the archive before
+parsing, streams only the parts it needs, counts every row and cell, and stops with a plain
+message at the first limit passed; the first sheet's rows reach `_phone_column` one by one,
+which stops at the row limit.
 """
 
 import csv
-import io
 import logging
 import re
-import zipfile
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from .lifecycle import get_zone, zone_of_number
 from .phones import MAX_VALUE_CHARS, InvalidNumber, NotCallable, normalize, split_numbers
+from .workbooks import NotAWorkbook, WorkbookError, first_sheet_rows
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +83,6 @@ OTHER_FILE_MAGICS = (
 )
 # Control characters no table saved as text contains (tab, newlines and form feed aside).
 BINARY_CHARACTERS = frozenset(chr(c) for c in (*range(0, 9), *range(14, 32)))
-# A workbook's text table is read whole: refuse one this many times the upload limit unpacked.
-MAX_UNPACKED_RATIO = 10
 # No row of a list of people (a phone, names, an address) is longer than this as text.
 MAX_CSV_LINE_CHARS = 10_000
 # Rows a file may have beyond its numbers (a header, blank rows, rows without a number);
@@ -228,77 +224,13 @@ def _csv_rows(data: bytes):
 
 
 def _xlsx_rows(data: bytes):
-    """The rows of the first worksheet, streamed: lists of cell values (str or NotCallable)."""
+    """The rows of the first worksheet, streamed and bounded: lists of cell values (str or NotCallable)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise UploadError(
-            _("The XLSX file is damaged and cannot be read. Open it in Excel, save it again and upload it.")
-        ) from exc
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise UploadError(not_a_table())  # a ZIP archive, a .docx, ...
-    unpacked_limit = MAX_UNPACKED_RATIO * settings.EXOLVE_UPLOAD_MAX_BYTES
-    if any(info.file_size > unpacked_limit for info in archive.infolist() if "sharedstrings" in info.filename.lower()):
-        raise UploadError(_too_large(sum(i.file_size for i in archive.infolist()), unpacked_limit))
-
-    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
-    reader.read_manifest()
-    reader.read_strings()
-    reader.read_workbook()
-    apply_stylesheet(reader.archive, reader.wb)
-    sheets = [rel.target for _sheet, rel in reader.parser.find_sheets() if rel.Type.endswith("/worksheet")]
-    sheets = [target for target in sheets if target in reader.valid_files]
-    if not sheets:
-        raise UploadError(_("The workbook has no sheets."))
-    workbook = reader.wb
-    with reader.archive.open(sheets[0]) as source:
-        parser = _SheetParser(
-            source,
-            reader.shared_strings,
-            data_only=True,
-            epoch=workbook.epoch,
-            date_formats=workbook._date_formats,
-            timedelta_formats=workbook._timedelta_formats,
-        )
-        for _index, cells in parser.parse():
-            row = []
-            for cell in cells:
-                column = cell["column"]
-                if column > len(row):
-                    row.extend([""] * (column - len(row)))
-                row[column - 1] = _cell_value(cell["value"])
-            yield row
-    reader.archive.close()
-
-
-class _SheetParser(WorkSheetParser):
-    """openpyxl's sheet parser, keeping what data_only=True loses: a formula with no saved result."""
-
-    def parse_cell(self, element):
-        cell = super().parse_cell(element)
-        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
-            formula = self.parse_formula(element)
-            text = formula if isinstance(formula, str) else "=" + (element.findtext(FORMULA_TAG) or "")
-            cell["value"] = NotCallable(
-                text,
-                _(
-                    "A formula whose result is not saved in the file. Open the file in Excel "
-                    "and save it again, or paste the numbers as values."
-                ),
-            )
-        return cell
-
-
-def _cell_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, NotCallable):
-        return value
-    # Excel stores long numbers as floats: 79991234567.0 must not become "79991234567.0".
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+        yield from first_sheet_rows(data)
+    except NotAWorkbook as exc:
+        raise UploadError(not_a_table()) from exc  # a ZIP archive, a .docx, ...
+    except WorkbookError as exc:
+        raise UploadError(str(exc)) from exc
 
 
 def _text(cell) -> str:
