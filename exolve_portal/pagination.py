@@ -18,6 +18,9 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 EXACT_COUNT_LIMIT = 10_000
+# Rows on a page of an admin list (Django's list_per_page). The large lists set their
+# list_max_show_all to it: "Show all" is never offered, whatever `?all=` says.
+ADMIN_PAGE = 100
 
 
 def _queryset_of(object_list) -> QuerySet | None:

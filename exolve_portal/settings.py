@@ -99,6 +99,8 @@ MIDDLEWARE = [
     # Every view needs a logged-in staff member unless marked @login_not_required.
     "exolve_portal.security.StaffRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An id or a date from the URL that no column can hold is a 400, not a 500.
+    "exolve_portal.bounds.OutOfRangeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",

@@ -1,0 +1,243 @@
+"""No URL of the portal, whatever its ids and query string say, is a 500, and no table is longer than its page.
+
+Walks every URL pattern of the project (the admin's included) with ids that do not fit
+their column (beyond 64 bits, negative, zero, not a number, a NUL character) and with
+query strings that ask for huge pages, dates at the ends of the calendar and filters
+on ids no column can hold, as a superuser and as an Operator.
+"""
+
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from calls.jobs import EXPORT
+from calls.models import Broadcast, Call, StopListEntry
+from calls.tables import PER_PAGE
+from exolve_portal.roles import OPERATORS
+from jobs.models import Job, JobState
+from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
+
+pytest_plugins = ["tests.pages_helpers"]
+pytestmark = pytest.mark.django_db
+
+HUGE = "99999999999999999999999"
+# What a path's id is replaced with: beyond 64 bits, negative, zero, not a number, a NUL.
+HOSTILE_IDS = [HUGE, "-1", "0", "x", "1%00"]
+
+# Each asked on its own of every page without an id: the admin's change lists refuse
+# the first parameter they do not know, so one string with all of them tests one.
+HOSTILE_QUERIES = [
+    "per_page=100000",
+    f"page={HUGE}",
+    "page=-1",
+    "page=x",
+    f"p={HUGE}",
+    "p=-1",
+    "all=",
+    f"broadcast={HUGE}",
+    "broadcast=-1",
+    "broadcast=x",
+    "broadcast=1%00",
+    "date_from=0001-01-01",
+    "date_to=9999-12-31",
+    "date_from=0001-01-01&date_to=0001-01-01",
+    "date_from=9999-12-31&date_to=9999-12-31",
+    f"date_from={HUGE}",
+    f"voice_message={HUGE}",
+    "voice_message=-1",
+    f"created_by={HUGE}",
+    "q=%00",
+    f"q={HUGE}",
+    "o=999",
+    "sort=%00",
+    "number=%00",
+    f"number={HUGE}",
+    "message=%00",
+    "outcome=%00",
+    "status=%00",
+    "state=%00",
+    "queued_at__gte=0001-01-01",
+    "queued_at__lt=9999-12-31",
+    "queued_at__gte=0001-01-01+00:00:00%2B14:00",
+    "created_at__gte=0001-01-01&created_at__lt=9999-12-31",
+    "start_at__gte=9999-12-31",
+    "added_at__lt=0001-01-01",
+    f"action_time__year={HUGE}",
+    "action_time__month=13",
+    f"id__exact={HUGE}",
+    "_to_field=%00",
+    "return=%00",
+]
+# All at once, after a path with an id.
+ALL_QUERIES = "&".join(HOSTILE_QUERIES)
+HOSTILE_FORM = {
+    "per_page": "100000",
+    "page": HUGE,
+    "broadcast": HUGE,
+    "voice_message": HUGE,
+    "source": "\x00",
+    "numbers": HUGE,
+    "date_from": "0001-01-01",
+    "date_to": "9999-12-31",
+    "start_at": "9999-12-31T23:59",
+    "q": "\x00",
+    "confirmed": "yes",
+    "post": "yes",
+    "action": "delete_selected",
+    "_selected_action": HUGE,
+    "select_across": "0",
+    "index": "0",
+}
+
+CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
+
+
+def url_patterns(patterns=None, prefix=""):
+    """(route with its placeholders, pattern name) of every URL the project serves."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+        if isinstance(pattern, URLResolver):
+            yield from url_patterns(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.name or ""
+
+
+def placeholders(route: str) -> list[str]:
+    return [m["name"] for m in CONVERTER.finditer(route)] + [m["name"] for m in REGEX_GROUP.finditer(route)]
+
+
+def fill(route: str, values: dict) -> str:
+    route = CONVERTER.sub(lambda m: values[m["name"]], route)
+    return "/" + REGEX_GROUP.sub(lambda m: values[m["name"]], route)
+
+
+def model_of(name: str):
+    """The model an admin URL name (``calls_call_change``) or a portal URL name is about."""
+    for model in apps.get_models():
+        if name.startswith(f"{model._meta.app_label}_{model._meta.model_name}_"):
+            return model
+    if name.startswith("broadcast"):
+        return Broadcast
+    if name in ("job", "calls_export_download"):
+        return Job
+    return None
+
+
+def paths(route: str, name: str, existing: dict) -> list[str]:
+    """The route with each of its ids hostile in turn, and once with real ones (and every query at once)."""
+    names = placeholders(route)
+    if not names:
+        return ["/" + route]
+    real = {}
+    model = model_of(name)
+    for placeholder in names:
+        if placeholder == "app_label":
+            real[placeholder] = "calls"
+        elif placeholder == "content_type_id":
+            real[placeholder] = str(ContentType.objects.get_for_model(Broadcast).pk)
+        elif placeholder == "url":
+            real[placeholder] = "calls/nothing/"
+        else:
+            real[placeholder] = str(existing.get(model or Broadcast, existing[Broadcast]))
+    found = [fill(route, real) + "?" + ALL_QUERIES]
+    for hostile in HOSTILE_IDS:
+        found.append(fill(route, dict.fromkeys(names, hostile)))
+    return found
+
+
+@pytest.fixture
+def existing(sandbox, db):
+    """One row of each kind a URL can name, so pages with a real id are walked too."""
+    from tests.factories_calls import make_call
+
+    message = VoiceMessage.objects.create(name="Greeting", media_id=1967)
+    broadcast = make_broadcast(message)
+    call = make_call(message, broadcast=broadcast)
+    victim = User.objects.create_user("someone-else", is_staff=True)
+    job = Job.objects.create(
+        kind=EXPORT, state=JobState.DONE, params={"format": "csv"}, result={"rows": 0, "file": "", "filename": "x.csv"}
+    )
+    entry = StopListEntry.objects.create(number="79990000000")
+    orphan = OrphanedVoiceMessage.objects.create(name="gone", exolve_id="999")
+    log = LogEntry.objects.log_actions(victim.pk, [broadcast], ADDITION, single_object=True)
+    return {
+        VoiceMessage: message.pk,
+        Broadcast: broadcast.pk,
+        Call: call.pk,
+        User: victim.pk,
+        Job: job.pk,
+        StopListEntry: entry.pk,
+        OrphanedVoiceMessage: orphan.pk,
+        LogEntry: log.pk,
+    }
+
+
+def failure(response) -> str:
+    """The exception behind a 500, in a line."""
+    exc_info = getattr(response, "exc_info", None)
+    return repr(exc_info[1])[:200] if exc_info else "500"
+
+
+def walk(client, login, existing, *, post: bool) -> list[str]:
+    """Every URL with hostile ids and queries; the ones that answered 500."""
+    failures = []
+    for route, name in url_patterns():
+        if name == "logout":
+            continue  # it would end the session the walk runs in
+        login()
+        for path in paths(route, name, existing):
+            queries = HOSTILE_QUERIES if "?" not in path else [""]
+            for query in queries:
+                url = f"{path}?{query}" if query else path
+                response = client.get(url)
+                if response.status_code == 500:
+                    failures.append(f"GET {url}: {failure(response)}")
+            if post:
+                response = client.post(path.split("?")[0], HOSTILE_FORM)
+                if response.status_code == 500:
+                    failures.append(f"POST {path}: {failure(response)}")
+    return failures
+
+
+def test_no_url_is_a_500_for_a_superuser(existing, english, dummy_tasks):
+    user = User.objects.create_superuser("root", password="pw")
+    client = Client(raise_request_exception=False)
+    failures = walk(client, lambda: client.force_login(user), existing, post=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_no_url_is_a_500_for_an_operator(existing, english, dummy_tasks):
+    user = role_user("operator", OPERATORS)
+    client = Client(raise_request_exception=False)
+    failures = walk(client, lambda: client.force_login(user), existing, post=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_huge_per_page_shows_one_page(operator_page_client):
+    broadcast = make_broadcast()
+    bulk_calls(PER_PAGE + 10, broadcast=broadcast)
+    for url in ("/portal/calls/", f"/portal/broadcasts/{broadcast.pk}/"):
+        response = operator_page_client.get(url, {"per_page": "100000"})
+        assert response.status_code == 200
+        assert response.content.decode().count('id="call-') == PER_PAGE, url
+
+
+def test_show_all_in_the_admin_shows_at_most_a_page():
+    for model_admin in admin.site._registry.values():
+        assert model_admin.list_per_page <= 100, model_admin
+        assert model_admin.list_max_show_all <= 200, model_admin
+
+
+def test_show_all_is_off_on_the_large_lists():
+    for model in (Call, Broadcast, StopListEntry, VoiceMessage, OrphanedVoiceMessage, LogEntry):
+        model_admin = admin.site._registry[model]
+        assert model_admin.list_max_show_all <= model_admin.list_per_page, model
