@@ -87,6 +87,8 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
+            if "\x00" in self.value():
+                return queryset.none()  # no status has one, and PostgreSQL refuses to compare it
             return queryset.filter(status=self.value())
         return queryset
 
@@ -100,7 +102,13 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     # Few enough columns to fit a 1280 px screen beside the filters; the call's page has the rest.
     # The headers are the staff calls table's short ones, so the list fits 1280 px in Russian too.
     list_display = ("number", "message", "state", "status_shown", "seconds", "requested_by", "queued")
-    list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", BoundedDateFieldListFilter))
+    list_filter = (
+        "state",
+        StatusFilter,
+        VoiceMessageFilter,
+        BroadcastFilter,
+        ("queued_at", BoundedDateFieldListFilter),
+    )
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
     number_fields = ("destination", "source")

@@ -48,6 +48,10 @@ class RecentChoicesFilter(admin.SimpleListFilter):
             choices = {chosen: self.chosen_label(chosen), **choices}
         return [(str(pk), label) for pk, label in choices.items()]
 
+    def has_output(self):
+        # Shown (and so applied) whenever the URL chooses, even with nothing recent to offer.
+        return bool(self.value()) or super().has_output()
+
     def queryset(self, request, queryset):
         if not self.value():
             return queryset

@@ -4,8 +4,8 @@ The portal's own filters check their values against these bounds (a form error o
 empty list). Django's admin takes some values from the URL unchecked (a lookup on any
 field, "?action_time__year=", the pks of a bulk action): an id beyond 64 bits or a date
 at the end of the calendar then fails deep inside (OverflowError while binding the
-value or converting it to UTC, DataError on PostgreSQL). `OutOfRangeMiddleware` turns
-those into the plain 400 page, never a 500.
+value or converting it to UTC; on PostgreSQL a DataError: out of range, or a NUL
+character in text). `OutOfRangeMiddleware` turns those into the plain 400 page, never a 500.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def day_in_range(day: date) -> bool:
 
 
 class OutOfRangeMiddleware:
-    """An id or a date from the request that no column or calendar can hold: the 400 page."""
+    """A value from the request that no column or calendar can hold: the 400 page."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,9 +49,8 @@ class OutOfRangeMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OverflowError) or (
-            isinstance(exception, DataError) and "out of range" in str(exception)
-        ):
-            logger.warning("Refused a value out of range in %s %s: %s", request.method, request.path, exception)
+        if isinstance(exception, (OverflowError, DataError)):
+            # With its traceback: a value of the portal's own making would be a bug to fix.
+            logger.warning("Refused a value that fits no column in %s %s", request.method, request.path, exc_info=True)
             return bad_request(request, exception)
         return None

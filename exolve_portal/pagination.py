@@ -36,8 +36,10 @@ def _queryset_of(object_list) -> QuerySet | None:
 
 def planner_estimate(queryset: QuerySet) -> int:
     """PostgreSQL's estimate of how many rows `queryset` returns (EXPLAIN, no execution)."""
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    output = queryset.order_by().explain(format="json")
+    if not output:
+        return 0  # a query that cannot match anything (an id beyond 64 bits) is not even planned
+    return int(json.loads(output)[0]["Plan"]["Plan Rows"])
 
 
 def about(count: int) -> int:
