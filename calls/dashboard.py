@@ -332,7 +332,9 @@ def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height
                 )
             )
         bars.append(bar)
-    ticks = [(step * n, round(plot_bottom - plot_height * step * n / maximum, 2)) for n in range(maximum // step + 1)]
+    ticks = [
+        (step * n, round(plot_bottom - plot_height * step * n / maximum, 2)) for n in range(maximum // step + 1)
+    ]
     legend = [(o, str(Outcome(o).label), OUTCOME_COLOURS[o]) for o in Outcome.values]
     return Chart(width, height, plot_left, plot_top, plot_bottom, maximum, bars, ticks, legend)
 

@@ -214,22 +214,12 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
     """Take calls whose refresh is due, leasing them so another worker leaves them alone."""
     now = timezone.now()
     with transaction.atomic():
-        queryset = Call.objects.filter(state=CallState.SENT, call_id__isnull=False, next_refresh_at__lte=now).only(
+        queryset = Call.objects.filter(
+            state=CallState.SENT, call_id__isnull=False, next_refresh_at__lte=now
+        ).only(
             # What a refresh reads, and what a retry copies (calls/retries.py).
-            "pk",
-            "call_id",
-            "sent_at",
-            "destination",
-            "next_refresh_at",
-            "state",
-            "broadcast_id",
-            "attempt",
-            "first_attempt_id",
-            "voice_message_id",
-            "service_id",
-            "source",
-            "requested_by_id",
-            "time_zone",
+            "pk", "call_id", "sent_at", "destination", "next_refresh_at", "state", "broadcast_id", "attempt",
+            "first_attempt_id", "voice_message_id", "service_id", "source", "requested_by_id", "time_zone",
         )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)

@@ -92,3 +92,4 @@ class Command(BaseCommand):
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
         return moment
+
