@@ -30,7 +30,7 @@ from . import dashboard as stats
 from . import planning, send_flow, spreadsheets, steering
 from .exports import export_filename, export_response, saved_export
 from .filters import CallFilterForm
-from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT
+from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT, export_key
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
@@ -381,13 +381,17 @@ def calls_export(request, file_format):
         return export_response(queryset, file_format, filename)
     filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
     back = reverse("portal:calls") + (f"?{urlencode(filters)}" if filters else "")
-    job, _created = start_job(
+    # Reloading the page, or clicking again, finds the export already being made.
+    job, started = start_job(
         EXPORT,
         user=request.user,
         params={"filters": filters, "format": file_format, "filename": filename, "language": get_language()},
         total=count,
         return_url=back,
+        exclusive=export_key(request.user, form.applied(), file_format),
     )
+    if not started:
+        messages.info(request, gettext("This export is already being prepared; here is its progress."))
     return redirect(job_url(job))
 
 
