@@ -81,12 +81,17 @@ def test_the_debug_error_page_hides_passwords_in_urls_and_keys(settings, monkeyp
         assert secret not in page
 
 
-def test_settings_of_a_database_by_url_are_hidden_too(settings):
+def test_a_password_in_any_settings_url_is_hidden(settings):
     from django.views.debug import get_default_exception_reporter_filter
 
-    settings.DATABASES = {**settings.DATABASES, "other": {"NAME": "x", "PASSWORD": DATABASE_PASSWORD}}
-    safe = get_default_exception_reporter_filter().get_safe_settings()
-    assert DATABASE_PASSWORD not in repr(safe)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"redis://portal:{CACHE_PASSWORD}@cache:6379/0",
+        }
+    }
+    safe = repr(get_default_exception_reporter_filter().get_safe_settings()["CACHES"])
+    assert CACHE_PASSWORD not in safe and "redis://portal:" in safe
 
 
 # --- Files created 0600 in folders 0700 ------------------------------------------------
