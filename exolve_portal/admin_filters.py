@@ -93,10 +93,11 @@ class BoundedDateFieldListFilter(admin.DateFieldListFilter):
 
     def queryset(self, request, queryset):
         for name in (self.lookup_kwarg_since, self.lookup_kwarg_until):
-            value = self.used_parameters.get(name)
-            for text in value if isinstance(value, list) else [] if value is None else [value]:
-                if not _day_within_bounds(text):
-                    return queryset.none()
+            values = self.used_parameters.get(name)
+            if values is None:
+                continue
+            if not all(_day_within_bounds(text) for text in (values if isinstance(values, list) else [values])):
+                return queryset.none()
         return super().queryset(request, queryset)
 
 

@@ -35,10 +35,6 @@ def parse_id(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-def day_in_range(day: date) -> bool:
-    return FIRST_DAY <= day <= LAST_DAY
-
-
 class OutOfRangeMiddleware:
     """A value from the request that no column or calendar can hold: the 400 page."""
 

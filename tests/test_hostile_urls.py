@@ -204,6 +204,7 @@ def walk(client, login, existing, *, post: bool) -> list[str]:
     return failures
 
 
+@pytest.mark.slow
 def test_no_url_is_a_500_for_a_superuser(existing, english, dummy_tasks):
     user = User.objects.create_superuser("root", password="pw")
     client = Client(raise_request_exception=False)
@@ -211,6 +212,7 @@ def test_no_url_is_a_500_for_a_superuser(existing, english, dummy_tasks):
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_no_url_is_a_500_for_an_operator(existing, english, dummy_tasks):
     user = role_user("operator", OPERATORS)
     client = Client(raise_request_exception=False)
