@@ -23,9 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 
-from exolve_portal.admin_filters import RecentChoicesFilter, RecentRelatedFilter
+from exolve_portal.admin_filters import BoundedDateFieldListFilter, RecentChoicesFilter, RecentRelatedFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
-from exolve_portal.pagination import EstimatingPaginator
+from exolve_portal.pagination import ADMIN_PAGE, EstimatingPaginator
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -92,6 +92,8 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
+            if "\x00" in self.value():
+                return queryset.none()  # no status has one, and PostgreSQL refuses to compare it
             return queryset.filter(status=self.value())
         return queryset
 
@@ -105,7 +107,13 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     # Few enough columns to fit a 1280 px screen beside the filters; the call's page has the rest.
     # The headers are the staff calls table's short ones, so the list fits 1280 px in Russian too.
     list_display = ("number", "message", "state", "status_shown", "seconds", "requested_by", "queued")
-    list_filter = ("state", StatusFilter, VoiceMessageFilter, BroadcastFilter, ("queued_at", admin.DateFieldListFilter))
+    list_filter = (
+        "state",
+        StatusFilter,
+        VoiceMessageFilter,
+        BroadcastFilter,
+        ("queued_at", BoundedDateFieldListFilter),
+    )
     list_select_related = ("voice_message", "requested_by", "broadcast")
     search_fields = ("destination", "source", "call_id")
     number_fields = ("destination", "source")
@@ -114,6 +122,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     # The "(N total)" link costs a second COUNT(*) over every call on each filtered page.
     show_full_result_count = False
     paginator = EstimatingPaginator  # no COUNT(*) over a million calls on every visit
+    list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     actions = ["refresh_statistics", "resend", "add_to_stop_list"]
     change_form_template = "admin/calls/call/change_form.html"
     fieldsets = (
@@ -357,11 +366,12 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "calls_link",
     )
     list_select_related = ("created_by",)
+    list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     list_filter = (
         "state",
         "purpose",
-        ("created_at", admin.DateFieldListFilter),
-        ("start_at", admin.DateFieldListFilter),
+        ("created_at", BoundedDateFieldListFilter),
+        ("start_at", BoundedDateFieldListFilter),
         VoiceMessageFilter,
     )
     actions = ["pause_broadcasts", "resume_broadcasts", "stop_broadcasts"]

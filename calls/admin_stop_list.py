@@ -21,7 +21,9 @@ from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from exolve_portal.admin_filters import BoundedDateFieldListFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
+from exolve_portal.pagination import ADMIN_PAGE
 from jobs.views import job_url
 
 from . import stop_list
@@ -164,12 +166,13 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
     }
     form = StopListEntryForm
     list_display = ("number", "reason", "note", "added_by", "added_at")
-    list_filter = ("reason", ("added_at", admin.DateFieldListFilter))
+    list_filter = ("reason", ("added_at", BoundedDateFieldListFilter))
     list_select_related = ("added_by",)
     search_fields = ("number", "note")
     number_fields = ("number",)
     ordering = ("-added_at", "-pk")
     show_full_result_count = False  # the list may hold a million numbers
+    list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     change_list_template = "admin/calls/stoplistentry/change_list.html"
 
     def get_fields(self, request, obj=None):

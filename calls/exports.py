@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.private_files import open_private, private_folder
+
 from . import spreadsheets
 from .models import CallState, Purpose
 from .outcomes import Outcome, outcome_expression
@@ -126,8 +128,7 @@ def save_export(queryset, file_format: str, *, stem: str, progress=None) -> tupl
     The file appears under its name only once complete, so a half-written one is never sent.
     `progress(done)` is called every CHUNK_SIZE rows.
     """
-    directory = export_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_folder(export_dir())  # phone numbers: 0700, the files 0600
     # Unguessable, so a file name seen in a log serves nobody; the download view checks the user anyway.
     name = f"{stem}-{secrets.token_hex(8)}.{spreadsheets.extension(file_format)}"
     partial = directory / f"{name}.part"
@@ -135,7 +136,7 @@ def save_export(queryset, file_format: str, *, stem: str, progress=None) -> tupl
     if progress is not None:
         rows = _counted(rows, progress)
     try:
-        with partial.open("wb") as handle:
+        with open_private(partial) as handle:
             count = write_export(handle, rows, file_format)
         partial.replace(directory / name)
     finally:

@@ -8,10 +8,12 @@ still apply.
 from datetime import timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from voicemessages.models import VoiceMessage
 
 from .dashboard import local_midnight
@@ -29,9 +31,17 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+# Days a date filter accepts: the far ends of the calendar overflow as local midnights in UTC.
+DAY_BOUNDS = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
+
+
 class CallFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput(attrs={"id": "filter-date-from"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput(attrs={"id": "filter-date-to"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, validators=DAY_BOUNDS, widget=DateInput(attrs={"id": "filter-date-from"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, validators=DAY_BOUNDS, widget=DateInput(attrs={"id": "filter-date-to"})
+    )
     message = forms.CharField(
         label=_("Voice message"),
         required=False,
@@ -44,6 +54,7 @@ class CallFilterForm(forms.Form):
         label=_("Broadcast no."),
         required=False,
         min_value=1,
+        max_value=MAX_ID,
         widget=forms.NumberInput(attrs={"id": "filter-broadcast", "style": "width: 6em"}),
     )
     outcome = forms.ChoiceField(

@@ -8,6 +8,9 @@ then offers the file. ``jobs.tasks.run_job`` runs these in ``manage.py db_worker
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import format_html
@@ -67,6 +70,16 @@ def run_refresh(job, progress) -> dict:
 
 
 # --- Export -------------------------------------------------------------------------------
+
+
+def export_key(user, filters: dict, file_format: str) -> str:
+    """The same person's export of the same calls in the same format: one running job at a time.
+
+    `filters` are the filter form's applied (validated) values, so "?broadcast=01" and
+    "?broadcast=1" are one export.
+    """
+    what = json.dumps([user.pk, file_format, {name: str(value) for name, value in filters.items()}], sort_keys=True)
+    return f"{EXPORT}:{hashlib.sha256(what.encode()).hexdigest()[:40]}"
 
 
 def describe_export(result: dict) -> list[tuple[str, str]]:

@@ -1,17 +1,22 @@
 """The calls table (django-tables2): sortable, paginated, no query per row."""
 
 import django_tables2 as tables
+from django.core.paginator import EmptyPage
 from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_tables2 import RequestConfig
+
+from exolve_portal.pagination import EstimatingPaginator
 
 from .models import Call
 from .outcomes import outcome_expression, outcome_label
 from .statuses import status_html
 
+# Every page of the table has this many rows, whatever the URL asks (`?per_page=` is ignored).
 PER_PAGE = 50
 
 
@@ -99,3 +104,20 @@ class CallTable(tables.Table):
     def order_duration(self, queryset, is_descending):
         field = F("duration").desc(nulls_last=True) if is_descending else F("duration").asc(nulls_last=True)
         return queryset.order_by(field, "-pk"), True
+
+
+def configure(table: tables.Table, request) -> tables.Table:
+    """Sort `table` as the URL asks and show the URL's page of PER_PAGE rows.
+
+    Unlike django-tables2's own RequestConfig paging, the URL does not choose the page
+    size: `?per_page=100000` would cost a page of 100,000 rows. A page number past the
+    end shows the last page, one that is not a number the first.
+    """
+    RequestConfig(request, paginate=False).configure(table)
+    text = request.GET.get(table.prefixed_page_field, "")
+    page = int(text) if text.isascii() and text.isdigit() else 1
+    try:
+        table.paginate(paginator_class=EstimatingPaginator, per_page=PER_PAGE, page=max(page, 1))
+    except EmptyPage:
+        table.page = table.paginator.page(table.paginator.num_pages)
+    return table

@@ -20,10 +20,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from exolve_portal.exolve import sandbox_account
-from exolve_portal.pagination import EstimatingPaginator
 from jobs.models import Job, JobState
 from jobs.tasks import start_job
 from jobs.views import job_url
@@ -32,14 +30,15 @@ from . import dashboard as stats
 from . import planning, send_flow, spreadsheets, steering
 from .exports import export_filename, export_response, saved_export
 from .filters import CallFilterForm
-from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT
+from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT, export_key
 from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 from .recording import SendRefused, resend_calls
 from .return_to import RETURN_PARAMETER, return_link
 from .statistics import refresh_calls
-from .tables import PER_PAGE, CallTable, calls_queryset
+from .tables import CallTable, calls_queryset
+from .tables import configure as configure_table
 from .tasks import resume_stalled_sending, schedule_refresh
 
 # The broadcast page reloads itself this often (seconds) while calls are pending.
@@ -151,7 +150,7 @@ def broadcast_detail(request, pk):
     )
     counts = stats.broadcast_counts(broadcast)
     table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": EstimatingPaginator}).configure(table)
+    configure_table(table, request)
     skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
     context = page_context(
         request,
@@ -357,7 +356,7 @@ def broadcast_refresh(request, pk):
 def calls_list(request):
     form = CallFilterForm(request.GET or None)
     table = CallTable(form.filter(calls_queryset()))
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": EstimatingPaginator}).configure(table)
+    configure_table(table, request)
     filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
     context = page_context(
         request,
@@ -389,13 +388,17 @@ def calls_export(request, file_format):
         return export_response(queryset, file_format, filename)
     filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
     back = reverse("portal:calls") + (f"?{urlencode(filters)}" if filters else "")
-    job, _created = start_job(
+    # Reloading the page, or clicking again, finds the export already being made.
+    job, started = start_job(
         EXPORT,
         user=request.user,
         params={"filters": filters, "format": file_format, "filename": filename, "language": get_language()},
         total=count,
         return_url=back,
+        exclusive=export_key(request.user, form.applied(), file_format),
     )
+    if not started:
+        messages.info(request, gettext("This export is already being prepared; here is its progress."))
     return redirect(job_url(job))
 
 

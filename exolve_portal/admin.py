@@ -10,6 +10,8 @@ from django.contrib.admin.models import LogEntry
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .pagination import ADMIN_PAGE
+
 
 @admin.register(LogEntry)
 class LogEntryAdmin(admin.ModelAdmin):
@@ -25,6 +27,7 @@ class LogEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "action_time"
     list_select_related = ["user", "content_type"]
     ordering = ["-action_time"]
+    list_max_show_all = ADMIN_PAGE  # no "Show all": the log grows with every action
     fields = ["action_time", "user", "action_flag", "content_type", "object_id", "object_repr", "change_summary"]
     readonly_fields = fields
 

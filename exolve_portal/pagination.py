@@ -18,6 +18,9 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 EXACT_COUNT_LIMIT = 10_000
+# Rows on a page of an admin list (Django's list_per_page). The large lists set their
+# list_max_show_all to it: "Show all" is never offered, whatever `?all=` says.
+ADMIN_PAGE = 100
 
 
 def _queryset_of(object_list) -> QuerySet | None:
@@ -33,8 +36,10 @@ def _queryset_of(object_list) -> QuerySet | None:
 
 def planner_estimate(queryset: QuerySet) -> int:
     """PostgreSQL's estimate of how many rows `queryset` returns (EXPLAIN, no execution)."""
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    output = queryset.order_by().explain(format="json")
+    if not output:
+        return 0  # a query that cannot match anything (an id beyond 64 bits) is not even planned
+    return int(json.loads(output)[0]["Plan"]["Plan Rows"])
 
 
 def about(count: int) -> int:

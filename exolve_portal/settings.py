@@ -13,13 +13,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from exolve_portal.logs import build_logging
+from exolve_portal.private_files import private_file, private_folder, sqlite_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 # The embedded defaults keep the SQLite database and the sandbox state here; a fresh
-# clone has no var/ yet (it is not in git).
+# clone has no var/ yet (it is not in git). Phone numbers live there: 0700.
 try:
-    VAR_DIR.mkdir(exist_ok=True)
+    private_folder(VAR_DIR)
 except OSError:  # a read-only install configured elsewhere does not need it
     pass
 
@@ -99,6 +100,8 @@ MIDDLEWARE = [
     # Every view needs a logged-in staff member unless marked @login_not_required.
     "exolve_portal.security.StaffRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An id or a date from the URL that no column can hold is a 400, not a 500.
+    "exolve_portal.bounds.OutOfRangeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -146,6 +149,13 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Created 0600 before SQLite opens it (SQLite would make it 0644 under the usual umask);
+    # its journal and WAL files take the same mode.
+    if (sqlite_path := sqlite_file(DATABASES["default"]["NAME"])) is not None:
+        try:
+            private_file(sqlite_path)
+        except OSError:  # not ours to create: SQLite says what is wrong when it opens it
+            pass
     # The web server and the task worker write to the same file: wait for locks
     # instead of failing, and let readers proceed while a writer works.
     # (A `?timeout=` in DATABASE_URL wins: the tests of a locked database wait less.)
@@ -252,6 +262,9 @@ EXOLVE_EXPORT_DIR = env.path("EXOLVE_EXPORT_DIR", default=str(VAR_DIR / "exports
 EXOLVE_EXPORT_KEEP_HOURS = env.float("EXOLVE_EXPORT_KEEP_HOURS", default=24.0)
 # A running job with no progress for this many seconds belongs to a stopped worker: failed.
 JOBS_STALE_AFTER = env.int("JOBS_STALE_AFTER", default=600)
+
+# Error pages (DEBUG) and error reports hide passwords in URLs (DATABASE_URL) besides secret-looking names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "exolve_portal.error_reports.SecretsReporterFilter"
 
 # Logs go to stdout (journald/docker collect them): JSON lines in production, plain
 # text in development; the API key and other secrets are redacted on every handler.

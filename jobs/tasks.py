@@ -36,11 +36,13 @@ def start_job(
     """Record a job and enqueue its task. Returns (job, True), or (the active one, False).
 
     With ``exclusive``, a job of this kind that is still waiting or running is returned
-    instead of starting another (one sync at a time, whoever clicked).
+    instead of starting another (one sync at a time, whoever clicked). ``exclusive`` may
+    be a key of its own (at most 64 characters) instead: one active job per key (the
+    same person's same export).
     """
     if get_kind(kind) is None:
         raise LookupError(f"unknown job kind {kind!r}")
-    key = kind if exclusive else ""
+    key = (exclusive if isinstance(exclusive, str) else kind) if exclusive else ""
     if exclusive:
         Job.objects.fail_stale()
         if active := Job.objects.active().filter(exclusive_key=key).first():

@@ -37,6 +37,7 @@ from django.views.decorators.http import require_POST
 from exolve_portal.admin_filters import RecentRelatedFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin
 from exolve_portal.exolve_connection import get_client
+from exolve_portal.pagination import ADMIN_PAGE
 from jobs.tasks import start_job
 from jobs.views import job_url
 
@@ -107,6 +108,7 @@ class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     }
     form = VoiceMessageForm
     list_display = ["name", "media_id", "redirect", "exolve_id", "created", "exolve_state"]
+    list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     list_display_links = ["name"]
     search_fields = ["name", "exolve_id"]
     list_filter = [SyncStateFilter, RedirectFilter, "redirect_digit", "exolve_created_at", CreatedByFilter]
@@ -389,6 +391,7 @@ class OrphanedVoiceMessageAdmin(admin.ModelAdmin):
     """Voice messages the portal meant to delete at Exolve but could not."""
 
     list_display = ["name", "exolve_id", "reason", "error", "recorded_at"]
+    list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     search_fields = ["name", "exolve_id"]
     list_filter = ["reason"]
     actions = ["retry_delete_at_exolve"]

@@ -16,6 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+from ...private_files import private_file, sqlite_file
 from ..sandbox_account import DEFAULT_MEDIA_IDS
 from .faults import ERROR_SHAPES
 from .handlers import call_view, insert_voice_message, normalize_endpoint, voice_message_view
@@ -92,6 +93,8 @@ class SandboxState:
         self.api_keys = frozenset(api_keys)
         self._initial_media_ids = tuple(media_ids) if media_ids is not None else DEFAULT_MEDIA_IDS
         self._lock = threading.RLock()
+        if (state_file := sqlite_file(self.path)) is not None:
+            private_file(state_file)  # numbers called and keys seen: 0600, not SQLite's 0644
         # isolation_level=None: autocommit; transactions only where we ask for them.
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
