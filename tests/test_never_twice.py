@@ -32,8 +32,8 @@ pytest_plugins = ["tests.factories_calls"]
 CHANGELIST = "admin:calls_call_changelist"
 
 
-def _unknown_calls(voice_message, sandbox, numbers):
-    broadcast = queue(voice_message, numbers)
+def _unknown_calls(voice_message, sandbox, numbers, user=None):
+    broadcast = queue(voice_message, numbers, user=user)
     sandbox.add_fault("lost_response", endpoint=MAKE, times=None)
     send_queued_calls(broadcast.pk)
     sandbox.clear_faults()
@@ -50,9 +50,10 @@ def _confirm(client, calls):
 
 @pytest.mark.django_db
 def test_the_resend_confirmation_submitted_twice_queues_each_number_once(
-    voice_message, operator_client, dummy_tasks, sandbox
+    voice_message, operator, operator_client, dummy_tasks, sandbox
 ):
-    old = _unknown_calls(voice_message, sandbox, ["79991234561", "79991234562"])
+    # The operator's own broadcast: only its sender (or a Manager) may send it again.
+    old = _unknown_calls(voice_message, sandbox, ["79991234561", "79991234562"], user=operator)
 
     first = _confirm(operator_client, old)
     second = _confirm(operator_client, old)  # Back, and submit again
