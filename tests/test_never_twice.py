@@ -77,8 +77,8 @@ def test_two_staff_confirming_the_same_resend_at_once_queue_each_number_once(voi
     skip_unless_postgres()
     old = _unknown_calls(voice_message, sandbox, [f"7999123456{n}" for n in range(5)])
     clients = []
-    for name in ("anna", "boris"):
-        make_user(name)
+    for name in ("anna", "boris"):  # two who may steer any broadcast (Managers), so both may resend
+        make_user(name, perms=("calls.view_call", "calls.send_voicemessage", "calls.steer_broadcast"))
         client = Client()
         client.login(username=name, password="pw")
         clients.append(client)
