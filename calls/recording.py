@@ -78,16 +78,7 @@ def create_broadcast(
     check_voice_message(voice_message)
     if source not in source_numbers():
         raise SendRefused(gettext("This source number is not one of the team's numbers."))
-    numbers = []
-    seen = set()
-    for raw in destinations:
-        try:
-            number = normalize(raw)
-        except InvalidNumber as exc:
-            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
-        if number not in seen:
-            seen.add(number)
-            numbers.append(number)
+    numbers = _normalized(destinations)
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
     if not token:
@@ -118,6 +109,17 @@ def create_broadcast(
         existing.created_now = False
         return existing
     return broadcast
+
+
+def _normalized(destinations) -> list[str]:
+    """Each destination normalised, once, in order; SendRefused naming the first that is no number."""
+    numbers = {}
+    for raw in destinations:
+        try:
+            numbers.setdefault(normalize(raw), None)
+        except InvalidNumber as exc:
+            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
+    return list(numbers)
 
 
 @dataclass
