@@ -60,7 +60,8 @@ def admin_send_url(client, voice_message) -> str:
 
 def send_on_page(client, voice_message, plan: dict, url=None):
     """Preview and confirm; the preview's response and the stored broadcast (None if refused)."""
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": NUMBER, "token": url or "page", **plan}
+    token = "admin" if url else "page"
+    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": NUMBER, "token": token, **plan}
     response = client.post(url or reverse("portal:send"), {**data, "_preview": "1"})
     if response.context["form"].errors:
         return response, None
