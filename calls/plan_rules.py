@@ -1,6 +1,7 @@
-"""The bounds of a send plan, each written once: the send form, `manage.py send_voicemessage`,
-`steering.move` and the recording (`recording.create_broadcast`, the last line of defence)
-all check through these functions, so no path can be typed around another.
+"""The rules of a send plan, each written once: the plan form (`plan_form.PlanForm`, for the
+send page and `manage.py send_voicemessage`), `steering.move` and the recording
+(`recording.create_broadcast`, the last line of defence) all check through these
+functions, so no path can be typed around another.
 
 - Calling hours are read as people write them (`lifecycle.typed_window`: `9:00-21:00`,
   `21:00-09:00` overnight; seconds and equal ends refused). Anyone without "send at any

@@ -19,8 +19,6 @@ pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 NUMBER = "79991234561"
-STORED = ("start_at", "calling_hours", "time_zone", "pace_per_minute", "retries", "retry_after_minutes")
-STORED += ("retry_failed", "purpose", "consent_confirmed")
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +73,8 @@ def send_by_command(voice_message, *options):
 
 
 def stored_plan(broadcast) -> tuple:
-    return tuple(getattr(broadcast, name) for name in STORED)
+    """Every value of the plan, as the broadcast stores it."""
+    return tuple(getattr(broadcast, name) for name in PLAN_FIELDS)
 
 
 def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_client, voice_message, dummy_tasks):
