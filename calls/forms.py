@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 
 from voicemessages.models import VoiceMessage
 
-from .lifecycle import any_time_word
 from .models import Broadcast, Purpose, SendDraft
 from .phones import (
     ListRefused,
@@ -30,61 +29,14 @@ from .phones import (
     source_numbers,
     split_lines,
 )
-from .plan_rules import (
-    MAX_PACE_PER_MINUTE,
-    MAX_RETRIES,
-    MAX_RETRY_AFTER_MINUTES,
-    MIN_RETRY_AFTER_MINUTES,
-    PlanRefused,
-    check_calling_hours,
-    check_pace,
-    check_retries,
-    check_retry_after,
-    check_start,
-    check_time_zone,
-    may_send_any_time,
-)
-from .planning import plan_from_json, plan_to_json, zone_starts
-from .recording import SendPlan, SendRefused, create_broadcast, new_token
+from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
+from .planning import zone_starts
+from .recording import SendRefused, create_broadcast, new_token
 from .stop_list import blocked, over_limits
 from .uploads import UploadError, numbers_zones, read_numbers_and_zones
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
-PLAN_FIELDS = (
-    "start_at",
-    "calling_hours",
-    "time_zone",
-    "pace_per_minute",
-    "retries",
-    "retry_after_minutes",
-    "retry_failed",
-    "purpose",
-    "consent_confirmed",
-)
-# The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
-BROADCAST_ZONES = [
-    "Europe/Kaliningrad",
-    "Europe/Moscow",
-    "Europe/Samara",
-    "Asia/Yekaterinburg",
-    "Asia/Omsk",
-    "Asia/Novosibirsk",
-    "Asia/Krasnoyarsk",
-    "Asia/Irkutsk",
-    "Asia/Yakutsk",
-    "Asia/Vladivostok",
-    "Asia/Magadan",
-    "Asia/Kamchatka",
-    "UTC",
-]
-
-
-def zone_choices():
-    zones = list(BROADCAST_ZONES)
-    if settings.TIME_ZONE not in zones:
-        zones.insert(0, settings.TIME_ZONE)
-    return [(zone, zone) for zone in zones]
 
 
 def sendable_voice_messages():
@@ -119,7 +71,7 @@ class _VoiceMessageAndSource(forms.Form):
         },
     )
     source = forms.ChoiceField(label=_("Source number"), help_text=_("The team's number the call comes from."))
-    token = forms.CharField(widget=forms.HiddenInput)
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)  # the column's length
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,7 +81,9 @@ class _VoiceMessageAndSource(forms.Form):
             self.initial["token"] = new_token()
 
 
-class SendForm(_VoiceMessageAndSource):
+class SendForm(_VoiceMessageAndSource, PlanForm):
+    """Step 1: what to send, from which number, to whom, and the plan (calls/plan_form.py)."""
+
     numbers = forms.CharField(
         label=_("Numbers"),
         required=False,
@@ -146,97 +100,15 @@ class SendForm(_VoiceMessageAndSource):
         ),
     )
 
-    start_at = forms.DateTimeField(
-        label=_("When"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    calling_hours = forms.CharField(
-        label=_("Calling hours"),
-        required=False,
-        max_length=16,
-        help_text=_(
-            "In the callee's local time, every day, for example 09:00-21:00. Calls outside them wait until they open."
-        ),
-    )
-    time_zone = forms.ChoiceField(
-        label=_("Time zone of the broadcast"),
-        required=False,
-        help_text=_("For numbers whose zone the number does not tell (mobile numbers)."),
-    )
-    # The bounds of these numbers are checked by calls/plan_rules.py (clean_<field> below),
-    # as for the commands and the recording; the widgets only show them.
-    pace_per_minute = forms.IntegerField(
-        label=_("Calls per minute at most"),
-        required=False,
-        help_text=_("Leave empty for no limit (for example, when callers may press a key to reach operators)."),
-    )
-
-    retries = forms.IntegerField(
-        label=_("Call again those who did not answer or were busy: up to this many more times"),
-        required=False,
-        help_text=_("From 0 (do not call again) to 5."),
-    )
-    retry_after_minutes = forms.IntegerField(
-        label=_("Minutes between attempts"),
-        required=False,
-        help_text=_("A new attempt also waits for the calling hours."),
-    )
-    retry_failed = forms.BooleanField(label=_("Call again failed calls too"), required=False)
-    purpose = forms.ChoiceField(
-        label=_("Purpose"), required=False, choices=Purpose.choices, initial=Purpose.INFORMATION
-    )
-    consent_confirmed = forms.BooleanField(
-        label=_("The recipients gave their prior consent"),
-        required=False,
-        help_text=_("Required for advertising calls (Russian advertising law)."),
-    )
-
     preview: ParsedNumbers | None = None
     # {number: zone} from the uploaded file's time-zone column (numbers whose zone the number does not tell).
     file_zones: dict | None = None
-    plan: SendPlan | None = None
     zone_starts: list | None = None
     # Of the preview's valid numbers: on the stop list, and over the per-number limits (number -> reason).
     stop_listed: list | None = None
     over_limit: dict | None = None
 
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        zone_name = timezone.get_current_timezone_name()
-        self.fields["start_at"].help_text = _(
-            "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
-        ) % {"zone": zone_name}
-        self.fields["time_zone"].choices = zone_choices()
-        bounds = {
-            "pace_per_minute": (1, MAX_PACE_PER_MINUTE),
-            "retries": (0, MAX_RETRIES),
-            "retry_after_minutes": (MIN_RETRY_AFTER_MINUTES, MAX_RETRY_AFTER_MINUTES),
-        }
-        for name, (low, high) in bounds.items():
-            self.fields[name].widget.attrs.update(min=low, max=high)
-        if not self.is_bound:
-            self.initial.setdefault("calling_hours", settings.EXOLVE_CALLING_HOURS)
-            self.initial.setdefault("time_zone", settings.TIME_ZONE)
-            self.initial.setdefault("retries", settings.EXOLVE_RETRIES)
-            self.initial.setdefault("retry_after_minutes", settings.EXOLVE_RETRY_AFTER_MINUTES)
-            self.initial.setdefault("purpose", Purpose.INFORMATION)
-        if self.may_send_any_time():
-            hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
-            self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
-
-    def may_send_any_time(self) -> bool:
-        return may_send_any_time(self.user)
-
-    @staticmethod
-    def _checked(check, value):
-        """`check(value)`, a calls/plan_rules.py rule: what it returns, else `value`; a refusal: the field's error."""
-        try:
-            result = check(value)
-        except PlanRefused as exc:
-            raise forms.ValidationError(str(exc), code=exc.code) from None
-        return value if result is None else result
+    field_order = ["voice_message", "source", "token", "numbers", "file", *PLAN_FIELDS]
 
     def clean_numbers(self):
         """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
@@ -249,27 +121,6 @@ class SendForm(_VoiceMessageAndSource):
         except ListRefused as exc:
             raise forms.ValidationError(str(exc), code="too_long") from exc
         return text
-
-    def clean_start_at(self):
-        return self._checked(check_start, self.cleaned_data.get("start_at"))
-
-    def clean_calling_hours(self):
-        text = (self.cleaned_data.get("calling_hours") or "").strip() or None  # empty: EXOLVE_CALLING_HOURS
-        allowed = self.may_send_any_time()
-        window = self._checked(lambda value: check_calling_hours(value, any_time_allowed=allowed), text)
-        return "any" if window.any_time else str(window)
-
-    def clean_time_zone(self):
-        return self._checked(check_time_zone, self.cleaned_data.get("time_zone") or settings.TIME_ZONE)
-
-    def clean_pace_per_minute(self):
-        return self._checked(check_pace, self.cleaned_data.get("pace_per_minute"))
-
-    def clean_retries(self):
-        return self._checked(check_retries, self.cleaned_data.get("retries"))
-
-    def clean_retry_after_minutes(self):
-        return self._checked(check_retry_after, self.cleaned_data.get("retry_after_minutes"))
 
     @property
     def purpose_label(self) -> str:
@@ -288,18 +139,7 @@ class SendForm(_VoiceMessageAndSource):
         return len(self.preview.valid) - len(self.stop_listed or ()) - len(self.over_limit or {})
 
     def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("purpose") == Purpose.ADVERTISING and not cleaned.get("consent_confirmed"):
-            self.add_error(
-                "consent_confirmed",
-                forms.ValidationError(
-                    gettext(
-                        "Advertising calls need the recipients' prior consent: tick that they gave it, "
-                        "or choose another purpose."
-                    ),
-                    code="consent",
-                ),
-            )
+        cleaned = super().clean()  # the plan: PlanForm.clean
         if "numbers" in self.errors:
             return cleaned  # the pasted text is refused whole: nothing to preview
         text = cleaned.get("numbers") or ""
@@ -323,22 +163,10 @@ class SendForm(_VoiceMessageAndSource):
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
         callable_numbers = [number for number in self.preview.valid if number not in stopped]
         self.over_limit = over_limits(callable_numbers)
-        if not any(name in self.errors for name in PLAN_FIELDS):
-            retries = cleaned.get("retries")
-            after = cleaned.get("retry_after_minutes")
-            self.plan = SendPlan(
-                start_at=cleaned.get("start_at"),
-                calling_hours=cleaned.get("calling_hours"),
-                time_zone=cleaned.get("time_zone"),
-                pace_per_minute=cleaned.get("pace_per_minute"),
-                retries=settings.EXOLVE_RETRIES if retries is None else retries,
-                retry_after_minutes=settings.EXOLVE_RETRY_AFTER_MINUTES if after is None else after,
-                retry_failed=bool(cleaned.get("retry_failed")),
-                purpose=cleaned.get("purpose") or Purpose.INFORMATION,
-                consent_confirmed=bool(cleaned.get("consent_confirmed")),
-            )
+        plan = self.plan
+        if plan is not None:
             to_call = [number for number in callable_numbers if number not in self.over_limit]
-            self.zone_starts = zone_starts(to_call, self.plan, self.file_zones)
+            self.zone_starts = zone_starts(to_call, plan, self.file_zones)
         return cleaned
 
     def save_draft(self, user) -> SendDraft:
@@ -354,7 +182,7 @@ class SendForm(_VoiceMessageAndSource):
             "numbers": list(self.preview.valid),
             "invalid": [list(item) for item in self.preview.invalid],
             "duplicates": list(self.preview.duplicates),
-            "plan": plan_to_json(self.plan or SendPlan()),
+            "plan": self.plan.to_json(),
         }
         if self.file_zones:
             # Callees' zones from the file's time-zone column travel with the plan.
@@ -445,7 +273,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 gettext("The voice message or the source number was changed after the preview. Preview again."),
                 code="changed",
             )
-        start = plan_from_json(self.draft.plan).start_at
+        start = SendPlan.from_json(self.draft.plan).start_at
         already = Broadcast.objects.filter(token=self.draft.token).exists()
         if start is not None and start <= timezone.now() and not already:
             raise forms.ValidationError(
@@ -472,7 +300,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 draft.token,
                 invalid_numbers=draft.invalid,
                 duplicate_numbers=draft.duplicates,
-                plan=plan_from_json(draft.plan),
+                plan=SendPlan.from_json(draft.plan),
                 zones=(draft.plan or {}).get("zones") or None,
             )
         except SendRefused as exc:

@@ -1,6 +1,7 @@
-"""The bounds of a send plan, each written once: the send form, `manage.py send_voicemessage`,
-`steering.move` and the recording (`recording.create_broadcast`, the last line of defence)
-all check through these functions, so no path can be typed around another.
+"""The rules of a send plan, each written once: the plan form (`plan_form.PlanForm`, for the
+send page and `manage.py send_voicemessage`), `steering.move` and the recording
+(`recording.create_broadcast`, the last line of defence) all check through these
+functions, so no path can be typed around another.
 
 - Calling hours are read as people write them (`lifecycle.typed_window`: `9:00-21:00`,
   `21:00-09:00` overnight; seconds and equal ends refused). Anyone without "send at any
@@ -12,6 +13,7 @@ all check through these functions, so no path can be typed around another.
   now) and at most MAX_START_AHEAD away.
 - A pace is 1 to MAX_PACE_PER_MINUTE calls a minute; retries 0 to MAX_RETRIES, at least
   MIN_RETRY_AFTER_MINUTES and at most MAX_RETRY_AFTER_MINUTES apart.
+- Advertising calls need the recipients' prior consent (Russian advertising law, article 18).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from .lifecycle import Window, WindowError, default_window, get_zone, typed_window
+from .models import Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
 
 if TYPE_CHECKING:
-    from .recording import SendPlan
+    from .plan_form import SendPlan
 
 # A start further ahead than this is a typo (3000-01-01), not a plan.
 MAX_START_AHEAD = timedelta(days=365)
@@ -123,8 +126,21 @@ def check_time_zone(name: str | None) -> None:
         raise PlanRefused(gettext("Unknown time zone: %(zone)s.") % {"zone": name}, "time_zone")
 
 
+def check_purpose(purpose: str | None, consent_confirmed: bool) -> None:
+    """A known purpose (None: information); advertising only with the recipients' prior consent."""
+    if purpose is not None and purpose not in Purpose.values:
+        message = gettext("The purpose is one of: %(choices)s.")
+        raise PlanRefused(message % {"choices": ", ".join(Purpose.values)}, "purpose", "invalid_choice")
+    if purpose == Purpose.ADVERTISING and not consent_confirmed:
+        message = gettext(
+            "Advertising calls need the recipients' prior consent: tick that they gave it, or choose another purpose."
+        )
+        raise PlanRefused(message, "consent_confirmed", "consent")
+
+
 def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Window:
     """Every bound of `plan` for `user` (None: a command); its calling hours, or the first PlanRefused."""
+    check_purpose(plan.purpose, plan.consent_confirmed)
     check_start(plan.start_at, late=late)
     window = check_calling_hours(plan.calling_hours, any_time_allowed=may_send_any_time(user))
     check_time_zone(plan.time_zone)

@@ -1,7 +1,7 @@
 """What a broadcast's plan means for staff: the preview's zones and start times, and what happens next.
 
-The plan itself (start, calling hours, zone, pace) is `recording.SendPlan`; the rules
-are in `lifecycle`. This module only reads them, for the send preview, the broadcast
+The plan itself (start, calling hours, zone, pace) is `plan_form.SendPlan`; the rules
+are in `lifecycle` and `plan_rules`. This module only reads them, for the send preview, the broadcast
 page and the commands, in a fixed number of queries whatever the number of calls.
 """
 
@@ -14,44 +14,12 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 
 from .lifecycle import BroadcastState, get_zone
-from .models import Broadcast, Call, CallState, Purpose
-from .recording import SendPlan, callee_zone
-
-
-def plan_to_json(plan: SendPlan) -> dict:
-    """The plan as stored on a send draft."""
-    return {
-        "start_at": plan.start_at.isoformat() if plan.start_at else None,
-        "calling_hours": plan.calling_hours,
-        "time_zone": plan.time_zone,
-        "pace_per_minute": plan.pace_per_minute,
-        "retries": plan.retries,
-        "retry_after_minutes": plan.retry_after_minutes,
-        "retry_failed": plan.retry_failed,
-        "purpose": plan.purpose,
-        "consent_confirmed": plan.consent_confirmed,
-    }
-
-
-def plan_from_json(data: dict | None) -> SendPlan:
-    """A draft's stored plan back (an empty one: now, default hours and zone, no pace)."""
-    data = data or {}
-    start = parse_datetime(data["start_at"]) if data.get("start_at") else None
-    return SendPlan(
-        start_at=start,
-        calling_hours=data.get("calling_hours"),
-        time_zone=data.get("time_zone"),
-        pace_per_minute=data.get("pace_per_minute"),
-        retries=data.get("retries"),
-        retry_after_minutes=data.get("retry_after_minutes"),
-        retry_failed=bool(data.get("retry_failed")),
-        purpose=data.get("purpose") or Purpose.INFORMATION,
-        consent_confirmed=bool(data.get("consent_confirmed")),
-    )
+from .models import Broadcast, Call, CallState
+from .plan_form import SendPlan
+from .recording import callee_zone
 
 
 @dataclass(frozen=True)
@@ -78,7 +46,8 @@ class ZoneStart:
 
 def zone_starts(numbers, plan: SendPlan, zones: dict[str, str] | None = None) -> list[ZoneStart]:
     """Per callee zone (from the number, else the broadcast's zone): how many and when they start."""
-    broadcast_zone = plan.time_zone or settings.TIME_ZONE
+    plan = plan.filled()
+    broadcast_zone = plan.time_zone
     counts: Counter = Counter()
     known: set[str] = set()
     for number in numbers:

@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from . import stop_list, tasks
-from .lifecycle import BroadcastState, Window, default_window, get_zone, typed_window, zone_of_number
+from .lifecycle import Window, get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .phones import InvalidNumber, normalize, source_numbers
+from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .steering import split_resendable
 
@@ -77,16 +78,7 @@ def create_broadcast(
     check_voice_message(voice_message)
     if source not in source_numbers():
         raise SendRefused(gettext("This source number is not one of the team's numbers."))
-    numbers = []
-    seen = set()
-    for raw in destinations:
-        try:
-            number = normalize(raw)
-        except InvalidNumber as exc:
-            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
-        if number not in seen:
-            seen.add(number)
-            numbers.append(number)
+    numbers = _normalized(destinations)
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
     if not token:
@@ -117,6 +109,17 @@ def create_broadcast(
         existing.created_now = False
         return existing
     return broadcast
+
+
+def _normalized(destinations) -> list[str]:
+    """Each destination normalised, once, in order; SendRefused naming the first that is no number."""
+    numbers = {}
+    for raw in destinations:
+        try:
+            numbers.setdefault(normalize(raw), None)
+        except InvalidNumber as exc:
+            raise SendRefused(gettext("%(number)s: %(reason)s") % {"number": raw, "reason": exc}) from exc
+    return list(numbers)
 
 
 @dataclass
@@ -184,26 +187,6 @@ def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
     return broadcast
 
 
-@dataclass(frozen=True)
-class SendPlan:
-    """How a broadcast rings: start (None: now), calling hours, zone, pace, retries, purpose."""
-
-    start_at: datetime | None = None
-    calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
-    time_zone: str | None = None  # None: TIME_ZONE
-    pace_per_minute: int | None = None
-    retries: int | None = None  # None: EXOLVE_RETRIES
-    retry_after_minutes: int | None = None  # None: EXOLVE_RETRY_AFTER_MINUTES
-    retry_failed: bool = False
-    purpose: str = Purpose.INFORMATION
-    consent_confirmed: bool = False
-
-    @property
-    def window(self) -> Window:
-        """The calling hours as read (WindowError when they cannot be); the bounds: `plan_rules.check_plan`."""
-        return default_window() if self.calling_hours is None else typed_window(self.calling_hours)
-
-
 def callee_zone(number: str, zones: dict[str, str] | None, default: str) -> tuple[str, str]:
     """(the zone stored on the call, the zone its calling hours use): number, list, broadcast."""
     known = zone_of_number(number) or (zones or {}).get(number, "")
@@ -224,33 +207,8 @@ def _record_broadcast(
     zones: dict[str, str] | None = None,
 ) -> Broadcast:
     """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
-    resend_of = resend_of or {}
-    plan = plan or SendPlan()
-    if plan.purpose == Purpose.ADVERTISING and not plan.consent_confirmed:
-        raise SendRefused(
-            gettext(
-                "Advertising calls need the recipients' prior consent: confirm that they gave it, "
-                "or change the purpose."
-            )
-        )
-    try:
-        # Whatever path the plan came by (a page, a command, a crafted request): the same bounds.
-        window = check_plan(plan, requested_by, late=START_TOLERANCE)
-    except PlanRefused as exc:
-        raise SendRefused(str(exc)) from exc
-    retries = settings.EXOLVE_RETRIES if plan.retries is None else plan.retries
-    blocked = stop_list.blocked(numbers)
+    plan, window = _checked_plan(plan or SendPlan(), requested_by)
     now = timezone.now()
-    start = plan.start_at if plan.start_at and plan.start_at > now else None
-    broadcast_zone = plan.time_zone or settings.TIME_ZONE
-    openings: dict[str, datetime] = {}  # per zone: when its calls may ring first
-
-    def not_before(zone_name: str) -> datetime:
-        if zone_name not in openings:
-            zone = get_zone(zone_name) or get_zone(settings.TIME_ZONE)
-            openings[zone_name] = window.next_opening(start or now, zone)
-        return openings[zone_name]
-
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             voice_message=voice_message,
@@ -261,54 +219,84 @@ def _record_broadcast(
             token=token,
             invalid_numbers=invalid_numbers,
             duplicate_numbers=duplicate_numbers,
-            state=BroadcastState.SCHEDULED if start else BroadcastState.SENDING,
-            start_at=start,
-            calling_hours="" if window.any_time else str(window),
-            time_zone=broadcast_zone,
-            pace_per_minute=plan.pace_per_minute or None,
-            purpose=plan.purpose,
-            consent_confirmed=plan.consent_confirmed,
-            retries=retries,
-            retry_after_minutes=(
-                settings.EXOLVE_RETRY_AFTER_MINUTES if plan.retry_after_minutes is None else plan.retry_after_minutes
-            ),
-            retry_failed=plan.retry_failed,
+            **plan.broadcast_fields(now),
         )
-        calls = []
-        for number in numbers:
-            known, effective = callee_zone(number, zones, broadcast_zone)
-            calls.append(
-                Call(
-                    broadcast=broadcast,
-                    voice_message=voice_message,
-                    service_id=voice_message.exolve_id,
-                    source=source,
-                    destination=number,
-                    requested_by=requested_by,
-                    resend_of=resend_of.get(number),
-                    time_zone=known,
-                    not_before=not_before(effective),
-                    # On the stop list: recorded, never called, with the reason.
-                    state=CallState.SKIPPED if number in blocked else CallState.QUEUED,
-                    error=gettext(blocked[number]) if number in blocked else "",
-                )
-            )
+        openings = _Openings(window, broadcast.start_at or now)
+        calls = _queued_calls(broadcast, numbers, resend_of or {}, zones, openings)
         Call.objects.bulk_create(calls, batch_size=500)
         if requested_by is not None:
-            # The audit trail in the admin shows who sent what, next to message edits.
-            LogEntry.objects.log_actions(
-                requested_by.pk,
-                [broadcast],
-                ADDITION,
-                change_message=ngettext(
-                    "Sent to %(count)d number from %(source)s; purpose: %(purpose)s",
-                    "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s",
-                    len(numbers),
-                )
-                % {"count": len(numbers), "source": source, "purpose": Purpose(plan.purpose).label},
-                single_object=True,
-            )
-        first = min(openings.values(), default=now)
+            _log_sending(broadcast, requested_by, len(numbers), plan)
+        first = openings.first(default=now)
         transaction.on_commit(lambda: tasks.enqueue_sending(broadcast.pk, len(numbers), at=first))
     broadcast.created_now = True
     return broadcast
+
+
+def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Window]:
+    """The plan with its defaults, and its calling hours; SendRefused when out of bounds for `requested_by`."""
+    try:
+        # Whatever path the plan came by (a page, a command, a crafted request): the same bounds.
+        window = check_plan(plan, requested_by, late=START_TOLERANCE)
+    except PlanRefused as exc:
+        raise SendRefused(str(exc)) from exc
+    return plan.filled(), window
+
+
+class _Openings:
+    """Per callee zone, the first time its calls may ring after `start` (computed once per zone)."""
+
+    def __init__(self, window: Window, start: datetime):
+        self.window = window
+        self.start = start
+        self.by_zone: dict[str, datetime] = {}
+
+    def of(self, zone_name: str) -> datetime:
+        if zone_name not in self.by_zone:
+            zone = get_zone(zone_name) or get_zone(settings.TIME_ZONE)
+            self.by_zone[zone_name] = self.window.next_opening(self.start, zone)
+        return self.by_zone[zone_name]
+
+    def first(self, default: datetime) -> datetime:
+        return min(self.by_zone.values(), default=default)
+
+
+def _queued_calls(broadcast: Broadcast, numbers, resend_of: dict, zones, openings: _Openings) -> list[Call]:
+    """One call per number, each with its callee's zone and first ringing time; stop-listed ones skipped."""
+    blocked = stop_list.blocked(numbers)
+    voice_message = broadcast.voice_message
+    calls = []
+    for number in numbers:
+        known, effective = callee_zone(number, zones, broadcast.time_zone)
+        calls.append(
+            Call(
+                broadcast=broadcast,
+                voice_message=voice_message,
+                service_id=voice_message.exolve_id,
+                source=broadcast.source,
+                destination=number,
+                requested_by=broadcast.created_by,
+                resend_of=resend_of.get(number),
+                time_zone=known,
+                not_before=openings.of(effective),
+                # On the stop list: recorded, never called, with the reason.
+                state=CallState.SKIPPED if number in blocked else CallState.QUEUED,
+                error=gettext(blocked[number]) if number in blocked else "",
+            )
+        )
+    return calls
+
+
+def _log_sending(broadcast: Broadcast, requested_by, count: int, plan: SendPlan) -> None:
+    """The audit trail in the admin shows who sent what, next to message edits."""
+    LogEntry.objects.log_actions(
+        requested_by.pk,
+        [broadcast],
+        ADDITION,
+        change_message=ngettext(
+            "Sent to %(count)d number from %(source)s; purpose: %(purpose)s",
+            "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s",
+            count,
+        )
+        % {"count": count, "source": broadcast.source, "purpose": Purpose(plan.purpose).label},
+        single_object=True,
+    )

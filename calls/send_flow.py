@@ -9,12 +9,12 @@ with everything that was typed still there.
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from .forms import ConfirmSendForm, SendForm
 from .models import Broadcast
-from .planning import format_local, plan_from_json
+from .plan_form import SendPlan
+from .planning import format_local
 
 
 @dataclass
@@ -66,27 +66,16 @@ def _announce(request, broadcast: Broadcast, count: int) -> None:
 
 def typed_again(post, draft=None) -> dict:
     """The first step's fields rebuilt from a confirmation that failed: the draft's list
-    (valid, invalid as typed, duplicates), the chosen message and source."""
+    (valid, invalid as typed, duplicates) and plan, the chosen message and source."""
     lines = []
     plan = {}
     if draft is not None:
         lines = [*draft.numbers, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
-        stored = plan_from_json(draft.plan)
-        plan = {
-            "start_at": timezone.localtime(stored.start_at) if stored.start_at else None,
-            "calling_hours": stored.calling_hours,
-            "time_zone": stored.time_zone,
-            "pace_per_minute": stored.pace_per_minute,
-            "retries": stored.retries,
-            "retry_after_minutes": stored.retry_after_minutes,
-            "retry_failed": stored.retry_failed,
-            "purpose": stored.purpose,
-            "consent_confirmed": stored.consent_confirmed,
-        }
+        plan = SendPlan.from_json(draft.plan).form_initial()
     return {
         "voice_message": post.get("voice_message"),
         "source": post.get("source"),
         "token": draft.token if draft is not None else post.get("token"),
         "numbers": "\n".join(lines),
-        **{name: value for name, value in plan.items() if value is not None},
+        **plan,
     }

@@ -20,22 +20,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from calls.lifecycle import get_zone
-from calls.models import Broadcast, Call, Purpose, pending_q
+from calls.models import Broadcast, Call, pending_q
 from calls.outcomes import labelled, outcome_counts
 from calls.phones import ListRefused, parse_numbers
+from calls.plan_form import PlanForm, SendPlan
 from calls.plan_rules import (
     MAX_PACE_PER_MINUTE,
     MAX_RETRY_AFTER_MINUTES,
     MIN_RETRY_AFTER_MINUTES,
     PlanRefused,
-    check_calling_hours,
-    check_pace,
-    check_retries,
-    check_retry_after,
     check_start,
-    check_time_zone,
 )
-from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
+from calls.recording import SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from calls.uploads import UploadError, numbers_zones, read_numbers_and_zones
@@ -50,8 +46,8 @@ def key_token(key: str) -> str:
     return "key-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:56]
 
 
-def parse_at(text: str):
-    """ "YYYY-MM-DD HH:MM" in TIME_ZONE, or with an offset -> an aware datetime in the future, within a year."""
+def parse_moment(text: str):
+    """ "YYYY-MM-DD HH:MM" in TIME_ZONE, or with an offset -> an aware datetime (CommandError if it is none)."""
     try:
         moment = parse_datetime(text.strip().replace("T", " ")) if text and text.strip() else None
     except ValueError:  # well formed, but no such day or hour (2026-02-30)
@@ -60,54 +56,64 @@ def parse_at(text: str):
         raise CommandError(_('--at looks like "2026-12-01 10:00" (or "2026-12-01 10:00+03:00").'))
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, get_zone(settings.TIME_ZONE))
-    _checked("--at", check_start, moment)
     return moment
 
 
-def _checked(flag: str, check, value):
-    """`check(value)`, a calls/plan_rules.py rule (the send form's and the recording's): its result, or CommandError."""
+def parse_at(text: str):
+    """`parse_moment`, in the future and within a year (calls/plan_rules.py), for `broadcast move`."""
+    moment = parse_moment(text)
     try:
-        return check(value)
+        check_start(moment)
     except PlanRefused as exc:
-        raise CommandError(f"{flag}: {exc}") from exc
+        raise CommandError(f"--at: {exc}") from exc
+    return moment
 
 
-def command_plan(at, window, tz, pace, **reaching) -> SendPlan:
-    """The plan given by --at, --window, --tz, --pace, --retries... and --purpose (CommandError on anything wrong).
+# The option that sets each plan value: the send form's errors are printed under it.
+PLAN_OPTIONS = {
+    "start_at": ("--at", "at"),
+    "calling_hours": ("--window", "window"),
+    "time_zone": ("--tz", "tz"),
+    "pace_per_minute": ("--pace", "pace"),
+    "retries": ("--retries", "retries"),
+    "retry_after_minutes": ("--retry-after", "retry_after"),
+    "retry_failed": ("--retry-failed", "retry_failed"),
+    "purpose": ("--purpose", "purpose"),
+    "consent_confirmed": ("--consent", "consent"),
+}
+
+
+def command_plan(options: dict) -> SendPlan:
+    """The plan the options give, read by the send page's own form (CommandError naming each option refused).
 
     The command acts as nobody in particular, so its calling hours stay inside
     EXOLVE_CALLING_HOURS, as for an Operator: to call outside them, run it with its own.
     """
-    if window is not None:
-        checked = _checked("--window", lambda text: check_calling_hours(text, any_time_allowed=False), window)
-        window = "any" if checked.any_time else str(checked)
-    _checked("--tz", check_time_zone, tz)
-    _checked("--pace", check_pace, pace)
-    retries, retry_after = reaching.get("retries"), reaching.get("retry_after")
-    _checked("--retries", check_retries, retries)
-    _checked("--retry-after", check_retry_after, retry_after)
-    purpose = reaching.get("purpose") or Purpose.INFORMATION
-    if purpose not in Purpose.values:
-        raise CommandError(_("--purpose is one of: %(choices)s.") % {"choices": ", ".join(Purpose.values)})
-    consent = bool(reaching.get("consent"))
-    if purpose == Purpose.ADVERTISING and not consent:
-        raise CommandError(
-            _(
-                "Advertising calls need the recipients' prior consent: "
-                "add --consent once they gave it, or change --purpose."
-            )
-        )
-    return SendPlan(
-        start_at=parse_at(at) if at else None,
-        calling_hours=window,
-        time_zone=tz,
-        pace_per_minute=pace,
-        retries=retries,
-        retry_after_minutes=retry_after,
-        retry_failed=bool(reaching.get("retry_failed")),
-        purpose=purpose,
-        consent_confirmed=consent,
-    )
+    data = {field: options.get(name) for field, (_flag, name) in PLAN_OPTIONS.items()}
+    if data["start_at"]:
+        data["start_at"] = parse_moment(data["start_at"])
+    form = PlanForm({field: value for field, value in data.items() if value is not None}, user=None)
+    if not form.is_valid():
+        raise CommandError("\n".join(_option_errors(form)))
+    return form.plan
+
+
+def _option_errors(form) -> list[str]:
+    """Each refusal as "--option: what is wrong", in the command's words where the page's name a tick box."""
+    lines = []
+    for field, errors in form.errors.as_data().items():
+        flag = PLAN_OPTIONS[field][0]
+        for error in errors:
+            if error.code == "consent":
+                lines.append(
+                    _(
+                        "Advertising calls need the recipients' prior consent: "
+                        "add --consent once they gave it, or change --purpose."
+                    )
+                )
+            else:
+                lines.append(f"{flag}: {' '.join(error.messages)}")
+    return lines
 
 
 def _plan_options() -> list[tuple[str, str, type, str]]:
@@ -166,40 +172,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, source, to, file, wait, timeout, poll, idempotency_key=None, **options):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
-        plan = command_plan(
-            options.get("at"),
-            options.get("window"),
-            options.get("tz"),
-            options.get("pace"),
-            retries=options.get("retries"),
-            retry_after=options.get("retry_after"),
-            retry_failed=options.get("retry_failed"),
-            purpose=options.get("purpose"),
-            consent=options.get("consent"),
-        )
+        plan = command_plan(options)
         voice_message = self._voice_message(message)
-        values = list(to)
-        file_zones = {}
-        if file:
-            file_values, file_zones = self._read_file(file)
-            values += file_values
-        if not values:
-            raise CommandError(_("Give at least one number with --to or --file."))
-        try:
-            parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-        except ListRefused as exc:
-            raise CommandError(str(exc)) from exc
-        already = idempotency_key is not None and self._already_sent(
-            token, voice_message, source, parsed, wait, timeout, poll
-        )
-        if already:
+        parsed, file_zones = self._numbers(to, file)
+        following = (wait, timeout, poll)
+        if idempotency_key is not None and self._already_sent(token, voice_message, source, parsed, *following):
             return
-        for raw, reason in parsed.invalid:
-            self.stderr.write(_("invalid, skipped: %(number)s: %(reason)s") % {"number": raw, "reason": reason})
-        for number in parsed.duplicates:
-            self.stderr.write(_("duplicate, called once: %(number)s") % {"number": number})
-        if not parsed.valid:
-            raise CommandError(_("No valid numbers to call."))
+        self._report_skipped(parsed)
         try:
             broadcast = create_broadcast(
                 voice_message,
@@ -215,13 +194,51 @@ class Command(BaseCommand):
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
         if not broadcast.created_now:  # the same key, run at the same moment elsewhere
-            self._already_sent(token, voice_message, source, parsed, wait, timeout, poll)
+            self._already_sent(token, voice_message, source, parsed, *following)
             return
+        self._report_queued(broadcast, parsed)
+        if wait:
+            self._wait(broadcast, timeout, poll)
+        if parsed.invalid:
+            raise CommandError(
+                ngettext("%(count)d invalid number skipped.", "%(count)d invalid numbers skipped.", len(parsed.invalid))
+                % {"count": len(parsed.invalid)},
+                returncode=1,
+            )
+
+    def _numbers(self, to, file):
+        """The numbers of --to and --file, parsed (with the file's time-zone column); CommandError if none."""
+        values = list(to)
+        file_zones = {}
+        if file:
+            file_values, file_zones = self._read_file(file)
+            values += file_values
+        if not values:
+            raise CommandError(_("Give at least one number with --to or --file."))
+        try:
+            return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS), file_zones
+        except ListRefused as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _report_skipped(self, parsed):
+        for raw, reason in parsed.invalid:
+            self.stderr.write(_("invalid, skipped: %(number)s: %(reason)s") % {"number": raw, "reason": reason})
+        for number in parsed.duplicates:
+            self.stderr.write(_("duplicate, called once: %(number)s") % {"number": number})
+        if not parsed.valid:
+            raise CommandError(_("No valid numbers to call."))
+
+    def _report_queued(self, broadcast, parsed):
         queued = ngettext(
             "Broadcast %(pk)d: queued %(count)d call of “%(name)s” from %(source)s",
             "Broadcast %(pk)d: queued %(count)d calls of “%(name)s” from %(source)s",
             len(parsed.valid),
-        ) % {"pk": broadcast.pk, "count": len(parsed.valid), "name": voice_message.name, "source": source}
+        ) % {
+            "pk": broadcast.pk,
+            "count": len(parsed.valid),
+            "name": broadcast.voice_message_name,
+            "source": broadcast.source,
+        }
         skipped = _("skipped as invalid: %(invalid)d, as duplicates: %(duplicates)d.") % {
             "invalid": len(parsed.invalid),
             "duplicates": len(parsed.duplicates),
@@ -231,14 +248,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Scheduled: starts at %(when)s.")
                 % {"when": timezone.localtime(broadcast.start_at).isoformat(" ", "minutes")}
-            )
-        if wait:
-            self._wait(broadcast, timeout, poll)
-        if parsed.invalid:
-            raise CommandError(
-                ngettext("%(count)d invalid number skipped.", "%(count)d invalid numbers skipped.", len(parsed.invalid))
-                % {"count": len(parsed.invalid)},
-                returncode=1,
             )
 
     def _already_sent(self, token, voice_message, source, parsed, wait, timeout, poll) -> bool:

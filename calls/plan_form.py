@@ -1,0 +1,265 @@
+"""The send plan, written once: the value (`SendPlan`) and the form that reads it (`PlanForm`).
+
+Every way a broadcast is planned goes through `PlanForm`: the send page (`forms.SendForm`
+is one; the admin's "Send…" action leads to that page) and `manage.py send_voicemessage`
+(which binds the form to its options). The form checks each value with calls/plan_rules.py
+and fills the defaults (`SendPlan.filled`). The plan travels on the send draft as JSON
+(`to_json` / `from_json`) and the broadcast stores it in one call (`broadcast_fields`);
+the recording checks it once more through `plan_rules.check_plan`, whoever called it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .lifecycle import BroadcastState, Window, any_time_word, default_window, typed_window
+from .models import Purpose
+from .plan_rules import (
+    MAX_PACE_PER_MINUTE,
+    MAX_RETRIES,
+    MAX_RETRY_AFTER_MINUTES,
+    MIN_RETRY_AFTER_MINUTES,
+    PlanRefused,
+    check_calling_hours,
+    check_pace,
+    check_purpose,
+    check_retries,
+    check_retry_after,
+    check_start,
+    check_time_zone,
+    may_send_any_time,
+)
+
+# The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
+BROADCAST_ZONES = [
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+    "UTC",
+]
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """How a broadcast rings: start (None: now), calling hours, zone, pace, retries, purpose."""
+
+    start_at: datetime | None = None
+    calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
+    time_zone: str | None = None  # None: TIME_ZONE
+    pace_per_minute: int | None = None
+    retries: int | None = None  # None: EXOLVE_RETRIES
+    retry_after_minutes: int | None = None  # None: EXOLVE_RETRY_AFTER_MINUTES
+    retry_failed: bool = False
+    purpose: str = Purpose.INFORMATION
+    consent_confirmed: bool = False
+
+    @property
+    def window(self) -> Window:
+        """The calling hours as read (WindowError when they cannot be); the bounds: `plan_rules.check_plan`."""
+        return default_window() if self.calling_hours is None else typed_window(self.calling_hours)
+
+    def filled(self) -> SendPlan:
+        """The same plan with every default named (the one place defaults are filled)."""
+        return replace(
+            self,
+            calling_hours=hours_text(self.window),
+            time_zone=self.time_zone or settings.TIME_ZONE,
+            retries=settings.EXOLVE_RETRIES if self.retries is None else self.retries,
+            retry_after_minutes=(
+                settings.EXOLVE_RETRY_AFTER_MINUTES if self.retry_after_minutes is None else self.retry_after_minutes
+            ),
+            purpose=self.purpose or Purpose.INFORMATION,
+        )
+
+    def to_json(self) -> dict:
+        """The plan as stored on a send draft."""
+        return {**asdict(self), "start_at": self.start_at.isoformat() if self.start_at else None}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> SendPlan:
+        """A draft's stored plan back (keys it lacks, or other keys such as "zones": as if not given)."""
+        values = {field.name: (data or {}).get(field.name) for field in fields(cls)}
+        values = {name: value for name, value in values.items() if value is not None}
+        if values.get("start_at"):
+            values["start_at"] = parse_datetime(values["start_at"])
+        return cls(**values)
+
+    def form_initial(self) -> dict:
+        """The plan as the send form's initial values (the start in the staff member's time zone)."""
+        values = {name: value for name, value in asdict(self).items() if value is not None}
+        if self.start_at is not None:
+            values["start_at"] = timezone.localtime(self.start_at)
+        return values
+
+    def broadcast_fields(self, now: datetime) -> dict:
+        """What a broadcast stores of this checked, filled plan; a start not after `now` is now."""
+        start = self.start_at if self.start_at and self.start_at > now else None
+        window = self.window
+        return {
+            "state": BroadcastState.SCHEDULED if start else BroadcastState.SENDING,
+            "start_at": start,
+            "calling_hours": "" if window.any_time else str(window),
+            "time_zone": self.time_zone,
+            "pace_per_minute": self.pace_per_minute or None,
+            "purpose": self.purpose,
+            "consent_confirmed": self.consent_confirmed,
+            "retries": self.retries,
+            "retry_after_minutes": self.retry_after_minutes,
+            "retry_failed": self.retry_failed,
+        }
+
+
+PLAN_FIELDS = tuple(field.name for field in fields(SendPlan))
+
+
+def hours_text(window: Window) -> str:
+    """Calling hours the one way a plan holds them: "09:00-21:00", or "any"."""
+    return "any" if window.any_time else str(window)
+
+
+def zone_choices():
+    zones = list(BROADCAST_ZONES)
+    if settings.TIME_ZONE not in zones:
+        zones.insert(0, settings.TIME_ZONE)
+    return [(zone, zone) for zone in zones]
+
+
+class _CheckedChoiceField(forms.ChoiceField):
+    """A choice list to pick from; what is taken is decided by calls/plan_rules.py (any known zone, for one)."""
+
+    def valid_value(self, value):
+        return True
+
+
+class PlanForm(forms.Form):
+    """When, how fast and how persistently a broadcast rings, and why; `form.plan` once valid."""
+
+    start_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    calling_hours = forms.CharField(
+        label=_("Calling hours"),
+        required=False,
+        max_length=16,
+        help_text=_(
+            "In the callee's local time, every day, for example 09:00-21:00. Calls outside them wait until they open."
+        ),
+    )
+    time_zone = _CheckedChoiceField(
+        label=_("Time zone of the broadcast"),
+        required=False,
+        help_text=_("For numbers whose zone the number does not tell (mobile numbers)."),
+    )
+    # The bounds of these numbers are checked by calls/plan_rules.py (clean_<field> below),
+    # as for the recording; the widgets only show them.
+    pace_per_minute = forms.IntegerField(
+        label=_("Calls per minute at most"),
+        required=False,
+        help_text=_("Leave empty for no limit (for example, when callers may press a key to reach operators)."),
+    )
+    retries = forms.IntegerField(
+        label=_("Call again those who did not answer or were busy: up to this many more times"),
+        required=False,
+        help_text=_("From 0 (do not call again) to 5."),
+    )
+    retry_after_minutes = forms.IntegerField(
+        label=_("Minutes between attempts"),
+        required=False,
+        help_text=_("A new attempt also waits for the calling hours."),
+    )
+    retry_failed = forms.BooleanField(label=_("Call again failed calls too"), required=False)
+    purpose = _CheckedChoiceField(label=_("Purpose"), required=False, choices=Purpose.choices)
+    consent_confirmed = forms.BooleanField(
+        label=_("The recipients gave their prior consent"),
+        required=False,
+        help_text=_("Required for advertising calls (Russian advertising law)."),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        """`user`: who plans (None: a command, which keeps to EXOLVE_CALLING_HOURS)."""
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["start_at"].help_text = _(
+            "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
+        ) % {"zone": timezone.get_current_timezone_name()}
+        self.fields["time_zone"].choices = zone_choices()
+        bounds = {
+            "pace_per_minute": (1, MAX_PACE_PER_MINUTE),
+            "retries": (0, MAX_RETRIES),
+            "retry_after_minutes": (MIN_RETRY_AFTER_MINUTES, MAX_RETRY_AFTER_MINUTES),
+        }
+        for name, (low, high) in bounds.items():
+            self.fields[name].widget.attrs.update(min=low, max=high)
+        if not self.is_bound:
+            for name, value in SendPlan().filled().form_initial().items():
+                self.initial.setdefault(name, value)
+        if self.may_send_any_time():
+            hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
+            self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
+
+    def may_send_any_time(self) -> bool:
+        return may_send_any_time(self.user)
+
+    @property
+    def plan(self) -> SendPlan | None:
+        """The checked plan with its defaults filled; None until the form is valid in every plan value."""
+        if not self.is_bound or any(name in self.errors for name in PLAN_FIELDS):
+            return None
+        return SendPlan(**{name: self.cleaned_data.get(name) for name in PLAN_FIELDS}).filled()
+
+    @staticmethod
+    def _checked(check, value):
+        """`check(value)`, a calls/plan_rules.py rule: what it returns, else `value`; a refusal: the field's error."""
+        try:
+            result = check(value)
+        except PlanRefused as exc:
+            raise forms.ValidationError(str(exc), code=exc.code) from None
+        return value if result is None else result
+
+    def clean_start_at(self):
+        return self._checked(check_start, self.cleaned_data.get("start_at"))
+
+    def clean_calling_hours(self):
+        text = (self.cleaned_data.get("calling_hours") or "").strip() or None  # empty: EXOLVE_CALLING_HOURS
+        allowed = self.may_send_any_time()
+        return hours_text(self._checked(lambda value: check_calling_hours(value, any_time_allowed=allowed), text))
+
+    def clean_time_zone(self):
+        return self._checked(check_time_zone, self.cleaned_data.get("time_zone") or None)  # None: TIME_ZONE
+
+    def clean_pace_per_minute(self):
+        return self._checked(check_pace, self.cleaned_data.get("pace_per_minute"))
+
+    def clean_retries(self):
+        return self._checked(check_retries, self.cleaned_data.get("retries"))
+
+    def clean_retry_after_minutes(self):
+        return self._checked(check_retry_after, self.cleaned_data.get("retry_after_minutes"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if "purpose" in cleaned:
+            try:
+                check_purpose(cleaned["purpose"] or None, bool(cleaned.get("consent_confirmed")))
+            except PlanRefused as exc:
+                self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
+        return cleaned
