@@ -23,6 +23,8 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from jobs import task_queue
+
 from . import sending, statistics
 from .models import Broadcast, Call, CallState
 
@@ -71,16 +73,7 @@ def send_later(broadcast_id: int, at: datetime) -> bool:
 
 
 def _send_waiting_by(broadcast_id: int, at: datetime) -> bool:
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:
-        return False
-    from django.tasks import TaskResultStatus
-
-    waiting = DBTaskResult.objects.filter(
-        task_path=send_broadcast.module_path, status=TaskResultStatus.READY, run_after__lte=at + timedelta(seconds=1)
-    ).values_list("args_kwargs", flat=True)
-    return any((arguments.get("args") or [None])[0] == broadcast_id for arguments in waiting)
+    return task_queue.is_waiting(send_broadcast, due_by=at, argument=broadcast_id)
 
 
 @task()
@@ -132,17 +125,7 @@ def next_watch_time() -> datetime | None:
 
 def _refresh_waiting_by(due: datetime) -> bool:
     """Whether a refresh task is already waiting to run no later than `due` (+1 s slack)."""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: it cannot be inspected, so trust the caller
-        return False
-    from django.tasks import TaskResultStatus
-
-    return DBTaskResult.objects.filter(
-        task_path=refresh_due_calls.module_path,
-        status=TaskResultStatus.READY,
-        run_after__lte=due + timedelta(seconds=1),
-    ).exists()
+    return task_queue.is_waiting(refresh_due_calls, due_by=due)
 
 
 def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
@@ -178,17 +161,7 @@ def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
 
 def _broadcasts_being_sent() -> tuple[set, set]:
     """Broadcast ids with a send task (waiting, running); empty when the backend can't tell."""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:
-        return set(), set()
-    from django.tasks import TaskResultStatus
-
-    tasks = DBTaskResult.objects.filter(
-        task_path=send_broadcast.module_path,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-    ).values_list("status", "args_kwargs")
-    found = {TaskResultStatus.READY: set(), TaskResultStatus.RUNNING: set()}
-    for status, arguments in tasks:
-        found[status].add((arguments.get("args") or [None])[0])
-    return found[TaskResultStatus.READY], found[TaskResultStatus.RUNNING]
+    found = {task_queue.WAITING: set(), task_queue.RUNNING: set()}
+    for state, broadcast_id in task_queue.first_arguments(send_broadcast):
+        found[state].add(broadcast_id)
+    return found[task_queue.WAITING], found[task_queue.RUNNING]
