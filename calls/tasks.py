@@ -7,7 +7,7 @@
 - `refresh_due_calls()`: refreshes the statistics of calls whose refresh is due, then
   re-enqueues itself (deferred) for the next due time. `schedule_refresh()` keeps at
   most one such deferred task waiting at or before any given time; while calls are
-  queued or sending, it also runs the safety net below every EXOLVE_SEND_STALLED_AFTER.
+  queued or sending, it also runs the safety net below every EXOLVE_SEND_TASK_LOST_AFTER.
 - `resume_stalled_sending()`: a safety net for queued calls no task will pick up (a
   lost enqueue, or a worker that died while sending).
 """
@@ -31,12 +31,14 @@ from .models import Broadcast, Call, CallState
 logger = logging.getLogger(__name__)
 
 SEND_PRIORITY = 10  # sending goes before statistics when both wait
+# A broadcast gets one more send task (up to EXOLVE_SEND_TASKS_PER_BROADCAST) per this
+# many calls: fewer calls are not worth a second worker.
+CALLS_PER_SEND_TASK = 20
 
 
 def enqueue_sending(broadcast_id: int, call_count: int, at: datetime | None = None) -> None:
     """Enqueue enough send tasks for the broadcast's calls to be shared among workers (from `at`)."""
-    per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
-    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
+    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / CALLS_PER_SEND_TASK)))
     task = send_broadcast
     if at is not None and at > timezone.now() and send_broadcast.get_backend().supports_defer:
         task = send_broadcast.using(run_after=at)
@@ -120,7 +122,7 @@ def next_watch_time() -> datetime | None:
     """
     if not Call.objects.filter(state__in=(CallState.QUEUED, CallState.SENDING)).exists():
         return None
-    return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
+    return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
 
 
 def _refresh_waiting_by(due: datetime) -> bool:
@@ -139,7 +141,7 @@ def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
     broadcast ids it enqueued for.
     """
     if stalled_after is None:
-        stalled_after = timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
+        stalled_after = timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
     cutoff = timezone.now() - stalled_after
     stalled = set(
         Call.objects.filter(state=CallState.QUEUED, queued_at__lte=cutoff)
