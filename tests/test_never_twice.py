@@ -104,9 +104,8 @@ def test_two_staff_confirming_the_same_resend_at_once_queue_each_number_once(voi
 
 
 @pytest.mark.django_db
-def test_results_that_came_back_are_written_when_the_send_loop_crashes(
-    voice_message, dummy_tasks, sandbox, monkeypatch
-):
+def test_results_that_came_back_are_written_when_the_send_loop_crashes(voice_message, dummy_tasks, sandbox,
+                                                                       monkeypatch):
     broadcast = queue(voice_message, [f"799912345{n:02d}" for n in range(30)])
     real_claim = sending.claim_calls
     claims = []
@@ -249,12 +248,8 @@ def test_a_refresh_batch_that_outlasts_its_lease_asks_exolve_once_per_call(worke
     from tests.test_calls_worker import manage as run
 
     first = subprocess.Popen(  # a batch of 12 at 2 in flight: about 6 s, four leases
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=REPO,
-        env=slow,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=slow,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     time.sleep(2.5)  # past the first lease: a second refresher comes along
     second = run(slow, "shell", "-c", code)
