@@ -2,7 +2,9 @@
 
 Everything comes from the environment (or a `.env` file beside manage.py) with
 embedded defaults, so that a fresh clone runs with nothing configured: SQLite under
-`var/`, the built-in Exolve sandbox, DEBUG on. `.env.example` lists every variable.
+`var/`, the built-in Exolve sandbox, DEBUG on. `.env.example` lists every variable an
+operator sets; the portal's own settings are declared (typed, with their checks) in
+exolve_portal/portal_settings.py.
 """
 
 import os
