@@ -31,14 +31,14 @@ from .models import Broadcast, Call, CallState
 logger = logging.getLogger(__name__)
 
 SEND_PRIORITY = 10  # sending goes before statistics when both wait
-# A broadcast gets one more send task (up to EXOLVE_SEND_TASKS_PER_BROADCAST) per this
-# many calls: fewer calls are not worth a second worker.
-CALLS_PER_SEND_TASK = 20
 
 
 def enqueue_sending(broadcast_id: int, call_count: int, at: datetime | None = None) -> None:
     """Enqueue enough send tasks for the broadcast's calls to be shared among workers (from `at`)."""
-    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / CALLS_PER_SEND_TASK)))
+    # One send task keeps EXOLVE_MAX_IN_FLIGHT requests in flight: another task (another
+    # worker) helps only with more calls than that, up to EXOLVE_SEND_TASKS_PER_BROADCAST.
+    per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
+    tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
     task = send_broadcast
     if at is not None and at > timezone.now() and send_broadcast.get_backend().supports_defer:
         task = send_broadcast.using(run_after=at)
