@@ -112,18 +112,17 @@ class Setting:
     default: object  # or a callable(values read so far, var_dir) for defaults that follow others
     meaning: str
     minimum: float | None = None
-    maximum: float | None = None
     # The name this setting had before: still read, with a warning, for one release.
     old_name: str = ""
-    operator: bool = True
 
     def default_for(self, values: Mapping[str, object], var_dir: Path) -> object:
         return self.default(values, var_dir) if callable(self.default) else self.default
 
     def problem(self, value: object) -> str:
         """What is wrong with `value` in plain words, or ""."""
-        if isinstance(value, bool) and self.type != "on/off" or not isinstance(value, PYTHON_TYPES[self.type]):
-            return f"must be {'a ' if self.type != 'on/off' else ''}{self.type}"
+        a_bool_for_a_number = isinstance(value, bool) and self.type != "on/off"
+        if a_bool_for_a_number or not isinstance(value, PYTHON_TYPES[self.type]):
+            return "must be on or off" if self.type == "on/off" else f"must be a {self.type}"
         if self.type == "time zone":
             try:
                 _zone(value)
@@ -131,8 +130,6 @@ class Setting:
                 return str(error)
         if self.minimum is not None and value < self.minimum:
             return f"must be at least {self.minimum:g}"
-        if self.maximum is not None and value > self.maximum:
-            return f"must be at most {self.maximum:g}"
         return ""
 
 
@@ -201,7 +198,7 @@ OPERATOR = (
         "EXOLVE_MAX_IN_FLIGHT",
         "whole number",
         20,
-        "Exolve requests one worker process keeps in flight at once",
+        "Exolve requests one worker process keeps in flight at once (sending, refreshing, syncing, deleting)",
         minimum=1,
     ),
     Setting(
@@ -219,18 +216,14 @@ TUNING = (
         "path",
         lambda values, var_dir: str(var_dir / "sandbox.sqlite3"),
         "where the sandbox keeps its state",
-        operator=False,
     ),
-    Setting(
-        "EXOLVE_CONNECT_TIMEOUT", "number", 3.05, "seconds to wait for a connection to Exolve", 0.1, operator=False
-    ),
+    Setting("EXOLVE_CONNECT_TIMEOUT", "number", 3.05, "seconds to wait for a connection to Exolve", 0.1),
     Setting(
         "EXOLVE_SEND_TASKS_PER_BROADCAST",
         "whole number",
         4,
         "send tasks enqueued per broadcast, so several workers share it",
         1,
-        operator=False,
     ),
     Setting(
         "EXOLVE_SENDING_CALL_UNKNOWN_AFTER",
@@ -239,7 +232,6 @@ TUNING = (
         'seconds after which a call left "sending" by a stopped worker becomes "unknown" (never sent again)',
         0,
         old_name="EXOLVE_SENDING_STALE_AFTER",
-        operator=False,
     ),
     Setting(
         "EXOLVE_SEND_TASK_LOST_AFTER",
@@ -249,24 +241,16 @@ TUNING = (
         "life, go to a new send task",
         0,
         old_name="EXOLVE_SEND_STALLED_AFTER",
-        operator=False,
     ),
-    Setting(
-        "EXOLVE_REFRESH_FIRST_DELAY", "number", 5.0, "seconds after sending before the first refresh", 0, operator=False
-    ),
-    Setting(
-        "EXOLVE_REFRESH_MAX_DELAY", "number", 900.0, "longest wait between two refreshes of a call", 0, operator=False
-    ),
-    Setting(
-        "EXOLVE_REFRESH_MAX_AGE", "number", 86_400.0, "seconds after sending when refreshing stops", 0, operator=False
-    ),
+    Setting("EXOLVE_REFRESH_FIRST_DELAY", "number", 5.0, "seconds after sending before the first refresh", 0),
+    Setting("EXOLVE_REFRESH_MAX_DELAY", "number", 900.0, "longest wait between two refreshes of a call", 0),
+    Setting("EXOLVE_REFRESH_MAX_AGE", "number", 86_400.0, "seconds after sending when refreshing stops", 0),
     Setting(
         "EXOLVE_REFRESH_LEASE",
         "number",
         120.0,
         "seconds a refresh task leases the calls it takes, renewed while its batch lasts",
         0.1,
-        operator=False,
     ),
     Setting(
         "EXOLVE_REFRESH_IN_REQUEST",
@@ -274,7 +258,6 @@ TUNING = (
         20,
         "refreshing more calls than this from a staff page runs in the background",
         0,
-        operator=False,
     ),
     Setting(
         "EXOLVE_DELETE_IN_REQUEST",
@@ -282,7 +265,6 @@ TUNING = (
         5,
         "deleting more voice messages than this at once runs in the background",
         0,
-        operator=False,
     ),
     Setting(
         "JOBS_STALE_AFTER",
@@ -290,7 +272,6 @@ TUNING = (
         600,
         "seconds without progress after which a running background job counts as stopped",
         1,
-        operator=False,
     ),
 )
 
