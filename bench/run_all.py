@@ -149,19 +149,15 @@ class Bench:
     @staticmethod
     def purge_tasks() -> None:
         """Forget finished and waiting tasks (a running one belongs to a live worker)."""
-        from django.tasks import TaskResultStatus
-        from django_tasks_db.models import DBTaskResult
+        from jobs import task_queue
 
-        DBTaskResult.objects.exclude(status=TaskResultStatus.RUNNING).delete()
+        task_queue.forget_finished_and_waiting()
 
     @staticmethod
     def send_tasks_running() -> int:
-        from django.tasks import TaskResultStatus
-        from django_tasks_db.models import DBTaskResult
+        from jobs import task_queue
 
-        return DBTaskResult.objects.filter(
-            task_path__endswith="send_broadcast", status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-        ).count()
+        return task_queue.count_active("send_broadcast")
 
     def broadcast(self, count: int, timeout: float) -> dict:
         """Queue one broadcast of `count` numbers; wait until no call is queued/sending.

@@ -6,9 +6,9 @@ A broadcast's stored `state` is what staff decided:
         |                        |                          |
         +--------stop------------+-----------stop-----------+--> stopped (final)
 
-What staff read adds what its calls say: a sending broadcast whose queued calls all
-wait for calling hours (or for its start time) is "waiting"; one with nothing left to
-do (every call has an outcome the portal will not change by itself) is "done".
+What staff read adds what its calls say: a broadcast with nothing left to do (every
+call has an outcome the portal will not change by itself) is "done"; one whose queued
+calls all wait for calling hours (or for its start time) says when the next may ring.
 
 A call is queued -> sending -> sent -> finished, or rejected, or unknown, or canceled
 ("not called: the broadcast was stopped"). A queued call whose `not_before` is in the

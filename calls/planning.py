@@ -107,7 +107,7 @@ def waiting_by_zone(broadcast: Broadcast, now: datetime | None = None) -> list[W
 
 
 def display_state(broadcast: Broadcast, counts: dict) -> str:
-    """What staff read: the stored state, or "done"/"waiting" from what its calls say."""
+    """What staff read: the stored state, or "done" when its calls leave nothing to do."""
     state = broadcast.state
     if state == BroadcastState.STOPPED:
         return state

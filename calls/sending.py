@@ -110,7 +110,7 @@ class SendSummary:
 
 def sweep_stale_sending(stale_after: float | None = None) -> int:
     """Calls left "sending" by a worker that died become "unknown" (never re-sent)."""
-    seconds = settings.EXOLVE_SENDING_STALE_AFTER if stale_after is None else stale_after
+    seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
     cutoff = timezone.now() - timedelta(seconds=seconds)
     swept = Call.objects.filter(state=CallState.SENDING, claimed_at__lte=cutoff).update(
         state=CallState.UNKNOWN, error=gettext(WORKER_STOPPED)

@@ -60,11 +60,10 @@ def _listed(numbers: list[str]) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def over_limits(numbers: Iterable[str], *, now=None, extra: dict[str, int] | None = None) -> dict[str, str]:
+def over_limits(numbers: Iterable[str], *, now=None) -> dict[str, str]:
     """Numbers already called as often as EXOLVE_MAX_CALLS_PER_NUMBER_DAY / _WEEK allow -> the reason.
 
-    `extra`: calls about to be made to each number in the same batch (a claim of several
-    calls to one number counts them all). Limits of 0 mean no limit.
+    Limits of 0 mean no limit.
     """
     per_day, per_week = settings.EXOLVE_MAX_CALLS_PER_NUMBER_DAY, settings.EXOLVE_MAX_CALLS_PER_NUMBER_WEEK
     if not per_day and not per_week:
@@ -82,10 +81,9 @@ def over_limits(numbers: Iterable[str], *, now=None, extra: dict[str, int] | Non
             .order_by()
         )
         for row in rows:
-            before = (extra or {}).get(row["destination"], 0)
-            if per_day and row["day"] + before >= per_day:
+            if per_day and row["day"] >= per_day:
                 found[row["destination"]] = OVER_DAY_LIMIT
-            elif per_week and row["week"] + before >= per_week:
+            elif per_week and row["week"] >= per_week:
                 found[row["destination"]] = OVER_WEEK_LIMIT
     return found
 

@@ -7,7 +7,7 @@
 - `refresh_due_calls()`: refreshes the statistics of calls whose refresh is due, then
   re-enqueues itself (deferred) for the next due time. `schedule_refresh()` keeps at
   most one such deferred task waiting at or before any given time; while calls are
-  queued or sending, it also runs the safety net below every EXOLVE_SEND_STALLED_AFTER.
+  queued or sending, it also runs the safety net below every EXOLVE_SEND_TASK_LOST_AFTER.
 - `resume_stalled_sending()`: a safety net for queued calls no task will pick up (a
   lost enqueue, or a worker that died while sending).
 """
@@ -23,6 +23,8 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from jobs import task_queue
+
 from . import sending, statistics
 from .models import Broadcast, Call, CallState
 
@@ -33,6 +35,8 @@ SEND_PRIORITY = 10  # sending goes before statistics when both wait
 
 def enqueue_sending(broadcast_id: int, call_count: int, at: datetime | None = None) -> None:
     """Enqueue enough send tasks for the broadcast's calls to be shared among workers (from `at`)."""
+    # One send task keeps EXOLVE_MAX_IN_FLIGHT requests in flight: another task (another
+    # worker) helps only with more calls than that, up to EXOLVE_SEND_TASKS_PER_BROADCAST.
     per_task = max(settings.EXOLVE_MAX_IN_FLIGHT, 1)
     tasks = max(1, min(settings.EXOLVE_SEND_TASKS_PER_BROADCAST, math.ceil(call_count / per_task)))
     task = send_broadcast
@@ -71,16 +75,7 @@ def send_later(broadcast_id: int, at: datetime) -> bool:
 
 
 def _send_waiting_by(broadcast_id: int, at: datetime) -> bool:
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:
-        return False
-    from django.tasks import TaskResultStatus
-
-    waiting = DBTaskResult.objects.filter(
-        task_path=send_broadcast.module_path, status=TaskResultStatus.READY, run_after__lte=at + timedelta(seconds=1)
-    ).values_list("args_kwargs", flat=True)
-    return any((arguments.get("args") or [None])[0] == broadcast_id for arguments in waiting)
+    return task_queue.is_waiting(send_broadcast, due_by=at, argument=broadcast_id)
 
 
 @task()
@@ -127,22 +122,12 @@ def next_watch_time() -> datetime | None:
     """
     if not Call.objects.filter(state__in=(CallState.QUEUED, CallState.SENDING)).exists():
         return None
-    return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
+    return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
 
 
 def _refresh_waiting_by(due: datetime) -> bool:
     """Whether a refresh task is already waiting to run no later than `due` (+1 s slack)."""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: it cannot be inspected, so trust the caller
-        return False
-    from django.tasks import TaskResultStatus
-
-    return DBTaskResult.objects.filter(
-        task_path=refresh_due_calls.module_path,
-        status=TaskResultStatus.READY,
-        run_after__lte=due + timedelta(seconds=1),
-    ).exists()
+    return task_queue.is_waiting(refresh_due_calls, due_by=due)
 
 
 def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
@@ -156,7 +141,7 @@ def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
     broadcast ids it enqueued for.
     """
     if stalled_after is None:
-        stalled_after = timedelta(seconds=settings.EXOLVE_SEND_STALLED_AFTER)
+        stalled_after = timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
     cutoff = timezone.now() - stalled_after
     stalled = set(
         Call.objects.filter(state=CallState.QUEUED, queued_at__lte=cutoff)
@@ -178,17 +163,7 @@ def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
 
 def _broadcasts_being_sent() -> tuple[set, set]:
     """Broadcast ids with a send task (waiting, running); empty when the backend can't tell."""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:
-        return set(), set()
-    from django.tasks import TaskResultStatus
-
-    tasks = DBTaskResult.objects.filter(
-        task_path=send_broadcast.module_path,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-    ).values_list("status", "args_kwargs")
-    found = {TaskResultStatus.READY: set(), TaskResultStatus.RUNNING: set()}
-    for status, arguments in tasks:
-        found[status].add((arguments.get("args") or [None])[0])
-    return found[TaskResultStatus.READY], found[TaskResultStatus.RUNNING]
+    found = {task_queue.WAITING: set(), task_queue.RUNNING: set()}
+    for state, broadcast_id in task_queue.first_arguments(send_broadcast):
+        found[state].add(broadcast_id)
+    return found[task_queue.WAITING], found[task_queue.RUNNING]

@@ -2,9 +2,12 @@
 
 Everything comes from the environment (or a `.env` file beside manage.py) with
 embedded defaults, so that a fresh clone runs with nothing configured: SQLite under
-`var/`, the built-in Exolve sandbox, DEBUG on. `.env.example` lists every variable.
+`var/`, the built-in Exolve sandbox, DEBUG on. `.env.example` lists every variable an
+operator sets; the portal's own settings are declared (typed, with their checks) in
+exolve_portal/portal_settings.py.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal import portal_settings
 from exolve_portal.logs import build_logging
 from exolve_portal.private_files import private_file, private_folder, sqlite_file
 
@@ -183,7 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env.str("TIME_ZONE", default="Europe/Moscow")
+# TIME_ZONE is read with the portal's settings below (a zone that does not exist is a check error).
 USE_I18N = True
 USE_TZ = True
 
@@ -208,60 +212,13 @@ LOGIN_REDIRECT_URL = "admin:index"
 # the same database and run by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-# --- Exolve ---------------------------------------------------------------------
-EXOLVE_API_KEY = env.str("EXOLVE_API_KEY", default="")
-EXOLVE_API_URL = env.str("EXOLVE_API_URL", default="https://api.exolve.ru")
-# Without a key there is nothing real to talk to: use the built-in sandbox.
-EXOLVE_SANDBOX = env.bool("EXOLVE_SANDBOX", default=not EXOLVE_API_KEY)
-EXOLVE_SANDBOX_STATE = env.str("EXOLVE_SANDBOX_STATE", default=str(VAR_DIR / "sandbox.sqlite3"))
-EXOLVE_CONNECT_TIMEOUT = env.float("EXOLVE_CONNECT_TIMEOUT", default=3.05)
-EXOLVE_TIMEOUT = env.float("EXOLVE_TIMEOUT", default=15.0)
-EXOLVE_MAX_IN_FLIGHT = env.int("EXOLVE_MAX_IN_FLIGHT", default=20)
-# Exolve documents no rate limit: 0 means no cap (concurrency is still bounded).
-EXOLVE_MAX_RPS = env.float("EXOLVE_MAX_RPS", default=0.0)
-EXOLVE_SOURCE_NUMBERS = env.list("EXOLVE_SOURCE_NUMBERS", default=[])
-# Sending and statistics (calls app).
-EXOLVE_UPLOAD_MAX_ROWS = env.int("EXOLVE_UPLOAD_MAX_ROWS", default=10_000)
-EXOLVE_UPLOAD_MAX_BYTES = env.int("EXOLVE_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
-# Parallel send tasks enqueued per broadcast (each worker process runs one at a time).
-EXOLVE_SEND_TASKS_PER_BROADCAST = env.int("EXOLVE_SEND_TASKS_PER_BROADCAST", default=4)
-# A call left "sending" this long (seconds) belongs to a worker that died: it becomes "unknown".
-EXOLVE_SENDING_STALE_AFTER = env.int("EXOLVE_SENDING_STALE_AFTER", default=300)
-# Queued calls with no send task waiting, or whose send task's worker gave no sign of
-# life for this long (it died), are handed to a new send task.
-EXOLVE_SEND_STALLED_AFTER = env.int("EXOLVE_SEND_STALLED_AFTER", default=120)
-# Calls ring only inside these hours of the callee's local time, every day ("" or
-# "any": any time); a broadcast may set its own. The callee's zone comes from the
-# number when the numbering plan gives one, else from the broadcast (TIME_ZONE).
-EXOLVE_CALLING_HOURS = env.str("EXOLVE_CALLING_HOURS", default="09:00-21:00")
-# Automatic retries of calls that got no answer or were busy: defaults of the send form.
-EXOLVE_RETRIES = env.int("EXOLVE_RETRIES", default=0)
-EXOLVE_RETRY_AFTER_MINUTES = env.int("EXOLVE_RETRY_AFTER_MINUTES", default=30)
-# At most this many calls to one number per day and per week, across broadcasts (0: no limit).
-EXOLVE_MAX_CALLS_PER_NUMBER_DAY = env.int("EXOLVE_MAX_CALLS_PER_NUMBER_DAY", default=0)
-EXOLVE_MAX_CALLS_PER_NUMBER_WEEK = env.int("EXOLVE_MAX_CALLS_PER_NUMBER_WEEK", default=0)
-# Statistics refresh backoff: first after this many seconds, then ever less often.
-EXOLVE_REFRESH_FIRST_DELAY = env.float("EXOLVE_REFRESH_FIRST_DELAY", default=5.0)
-EXOLVE_REFRESH_MAX_DELAY = env.float("EXOLVE_REFRESH_MAX_DELAY", default=900.0)
-EXOLVE_REFRESH_MAX_AGE = env.float("EXOLVE_REFRESH_MAX_AGE", default=86_400.0)
-# A refresh task leases the calls it takes this long, renewed while its batch lasts.
-EXOLVE_REFRESH_LEASE = env.float("EXOLVE_REFRESH_LEASE", default=120.0)
-
-# Background jobs (jobs app): staff requests never wait on Exolve for long. Refreshing
-# more calls than this, or deleting more voice messages than this, runs as a job with
-# a progress page; a sync always does.
-EXOLVE_REFRESH_IN_REQUEST = env.int("EXOLVE_REFRESH_IN_REQUEST", default=20)
-EXOLVE_DELETE_IN_REQUEST = env.int("EXOLVE_DELETE_IN_REQUEST", default=5)
-# Exporting more calls than this (any format) runs as a job whose page offers the file
-# when ready. The XLSX of 100,000 calls, the slowest format, took 3.8 s on a shared 2-core
-# machine (the CSV 2.5 s); a machine 2.2x slower (the issue 14 one) makes it about 9 s,
-# well inside the 30 s a request should last and gunicorn's 60 s timeout.
-EXOLVE_EXPORT_IN_REQUEST = env.int("EXOLVE_EXPORT_IN_REQUEST", default=100_000)
-# Where those files wait to be downloaded, and how long they are kept (hours).
-EXOLVE_EXPORT_DIR = env.path("EXOLVE_EXPORT_DIR", default=str(VAR_DIR / "exports"))
-EXOLVE_EXPORT_KEEP_HOURS = env.float("EXOLVE_EXPORT_KEEP_HOURS", default=24.0)
-# A running job with no progress for this many seconds belongs to a stopped worker: failed.
-JOBS_STALE_AFTER = env.int("JOBS_STALE_AFTER", default=600)
+# --- The portal's own settings (exolve_portal/portal_settings.py declares each one) ---
+# Typed and checked: a value that cannot be read keeps its default here and fails
+# `manage.py check` (exolve_portal/checks.py) with the setting's name.
+_PORTAL = portal_settings.read(os.environ, VAR_DIR)
+globals().update(_PORTAL.values)
+PORTAL_SETTINGS_UNREADABLE = _PORTAL.unreadable
+PORTAL_SETTINGS_OLD_NAMES = _PORTAL.old_names
 
 # Error pages (DEBUG) and error reports hide passwords in URLs (DATABASE_URL) besides secret-looking names.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "exolve_portal.error_reports.SecretsReporterFilter"

@@ -68,7 +68,6 @@ class Job(models.Model):
     # Kinds that must not run twice at once (a sync) share this key while active.
     exclusive_key = models.CharField(max_length=64, blank=True, default="")
     return_url = models.CharField(_("back to"), max_length=1000, blank=True)
-    task_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     started_at = models.DateTimeField(_("began running"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

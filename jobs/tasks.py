@@ -72,8 +72,7 @@ def start_job(
 
 
 def _enqueue(job: Job) -> None:
-    result = run_job.enqueue(job.pk)
-    Job.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    run_job.enqueue(job.pk)
 
 
 class _Progress:

@@ -96,7 +96,7 @@ def test_killed_sqlite_worker_leaves_unknown_calls_that_are_never_resent(sqlite_
     assert in_flight, "the worker should have been killed mid-send"
     sandbox.clear_faults()
     # The sweep (here through refresh_calls) marks them unknown; the next worker sends the rest only.
-    manage(env.copy() | {"EXOLVE_SENDING_STALE_AFTER": "0"}, "refresh_calls")
+    manage(env.copy() | {"EXOLVE_SENDING_CALL_UNKNOWN_AFTER": "0"}, "refresh_calls")
     wait_all([start_worker(env, "--batch")])
     states = sqlite_states(env)
     assert all(states[d] == "unknown" for d in in_flight)

@@ -145,8 +145,8 @@ def worker_db(tmp_path):
         sandbox_path,
         db_url=f"sqlite:///{db_path}",
         EXOLVE_MAX_IN_FLIGHT=5,
-        EXOLVE_SEND_STALLED_AFTER=2,
-        EXOLVE_SENDING_STALE_AFTER=2,
+        EXOLVE_SEND_TASK_LOST_AFTER=2,
+        EXOLVE_SENDING_CALL_UNKNOWN_AFTER=2,
     )
     manage(env, "migrate", "--no-input", "-v", "0")
     return env, db_path, Sandbox(sandbox_path)
