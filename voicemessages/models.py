@@ -238,7 +238,9 @@ class VoiceMessage(models.Model):
         if self._state.adding:
             self.pk = twin.pk
             self._state.adding = False
-            self.version = twin.version
+            # Its version now, locked: a sync writing it again meanwhile is no reason to refuse a new message.
+            stored = type(self)._base_manager.using(using).select_for_update().filter(pk=twin.pk)
+            self.version = stored.values_list("version", flat=True).first() or twin.version
             for name in ADOPTED_COLUMNS:
                 setattr(self, name, getattr(twin, name))
             kwargs = {**kwargs, "force_insert": False}
