@@ -19,8 +19,8 @@ from tests.factories import (
     synced_voice_message,
     texts,
 )
-from voicemessages.admin import VoiceMessageAdmin
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
+from voicemessages.provisioning import delete_at_exolve
 
 CHANGELIST = "admin:voicemessages_voicemessage_changelist"
 SYNC = "admin:voicemessages_voicemessage_sync"
@@ -186,10 +186,10 @@ def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(ex
 
 
 def test_admin_add_rolled_back_after_create_deletes_it_at_exolve(exolve, manager_client, monkeypatch):
-    def broken_log_addition(*args, **kwargs):
+    def broken_log(*args, **kwargs):
         raise RuntimeError("the admin log could not be written")
 
-    monkeypatch.setattr(VoiceMessageAdmin, "log_addition", broken_log_addition)
+    monkeypatch.setattr(type(LogEntry.objects), "log_actions", broken_log)
 
     with pytest.raises(RuntimeError):
         manager_client.post(reverse(ADD), form_data())
@@ -461,7 +461,7 @@ def test_refresh_action_updates_selected_and_marks_missing(exolve, manager_clien
     present = synced_voice_message(exolve, "Present")
     gone = synced_voice_message(exolve, "Gone")
     VoiceMessage.objects.filter(pk=present.pk).update(name="Stale here")
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
 
     response = manager_client.post(
         reverse(CHANGELIST),

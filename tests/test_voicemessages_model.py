@@ -21,7 +21,7 @@ from voicemessages.exceptions import (
     VoiceMessageDeleteError,
 )
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
-from voicemessages.provisioning import provisioning_guard
+from voicemessages.provisioning import delete_at_exolve, provisioning_guard
 from voicemessages.sync import sync_voice_messages
 
 UINT63_MAX = 2**63 - 1
@@ -370,7 +370,7 @@ def test_rollback_after_reprovision_keeps_the_old_copy_and_deletes_the_new(exolv
 def test_reprovisioning_a_message_missing_at_exolve_brings_it_back(exolve, django_capture_on_commit_callbacks):
     message = synced_voice_message(exolve, "Gone")
     exolve_id = message.exolve_id
-    message.delete_at_exolve()
+    delete_at_exolve(message)
     sync_voice_messages()
     message.refresh_from_db()
     assert message.missing_since is not None

@@ -1,4 +1,4 @@
-"""One decision of what a failed Delete at Exolve means (voicemessages/remote.py).
+"""One decision of what a failed Delete at Exolve means (voicemessages/provisioning.py: delete_exolve_id).
 
 Only Delete's documented not-found answer counts as "already deleted"; an HTML 404 (a
 proxy, a wrong base URL), a proxy's 502 or a transport failure keep the message, in
@@ -13,8 +13,7 @@ from tests import factories
 from tests.factories import DELETE, VoiceMessageFactory, synced_voice_message
 from voicemessages.exceptions import VoiceMessageDeleteError
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
-from voicemessages.provisioning import delete_or_record
-from voicemessages.remote import delete_at_exolve
+from voicemessages.provisioning import delete_exolve_id, delete_or_record
 
 exolve = factories.exolve
 manager = factories.manager
@@ -44,14 +43,14 @@ def answer(status, body):
 def test_a_delete_that_succeeds_is_deleted():
     client = ClientThatRaises()
 
-    result = delete_at_exolve(client, "vm-1")
+    result = delete_exolve_id(client, "vm-1")
 
     assert (result.deleted, result.already_gone, result.error) == (True, False, None)
     assert client.deleted == ["vm-1"]
 
 
 def test_deletes_documented_not_found_counts_as_deleted():
-    result = delete_at_exolve(ClientThatRaises(answer(404, '{"error": "error getting application"}')), "vm-1")
+    result = delete_exolve_id(ClientThatRaises(answer(404, '{"error": "error getting application"}')), "vm-1")
 
     assert (result.deleted, result.already_gone, result.error) == (True, True, None)
 
@@ -70,7 +69,7 @@ def test_deletes_documented_not_found_counts_as_deleted():
     ids=["html-404", "other-404", "getinfo-404", "proxy-502", "account-403", "timeout", "refused"],
 )
 def test_any_other_failure_is_not_deleted_and_says_why(error):
-    result = delete_at_exolve(ClientThatRaises(error), "vm-1")
+    result = delete_exolve_id(ClientThatRaises(error), "vm-1")
 
     assert (result.deleted, result.already_gone, result.error) == (False, False, error)
 

@@ -19,6 +19,7 @@ from tests.factories import (
 )
 from voicemessages.exceptions import SyncUnavailableError
 from voicemessages.models import VoiceMessage
+from voicemessages.provisioning import delete_at_exolve
 from voicemessages.sync import sync_voice_messages
 
 # Fixtures shared by the voice-message tests.
@@ -44,7 +45,7 @@ def test_sync_creates_updates_and_marks_missing(exolve):
     VoiceMessage.objects.filter(pk=changed.pk).update(name="Stale name")
     same = synced_voice_message(exolve, "Same")
     gone = synced_voice_message(exolve, "Gone")
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
 
     out, _err, status = run()
 
@@ -89,7 +90,7 @@ def test_message_that_comes_back_is_no_longer_missing(exolve):
 def test_dry_run_writes_nothing(exolve):
     exolve.add_voice_message("New")
     gone = synced_voice_message(exolve, "Gone")
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
 
     out, _err, status = run("--dry-run", "--prune")
 
@@ -101,7 +102,7 @@ def test_dry_run_writes_nothing(exolve):
 def test_prune_deletes_missing_messages_here_without_asking_exolve_to_delete(exolve):
     gone = synced_voice_message(exolve, "Gone")
     kept = synced_voice_message(exolve, "Kept")
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
     deletes_before = exolve.count(DELETE)
 
     out, _err, status = run("--prune")
@@ -116,7 +117,7 @@ def test_prune_deletes_missing_messages_here_without_asking_exolve_to_delete(exo
 def test_prune_keeps_messages_that_have_calls_and_says_so(exolve):
     gone = synced_voice_message(exolve, "Sent before")
     Call.objects.create(voice_message=gone, service_id=gone.exolve_id, source="74951234567", destination="79991234567")
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
 
     out, _err, status = run("--prune")
 
@@ -128,7 +129,7 @@ def test_prune_keeps_messages_that_have_calls_and_says_so(exolve):
 
 def test_without_prune_missing_messages_stay(exolve):
     gone = synced_voice_message(exolve)
-    gone.delete_at_exolve()
+    delete_at_exolve(gone)
 
     run()
 

@@ -1,14 +1,14 @@
 """Admin for voice messages: Exolve is the source of truth, the admin keeps it in step.
 
-- Add/change: the form creates the message at Exolve while validating, so a refusal
+- Add/change: the form creates the message at Exolve when found valid, so a refusal
   is shown on the form; ``changeform_view`` runs inside ``provisioning_guard`` so a
   Create whose row was not stored is undone at Exolve. Unlike Django's, these views
   hold no transaction while Exolve answers (on SQLite an open write transaction keeps
-  every other writer out): the row is written in its own short transaction after
-  Create, and its log entry right after it.
+  every other writer out): ``save_model`` writes the row and its log entry in one
+  short transaction after Create.
 - An edit of a copy that changed meanwhile is refused on the form, with what was typed.
 - Delete (one or selected): at Exolve first, per message, outside any transaction;
-  then the row and its log entry; what failed is kept and said.
+  then the row with its log entry (``delete_model``); what failed is kept and said.
 - "Sync from Exolve" (a POST-only extra URL) starts a background job and shows its
   progress page (a second click while one runs shows that one); "Refresh from Exolve"
   is an action. Deleting more than ``EXOLVE_DELETE_IN_REQUEST`` selected messages is a
@@ -16,13 +16,11 @@
 """
 
 import json
-from contextlib import ExitStack
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.options import TO_FIELD_VAR
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
@@ -45,8 +43,7 @@ from .exceptions import VoiceMessageChangedMeanwhile, VoiceMessageDeleteError, e
 from .forms import VoiceMessageForm
 from .jobs import DELETE, SYNC
 from .models import OrphanedVoiceMessage, VoiceMessage
-from .provisioning import provisioning_guard
-from .remote import delete_at_exolve
+from .provisioning import delete_at_exolve, delete_exolve_id, provisioning_guard
 from .sync import refresh_voice_messages
 from .wording import NAMES_SHOWN, quoted_names
 
@@ -177,34 +174,38 @@ class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     # --- add / change --------------------------------------------------------------
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().changeform_view(request, object_id, form_url, extra_context)
         # Around the writes: after a failed or refused save, what Exolve created is undone.
         with provisioning_guard():
-            if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
-                return super().changeform_view(request, object_id, form_url, extra_context)
-            # Django's own view runs all of this in one transaction; here it opens only
-            # at the first write (save_model), after the form's Create at Exolve, and
-            # holds the row and its log entry together.
             try:
-                with ExitStack() as writes:
-                    request.voicemessage_writes = writes
-                    return self._changeform_view(request, object_id, form_url, extra_context)
+                # Private: Django's changeform_view holds a transaction over the form's Create at Exolve.
+                return self._changeform_view(request, object_id, form_url, extra_context)
             except VoiceMessageChangedMeanwhile:
-                # Show the form again with what was typed and the reason; nothing is sent.
-                request.voicemessage_changed_meanwhile = True
+                # Changed while Exolve answered: built again, the form finds its version stale
+                # and says so, with what was typed; nothing is sent.
                 return self._changeform_view(request, object_id, form_url, extra_context)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        form.changed_meanwhile = getattr(request, "voicemessage_changed_meanwhile", False)
-        return form
-
     def save_model(self, request, obj, form, change):
+        """Write the row and its log entry in one short transaction, after the form's Create."""
         if not change:
             obj.created_by = request.user
-        replaced = obj._replaced_exolve_id
-        if writes := getattr(request, "voicemessage_writes", None):
-            writes.enter_context(transaction.atomic(using=router.db_for_write(self.model)))
-        super().save_model(request, obj, form, change)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            super().save_model(request, obj, form, change)
+            message = self.construct_change_message(request, form, [], not change)
+            if change:
+                super().log_change(request, obj, message)
+            else:
+                super().log_addition(request, obj, message)
+        self._say_what_exolve_did(request, obj)
+
+    def log_addition(self, request, obj, message):
+        """Nothing: save_model logs the addition with its row (Django would log after that transaction)."""
+
+    def log_change(self, request, obj, message):
+        """Nothing: save_model logs the change with its row (Django would log after that transaction)."""
+
+    def _say_what_exolve_did(self, request, obj):
         if obj.met_sync:
             self.message_user(
                 request,
@@ -214,62 +215,42 @@ class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
                 ),
                 messages.INFO,
             )
-        if replaced:
+        if obj.last_created and obj.last_created.replaces:
             self.message_user(
                 request,
                 _(
                     "Exolve cannot change a voice message, so a new one was created there "
                     "(Exolve id %(new)s) and the old one (%(old)s) is being deleted."
                 )
-                % {"new": obj.exolve_id, "old": replaced},
+                % {"new": obj.exolve_id, "old": obj.last_created.replaces},
                 messages.INFO,
             )
 
     # --- delete --------------------------------------------------------------------
 
     def delete_view(self, request, object_id, extra_context=None):
-        if request.method == "POST" and (response := self._delete_at_exolve_first(request, object_id)):
-            return response
-        try:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return super().delete_view(request, object_id, extra_context)
-        except VoiceMessageDeleteError as error:
-            # Raised inside the admin's transaction, which rolled back (with its log entry).
-            return self._delete_failed(request, object_id, error)
-
-    def _delete_at_exolve_first(self, request, object_id):
-        """On a confirmed deletion, delete at Exolve before Django's view opens its transaction.
-
-        Returns a response when Exolve refused (the row is kept); None to go on, and
-        then ``delete_model`` deletes the row here only.
-        """
-        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
-        if to_field and not self.to_field_allowed(request, to_field):
-            return None  # Django's view refuses it
-        obj = self.get_object(request, unquote(object_id), to_field)
-        if obj is None or not request.POST or not self.has_delete_permission(request, obj):
-            return None
-        _objects, _count, perms_needed, protected = self.get_deleted_objects([obj], request)
-        if perms_needed or protected:
-            return None
         try:
-            obj.delete_at_exolve()
+            # Private: Django's delete_view holds a transaction over delete_model's Delete at Exolve.
+            return self._delete_view(request, object_id, extra_context)
         except VoiceMessageDeleteError as error:
-            return self._delete_failed(request, object_id, error)
-        request.voicemessage_deleted_at_exolve = obj.exolve_id
-        return None
-
-    def _delete_failed(self, request, object_id, error):
-        self.message_user(request, error.user_message, messages.ERROR)
-        change_url = reverse(
-            f"admin:{self._url_name('change')}", args=[quote(object_id)], current_app=self.admin_site.name
-        )
-        return HttpResponseRedirect(change_url)
+            # Raised before the row was touched: it is kept, and nothing was logged.
+            self.message_user(request, error.user_message, messages.ERROR)
+            change_url = reverse(
+                f"admin:{self._url_name('change')}", args=[quote(object_id)], current_app=self.admin_site.name
+            )
+            return HttpResponseRedirect(change_url)
 
     def delete_model(self, request, obj):
-        if obj.exolve_id and getattr(request, "voicemessage_deleted_at_exolve", None) == obj.exolve_id:
-            obj.delete_locally()  # already deleted at Exolve by delete_view
-        else:
-            obj.delete()
+        """Delete at Exolve first (a refusal raises, the row is kept); then the row and its log entry."""
+        delete_at_exolve(obj)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            super().log_deletions(request, [obj])
+            obj.delete_locally()
+
+    def log_deletions(self, request, queryset):
+        """Nothing: a deletion is logged once Exolve has deleted the message (delete_model, delete_selected)."""
 
     def delete_queryset(self, request, queryset):
         """Delete each message at Exolve, then here; say per message what was and was not deleted."""
@@ -321,7 +302,7 @@ class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         report = self.delete_queryset(request, queryset)
         if report.deleted:
             # Logged after the fact, and only for what really went.
-            self.log_deletions(request, report.deleted)
+            super().log_deletions(request, report.deleted)
         return None
 
     # --- refresh and sync ----------------------------------------------------------
@@ -427,7 +408,7 @@ class OrphanedVoiceMessageAdmin(admin.ModelAdmin):
 
 
 def _delete_quietly(orphan: OrphanedVoiceMessage) -> bool:
-    result = delete_at_exolve(get_client(), orphan.exolve_id)
+    result = delete_exolve_id(get_client(), orphan.exolve_id)
     if not result.deleted:
         OrphanedVoiceMessage.objects.filter(pk=orphan.pk).update(error=str(result.error))
     return result.deleted

@@ -1,15 +1,16 @@
 """The admin form for a voice message: saving it creates the message at Exolve.
 
-Create happens while the form is validated (in ``_post_clean``), because that is the
-only point where the admin can still show a refusal as a form error instead of an
-error page. Use the form inside ``provisioning_guard()`` (the admin does): a form that
-validates but is never saved would otherwise leave its new message at Exolve, and
-outside any transaction (the admin is): on SQLite the write lock would be held while
-Exolve answers.
+Create happens when the form is found valid (``is_valid()``, after all of Django's
+checks, the model's own included), because that is the only point where the admin can
+still show a refusal as a form error instead of an error page. Use the form inside
+``provisioning_guard()`` (the admin does): a form that validates but is never saved
+would otherwise leave its new message at Exolve, and outside any transaction (the
+admin is): on SQLite the write lock would be held while Exolve answers.
 
 The form carries the ``version`` of the copy it was filled from (a hidden field): an
 edit of a copy that changed meanwhile is refused before anything is sent, and
-``save()`` refuses it too if the change happens while Create is answering.
+``save()`` refuses it too if the change happens while Create is answering (the admin
+then shows the form again, which finds its version stale).
 """
 
 import re
@@ -24,9 +25,11 @@ from exolve_portal.exolve import sandbox_account
 
 from .exceptions import ProvisioningError, changed_meanwhile_message
 from .models import VoiceMessage
+from .provisioning import create_at_exolve
 from .validators import MEDIA_ID_MAX, normalise_redirect_number
 
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+DIGIT_RANGE = _("The redirect digit must be a single digit from 0 to 9.")
 
 
 class MediaIdField(forms.IntegerField):
@@ -77,15 +80,14 @@ class VoiceMessageForm(forms.ModelForm):
         label=_("redirect digit"),
         required=False,  # empty: no redirect, or the default digit 0 with a number
         help_text=VoiceMessage._meta.get_field("redirect_digit").help_text,
-        error_messages={"invalid": _("The redirect digit must be a single digit from 0 to 9.")},
+        # The range here too: clean() sets the digit aside when the number cannot be read.
+        min_value=0,
+        max_value=9,
+        error_messages={"invalid": DIGIT_RANGE, "min_value": DIGIT_RANGE, "max_value": DIGIT_RANGE},
         widget=forms.NumberInput(attrs={"min": 0, "max": 9, "step": 1}),
     )
     # Text, read in clean_version: a hidden field's own errors would be invisible.
     version = forms.CharField(label=_("version"), widget=forms.HiddenInput, required=False)
-
-    # Set (on a per-request form class) when a save of this very form was refused
-    # because the message changed meanwhile: validation then says so, sending nothing.
-    changed_meanwhile = False
 
     class Meta:
         model = VoiceMessage
@@ -114,33 +116,29 @@ class VoiceMessageForm(forms.ModelForm):
         version = self.cleaned_data["version"].strip()
         return int(version) if version.isascii() and version.isdigit() else None
 
-    def _update_errors(self, errors):
-        # A number that could not be read already says so: "give the number" would confuse.
-        if self.has_error("redirect_number") and hasattr(errors, "error_dict"):
-            kept = [e for e in errors.error_dict.get("redirect_number", []) if e.code != "digit_without_number"]
-            if kept:
-                errors.error_dict["redirect_number"] = kept
-            else:
-                errors.error_dict.pop("redirect_number", None)
-            if not errors.error_dict:
-                return
-        super()._update_errors(errors)
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.has_error("redirect_number"):
+            # A number that could not be read already says so: the model's "give the
+            # number" (it would see no number) would confuse. The digit's range is checked above.
+            cleaned_data.pop("redirect_digit", None)
+        if self.is_stale():
+            self.add_error(None, changed_meanwhile_message())
+        return cleaned_data
 
     def is_stale(self) -> bool:
         """True when the message changed since the copy this form was filled from."""
-        if self.changed_meanwhile:
-            return True
         return self.stored_version is not None and self.cleaned_data.get("version") != self.stored_version
 
-    def _post_clean(self):
-        super()._post_clean()
-        if self.is_stale():
-            self.add_error(None, changed_meanwhile_message())
-        if self.errors or not self.instance.needs_provisioning():
-            return
+    def is_valid(self):
+        """Valid, and created at Exolve when saving needs it; a refusal becomes a form error."""
+        valid = super().is_valid()
+        if not valid or not self.instance.needs_provisioning():
+            return valid
         try:
-            self.instance.provision()
+            create_at_exolve(self.instance)
         except ValidationError as error:
-            self._update_errors(error)
+            self.add_error(None, error)
         except ProvisioningError as error:
             self.add_error(error.field or NON_FIELD_ERRORS, error.user_message)
+        return not self.errors

@@ -1,7 +1,8 @@
 """VoiceMessage: the local mirror of one Exolve voice message (Exolve is the source of truth).
 
-How a row and Exolve stay in step:
-- ``save()`` of a new message calls Create at Exolve first and stores the returned id;
+``save()`` and ``delete()`` keep Exolve in step, through ``provisioning.py`` (which
+holds every call to Exolve for them):
+- ``save()`` of a new message creates it at Exolve first and stores the returned id;
   if Exolve refuses, ``ProvisioningError`` is raised and nothing is saved.
 - ``save()`` after a change to what Exolve holds (name, media id, redirect) creates a
   new copy at Exolve, stores its id and deletes the old copy once that is committed
@@ -14,37 +15,24 @@ How a row and Exolve stay in step:
   so a stale edit never overwrites someone else's, and its new copy at Exolve is undone.
 - Exolve is never called inside the local write transaction: Create happens before
   it opens (SQLite holds its write lock for the whole transaction).
-See ``provisioning.py`` for what happens when the two sides fall out of step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import VoiceMessageInfo
-from exolve_portal.exolve_connection import get_client
 from exolve_portal.fields import staff_member
-from exolve_portal.threads import in_current_language
 
-from .exceptions import (
-    BulkDeleteError,
-    ProvisioningError,
-    VoiceMessageChangedMeanwhile,
-    VoiceMessageDeleteError,
-)
-from .provisioning import delete_or_record, provisioning_guard, track_created
-from .remote import delete_at_exolve
+from . import provisioning
+from .exceptions import BulkDeleteError, VoiceMessageChangedMeanwhile
+from .provisioning import BulkDeleteReport, Created
 from .validators import (
     MEDIA_ID_MAX,
     NAME_MAX_LENGTH,
@@ -64,18 +52,6 @@ SYNCED_COLUMNS = [*PROVISIONED_FIELDS, "exolve_created_at", "raw", "missing_sinc
 # Columns a sync keeps from its own row when a save adopts that row (Exolve's answer
 # is fuller than Create's).
 ADOPTED_COLUMNS = ("exolve_created_at", "raw", "synced_at")
-
-
-@dataclass
-class BulkDeleteReport:
-    """What a bulk deletion did, message by message."""
-
-    deleted: list[VoiceMessage] = field(default_factory=list)
-    failed: list[tuple[VoiceMessage, VoiceMessageDeleteError]] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return len(self.deleted) + len(self.failed)
 
 
 class VoiceMessageQuerySet(models.QuerySet):
@@ -99,23 +75,7 @@ class VoiceMessageQuerySet(models.QuerySet):
         Exolve's "not found" counts as deleted; any other failure keeps that row.
         ``progress(done, total)``, if given, is called in this thread as answers come.
         """
-        messages = list(self.order_by("pk"))
-        report = BulkDeleteReport()
-        if not messages:
-            return report
-        workers = max(1, min(settings.EXOLVE_MAX_IN_FLIGHT, len(messages)))
-        outcomes = []
-        delete = in_current_language(_delete_at_exolve_or_error)  # its error text is for the reader
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for done, outcome in enumerate(pool.map(delete, messages), start=1):
-                outcomes.append(outcome)
-                if progress:
-                    progress(done, len(messages))
-        for message, error in zip(messages, outcomes, strict=True):
-            if error is None:
-                report.deleted.append(message)
-            else:
-                report.failed.append((message, error))
+        report = provisioning.delete_each_at_exolve(list(self.order_by("pk")), progress)
         if report.deleted:
             # Exolve no longer has them: remove the rows without asking Exolve again.
             self.model.objects.filter(pk__in=[m.pk for m in report.deleted]).delete_locally()
@@ -143,14 +103,6 @@ def _related_rows_exist(rows) -> bool:
             if relation.related_model._base_manager.filter(**lookup).exists():
                 return True
     return False
-
-
-def _delete_at_exolve_or_error(message: VoiceMessage) -> VoiceMessageDeleteError | None:
-    try:
-        message.delete_at_exolve()
-    except VoiceMessageDeleteError as error:
-        return error
-    return None
 
 
 class VoiceMessage(models.Model):
@@ -222,10 +174,10 @@ class VoiceMessage(models.Model):
         super().__init__(*args, **kwargs)
         # What Exolve holds for this row, as last loaded or saved; None for a new object.
         self._exolve_values: tuple | None = None
-        # Set between Create at Exolve and the local write that stores the new id.
-        self._pending_exolve_id: str | None = None
-        self._replaced_exolve_id: str | None = None
-        # True after save() found the row of its new Exolve id already stored by a sync.
+        # Set by provisioning.create_at_exolve until the row holding the new id is written.
+        self.exolve_pending: Created | None = None
+        # What the last save() did at Exolve (None: nothing), and whether it met a sync's row.
+        self.last_created: Created | None = None
         self.met_sync = False
 
     def __str__(self):
@@ -241,18 +193,16 @@ class VoiceMessage(models.Model):
         transaction opens, so no database lock is held while Exolve answers.
         """
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with provisioning_guard(using):
+        with provisioning.provisioning_guard(using):
             if self.needs_provisioning():
-                self.provision()
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                extra = {"version"}
-                if self._pending_exolve_id:
-                    extra |= {*PROVISIONED_FIELDS, "exolve_id", *SYNCED_COLUMNS}
+                provisioning.create_at_exolve(self)
+            created = self.exolve_pending
+            if created:
+                # Again: create_at_exolve may have run (in a form) outside any guard.
+                provisioning.track_created(created.exolve_id, self.name)
+            if (update_fields := kwargs.get("update_fields")) is not None:
+                extra = {"version", *PROVISIONED_FIELDS, "exolve_id", *SYNCED_COLUMNS} if created else {"version"}
                 kwargs["update_fields"] = {*update_fields, *extra}
-            if self._pending_exolve_id:
-                # Re-registered: provision() may have run (in a form) outside any guard.
-                track_created(self._pending_exolve_id, self.name)
             # A savepoint, so a failed write leaves the caller's transaction usable
             # and the guard can check what was stored.
             before = (self.pk, self.version, self._state.adding)
@@ -262,13 +212,10 @@ class VoiceMessage(models.Model):
             except BaseException:
                 self.pk, self.version, self._state.adding = before  # nothing was written
                 raise
-            self._pending_exolve_id = None
+            self.exolve_pending, self.last_created = None, created
             self._exolve_values = self._provisioned_values()
-            if self._replaced_exolve_id:
-                old_id, self._replaced_exolve_id = self._replaced_exolve_id, None
-                transaction.on_commit(
-                    partial(delete_or_record, old_id, self.name, reason="replaced", using=using), using=using
-                )
+            if created:
+                provisioning.replace_at_exolve(created, self.name, using=using)
 
     save.alters_data = True
 
@@ -291,7 +238,9 @@ class VoiceMessage(models.Model):
         if self._state.adding:
             self.pk = twin.pk
             self._state.adding = False
-            self.version = twin.version
+            # Its version now, locked: a sync writing it again meanwhile is no reason to refuse a new message.
+            stored = type(self)._base_manager.using(using).select_for_update().filter(pk=twin.pk)
+            self.version = stored.values_list("version", flat=True).first() or twin.version
             for name in ADOPTED_COLUMNS:
                 setattr(self, name, getattr(twin, name))
             kwargs = {**kwargs, "force_insert": False}
@@ -318,9 +267,9 @@ class VoiceMessage(models.Model):
 
     def _row_stored_by_sync(self, using) -> VoiceMessage | None:
         """The other row holding this save's new Exolve id, if a sync stored one meanwhile."""
-        if not self._pending_exolve_id:
+        if not self.exolve_pending:
             return None
-        rows = type(self)._base_manager.using(using).filter(exolve_id=self._pending_exolve_id)
+        rows = type(self)._base_manager.using(using).filter(exolve_id=self.exolve_pending.exolve_id)
         if self.pk is not None and not self._state.adding:
             rows = rows.exclude(pk=self.pk)
         if not self._state.adding and _related_rows_exist(rows):
@@ -329,7 +278,7 @@ class VoiceMessage(models.Model):
 
     def delete(self, *args, **kwargs):
         """Delete at Exolve, then here. Raises VoiceMessageDeleteError (row kept) if Exolve fails."""
-        self.delete_at_exolve()
+        provisioning.delete_at_exolve(self)
         return super().delete(*args, **kwargs)
 
     delete.alters_data = True
@@ -347,8 +296,6 @@ class VoiceMessage(models.Model):
             instance._exolve_values = instance._provisioned_values()
         return instance
 
-    # --- state ---------------------------------------------------------------------
-
     def _provisioned_values(self) -> tuple:
         return tuple(getattr(self, name) for name in PROVISIONED_FIELDS)
 
@@ -361,7 +308,7 @@ class VoiceMessage(models.Model):
 
         An unsaved object given an ``exolve_id`` is stored as it is (test data, imports).
         """
-        if self._pending_exolve_id:
+        if self.exolve_pending:
             return False
         if not self.exolve_id:
             return True
@@ -371,8 +318,6 @@ class VoiceMessage(models.Model):
             # Loaded with deferred fields: compare with what is stored.
             self._exolve_values = type(self)._base_manager.filter(pk=self.pk).values_list(*PROVISIONED_FIELDS).first()
         return self._provisioned_values() != self._exolve_values
-
-    # --- validation ----------------------------------------------------------------
 
     def clean_fields(self, exclude=None):
         """Also normalises the redirect number as people type it (+7 (999) 123-45-67)."""
@@ -402,50 +347,6 @@ class VoiceMessage(models.Model):
         """Raise ValidationError unless the fields Exolve holds are valid; nothing is sent."""
         exclude = [f.name for f in self._meta.fields if f.name not in PROVISIONED_FIELDS]
         self.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-
-    # --- Create at Exolve ----------------------------------------------------------
-
-    def provision(self) -> str:
-        """Create this message at Exolve with its current values; return the new id.
-
-        Validates first (ValidationError: nothing sent). Raises ProvisioningError when
-        Exolve refuses or its answer is lost; never retries a Create that may have
-        arrived. The row is not written here: ``save()`` does that.
-        """
-        self.validate_for_exolve()
-        try:
-            new_id = get_client().create_voice_message(
-                self.name, self.media_id, self.redirect_digit, self.redirect_number or None
-            )
-        except errors.ExolveError as error:
-            raise ProvisioningError.from_exolve(error) from error
-        track_created(new_id, self.name)
-        if self.exolve_id and not self._replaced_exolve_id:
-            self._replaced_exolve_id = self.exolve_id
-        self.exolve_id = new_id
-        self._pending_exolve_id = new_id
-        self.exolve_created_at = None  # Create answers only the id; a sync fills this in
-        self.raw = {"id": new_id}
-        self.synced_at = timezone.now()
-        self.missing_since = None
-        return new_id
-
-    # --- Delete at Exolve ----------------------------------------------------------
-
-    def delete_at_exolve(self) -> None:
-        """Delete this message at Exolve; "not found" there counts as done.
-
-        Raises VoiceMessageDeleteError on any other failure.
-        """
-        if not self.exolve_id:
-            return
-        result = delete_at_exolve(get_client(), self.exolve_id)
-        if not result.deleted:
-            raise VoiceMessageDeleteError(self, result.error) from result.error
-
-    delete_at_exolve.alters_data = True
-
-    # --- Rows from Exolve's answers -------------------------------------------------
 
     @staticmethod
     def values_from_exolve(info: VoiceMessageInfo) -> dict:

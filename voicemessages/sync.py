@@ -85,10 +85,11 @@ class SyncResult:
 
 
 def summary_text(counts: dict[str, int]) -> str:
-    """"created N, updated N, unchanged N, missing N, failed N" from ``SyncResult.counts()``."""
-    return _(
-        "created %(created)d, updated %(updated)d, unchanged %(unchanged)d, missing %(missing)d, failed %(failed)d"
-    ) % counts
+    """ "created N, updated N, unchanged N, missing N, failed N" from ``SyncResult.counts()``."""
+    return (
+        _("created %(created)d, updated %(updated)d, unchanged %(unchanged)d, missing %(missing)d, failed %(failed)d")
+        % counts
+    )
 
 
 def fetch_infos(
