@@ -248,9 +248,9 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from calls.claims import claim_calls
     from calls.lifecycle import BroadcastState
     from calls.models import Broadcast, Call, CallState
-    from calls.claims import claim_calls
     from voicemessages.models import VoiceMessage
 
     message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
