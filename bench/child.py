@@ -248,9 +248,9 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from calls.claims import claim_calls
     from calls.lifecycle import BroadcastState
     from calls.models import Broadcast, Call, CallState
-    from calls.sending import claim_calls
     from voicemessages.models import VoiceMessage
 
     message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
@@ -322,7 +322,7 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
         )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-        queryset = queryset.order_by("not_before").values_list(  # as sending._claim_batch
+        queryset = queryset.order_by("not_before").values_list(  # as claims._claim_batch
             "pk", "source", "destination", "time_zone", "voice_message_id", "voice_message__exolve_id",
             "voice_message__missing_since",
         )[:limit]  # fmt: skip

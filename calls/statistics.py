@@ -3,17 +3,15 @@
 Calls that are not final are refreshed with backoff: first `EXOLVE_REFRESH_FIRST_DELAY`
 seconds after sending, then each time after half the call's age (capped at
 `EXOLVE_REFRESH_MAX_DELAY`), until a final status or `EXOLVE_REFRESH_MAX_AGE`.
-Exolve requests run in a bounded thread pool; all database writes happen in the
-calling thread, one UPDATE per call.
+Exolve requests run `EXOLVE_MAX_IN_FLIGHT` at a time (`threads.InFlight`); all database
+writes happen in the calling thread, one UPDATE per call.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,7 +22,7 @@ from django.utils.translation import gettext, ngettext
 
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
-from exolve_portal.threads import in_current_language
+from exolve_portal.threads import InFlight
 
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
@@ -106,13 +104,6 @@ def changes_from_error(exc: Exception, sent_at, now) -> dict:
     }
 
 
-def _fetch(client, call_id):
-    try:
-        return client.get_call(call_id), None
-    except Exception as exc:  # recorded on the call, never raised out of a batch
-        return None, exc
-
-
 def refresh_calls(
     calls: Iterable[Call],
     *,
@@ -127,49 +118,36 @@ def refresh_calls(
     worker takes them again and asks Exolve twice.
     """
     slots = max(int(max_in_flight or settings.EXOLVE_MAX_IN_FLIGHT), 1)
-    client = get_client()
     summary = RefreshSummary()
     asked = [c for c in calls if c.call_id]
-    not_done = {call.pk for call in asked}
-    answers: queue.SimpleQueue = queue.SimpleQueue()
-    fetch = in_current_language(_fetch)
-    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="exolve-refresh") as pool:
-        # Every request is queued at once: a free thread takes the next one by itself while
-        # this thread writes answers, so no slot waits for the database.
-        def answered(future, call):
-            if not future.cancelled():  # cancelled: after an error, never asked
-                answers.put((call, *future.result()))
-
+    if not asked:
+        return summary
+    client = get_client()
+    # Every request is handed over at once: a free thread takes the next one by itself
+    # while this thread writes answers, so no slot waits for the database. Whatever ends
+    # the batch, Exolve is asked nothing more (the requests already made finish); the
+    # calls not asked stay leased until their lease runs out, then another refresh takes them.
+    with InFlight(lambda call: client.get_call(call.call_id), min(slots, len(asked)), name="exolve-refresh") as pool:
         for call in asked:
-            pool.submit(fetch, client, call.call_id).add_done_callback(lambda future, call=call: answered(future, call))
-        try:
-            _collect(answers, not_done, summary, progress, leased)
-        except BaseException:
-            # Ask Exolve nothing more (the requests already made finish); the calls not
-            # asked stay leased until their lease runs out, then another refresh takes them.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+            pool.submit(call)
+        _collect(pool, {call.pk for call in asked}, summary, progress, leased)
     return summary
 
 
-def _collect(answers: queue.SimpleQueue, not_done: set, summary: RefreshSummary, progress, leased: bool) -> None:
+def _collect(pool: InFlight, not_done: set, summary: RefreshSummary, progress, leased: bool) -> None:
     """Write the answers as they come back, renewing the lease of the calls still out."""
     renewed = time.monotonic()
     while not_done:
-        try:
-            results = [answers.get(timeout=_lease_seconds() / 3)]
-        except queue.Empty:
-            results = []
-        results += _drain(answers)
+        results = pool.drain(_lease_seconds() / 3)
         if leased and time.monotonic() - renewed >= _lease_seconds() / 3:
             renewed = time.monotonic()
-            _renew_lease(list(not_done - {call.pk for call, _info, _exc in results}))
+            _renew_lease(list(not_done - {call.pk for call, _answer in results}))
         if not results:
             continue
-        not_done -= {call.pk for call, _info, _exc in results}
+        not_done -= {call.pk for call, _answer in results}
         now = timezone.now()
         with transaction.atomic():
-            finals = [call for call, info, exc in results if _write(call, info, exc, now, summary)]
+            finals = [call for call, answer in results if _write(call, answer, now, summary)]
             for retry in retries_for(finals, now):
                 summary.retries += 1
                 earliest = summary.retry_sends.get(retry.broadcast_id)
@@ -178,25 +156,15 @@ def _collect(answers: queue.SimpleQueue, not_done: set, summary: RefreshSummary,
             progress(len(results))
 
 
-def _drain(answers: queue.SimpleQueue) -> list:
-    """What has come back so far, without waiting."""
-    items = []
-    while True:
-        try:
-            items.append(answers.get_nowait())
-        except queue.Empty:
-            return items
-
-
-def _write(call, info, exc, now, summary) -> bool:
-    """Write one answer; True when the call just became final (so it may deserve a retry)."""
-    if info is not None:
-        changes = changes_from_info(info, call.sent_at, now)
+def _write(call, answer, now, summary) -> bool:
+    """Write one answer (GetInfo's, or its error); True when the call just became final (it may deserve a retry)."""
+    if not isinstance(answer, Exception):
+        changes = changes_from_info(answer, call.sent_at, now)
         summary.refreshed += 1
         if changes["state"] == CallState.FINISHED:
             summary.finished += 1
     else:
-        changes = changes_from_error(exc, call.sent_at, now)
+        changes = changes_from_error(answer, call.sent_at, now)
         summary.failed += 1
         if changes.get("state") == CallState.FINISHED:
             summary.finished += 1
@@ -220,7 +188,7 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
             # What a refresh reads, and what a retry copies (calls/retries.py).
             "pk", "call_id", "sent_at", "destination", "next_refresh_at", "state", "broadcast_id", "attempt",
             "first_attempt_id", "voice_message_id", "service_id", "source", "requested_by_id", "time_zone",
-        )
+        )  # fmt: skip
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)
         calls = list(queryset.order_by("next_refresh_at")[:limit])

@@ -2,7 +2,7 @@
 
 Each change locks the broadcast's row, checks the move against `lifecycle.TRANSITIONS`,
 writes it with who and when, and leaves an entry in the audit trail. Claims lock the
-same row (`sending.claim_calls`), so once a stop or a pause has committed no worker
+same row (`claims.claim_calls`), so once a stop or a pause has committed no worker
 takes another call of it; calls a worker already holds are given back (paused) or
 canceled (stopped) at its next turn, and those already handed to Exolve finish.
 """

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from calls import sending
+from calls import claims, sending
 from calls.models import Broadcast, Call, CallState
 from calls.recording import SendPlan, create_broadcast, new_token
 from tests.factories_calls import SOURCE, postgres_only, skip_unless_postgres, worker_env
@@ -201,13 +201,13 @@ def test_the_pace_counts_from_when_the_claim_holds_the_broadcasts_lock(voice_mes
     start = timezone.now() + timedelta(seconds=5)
     clock = {"now": start}
     monkeypatch.setattr(timezone, "now", lambda: clock["now"])
-    lock = sending._lock_broadcast
+    lock = claims._lock_broadcast
 
     def lock_after_a_wait(broadcast_id):  # another worker held the lock this long
         clock["now"] += waited
         return lock(broadcast_id)
 
-    monkeypatch.setattr(sending, "_lock_broadcast", lock_after_a_wait)
+    monkeypatch.setattr(claims, "_lock_broadcast", lock_after_a_wait)
     got = claim(broadcast)
     assert len(got.calls) == 1
     held = start + waited

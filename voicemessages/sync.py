@@ -1,10 +1,11 @@
 """Mirroring Exolve's voice messages into the portal's table (the command and the admin button).
 
 ``sync_voice_messages()`` asks GetList, then GetInfo for every id with bounded
-concurrency (the client is thread-safe; database writes stay in the calling thread),
-stores the answers through ``VoiceMessage.bulk_update_or_create_from_exolve`` (which
-never calls Create), marks rows Exolve no longer has and, with ``prune``, deletes those
-locally. A row counts as missing only when GetInfo answers "not found" for it.
+concurrency (``threads.InFlight``; the client is thread-safe; database writes stay in
+the calling thread), stores the answers through
+``VoiceMessage.bulk_update_or_create_from_exolve`` (which never calls Create), marks
+rows Exolve no longer has and, with ``prune``, deletes those locally. A row counts as
+missing only when GetInfo answers "not found" for it.
 ``refresh_voice_messages()`` does the GetInfo part for chosen rows.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import ExolveClient, VoiceMessageInfo
 from exolve_portal.exolve_connection import get_client
-from exolve_portal.threads import in_current_language
+from exolve_portal.threads import InFlight
 
 from .exceptions import SyncUnavailableError
 from .models import VoiceMessage
@@ -104,28 +104,29 @@ def fetch_infos(
     failed: dict[str, errors.ExolveError] = {}
     if not ids:
         return infos, gone, failed
-    with ThreadPoolExecutor(max_workers=max(1, min(max_in_flight, len(ids)))) as pool:
-        get_info = in_current_language(client.get_voice_message)
-        futures = {pool.submit(get_info, exolve_id): exolve_id for exolve_id in ids}
-        for done, future in enumerate(as_completed(futures), start=1):
-            exolve_id = futures[future]
-            try:
-                info = future.result()
-            except errors.ExolveError as error:
-                if errors.is_gone(error):
-                    gone.add(exolve_id)
-                else:
-                    logger.warning("GetInfo %s failed: %s", exolve_id, error)
-                    failed[exolve_id] = error
-            else:
-                if info.id != exolve_id:
+    with InFlight(client.get_voice_message, min(max_in_flight, len(ids)), name="exolve-sync") as pool:
+        for exolve_id in ids:
+            pool.submit(exolve_id)
+        done = 0
+        while done < len(ids):
+            for exolve_id, answer in pool.drain(None):
+                done += 1
+                if isinstance(answer, errors.ExolveError):
+                    if errors.is_gone(answer):
+                        gone.add(exolve_id)
+                    else:
+                        logger.warning("GetInfo %s failed: %s", exolve_id, answer)
+                        failed[exolve_id] = answer
+                elif isinstance(answer, Exception):
+                    raise answer  # a surprise, not an answer: the sync stops
+                elif answer.id != exolve_id:
                     failed[exolve_id] = errors.MalformedResponseError(
-                        f"asked for {exolve_id!r}, got {info.id!r}", status=200, endpoint="voice-message/v1/GetInfo"
+                        f"asked for {exolve_id!r}, got {answer.id!r}", status=200, endpoint="voice-message/v1/GetInfo"
                     )
                 else:
-                    infos[exolve_id] = info
-            if progress:
-                progress(done, len(ids))
+                    infos[exolve_id] = answer
+                if progress:
+                    progress(done, len(ids))
     return infos, gone, failed
 
 
