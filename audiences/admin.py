@@ -1,9 +1,9 @@
-"""The stop list in the admin: its list, add form, import and export pages, and the calls' way onto it.
+"""The stop list in the admin: its list, add form, import and export pages.
 
 Who may do what comes from the roles (exolve_portal/roles.py): Operators view the list
 and add numbers (one by one, by import, or from calls), Managers also change and remove
-them. Django logs the admin's add, change and delete; imports and additions from calls
-go through `stop_list.add`, which logs each addition too.
+them. Django logs the admin's add, change and delete; imports (and additions from calls,
+calls.admin_call_stop_list) go through `stop_list.add`, which logs each addition too.
 """
 
 from django import forms
@@ -12,27 +12,22 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from exolve_portal.admin_filters import BoundedDateFieldListFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
+from exolve_portal.admin_urls import admin_url
 from exolve_portal.pagination import ADMIN_PAGE
+from exolve_portal.spreadsheets import CSV, CSV_EXCEL, XLSX
 from jobs.views import job_url
 
-from . import stop_list
 from .admin_search import NumberSearchMixin
-from .admin_urls import admin_url
-from .models import Call, StopListEntry, StopListReason
-from .permissions import ADD_TO_STOP_LIST_PERMISSION
+from .models import StopListEntry, StopListReason
 from .phones import InvalidNumber, LineTooLong, ListRefused, normalize, split_lines
-from .spreadsheets import CSV, CSV_EXCEL, XLSX
 from .stop_list_files import (
     STOP_LIST_IN_REQUEST,
     STOP_LIST_MAX_NUMBERS,
@@ -44,17 +39,9 @@ from .stop_list_files import (
 from .stop_list_jobs import start_import
 from .uploads import UploadError, read_numbers_file
 
-# How many numbers a confirmation page lists before "and N more".
-SHOWN_NUMBERS = 100
-
 # What an import or an addition says, each for a count of numbers.
 ADDED_FROM_FILE = ngettext_lazy(
     "Added %(count)d number to the stop list.", "Added %(count)d numbers to the stop list.", "count"
-)
-PUT_ON_STOP_LIST = ngettext_lazy(
-    "Put %(count)d number on the stop list: it will not be called, queued calls included.",
-    "Put %(count)d numbers on the stop list: they will not be called, queued calls included.",
-    "count",
 )
 ALREADY_LISTED = ngettext_lazy(
     "%(count)d number was already on the stop list.", "%(count)d numbers were already on the stop list.", "count"
@@ -173,7 +160,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
     ordering = ("-added_at", "-pk")
     show_full_result_count = False  # the list may hold a million numbers
     list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
-    change_list_template = "admin/calls/stoplistentry/change_list.html"
+    change_list_template = "admin/audiences/stoplistentry/change_list.html"
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -217,7 +204,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
         try:
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
-            return HttpResponseRedirect(reverse("admin:calls_stoplistentry_changelist"))
+            return HttpResponseRedirect(reverse("admin:audiences_stoplistentry_changelist"))
         return export_response(file_format, queryset)
 
     def import_view(self, request):
@@ -239,7 +226,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
                         reason=data["reason"],
                         note=data["note"],
                         user=request.user,
-                        return_url=reverse("admin:calls_stoplistentry_changelist"),
+                        return_url=reverse("admin:audiences_stoplistentry_changelist"),
                     )
                     return HttpResponseRedirect(job_url(job))
                 result = import_numbers(form.values, reason=data["reason"], note=data["note"], user=request.user)
@@ -262,7 +249,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
             "result": result,
             "media": self.media + form.media,
         }
-        return TemplateResponse(request, "admin/calls/stoplistentry/import.html", context)
+        return TemplateResponse(request, "admin/audiences/stoplistentry/import.html", context)
 
     def _report_import(self, request, result):
         # "Added 0 numbers" too: the one line that says the import ran.
@@ -271,69 +258,3 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
         )
         message_count(self, request, ALREADY_LISTED, result.already_listed)
         message_count(self, request, NOT_READ, len(result.invalid), messages.WARNING)
-
-
-class CallStopListMixin:
-    """For CallAdmin: "Add to the stop list…" as an action on calls and as a button on a call."""
-
-    def has_add_to_stop_list_permission(self, request):
-        return request.user.has_perm(ADD_TO_STOP_LIST_PERMISSION)
-
-    def get_urls(self):
-        return [admin_url(self, "<int:pk>/stop-list/", self.stop_list_view, "stop_list")] + super().get_urls()
-
-    @admin.action(description=_("Add the numbers to the stop list…"), permissions=["add_to_stop_list"])
-    def add_to_stop_list(self, request, queryset):
-        """Django's confirmation pattern: the first POST asks why, the second (post=yes) adds."""
-        numbers = sorted(set(queryset.order_by().values_list("destination", flat=True).distinct()))
-        form = StopListReasonForm(request.POST if request.POST.get("post") == "yes" else None)
-        if form.is_bound:
-            if not self.has_add_to_stop_list_permission(request):
-                raise PermissionDenied
-            if form.is_valid():
-                self._add_numbers(request, numbers, form)
-                return None
-        return self._confirmation(
-            request,
-            numbers,
-            form,
-            queryset=None if request.POST.get("select_across") == "1" else queryset,
-            select_across=request.POST.get("select_across", "0"),
-        )
-
-    @method_decorator(require_POST)
-    def stop_list_view(self, request, pk):
-        """The button on a call's page: POST asks why, POST with post=yes adds the number."""
-        if not self.has_add_to_stop_list_permission(request):
-            raise PermissionDenied
-        call = get_object_or_404(Call, pk=pk)
-        form = StopListReasonForm(request.POST if request.POST.get("post") == "yes" else None)
-        if form.is_valid():
-            self._add_numbers(request, [call.destination], form)
-            return HttpResponseRedirect(reverse("admin:calls_call_change", args=[call.pk]))
-        return self._confirmation(request, [call.destination], form, call=call)
-
-    def _add_numbers(self, request, numbers, form):
-        added = stop_list.add(
-            numbers, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"], user=request.user
-        )
-        message_count(self, request, PUT_ON_STOP_LIST, added, messages.SUCCESS)
-        message_count(self, request, ALREADY_LISTED, len(numbers) - added)
-
-    def _confirmation(self, request, numbers, form, *, queryset=None, select_across="0", call=None):
-        listed = set(stop_list.blocked(numbers))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Add these numbers to the stop list?"),
-            "opts": self.opts,
-            "form": form,
-            "numbers": [(number, number in listed) for number in numbers[:SHOWN_NUMBERS]],
-            "count": len(numbers),
-            "more": max(0, len(numbers) - SHOWN_NUMBERS),
-            "already_listed": len(listed),
-            "call": call,
-            "queryset": queryset,
-            "select_across": select_across,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/calls/call/stop_list_confirmation.html", context)

@@ -1,13 +1,13 @@
 """Stop-list numbers in and out of files, for the admin's import and export and `manage.py stop_list`.
 
-Import reads a CSV or XLSX file (calls.uploads) and/or pasted numbers, normalises each
-one (calls.phones) and puts the valid ones on the list through `stop_list.add` (which
+Import reads a CSV or XLSX file (audiences.uploads) and/or pasted numbers, normalises each
+one (audiences.phones) and puts the valid ones on the list through `stop_list.add` (which
 audits them). Export writes number, reason, note, added by and added at, as CSV or
-XLSX (CSV for Excel too), written by calls.spreadsheets like the calls export.
+XLSX (CSV for Excel too), written by exolve_portal.spreadsheets like the calls export.
 
 An import is read STOP_LIST_IMPORT_CHUNK numbers at a time, in time linear in its
 length; the admin puts more than STOP_LIST_IN_REQUEST numbers on the list in a
-background job (calls.stop_list_jobs) with a progress page, and no import holds more
+background job (audiences.stop_list_jobs) with a progress page, and no import holds more
 than STOP_LIST_MAX_NUMBERS.
 """
 
@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import spreadsheets, stop_list
-from .exports import CHUNK_SIZE, export_filename
+from exolve_portal import spreadsheets
+from exolve_portal.spreadsheets import CHUNK_SIZE, export_filename
+
+from . import stop_list
 from .models import StopListEntry, StopListReason
 from .phones import CHARS_PER_NUMBER, NotCallable, TooManyNumbers, parse_numbers
 
@@ -57,7 +59,7 @@ def import_numbers(
 
     Read STOP_LIST_IMPORT_CHUNK at a time; `progress(done, total)` is called after each.
     Raises TooManyNumbers above STOP_LIST_MAX_NUMBERS and LineTooLong for a value longer
-    than any number (calls.phones), before anything is added.
+    than any number (audiences.phones), before anything is added.
     """
     values = list(values)
     if len(values) > STOP_LIST_MAX_NUMBERS:

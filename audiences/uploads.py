@@ -6,7 +6,7 @@ with a single column needs no header. Limits (size, rows) come from settings so 
 (a damaged workbook, a picture renamed .csv, a ZIP archive), the caller gets an
 UploadError with a plain reason, never another exception.
 
-An XLSX workbook is read by `calls.workbooks`, not openpyxl: any Operator may upload one,
+An XLSX workbook is read by `audiences.workbooks`, not openpyxl: any Operator may upload one,
 and openpyxl read some parts whole, kept parsed rows and built rows of any width, so files
 under the upload limit took gigabytes (issue 19). That reader checks the archive before
 parsing, streams only the parts it needs, counts every row and cell, and stops with a plain
@@ -22,9 +22,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .lifecycle import get_zone, zone_of_number
 from .phones import MAX_VALUE_CHARS, InvalidNumber, NotCallable, normalize, split_numbers
 from .workbooks import NotAWorkbook, WorkbookError, first_sheet_rows
+from .zones import get_zone, zone_of_number
 
 logger = logging.getLogger(__name__)
 

@@ -39,11 +39,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
+from audiences import stop_list
 from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import in_current_language
 
-from . import stop_list
+from . import limits
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, STOPPED_NOT_CALLED, BroadcastState, get_zone, parse_window
 from .models import Broadcast, Call, CallState
 
@@ -319,8 +320,8 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
     destinations = [call.destination for call in sendable]
     reasons = stop_list.blocked(destinations)
     held_back = False
-    if stop_list.limits_set():
-        busy = stop_list.hold_numbers(n for n in destinations if n not in reasons)
+    if limits.limits_set():
+        busy = limits.hold_numbers(n for n in destinations if n not in reasons)
         seen, kept = set(busy), []
         for call in sendable:
             if call.destination in seen and call.destination not in reasons:
@@ -330,7 +331,7 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
             kept.append(call)
         sendable = kept
         counted = [call.destination for call in sendable if call.destination not in reasons]
-        reasons.update(stop_list.over_limits(counted, now=now))
+        reasons.update(limits.over_limits(counted, now=now))
     if not reasons:
         return sendable, held_back
     skipped: dict[str, list[int]] = {}

@@ -52,6 +52,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 # Column widths (in characters) come from the header and this many first rows.
+# Rows read from the database at a time by the exports (no model instances, never all held).
+CHUNK_SIZE = 2000
 SAMPLE_ROWS = 500
 MIN_WIDTH, MAX_WIDTH = 6, 60
 DATETIME_WIDTH = 19  # "2026-12-01 17:24:15"
@@ -59,6 +61,12 @@ DATETIME_WIDTH = 19  # "2026-12-01 17:24:15"
 
 def extension(file_format: str) -> str:
     return "xlsx" if file_format == XLSX else "csv"
+
+
+def export_filename(file_format: str, stem: str = "calls") -> str:
+    """The download's name, what and when: calls-20261201-1724.csv (the CSV for Excel: ...-excel.csv)."""
+    suffix = "-excel" if file_format == CSV_EXCEL else ""
+    return f"{stem}-{timezone.localtime():%Y%m%d-%H%M}{suffix}.{extension(file_format)}"
 
 
 def neutralise(value):

@@ -13,8 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Progress pages of background jobs (sync, bulk deletes, refreshes): jobs/urls.py.
     path("portal/jobs/", include("jobs.urls")),
-    # The staff pages (dashboard, send, broadcasts, calls): calls/urls.py.
-    path("portal/", include("calls.urls")),
+    # The staff pages (dashboard, send, broadcasts, calls): pages/urls.py.
+    path("portal/", include("pages.urls")),
     # Only a pointer to the admin, which asks for the login itself.
     path("", login_not_required(RedirectView.as_view(pattern_name="admin:index", permanent=False))),
 ]

@@ -16,8 +16,8 @@ from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import RESENDABLE_STATUSES, Broadcast, Call, CallState
-from .outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
+from calls.models import RESENDABLE_STATUSES, Broadcast, Call, CallState
+from calls.outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
 
 CHART_DAYS = 30
 LATEST_BROADCASTS = 10
@@ -332,9 +332,7 @@ def build_chart(per_day: dict[date, dict[str, int]], *, width: int = 760, height
                 )
             )
         bars.append(bar)
-    ticks = [
-        (step * n, round(plot_bottom - plot_height * step * n / maximum, 2)) for n in range(maximum // step + 1)
-    ]
+    ticks = [(step * n, round(plot_bottom - plot_height * step * n / maximum, 2)) for n in range(maximum // step + 1)]
     legend = [(o, str(Outcome(o).label), OUTCOME_COLOURS[o]) for o in Outcome.values]
     return Chart(width, height, plot_left, plot_top, plot_bottom, maximum, bars, ticks, legend)
 

@@ -1,9 +1,9 @@
 """The calls export: which columns, in which order, and the rows of a filtered queryset.
 
 Rows are read `CHUNK_SIZE` at a time from `values_list(...).iterator()` (no model
-instances, never all held) and written by calls.spreadsheets (CSV streamed, CSV for
+instances, never all held) and written by exolve_portal.spreadsheets (CSV streamed, CSV for
 Excel, XLSX), formulas neutralised there. An export of more than
-EXOLVE_EXPORT_IN_REQUEST rows runs as a background job instead (calls.jobs).
+EXOLVE_EXPORT_IN_REQUEST rows runs as a background job instead (pages.jobs).
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from calls.models import CallState, Purpose
+from calls.outcomes import Outcome, outcome_expression
+from calls.statuses import STATUS_LABELS
+from exolve_portal import spreadsheets
 from exolve_portal.private_files import open_private, private_folder
 
-from . import spreadsheets
-from .models import CallState, Purpose
-from .outcomes import Outcome, outcome_expression
-from .spreadsheets import neutralise  # noqa: F401  (part of this module's API)
-from .statuses import STATUS_LABELS
-
-CHUNK_SIZE = 2000
+# Part of this module's API, defined with the writer (the stop list's export uses them too).
+from exolve_portal.spreadsheets import CHUNK_SIZE, export_filename, neutralise  # noqa: F401
 
 # (header, value expression or field path), in column order.
 COLUMNS = [
@@ -106,12 +104,6 @@ def export_response(queryset, file_format: str, filename: str):
 
 def sheet_title() -> str:
     return gettext("Calls")
-
-
-def export_filename(file_format: str, stem: str = "calls") -> str:
-    """The download's name, what and when: calls-20261201-1724.csv (the CSV for Excel: ...-excel.csv)."""
-    suffix = "-excel" if file_format == spreadsheets.CSV_EXCEL else ""
-    return f"{stem}-{timezone.localtime():%Y%m%d-%H%M}{suffix}.{spreadsheets.extension(file_format)}"
 
 
 # --- Files of background exports ----------------------------------------------------------

@@ -13,12 +13,12 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.phones import InvalidNumber, normalize
+from calls.outcomes import Outcome, outcome_q
 from exolve_portal.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from voicemessages.models import VoiceMessage
 
 from .dashboard import local_midnight
-from .outcomes import Outcome, outcome_q
-from .phones import InvalidNumber, normalize
 
 # The message field suggests this many recent voice message names (not the whole table).
 MESSAGE_SUGGESTIONS = 200

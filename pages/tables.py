@@ -10,11 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_tables2 import RequestConfig
 
+from calls.models import Call
+from calls.outcomes import outcome_expression, outcome_label
+from calls.statuses import status_html
 from exolve_portal.pagination import EstimatingPaginator
-
-from .models import Call
-from .outcomes import outcome_expression, outcome_label
-from .statuses import status_html
 
 # Every page of the table has this many rows, whatever the URL asks (`?per_page=` is ignored).
 PER_PAGE = 50
@@ -73,7 +72,7 @@ class CallTable(tables.Table):
         model = Call
         fields = ()
         sequence = ("queued_at", "destination", "message", "broadcast", "outcome", "status", "duration", "error")
-        template_name = "calls/pages/table.html"
+        template_name = "pages/table.html"
         attrs = {"id": "calls-table", "class": "calls-table"}
         row_attrs = {"id": lambda record: f"call-{record.pk}", "data-outcome": lambda record: record.outcome}
         order_by = ("-queued_at",)

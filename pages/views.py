@@ -21,25 +21,27 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_POST
 
+from calls import planning, send_flow, steering
+from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
+from calls.lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
+from calls.models import Broadcast, Call, CallState
+from calls.permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
+from calls.recording import SendRefused, resend_calls
+from calls.return_to import RETURN_PARAMETER, return_link
+from calls.statistics import refresh_calls
+from calls.tasks import resume_stalled_sending, schedule_refresh
+from exolve_portal import spreadsheets
 from exolve_portal.exolve import sandbox_account
 from jobs.models import Job, JobState
 from jobs.tasks import start_job
 from jobs.views import job_url
 
 from . import dashboard as stats
-from . import planning, send_flow, spreadsheets, steering
 from .exports import export_filename, export_response, saved_export
 from .filters import CallFilterForm
-from .jobs import EXPORT, REFRESH, REFRESH_JOB_LIMIT, export_key
-from .lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
-from .models import Broadcast, Call, CallState
-from .permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
-from .recording import SendRefused, resend_calls
-from .return_to import RETURN_PARAMETER, return_link
-from .statistics import refresh_calls
+from .jobs import EXPORT, export_key
 from .tables import CallTable, calls_queryset
 from .tables import configure as configure_table
-from .tasks import resume_stalled_sending, schedule_refresh
 
 # The broadcast page reloads itself this often (seconds) while calls are pending.
 AUTO_REFRESH_SECONDS = 5
@@ -87,7 +89,7 @@ def dashboard(request):
         scheduled=planning.scheduled_broadcasts(),
         active_tab="dashboard",
     )
-    return TemplateResponse(request, "calls/pages/dashboard.html", context)
+    return TemplateResponse(request, "pages/dashboard.html", context)
 
 
 # --- Send -----------------------------------------------------------------------
@@ -126,7 +128,7 @@ def send(request):
         send_url=reverse("portal:send") + (f"?{back.as_query()}" if back else ""),
         active_tab="send",
     )
-    return TemplateResponse(request, "calls/pages/send.html", context)
+    return TemplateResponse(request, "pages/send.html", context)
 
 
 def _sandbox_hints() -> dict | None:
@@ -171,7 +173,7 @@ def broadcast_detail(request, pk):
         ),
         active_tab="calls",
     )
-    return TemplateResponse(request, "calls/pages/broadcast.html", context)
+    return TemplateResponse(request, "pages/broadcast.html", context)
 
 
 @staff_page(VIEW_BROADCASTS_PERMISSION, SEND_PERMISSION)
@@ -196,7 +198,7 @@ def broadcast_resend(request, pk):
             count=candidates.count(),
             active_tab="calls",
         )
-        return TemplateResponse(request, "calls/pages/resend_confirm.html", context)
+        return TemplateResponse(request, "pages/resend_confirm.html", context)
     try:
         done = resend_calls(list(candidates.select_related("voice_message")), request.user)
     except SendRefused as exc:
@@ -280,7 +282,7 @@ def broadcast_steer(request, pk, action):
             bad_start=action == "move" and "start_at" in request.POST and start_at is None,
             active_tab="calls",
         )
-        return TemplateResponse(request, "calls/pages/steer_confirm.html", context)
+        return TemplateResponse(request, "pages/steer_confirm.html", context)
     try:
         if action == "move":
             steering.move(broadcast, start_at, request.user)
@@ -367,7 +369,7 @@ def calls_list(request):
         export_query=urlencode(filters),
         active_tab="calls",
     )
-    return TemplateResponse(request, "calls/pages/calls.html", context)
+    return TemplateResponse(request, "pages/calls.html", context)
 
 
 @staff_page(VIEW_CALLS_PERMISSION)

@@ -25,5 +25,5 @@ def test_voicemessages_templates_do_not_reach_into_calls():
     }
     assert not {name: found for name, found in offending.items() if found}
     assert TEMPLATE_REFERENCE.search("{% url 'portal:send' %}") and TEMPLATE_REFERENCE.search(
-        '{% include "calls/pages/table.html" %}'
+        '{% include "pages/table.html" %}'
     )

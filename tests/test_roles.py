@@ -60,10 +60,10 @@ def test_roles_say_what_each_may_do():
         "calls.refresh_call",
     } <= operators
     # Operators may put a number on the stop list; they create, change or delete nothing else.
-    assert {"calls.view_stoplistentry", "calls.add_stoplistentry"} <= operators
-    others = operators - {"calls.add_stoplistentry"}
+    assert {"audiences.view_stoplistentry", "audiences.add_stoplistentry"} <= operators
+    others = operators - {"audiences.add_stoplistentry"}
     assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in others)
-    assert {"calls.change_stoplistentry", "calls.delete_stoplistentry"} <= managers
+    assert {"audiences.change_stoplistentry", "audiences.delete_stoplistentry"} <= managers
     assert "voicemessages.sync_voicemessages" not in operators
     assert operators < managers
     assert {
@@ -103,7 +103,7 @@ def test_the_roles_migration_after_the_stop_list_applies_them_in_full():
 def test_the_first_roles_migration_skips_permissions_that_do_not_exist_yet():
     Permission.objects.filter(codename__endswith="_stoplistentry").delete()
     roles.setup_roles(skip_missing=True)
-    assert "calls.add_stoplistentry" not in group_permissions(roles.OPERATORS)
+    assert "audiences.add_stoplistentry" not in group_permissions(roles.OPERATORS)
     assert "calls.view_call" in group_permissions(roles.OPERATORS)
 
 

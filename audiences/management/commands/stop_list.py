@@ -19,11 +19,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from calls.models import StopListReason
-from calls.phones import ListRefused
-from calls.spreadsheets import CSV, XLSX
-from calls.stop_list_files import import_numbers, write_file
-from calls.uploads import UploadError, read_numbers_file
+from audiences.models import StopListReason
+from audiences.phones import ListRefused
+from audiences.stop_list_files import import_numbers, write_file
+from audiences.uploads import UploadError, read_numbers_file
+from exolve_portal.spreadsheets import CSV, XLSX
 
 logger = logging.getLogger(__name__)
 
