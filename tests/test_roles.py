@@ -93,10 +93,14 @@ def test_the_data_migration_creates_the_roles_on_a_fresh_install():
 
 
 def test_the_roles_migration_after_the_stop_list_applies_them_in_full():
-    """0001 runs before the stop list's model exists on a fresh install; 0003 applies the roles again."""
+    """0001 and 0003 run before the stop list's model is the audiences app's on a fresh install
+    (0003 applies what it can); 0004 applies the roles again, in full."""
     loader = MigrationLoader(connection)
     assert ("calls", "0007_reaching_people") in loader.graph.node_map[("exolve_portal", "0003_stop_list_roles")].parents
     run_roles_migration(loader, "0003_stop_list_roles")
+    last = loader.graph.node_map[("exolve_portal", "0004_stop_list_roles_in_audiences")].parents
+    assert ("audiences", "0001_stop_list_from_calls") in last
+    run_roles_migration(loader, "0004_stop_list_roles_in_audiences")
     assert_roles_in_full()
 
 
