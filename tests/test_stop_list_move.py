@@ -7,8 +7,11 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 
 from audiences.models import StopListEntry
+from exolve_portal import roles
+from tests.pages_helpers import role_user
 
 BEFORE = [("audiences", None), ("calls", "0008_claim_index_only"), ("exolve_portal", "0003_stop_list_roles")]
 
@@ -56,3 +59,12 @@ def test_an_existing_stop_list_moves_with_its_permissions_groups_and_audit_entri
     assert logged.content_type == moved and logged.get_edited_object() == StopListEntry.objects.get(pk=entry.pk)
     # The roles name the permissions where they now are.
     assert Group.objects.get(name="Operators").permissions.filter(content_type=moved, codename="add_stoplistentry")
+
+
+@pytest.mark.django_db
+def test_the_old_address_of_the_stop_list_leads_to_it(client):
+    client.force_login(role_user("op", roles.OPERATORS))
+    response = client.get("/admin/calls/stoplistentry/?q=79991234561")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:audiences_stoplistentry_changelist") + "?q=79991234561"
+    assert client.get(response["Location"]).status_code == 200
