@@ -47,7 +47,7 @@ def old_xlsx_rows(data: bytes):
     from openpyxl.styles.stylesheet import apply_stylesheet
     from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
-    from calls.phones import NotCallable
+    from audiences.phones import NotCallable
 
     class SheetParser(WorkSheetParser):
         def parse_cell(self, element):
@@ -118,7 +118,7 @@ def normal_file() -> bytes:
 
 def files_at_the_limits() -> dict[str, bytes]:
     """Files that pass every check of the archive and stop at (or just under) a limit of the reading."""
-    from calls.workbooks import WorkbookLimits
+    from audiences.workbooks import WorkbookLimits
     from tests.test_hostile_workbooks import sheet_xml, strings_xml, workbook
 
     limits = WorkbookLimits.from_settings()
@@ -164,7 +164,7 @@ import django
 django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
-from calls.uploads import UploadError, _phone_column, read_numbers_and_zones
+from audiences.uploads import UploadError, _phone_column, read_numbers_and_zones
 import openpyxl.reader.excel  # imported before the forks: the old reader needs it
 from bench_workbooks import old_xlsx_rows
 

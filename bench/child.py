@@ -355,7 +355,7 @@ def fill_stop_list(count: int, known: list[str]) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from calls.models import StopListEntry, StopListReason
+    from audiences.models import StopListEntry, StopListReason
 
     table = StopListEntry._meta.db_table
     started = time.perf_counter()
@@ -401,9 +401,9 @@ def measure_preview(count: int, first: int, runs: int) -> dict:
     plan of one of its chunk queries (EXPLAIN ANALYZE on PostgreSQL)."""
     from django.db import connection, reset_queries
 
-    from calls import stop_list
+    from audiences import stop_list
+    from audiences.models import StopListEntry
     from calls.forms import SendForm
-    from calls.models import StopListEntry
 
     user, data = send_form_data(count, first)
     times, blocked_times, form, queries = [], [], None, 0

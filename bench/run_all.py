@@ -1032,7 +1032,7 @@ class Bench:
     def clear_stop_list(self) -> None:
         from django.db import connection
 
-        from calls.models import StopListEntry
+        from audiences.models import StopListEntry
 
         table = StopListEntry._meta.db_table
         with connection.cursor() as cursor:

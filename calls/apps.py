@@ -8,6 +8,6 @@ class CallsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the background job kinds (refresh of many calls, long stop-list imports)
-        # with the jobs app, and the check of the plan's default settings.
-        from . import jobs, plan_rules, stop_list_jobs  # noqa: F401
+        # Registers the background job kind (refresh of many calls) with the jobs app, and
+        # the check of the plan's default settings.
+        from . import jobs, plan_rules  # noqa: F401

@@ -10,7 +10,7 @@
 - calls outside calling hours wait for the next opening; calls whose voice message is
   gone are rejected; numbers on the stop list or over their limits are skipped;
 - with per-number limits set, a claim holds its numbers before it counts their calls
-  (`stop_list.hold_numbers`), so two workers sending two broadcasts of the same numbers
+  (`limits.hold_numbers`), so two workers sending two broadcasts of the same numbers
   never both take one number.
 """
 
@@ -26,7 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
-from . import stop_list
+from audiences import stop_list
+
+from . import limits
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone, parse_window
 from .models import Broadcast, Call, CallState
 
@@ -207,7 +209,7 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
 
     Checked here again because a number may be added, or called elsewhere, after the
     broadcast was recorded. One query for the stop list; with per-number limits, one to
-    hold the numbers (stop_list.hold_numbers) and one to count their calls. Calls whose
+    hold the numbers (limits.hold_numbers) and one to count their calls. Calls whose
     number another claim holds right now, and a second call to a number in the same
     batch, stay queued for a later look (then they are counted with the others): the
     second value says whether any was held back.
@@ -217,8 +219,8 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
     destinations = [call.destination for call in sendable]
     reasons = stop_list.blocked(destinations)
     held_back = False
-    if stop_list.limits_set():
-        busy = stop_list.hold_numbers(n for n in destinations if n not in reasons)
+    if limits.limits_set():
+        busy = limits.hold_numbers(n for n in destinations if n not in reasons)
         seen, kept = set(busy), []
         for call in sendable:
             if call.destination in seen and call.destination not in reasons:
@@ -228,7 +230,7 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
             kept.append(call)
         sendable = kept
         counted = [call.destination for call in sendable if call.destination not in reasons]
-        reasons.update(stop_list.over_limits(counted, now=now))
+        reasons.update(limits.over_limits(counted, now=now))
     if not reasons:
         return sendable, held_back
     skipped: dict[str, list[int]] = {}

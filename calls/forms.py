@@ -17,10 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from voicemessages.models import VoiceMessage
-
-from .models import Broadcast, Purpose, SendDraft
-from .phones import (
+from audiences.phones import (
     ListRefused,
     ParsedNumbers,
     parse_numbers,
@@ -29,11 +26,15 @@ from .phones import (
     source_numbers,
     split_lines,
 )
+from audiences.stop_list import blocked
+from audiences.uploads import UploadError, numbers_zones, read_numbers_and_zones
+from voicemessages.models import VoiceMessage
+
+from .limits import over_limits
+from .models import Broadcast, Purpose, SendDraft
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
 from .planning import zone_starts
 from .recording import SendRefused, create_broadcast, new_token
-from .stop_list import blocked, over_limits
-from .uploads import UploadError, numbers_zones, read_numbers_and_zones
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)

@@ -276,32 +276,3 @@ class SendDraft(models.Model):
 
     def __str__(self):
         return self.token
-
-
-class StopListReason(models.TextChoices):
-    ASKED = "asked", _("asked not to be called")
-    COMPLAINT = "complaint", _("complaint")
-    WRONG_PERSON = "wrong_person", _("wrong person")
-    OTHER = "other", _("other")
-
-
-class StopListEntry(models.Model):
-    """A number that must never be called (do-not-call), with why, who and when.
-
-    Checked when a preview is built, when a broadcast is recorded and again when a
-    worker claims a call: a number added after recording is not called.
-    """
-
-    number = models.CharField(_("number"), max_length=15, unique=True)
-    reason = models.CharField(_("reason"), max_length=16, choices=StopListReason.choices, default=StopListReason.ASKED)
-    note = models.CharField(_("note"), max_length=255, blank=True)
-    added_by = staff_member(_("added by"))
-    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("stop-list number")
-        verbose_name_plural = _("stop list")
-        ordering = ["-added_at", "-pk"]
-
-    def __str__(self):
-        return self.number

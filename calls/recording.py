@@ -22,10 +22,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from . import stop_list, tasks
+from audiences import stop_list
+from audiences.phones import InvalidNumber, normalize, source_numbers
+
+from . import tasks
 from .lifecycle import Window, get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
-from .phones import InvalidNumber, normalize, source_numbers
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .steering import split_resendable

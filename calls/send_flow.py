@@ -1,4 +1,4 @@
-"""The two steps of sending on the staff send page (calls.views.send).
+"""The two steps of sending on the staff send page (pages.views.send).
 
 Step 1 posts what to send, from which number and to whom, and gets a preview (stored
 as a draft under the form's token); step 2 posts the confirmation (the token) and

@@ -8,8 +8,13 @@ this list: permissions added to these two groups by hand are removed.
 
 from django.utils.translation import gettext_lazy as _
 
-from calls.permissions import (
+from audiences.permissions import (
     ADD_TO_STOP_LIST_PERMISSION,
+    CHANGE_STOP_LIST_PERMISSION,
+    DELETE_FROM_STOP_LIST_PERMISSION,
+    VIEW_STOP_LIST_PERMISSION,
+)
+from calls.permissions import (
     REFRESH_PERMISSION,
     SEND_ANY_TIME_PERMISSION,
     SEND_PERMISSION,
@@ -27,7 +32,7 @@ OPERATOR_PERMISSIONS = [
     REFRESH_PERMISSION,
     VIEW_BROADCASTS_PERMISSION,
     # The stop list: anyone who sends may see it and put a number on it...
-    "calls.view_stoplistentry",
+    VIEW_STOP_LIST_PERMISSION,
     ADD_TO_STOP_LIST_PERMISSION,
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
@@ -45,8 +50,8 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Send with no calling hours ("any time").
     SEND_ANY_TIME_PERMISSION,
     # ...only managers take a number off the stop list or change why it is there.
-    "calls.change_stoplistentry",
-    "calls.delete_stoplistentry",
+    CHANGE_STOP_LIST_PERMISSION,
+    DELETE_FROM_STOP_LIST_PERMISSION,
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}

@@ -87,7 +87,9 @@ INSTALLED_APPS = [
     "exolve_portal",
     "jobs",
     "voicemessages",
+    "audiences",
     "calls",
+    "pages",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
     "django_tasks_db",

@@ -380,8 +380,8 @@ def test_missing_chromium_skips_locally_and_fails_on_ci(monkeypatch, tmp_path):
 
 def test_broadcast_with_retries_where_one_number_goes_on_the_stop_list_mid_way(portal, open_page, sandbox, monkeypatch):
     """Retries of no answer and busy; the busy number asks not to be called after the first attempt."""
+    from audiences.models import StopListEntry
     from calls import plan_rules
-    from calls.models import StopListEntry
 
     monkeypatch.setattr(plan_rules, "MIN_RETRY_AFTER_MINUTES", 0)  # the live server is this process
     from calls.sending import send_queued_calls

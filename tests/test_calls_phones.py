@@ -2,9 +2,9 @@
 
 import pytest
 
+from audiences.phones import InvalidNumber, normalize, parse_numbers, source_numbers, split_lines
+from audiences.uploads import UploadError, read_numbers_file
 from calls.forms import compute_preview
-from calls.phones import InvalidNumber, normalize, parse_numbers, source_numbers, split_lines
-from calls.uploads import UploadError, read_numbers_file
 from tests.factories_calls import csv_upload, xlsx_upload
 
 
@@ -222,7 +222,7 @@ def test_pasted_lines_may_hold_several_numbers():
 
 
 def test_the_whole_list_is_limited_even_when_cells_hold_several_numbers(settings):
-    from calls.phones import TooManyNumbers
+    from audiences.phones import TooManyNumbers
 
     settings.EXOLVE_UPLOAD_MAX_ROWS = 10
     with pytest.raises(TooManyNumbers, match="more than 10"):

@@ -297,8 +297,8 @@ def test_a_call_past_the_refresh_age_counts_the_same_in_the_admin_and_on_the_pag
     """It used to be "sent" in the admin and "unknown" on the pages."""
     from django.urls import reverse
 
-    from calls.dashboard import broadcast_counts
     from calls.outcomes import with_outcome_counts
+    from pages.dashboard import broadcast_counts
 
     broadcast = queue(voice_message, NUMBERS[:1])
     send_queued_calls(broadcast.pk)

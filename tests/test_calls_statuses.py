@@ -43,8 +43,8 @@ def test_a_known_status_keeps_the_raw_string_in_a_tooltip():
 
 
 def test_exports_write_the_label_in_the_status_column(db, settings):
-    from calls import exports
     from calls.models import Call
+    from pages import exports
     from tests.pages_helpers import bulk_calls, make_broadcast
 
     bulk_calls(1, broadcast=make_broadcast(), state="finished", status="no_answer")

@@ -1,6 +1,6 @@
 """The apps depend one way; the Python imports are checked by import-linter (`.importlinter`,
 run by `make test`). Templates are not Python: this checks that the voice-message app's
-templates do not link to or include the calls app's pages.
+templates do not link to or include the pages or templates of the apps above it.
 """
 
 import re
@@ -9,10 +9,11 @@ from pathlib import Path
 import voicemessages
 
 PACKAGE_DIR = Path(voicemessages.__file__).parent
-# {% url 'portal:...' %} (the calls app's staff pages), {% url 'admin:calls_...' %},
-# {% include "calls/..." %} and {% extends "admin/calls/..." %}.
+# {% url 'portal:...' %} (the staff pages), {% url 'admin:calls_...' %} (or audiences_),
+# {% include "calls/..." %} (or pages/, audiences/) and {% extends "admin/calls/..." %}.
 TEMPLATE_REFERENCE = re.compile(
-    r"""\{%\s*(?:url\s+["'](?:portal:|calls:|admin:calls_)|(?:include|extends)\s+["'](?:admin/)?calls/)"""
+    r"""\{%\s*(?:url\s+["'](?:portal:|calls:|admin:(?:calls|audiences)_)"""
+    r"""|(?:include|extends)\s+["'](?:admin/)?(?:calls|pages|audiences)/)"""
 )
 
 
@@ -25,5 +26,7 @@ def test_voicemessages_templates_do_not_reach_into_calls():
     }
     assert not {name: found for name, found in offending.items() if found}
     assert TEMPLATE_REFERENCE.search("{% url 'portal:send' %}") and TEMPLATE_REFERENCE.search(
-        '{% include "calls/pages/table.html" %}'
+        '{% include "pages/table.html" %}'
     )
+    assert TEMPLATE_REFERENCE.search('{% include "calls/plan_preview.html" %}')
+    assert TEMPLATE_REFERENCE.search("{% url 'admin:audiences_stoplistentry_changelist' %}")

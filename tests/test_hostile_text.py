@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from calls.models import StopListEntry
+from audiences.models import StopListEntry
 from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
 from tests.factories_calls import SOURCE
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 CPU_BOUND = 3.0  # seconds of CPU for one request, whatever was pasted
 FIVE_MB = 5_000_000  # under the 5 MiB upload and request limits
-IMPORT = "admin:calls_stoplistentry_import"
+IMPORT = "admin:audiences_stoplistentry_import"
 
 
 def cpu(call):
@@ -224,8 +224,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "exolve_portal.settings"
 import django
 django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile
-from calls.phones import ListRefused, parse_numbers, split_lines
-from calls.uploads import UploadError, read_numbers_file
+from audiences.phones import ListRefused, parse_numbers, split_lines
+from audiences.uploads import UploadError, read_numbers_file
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

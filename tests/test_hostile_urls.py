@@ -18,11 +18,12 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from calls.jobs import EXPORT
-from calls.models import Broadcast, Call, StopListEntry
-from calls.tables import PER_PAGE
+from audiences.models import StopListEntry
+from calls.models import Broadcast, Call
 from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
+from pages.jobs import EXPORT
+from pages.tables import PER_PAGE
 from tests.pages_helpers import bulk_calls, make_broadcast, role_user
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 

@@ -23,8 +23,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from calls.models import Broadcast, StopListEntry
-from calls.workbooks import MAX_CELLS_PER_ROW, MAX_COMPRESSION_RATIO, first_sheet_rows
+from audiences.models import StopListEntry
+from audiences.workbooks import MAX_CELLS_PER_ROW, MAX_COMPRESSION_RATIO, first_sheet_rows
+from calls.models import Broadcast
 from exolve_portal.roles import OPERATORS
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import role_user, send_preview
@@ -255,7 +256,7 @@ import json, os, sys, time
 import django
 django.setup()
 from django.utils import translation
-from calls.workbooks import WorkbookError, first_sheet_rows
+from audiences.workbooks import WorkbookError, first_sheet_rows
 
 def status_kb(field):
     with open("/proc/self/status") as status:
@@ -364,7 +365,7 @@ def test_the_admin_stop_list_import_refuses_each_hostile_file_plainly(files, cli
         StopListEntry.objects.all().delete()
         upload = SimpleUploadedFile("list.xlsx", data)
         response = client.post(
-            reverse("admin:calls_stoplistentry_import"), {"file": upload, "numbers": "", "reason": "asked"}
+            reverse("admin:audiences_stoplistentry_import"), {"file": upload, "numbers": "", "reason": "asked"}
         )
         assert response.status_code == 200, kind
         if isinstance(expected, list):

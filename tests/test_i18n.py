@@ -33,7 +33,7 @@ LOCALE = REPO / "locale"
 RU_PO = LOCALE / "ru" / "LC_MESSAGES" / "django.po"
 RU_MO = LOCALE / "ru" / "LC_MESSAGES" / "django.mo"
 # What `make messages` reads: the project's own code (and nothing under tests/ or bench/).
-SOURCE_TREES = ["manage.py", "exolve_portal", "jobs", "calls", "voicemessages", "templates"]
+SOURCE_TREES = ["manage.py", "exolve_portal", "jobs", "audiences", "calls", "pages", "voicemessages", "templates"]
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdif%r]")
 
 
@@ -572,7 +572,7 @@ def full_portal(db, sandbox, settings):
     from django.contrib.admin.models import ADDITION, LogEntry
     from django.contrib.auth.models import Group
 
-    from calls.models import StopListEntry
+    from audiences.models import StopListEntry
     from exolve_portal.roles import setup_roles
     from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
@@ -630,7 +630,7 @@ def admin_pages(client, objects):
             # The first POST of an action: its confirmation page, or the list with its message.
             data = {"action": action, django_admin.helpers.ACTION_CHECKBOX_NAME: [first.pk]}
             yield f"{changelist} action {action}", client.post(changelist, data, follow=True, **RU_HEADERS)
-    yield "stop-list import", client.get(reverse("admin:calls_stoplistentry_import"), **RU_HEADERS)
+    yield "stop-list import", client.get(reverse("admin:audiences_stoplistentry_import"), **RU_HEADERS)
 
 
 def portal_pages(client, objects):

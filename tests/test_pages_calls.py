@@ -10,11 +10,11 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from calls import exports
 from calls.models import Call
 from exolve_portal.roles import MANAGERS, OPERATORS
 from jobs.models import Job, JobState
 from jobs.tasks import run_job
+from pages import exports
 from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast, role_user
 
 pytest_plugins = ["tests.pages_helpers"]

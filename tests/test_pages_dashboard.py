@@ -8,9 +8,9 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from calls import dashboard
 from calls.models import Call
 from calls.outcomes import Outcome, outcome_expression, outcome_q
+from pages import dashboard
 from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast
 
 pytest_plugins = ["tests.pages_helpers"]

@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.models import Broadcast, Call, CallState, Purpose, StopListEntry
+from audiences.models import StopListEntry
+from calls.models import Broadcast, Call, CallState, Purpose
 from calls.sending import send_queued_calls
 from tests.factories_calls import ANSWERS, BUSY, NO_ANSWER, SOURCE, finish_calls, rung
 from tests.pages_helpers import confirmation, count_queries, send_preview

@@ -320,7 +320,7 @@ def test_a_time_zone_column_of_the_file_gives_the_callees_zones(
 
 
 def test_a_file_without_a_time_zone_column_reads_as_before():
-    from calls.uploads import read_numbers_and_zones
+    from audiences.uploads import read_numbers_and_zones
 
     values, zones = read_numbers_and_zones(csv_upload("phone,city\n79991234561,Asia/Vladivostok\n"))
     assert values == ["79991234561"] and zones == {}

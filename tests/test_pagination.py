@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.urls import reverse
 
-from calls.admin import StatusFilter
+from calls.admin_calls import StatusFilter
 from calls.models import Call, seen_statuses
 from exolve_portal import pagination
 from exolve_portal.pagination import EstimatingPaginator, about

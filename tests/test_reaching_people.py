@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from calls import steering, stop_list
-from calls.models import Call, CallState, Purpose, StopListEntry
+from audiences import stop_list
+from audiences.models import StopListEntry
+from calls import steering
+from calls.models import Call, CallState, Purpose
 from calls.recording import SendPlan, SendRefused, create_broadcast, resend_calls
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls

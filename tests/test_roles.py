@@ -60,10 +60,10 @@ def test_roles_say_what_each_may_do():
         "calls.refresh_call",
     } <= operators
     # Operators may put a number on the stop list; they create, change or delete nothing else.
-    assert {"calls.view_stoplistentry", "calls.add_stoplistentry"} <= operators
-    others = operators - {"calls.add_stoplistentry"}
+    assert {"audiences.view_stoplistentry", "audiences.add_stoplistentry"} <= operators
+    others = operators - {"audiences.add_stoplistentry"}
     assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in others)
-    assert {"calls.change_stoplistentry", "calls.delete_stoplistentry"} <= managers
+    assert {"audiences.change_stoplistentry", "audiences.delete_stoplistentry"} <= managers
     assert "voicemessages.sync_voicemessages" not in operators
     assert operators < managers
     assert {
@@ -93,17 +93,21 @@ def test_the_data_migration_creates_the_roles_on_a_fresh_install():
 
 
 def test_the_roles_migration_after_the_stop_list_applies_them_in_full():
-    """0001 runs before the stop list's model exists on a fresh install; 0003 applies the roles again."""
+    """0001 and 0003 run before the stop list's model is the audiences app's on a fresh install
+    (0003 applies what it can); 0004 applies the roles again, in full."""
     loader = MigrationLoader(connection)
     assert ("calls", "0007_reaching_people") in loader.graph.node_map[("exolve_portal", "0003_stop_list_roles")].parents
     run_roles_migration(loader, "0003_stop_list_roles")
+    last = loader.graph.node_map[("exolve_portal", "0004_stop_list_roles_in_audiences")].parents
+    assert ("audiences", "0001_stop_list_from_calls") in last
+    run_roles_migration(loader, "0004_stop_list_roles_in_audiences")
     assert_roles_in_full()
 
 
 def test_the_first_roles_migration_skips_permissions_that_do_not_exist_yet():
     Permission.objects.filter(codename__endswith="_stoplistentry").delete()
     roles.setup_roles(skip_missing=True)
-    assert "calls.add_stoplistentry" not in group_permissions(roles.OPERATORS)
+    assert "audiences.add_stoplistentry" not in group_permissions(roles.OPERATORS)
     assert "calls.view_call" in group_permissions(roles.OPERATORS)
 
 

@@ -20,13 +20,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.test import Client
 from django.urls import path, reverse
 
-from calls import exports
 from calls.models import Call
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY
 from exolve_portal.exolve.sandbox.state import SandboxState
 from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
 from jobs.tasks import run_job
+from pages import exports
 from tests.factories_calls import REPO
 from tests.pages_helpers import bulk_calls, make_broadcast, role_user
 
@@ -198,7 +198,7 @@ def test_reloading_a_large_export_finds_the_one_being_made(client, background_ex
 def test_the_database_holds_one_active_export_per_person_and_filters(operator_user):
     from django.db import IntegrityError, transaction
 
-    from calls.jobs import EXPORT, export_key
+    from pages.jobs import EXPORT, export_key
 
     key = export_key(operator_user, {"broadcast": 7}, "csv")
     Job.objects.create(kind=EXPORT, started_by=operator_user, exclusive_key=key)

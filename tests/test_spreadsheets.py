@@ -1,4 +1,4 @@
-"""The one writer behind every export (calls.spreadsheets): what goes in comes back out of the file."""
+"""The one writer behind every export (exolve_portal.spreadsheets): what goes in comes back out of the file."""
 
 import csv
 import io
@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
-from calls import spreadsheets
+from exolve_portal import spreadsheets
 
 
 def xlsx(headers, rows, title="Calls"):

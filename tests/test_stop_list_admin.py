@@ -15,7 +15,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from calls.models import Call, CallState, StopListEntry
+from audiences.models import StopListEntry
+from calls.models import Call, CallState
 from calls.sending import send_queued_calls
 from exolve_portal.roles import MANAGERS, OPERATORS
 from tests.factories_calls import MAKE, csv_upload, make_call, make_user, queue, xlsx_upload
@@ -24,9 +25,9 @@ from tests.pages_helpers import role_user
 pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:calls_stoplistentry_changelist"
-ADD = "admin:calls_stoplistentry_add"
-IMPORT = "admin:calls_stoplistentry_import"
+CHANGELIST = "admin:audiences_stoplistentry_changelist"
+ADD = "admin:audiences_stoplistentry_add"
+IMPORT = "admin:audiences_stoplistentry_import"
 CALLS = "admin:calls_call_changelist"
 
 
@@ -102,8 +103,8 @@ def test_the_list_shows_who_why_and_when_with_search_and_filter(operator_client)
 
 def test_an_operator_can_neither_remove_nor_change_a_number(operator_client):
     entry = StopListEntry.objects.create(number="79991234561", reason="asked")
-    delete_url = reverse("admin:calls_stoplistentry_delete", args=[entry.pk])
-    change_url = reverse("admin:calls_stoplistentry_change", args=[entry.pk])
+    delete_url = reverse("admin:audiences_stoplistentry_delete", args=[entry.pk])
+    change_url = reverse("admin:audiences_stoplistentry_change", args=[entry.pk])
 
     assert operator_client.get(delete_url).status_code == 403
     assert operator_client.post(delete_url, {"post": "yes"}).status_code == 403
@@ -122,9 +123,9 @@ def test_a_manager_changes_and_removes_numbers_and_each_change_is_audited(manage
     second = StopListEntry.objects.create(number="79991234562", reason="asked")
 
     changed = manager_client.post(
-        reverse("admin:calls_stoplistentry_change", args=[first.pk]), {"reason": "complaint", "note": "twice"}
+        reverse("admin:audiences_stoplistentry_change", args=[first.pk]), {"reason": "complaint", "note": "twice"}
     )
-    removed = manager_client.post(reverse("admin:calls_stoplistentry_delete", args=[first.pk]), {"post": "yes"})
+    removed = manager_client.post(reverse("admin:audiences_stoplistentry_delete", args=[first.pk]), {"post": "yes"})
     bulk = manager_client.post(
         reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [second.pk], "post": "yes"}
     )
@@ -138,7 +139,7 @@ def test_a_manager_changes_and_removes_numbers_and_each_change_is_audited(manage
 def test_staff_without_the_roles_see_nothing_of_it(nobody_client):
     assert nobody_client.get(reverse(CHANGELIST)).status_code == 403
     assert nobody_client.get(reverse(IMPORT)).status_code == 403
-    assert nobody_client.get(reverse("admin:calls_stoplistentry_export_csv")).status_code == 403
+    assert nobody_client.get(reverse("admin:audiences_stoplistentry_export_csv")).status_code == 403
 
 
 # --- import -----------------------------------------------------------------------------------------
@@ -212,17 +213,17 @@ def test_export_as_csv_and_xlsx_with_who_why_and_when(operator_client):
     operator_client.post(reverse(ADD), {"number": "79991234561", "reason": "complaint", "note": "=HYPERLINK(1)"})
     StopListEntry.objects.create(number="79991234562", reason="wrong_person")
     page = operator_client.get(reverse(CHANGELIST))
-    assert reverse("admin:calls_stoplistentry_export_csv") in text(page)
+    assert reverse("admin:audiences_stoplistentry_export_csv") in text(page)
     assert reverse(IMPORT) in text(page)
 
-    response = operator_client.get(reverse("admin:calls_stoplistentry_export_csv"))
+    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["number", "reason", "note", "added by", "added at"]
     assert rows[1][:4] == ["79991234561", "complaint", "'=HYPERLINK(1)", "op"]
     assert rows[2][:4] == ["79991234562", "wrong person", "", ""]
     assert rows[1][4]  # when
 
-    response = operator_client.get(reverse("admin:calls_stoplistentry_export_xlsx"), {"reason__exact": "complaint"})
+    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_xlsx"), {"reason__exact": "complaint"})
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
     assert values[0] == ("number", "reason", "note", "added by", "added at")
@@ -231,8 +232,8 @@ def test_export_as_csv_and_xlsx_with_who_why_and_when(operator_client):
 
 def test_export_as_csv_for_excel_is_separated_by_semicolons(operator_client):
     StopListEntry.objects.create(number="79991234562", reason="wrong_person", note="один; два")
-    assert reverse("admin:calls_stoplistentry_export_csv_excel") in text(operator_client.get(reverse(CHANGELIST)))
-    response = operator_client.get(reverse("admin:calls_stoplistentry_export_csv_excel"))
+    assert reverse("admin:audiences_stoplistentry_export_csv_excel") in text(operator_client.get(reverse(CHANGELIST)))
+    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_csv_excel"))
     data = b"".join(response.streaming_content).decode("utf-8-sig")
     assert data.splitlines()[0] == "number;reason;note;added by;added at"
     rows = list(csv.reader(io.StringIO(data), delimiter=";"))

@@ -13,7 +13,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from calls.models import StopListEntry
+from audiences.models import StopListEntry
 from tests.factories_calls import make_user, xlsx_bytes
 
 pytest_plugins = ["tests.factories_calls"]

@@ -66,7 +66,7 @@ def test_the_worker_outlives_a_database_locked_longer_than_its_timeout(tmp_path,
     out = manage(env, "shell", "-c", f"""
 import json, time
 from django.db import transaction
-from calls.jobs import EXPORT
+from pages.jobs import EXPORT
 from jobs.tasks import start_job
 params = {{"filters": {{}}, "format": "csv", "filename": "calls.csv", "language": "en"}}
 with transaction.atomic():

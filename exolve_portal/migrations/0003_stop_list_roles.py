@@ -1,7 +1,9 @@
 """The roles again, now that the stop list exists (its permissions are in the roles).
 
 0001 runs as soon as calls 0001 is applied, before the stop list's model exists on a
-fresh install: it applies what it can, and this migration applies the roles in full.
+fresh install: it applies what it can. The model has since moved to audiences (whose
+0001 runs after this one): this migration applies what it can too, and 0004 applies the
+roles in full.
 """
 
 from django.db import migrations
@@ -10,7 +12,7 @@ from django.db import migrations
 def apply_roles(apps, schema_editor):
     from exolve_portal.roles import apply_in_migration
 
-    apply_in_migration(apps, skip_missing=False)
+    apply_in_migration(apps, skip_missing=True)
 
 
 class Migration(migrations.Migration):

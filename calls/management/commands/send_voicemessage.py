@@ -19,10 +19,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from audiences.phones import ListRefused, parse_numbers
+from audiences.uploads import UploadError, numbers_zones, read_numbers_and_zones
 from calls.lifecycle import get_zone
 from calls.models import Broadcast, Call, pending_q
 from calls.outcomes import labelled, outcome_counts
-from calls.phones import ListRefused, parse_numbers
 from calls.plan_form import PlanForm, SendPlan
 from calls.plan_rules import (
     MAX_PACE_PER_MINUTE,
@@ -34,7 +35,6 @@ from calls.plan_rules import (
 from calls.recording import SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
-from calls.uploads import UploadError, numbers_zones, read_numbers_and_zones
 from voicemessages.models import VoiceMessage
 
 
