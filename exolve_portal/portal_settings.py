@@ -298,7 +298,9 @@ def read(environ: Mapping[str, str], var_dir: Path) -> ReadResult:
         if text is None and setting.old_name and setting.old_name in environ:
             text = environ[setting.old_name]
             old_names[setting.name] = setting.old_name  # the checks warn (logging is not set up yet)
-        if text is None:
+        # An empty value (`EXOLVE_API_URL=` in .env) means the default, except where empty
+        # means something (no text, an empty list).
+        if text is None or (not text.strip() and setting.type not in ("text", "list")):
             values[setting.name] = setting.default_for(values, var_dir)
             continue
         try:

@@ -37,6 +37,16 @@ def test_the_defaults_read_from_an_empty_environment_pass_every_check(settings):
     assert _messages(settings, {}, **read.values) == {}
 
 
+def test_an_empty_value_means_the_default_where_empty_means_nothing_else():
+    """`EXOLVE_API_URL=` in a .env file: the default address, not an error."""
+    read = portal_settings.read({"EXOLVE_API_URL": "", "EXOLVE_TIMEOUT": " ", "EXOLVE_SOURCE_NUMBERS": ""}, VAR)
+
+    assert not read.unreadable
+    assert read.values["EXOLVE_API_URL"] == "https://api.exolve.ru"
+    assert read.values["EXOLVE_TIMEOUT"] == portal_settings.read({}, VAR).values["EXOLVE_TIMEOUT"]
+    assert read.values["EXOLVE_SOURCE_NUMBERS"] == []  # an empty list is a value
+
+
 @pytest.mark.parametrize(
     ("name", "text", "why"),
     [
