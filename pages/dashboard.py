@@ -396,6 +396,7 @@ def broadcast_counts(broadcast: Broadcast) -> dict:
     return {
         "total": total,
         "pending": pending,
+        "not_called": outcomes[Outcome.NOT_CALLED],
         "done": total - pending,
         "percent": progress_percent(total - pending, total),
         "states": [(label, state, states[state]) for state, label in CallState.choices],
