@@ -244,7 +244,9 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
             message_count(self, request, STEER_DONE[action], done, messages.SUCCESS)
             return None
         # What the broadcast allows as staff read it: no Pause on a finished one (calls/lifecycle.py).
-        ready = [broadcast for broadcast in mine if status_of(broadcast).allows(action)]
+        for broadcast in mine:
+            broadcast.shown = status_of(broadcast)
+        ready = [broadcast for broadcast in mine if broadcast.shown.allows(action)]
         if not ready:
             self.message_user(request, STEER_NOTHING[action], messages.WARNING)
             return None
