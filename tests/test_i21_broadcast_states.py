@@ -231,6 +231,7 @@ def test_a_name_typed_on_the_send_form_is_kept_and_shown_everywhere(manager, voi
     from tests.pages_helpers import confirmation, send_preview
 
     preview = send_preview(manager, voice_message, "79991234561", name="Flu reminder, December")
+    assert "Broadcast name: <strong>Flu reminder, December</strong>." in preview.content.decode()
     manager.post(reverse("portal:send"), confirmation(preview))
     broadcast = Broadcast.objects.get()
     assert broadcast.name == "Flu reminder, December"
