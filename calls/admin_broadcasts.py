@@ -178,9 +178,17 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
             )
         return format_html('<span data-state="{}">{}</span>', shown.state, shown.label)
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # the change page's steering links are for who may steer it
+            obj.may_steer = steering.may_steer(request.user, obj)
+        return obj
+
     @admin.display(description=_("what you can do"))
     def steer_links(self, obj):
         shown = status_of(obj)
+        if shown.steer_actions and not getattr(obj, "may_steer", False):
+            return gettext("Only its sender or a manager can stop, pause or resume it.")
         links = [
             (reverse(STEER_LINKS[action][0], args=[obj.pk]), action, STEER_LINKS[action][1])
             for action in shown.steer_actions

@@ -251,3 +251,11 @@ def test_the_command_names_a_broadcast(voice_message, dummy_tasks):
         "--name", "Night shift", stdout=StringIO(), stderr=StringIO(),
     )  # fmt: skip
     assert Broadcast.objects.get().name == "Night shift"
+
+
+def test_the_change_page_offers_steering_only_to_who_may_steer(client, operator_user, manager_user):
+    theirs = broadcast_with(BroadcastState.SENDING, [QUEUED], user=manager_user)
+    client.force_login(User.objects.get(pk=operator_user.pk))
+    changed = client.get(reverse("admin:calls_broadcast_change", args=[theirs.pk])).content.decode()
+    assert 'id="steer-link-' not in changed
+    assert "Only its sender or a manager can stop, pause or resume it." in changed
