@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -19,9 +19,9 @@ from exolve_portal.pagination import ADMIN_PAGE
 
 from . import steering
 from .admin_calls import VoiceMessageFilter
-from .lifecycle import TransitionRefused, allowed
+from .lifecycle import DONE, SHOWN_LABELS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
-from .outcomes import Outcome, labelled, outcome_counts, with_outcome_counts
+from .outcomes import Outcome, labelled, outcome_counts, status_of, with_outcome_counts
 from .permissions import SEND_PERMISSION
 
 STEER_TITLES = {
@@ -44,6 +44,35 @@ STEER_DONE = {
     "pause": ngettext_lazy("Paused %(count)d broadcast.", "Paused %(count)d broadcasts.", "count"),
     "resume": ngettext_lazy("Resumed %(count)d broadcast.", "Resumed %(count)d broadcasts.", "count"),
 }
+
+
+# The steering buttons of a broadcast's change page: each opens the portal's confirmation (GET asks, never acts).
+STEER_LINKS = {
+    "pause": ("portal:broadcast_pause", _("Pause…")),
+    "resume": ("portal:broadcast_resume", _("Resume…")),
+    "move": ("portal:broadcast_move", _("Move the start…")),
+    "stop": ("portal:broadcast_stop", _("Stop…")),
+}
+
+
+class ShownStateFilter(admin.SimpleListFilter):
+    """By the state staff read (calls/lifecycle.py `status`): "done" apart from "sending"."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [(state, label) for state, label in SHOWN_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == DONE:  # the annotation of `with_outcome_counts` (get_queryset)
+            return queryset.exclude(state=BroadcastState.STOPPED).filter(outcome_pending=0)
+        if value == BroadcastState.STOPPED:
+            return queryset.filter(state=value)
+        if value in BroadcastState.values:
+            return queryset.filter(state=value, outcome_pending__gt=0)
+        return queryset
 
 
 def _outcome_column(outcome: Outcome):
@@ -86,7 +115,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     list_filter = (
-        "state",
+        ShownStateFilter,
         "purpose",
         ("created_at", BoundedDateFieldListFilter),
         ("start_at", BoundedDateFieldListFilter),
@@ -95,13 +124,15 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     actions = ["pause_broadcasts", "resume_broadcasts", "stop_broadcasts"]
     search_fields = ("voice_message_name", "source", "calls__destination")
     readonly_fields = (
+        "name",
+        "state_shown",
+        "steer_links",
         "voice_message",
         "voice_message_name",
         "service_id",
         "source",
         "created_by",
         "created_at",
-        "state",
         "state_changed_at",
         "state_changed_by",
         "start_at",
@@ -138,7 +169,33 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, obj):
-        return obj.get_state_display()
+        """The word every page uses (calls/lifecycle.py), with the calls not made of a stopped one."""
+        shown = status_of(obj)
+        if shown.state == BroadcastState.STOPPED and shown.not_made:
+            not_made = ngettext("%(count)d call not made", "%(count)d calls not made", shown.not_made)
+            return format_html(
+                '<span data-state="{}">{}</span> ({})', shown.state, shown.label, not_made % {"count": shown.not_made}
+            )
+        return format_html('<span data-state="{}">{}</span>', shown.state, shown.label)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # the change page's steering links are for who may steer it
+            obj.may_steer = steering.may_steer(request.user, obj)
+        return obj
+
+    @admin.display(description=_("what you can do"))
+    def steer_links(self, obj):
+        shown = status_of(obj)
+        if shown.steer_actions and not getattr(obj, "may_steer", False):
+            return gettext("Only its sender or a manager can stop, pause or resume it.")
+        links = [
+            (reverse(STEER_LINKS[action][0], args=[obj.pk]), action, STEER_LINKS[action][1])
+            for action in shown.steer_actions
+        ]
+        if not links:
+            return gettext("Nothing: the broadcast is %(state)s.") % {"state": shown.label}
+        return format_html_join(" ", '<a class="button steer-link" id="steer-link-{1}" href="{0}">{2}</a>', links)
 
     # Yes/no in words: Django's boolean icon carries an English alt text ("True", "False").
     @admin.display(description=_("recipients' consent confirmed"))
@@ -194,7 +251,10 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
                     )
             message_count(self, request, STEER_DONE[action], done, messages.SUCCESS)
             return None
-        ready = [broadcast for broadcast in mine if allowed(broadcast.state, action)]
+        # What the broadcast allows as staff read it: no Pause on a finished one (calls/lifecycle.py).
+        for broadcast in mine:
+            broadcast.shown = status_of(broadcast)
+        ready = [broadcast for broadcast in mine if broadcast.shown.allows(action)]
         if not ready:
             self.message_user(request, STEER_NOTHING[action], messages.WARNING)
             return None

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from audiences import stop_list
 from audiences.admin import ALREADY_LISTED, StopListReasonForm
@@ -59,9 +59,9 @@ class CallStopListMixin:
             select_across=request.POST.get("select_across", "0"),
         )
 
-    @method_decorator(require_POST)
+    @method_decorator(require_http_methods(["GET", "POST"]))
     def stop_list_view(self, request, pk):
-        """The button on a call's page: POST asks why, POST with post=yes adds the number."""
+        """The button on a call's page: POST (or GET, a reload) asks why, POST with post=yes adds the number."""
         if not self.has_add_to_stop_list_permission(request):
             raise PermissionDenied
         call = get_object_or_404(Call, pk=pk)

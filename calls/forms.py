@@ -91,6 +91,12 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         widget=forms.Textarea(attrs={"rows": 10, "cols": 40, "placeholder": "+7 (999) 123-45-67"}),
         help_text=_("One number per line, in any usual form: +7 (999) 123-45-67, 8 999 1234567, 79991234567."),
     )
+    name = forms.CharField(
+        label=_("Name of the broadcast"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional: how you will find it later, e.g. “Reminder of 5 December”."),
+    )
     file = forms.FileField(
         label=_("Or a file"),
         required=False,
@@ -109,7 +115,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     stop_listed: list | None = None
     over_limit: dict | None = None
 
-    field_order = ["voice_message", "source", "token", "numbers", "file", *PLAN_FIELDS]
+    field_order = ["voice_message", "source", "name", "token", "numbers", "file", *PLAN_FIELDS]
 
     def clean_numbers(self):
         """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
@@ -188,6 +194,8 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         if self.file_zones:
             # Callees' zones from the file's time-zone column travel with the plan.
             content["plan"]["zones"] = dict(self.file_zones)
+        if self.cleaned_data.get("name", "").strip():
+            content["plan"]["name"] = self.cleaned_data["name"].strip()  # not part of the plan: it travels with it
         token = self.cleaned_data["token"]
         now = timezone.now()
         with transaction.atomic():
@@ -303,6 +311,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 duplicate_numbers=draft.duplicates,
                 plan=SendPlan.from_json(draft.plan),
                 zones=(draft.plan or {}).get("zones") or None,
+                name=(draft.plan or {}).get("name", ""),
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))

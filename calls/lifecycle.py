@@ -71,6 +71,68 @@ def next_state(state: str, action: str) -> str:
     return TRANSITIONS[state][action]
 
 
+# --- What staff read of a broadcast, and what they may do with it ---------------------
+
+# Shown, never stored: a broadcast (not stopped) whose calls leave nothing to do.
+DONE = "done"
+SHOWN_LABELS = {**dict(BroadcastState.choices), DONE: _("done")}
+# What staff may do from each state they read, in the order the buttons show. "resend"
+# (send again the ones who did not answer) is offered only when there are such calls.
+ACTIONS = {
+    BroadcastState.SCHEDULED: ("move", "stop"),
+    BroadcastState.SENDING: ("pause", "stop", "resend"),
+    BroadcastState.PAUSED: ("resume", "stop", "resend"),
+    BroadcastState.STOPPED: ("resend",),
+    DONE: ("resend",),
+}
+STEER_ACTIONS = ("pause", "resume", "move", "stop")
+
+
+@dataclass(frozen=True)
+class Status:
+    """A broadcast as staff read it: one word for its state, and the actions it allows.
+
+    Every page, list, button, export and command takes them from here (`status`), so
+    a broadcast never says "sending" in one place and "done" in another.
+    """
+
+    state: str  # a BroadcastState value, or DONE
+    pending: int  # calls still to make or waiting for their outcome
+    not_made: int  # calls that will never be made (the stop, the stop list, limits)
+
+    @property
+    def label(self) -> str:
+        return str(SHOWN_LABELS[self.state])
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return ACTIONS[self.state]
+
+    @property
+    def steer_actions(self) -> tuple[str, ...]:
+        """Stop, pause, resume, move: the ones that change the broadcast's state."""
+        return tuple(action for action in STEER_ACTIONS if action in self.actions)
+
+    def allows(self, action: str) -> bool:
+        return action in self.actions
+
+    @property
+    def final(self) -> bool:
+        return self.state in (BroadcastState.STOPPED, DONE)
+
+
+def shown_state(state: str, pending: int) -> str:
+    """The stored state, or DONE when nothing is left to do (a stop stays a stop)."""
+    if state == BroadcastState.STOPPED or pending:
+        return state
+    return DONE
+
+
+def status(state: str, pending: int, not_made: int = 0) -> Status:
+    """What staff read of a broadcast in stored `state` with `pending` calls left (calls/outcomes.py counts)."""
+    return Status(shown_state(state, pending), pending, not_made)
+
+
 # --- Calling hours ------------------------------------------------------------------
 
 

@@ -92,6 +92,8 @@ def _sent_voice_message(related_name: str) -> models.ForeignKey:
 class Broadcast(models.Model):
     """One send of one voice message from one source to one or many destinations."""
 
+    # What staff call it ("Reminder of 5 December"); optional, typed on the send form.
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
     voice_message = _sent_voice_message(related_name="broadcasts")
     # Kept so the history still reads well after the voice message is deleted.
     voice_message_name = models.CharField(_("voice message name"), max_length=255, blank=True)
@@ -135,8 +137,15 @@ class Broadcast(models.Model):
         permissions = [("steer_broadcast", _("Can stop, pause and resume any broadcast"))]
 
     def __str__(self):
+        if self.name:
+            return _("Broadcast #%(pk)s: %(name)s") % {"pk": self.pk, "name": self.name}
         name = self.voice_message_name or self.service_id
         return _("Broadcast #%(pk)s: %(name)s from %(source)s") % {"pk": self.pk, "name": name, "source": self.source}
+
+    @property
+    def title(self) -> str:
+        """What the broadcast is called on its pages: its name, else its voice message's."""
+        return self.name or self.voice_message_name or self.service_id
 
 
 def pending_q() -> Q:

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Case, Count, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from .lifecycle import Status, status
 from .models import CallState, pending_q
 
 FAILED_STATUSES = ("failed", "canceled", "rejected")
@@ -118,3 +119,16 @@ def labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     return [
         (str(label), outcome, counts.get(outcome, counts.get(_field(outcome), 0))) for outcome, label in Outcome.choices
     ]
+
+
+def status_of(broadcast, counts: dict | None = None) -> Status:
+    """What staff read of `broadcast` (calls/lifecycle.py `status`) from its outcome counts.
+
+    `counts` as `outcome_counts` gives them (keys "pending", "not_called"); without
+    them, the annotations of `with_outcome_counts` when present, else one query.
+    """
+    if counts is None and hasattr(broadcast, _field(Outcome.PENDING)):
+        counts = {outcome: getattr(broadcast, _field(outcome)) for outcome in (Outcome.PENDING, Outcome.NOT_CALLED)}
+    if counts is None:
+        counts = outcome_counts(broadcast.calls.all())
+    return status(broadcast.state, counts.get(Outcome.PENDING, 0), counts.get(Outcome.NOT_CALLED, 0))

@@ -16,7 +16,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from .lifecycle import BroadcastState, get_zone
+from .lifecycle import DONE, BroadcastState, get_zone, shown_state
 from .models import Broadcast, Call, CallState
 from .plan_form import SendPlan
 from .recording import callee_zone
@@ -107,20 +107,15 @@ def waiting_by_zone(broadcast: Broadcast, now: datetime | None = None) -> list[W
 
 
 def display_state(broadcast: Broadcast, counts: dict) -> str:
-    """What staff read: the stored state, or "done" when its calls leave nothing to do."""
-    state = broadcast.state
-    if state == BroadcastState.STOPPED:
-        return state
-    if not counts["pending"]:
-        return "done"
-    return state
+    """What staff read: the stored state, or "done" when its calls leave nothing to do (lifecycle.shown_state)."""
+    return shown_state(broadcast.state, counts["pending"])
 
 
 def next_step(broadcast: Broadcast, counts: dict, queued: int, waiting: list[Waiting]) -> str:
     """One line, in the staff's words, of where the broadcast is and what happens next."""
     state = display_state(broadcast, counts)
     total = counts["total"]
-    if state == "done":
+    if state == DONE:
         return gettext("done: every call has its outcome.")
     if state == BroadcastState.STOPPED:
         return ngettext(

@@ -68,6 +68,7 @@ def create_broadcast(
     duplicate_numbers=(),
     plan: SendPlan | None = None,
     zones: dict[str, str] | None = None,
+    name: str = "",
 ) -> Broadcast:
     """Record one broadcast with one queued call per destination and enqueue its sending.
 
@@ -102,6 +103,7 @@ def create_broadcast(
             duplicate_numbers=list(duplicate_numbers),
             plan=plan,
             zones=zones,
+            name=name,
         )
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
@@ -207,12 +209,14 @@ def _record_broadcast(
     duplicate_numbers=(),
     plan: SendPlan | None = None,
     zones: dict[str, str] | None = None,
+    name: str = "",
 ) -> Broadcast:
     """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
     plan, window = _checked_plan(plan or SendPlan(), requested_by)
     now = timezone.now()
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
+            name=(name or "")[:200],
             voice_message=voice_message,
             voice_message_name=voice_message.name,
             service_id=voice_message.exolve_id,

@@ -68,10 +68,10 @@ def typed_again(post, draft=None) -> dict:
     """The first step's fields rebuilt from a confirmation that failed: the draft's list
     (valid, invalid as typed, duplicates) and plan, the chosen message and source."""
     lines = []
-    plan = {}
+    plan = {"name": post.get("name", "")}
     if draft is not None:
         lines = [*draft.numbers, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
-        plan = SendPlan.from_json(draft.plan).form_initial()
+        plan = {**SendPlan.from_json(draft.plan).form_initial(), "name": (draft.plan or {}).get("name", "")}
     return {
         "voice_message": post.get("voice_message"),
         "source": post.get("source"),

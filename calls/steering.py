@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from .lifecycle import (
+    DONE,
+    SHOWN_LABELS,
     STOPPED_NOT_CALLED,
     BroadcastState,
     TransitionRefused,
@@ -25,7 +27,7 @@ from .lifecycle import (
     next_state,
     parse_window,
 )
-from .models import Broadcast, Call, CallState
+from .models import Broadcast, Call, CallState, pending_q
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .plan_rules import PlanRefused, check_start
 from .tasks import enqueue_sending
@@ -61,14 +63,16 @@ def split_resendable(user, calls) -> tuple[list, list]:
     return mine, others
 
 
-def _refusal(state: str, action: str) -> TransitionRefused:
+def refusal(state: str, action: str) -> TransitionRefused:
+    """Why a broadcast in shown `state` (lifecycle.SHOWN_LABELS) cannot take `action`, in plain words."""
     words = {
         "stop": gettext("This broadcast cannot be stopped: it is %(state)s."),
         "pause": gettext("This broadcast cannot be paused: it is %(state)s."),
         "resume": gettext("This broadcast cannot be resumed: it is %(state)s."),
         "move": gettext("Only a broadcast that has not started yet can be moved: this one is %(state)s."),
+        "resend": gettext("Nothing of this broadcast can be sent again: it is %(state)s."),
     }[action]
-    return TransitionRefused(words % {"state": BroadcastState(state).label})
+    return TransitionRefused(words % {"state": SHOWN_LABELS[state]})
 
 
 def _change(broadcast_id: int, action: str, user) -> Broadcast:
@@ -76,9 +80,11 @@ def _change(broadcast_id: int, action: str, user) -> Broadcast:
     locked = Broadcast.objects.select_for_update().get(pk=broadcast_id)
     state = locked.state
     if state == BroadcastState.SCHEDULED and action == "pause":
-        raise _refusal(state, action)
+        raise refusal(state, action)
     if not allowed(state, action):
-        raise _refusal(state, action)
+        raise refusal(state, action)
+    if not Call.objects.filter(pending_q(), broadcast=locked).exists():
+        raise refusal(DONE, action)  # every call has its outcome: nothing to pause, resume or stop
     locked.state = next_state(state, action)
     _save_with_who_and_when(locked, user, "state")
     return locked
@@ -162,7 +168,7 @@ def move(broadcast: Broadcast, start_at: datetime, user) -> None:
     with transaction.atomic():
         locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
         if locked.state != BroadcastState.SCHEDULED:
-            raise _refusal(locked.state, "move")
+            raise refusal(locked.state, "move")
         locked.start_at = start_at
         _save_with_who_and_when(locked, user, "start_at")
         window = parse_window(locked.calling_hours)

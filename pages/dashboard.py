@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from calls.lifecycle import status
 from calls.models import RESENDABLE_STATUSES, Broadcast, Call, CallState
 from calls.outcomes import FINAL_OUTCOMES, Outcome, outcome_expression
 
@@ -374,6 +375,7 @@ def latest_broadcasts(limit: int = LATEST_BROADCASTS) -> list[Broadcast]:
         broadcast.pending = by_outcome[Outcome.PENDING]
         broadcast.done = broadcast.total - broadcast.pending
         broadcast.percent = progress_percent(broadcast.done, broadcast.total)
+        broadcast.status = status(broadcast.state, broadcast.pending, by_outcome[Outcome.NOT_CALLED])
     return broadcasts
 
 
@@ -396,6 +398,7 @@ def broadcast_counts(broadcast: Broadcast) -> dict:
     return {
         "total": total,
         "pending": pending,
+        "not_called": outcomes[Outcome.NOT_CALLED],
         "done": total - pending,
         "percent": progress_percent(total - pending, total),
         "states": [(label, state, states[state]) for state, label in CallState.choices],

@@ -47,6 +47,7 @@ COLUMNS = [
     (_("last error"), "error"),
     (_("attempt"), "attempt"),
     (_("purpose"), "broadcast__purpose"),
+    (_("broadcast name"), "export_broadcast_name"),  # last: the columns before keep their places
 ]
 _PURPOSE_LABELS = dict(Purpose.choices)
 _STATE_LABELS = dict(CallState.choices)
@@ -61,6 +62,7 @@ def export_rows(queryset) -> Iterator[tuple]:
                 F("voice_message__name"), NullIf(F("broadcast__voice_message_name"), Value("")), F("service_id")
             ),
             export_outcome=outcome_expression(),
+            export_broadcast_name=Coalesce(F("broadcast__name"), Value("")),
         )
         .values_list(*[field for _header, field in COLUMNS])
     )

@@ -62,7 +62,10 @@ class CallTable(tables.Table):
         order_by=("broadcast_id", "pk"),
     )
     outcome = tables.Column(verbose_name=pgettext_lazy("column", "outcome"), order_by=("outcome", "-queued_at"))
-    status = tables.Column(verbose_name=pgettext_lazy("column", "Exolve status"), default="—")
+    # For engineers: quiet and small beside the outcome, the one word staff read.
+    status = tables.Column(
+        verbose_name=pgettext_lazy("column", "Exolve status"), default="—", attrs={"td": {"class": "call-status"}}
+    )
     duration = tables.Column(verbose_name=pgettext_lazy("column", "seconds"), attrs={"td": {"class": "number"}})
     error = tables.Column(
         verbose_name=pgettext_lazy("column", "error"), default="", attrs={"td": {"class": "call-error"}}
@@ -81,8 +84,9 @@ class CallTable(tables.Table):
     def render_message(self, record):
         return message_name(record)
 
-    def render_broadcast(self, value):
-        return f"#{value}"
+    def render_broadcast(self, value, record):
+        name = record.broadcast.name if record.broadcast is not None else ""
+        return f"#{value} {name}" if name else f"#{value}"
 
     def render_outcome(self, value):
         return format_html('<span class="outcome outcome-{}">{}</span>', value, outcome_label(value))

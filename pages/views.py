@@ -19,12 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from calls import planning, send_flow, steering
 from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
-from calls.lifecycle import TRANSITIONS, BroadcastState, TransitionRefused
+from calls.lifecycle import BroadcastState, TransitionRefused
 from calls.models import Broadcast, Call, CallState
+from calls.outcomes import status_of
 from calls.permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 from calls.recording import SendRefused, resend_calls
 from calls.return_to import RETURN_PARAMETER, return_link
@@ -154,12 +155,14 @@ def broadcast_detail(request, pk):
     table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
     configure_table(table, request)
     skipped = [(raw, reason) for raw, reason in broadcast.invalid_numbers]
+    lifecycle = lifecycle_context(request, broadcast, counts)
+    may_resend = lifecycle["status"].allows("resend") and request.user.has_perm(SEND_PERMISSION)
     context = page_context(
         request,
         gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
         broadcast=broadcast,
         counts=counts,
-        **lifecycle_context(request, broadcast, counts),
+        **lifecycle,
         table=table,
         skipped_invalid=skipped,
         auto_refresh=AUTO_REFRESH_SECONDS if counts["pending"] else None,
@@ -168,7 +171,7 @@ def broadcast_detail(request, pk):
         attempts=stats.attempt_outcomes(broadcast),
         resendable_count=(
             stats.resend_no_answer_busy(broadcast).count()
-            if request.user.has_perm(SEND_PERMISSION) and steering.may_steer(request.user, broadcast)
+            if may_resend and steering.may_steer(request.user, broadcast)
             else 0
         ),
         active_tab="calls",
@@ -177,20 +180,27 @@ def broadcast_detail(request, pk):
 
 
 @staff_page(VIEW_BROADCASTS_PERMISSION, SEND_PERMISSION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def broadcast_resend(request, pk):
     """Send again the calls that got no answer or were busy: the first POST asks (with the count), the second does it.
+
+    Opened by GET (a reload of the confirmation, a bookmark) it asks again: only the
+    confirming POST sends.
 
     Each call is resent at most once (`recording.resend_calls`), however often this is submitted.
     Who may: as for stop, pause and move, the sender and Managers (`steering.may_steer`).
     """
     broadcast = get_object_or_404(
-        Broadcast.objects.only("pk", "voice_message_name", "service_id", "source", "created_by"), pk=pk
+        Broadcast.objects.only("pk", "name", "voice_message_name", "service_id", "source", "created_by", "state"), pk=pk
     )
     if not steering.may_steer(request.user, broadcast):
         raise PermissionDenied
+    shown = status_of(broadcast)
+    if not shown.allows("resend"):
+        messages.info(request, str(steering.refusal(shown.state, "resend")))
+        return redirect("portal:broadcast", pk=broadcast.pk)
     candidates = stats.resend_no_answer_busy(broadcast)
-    if request.POST.get("confirmed") != "yes":
+    if request.method != "POST" or request.POST.get("confirmed") != "yes":
         context = page_context(
             request,
             gettext("Send again the ones who did not answer or were busy?"),
@@ -220,26 +230,30 @@ def broadcast_resend(request, pk):
 
 
 def lifecycle_context(request, broadcast, counts) -> dict:
-    """The broadcast's state in the staff's words, who may steer it, and which buttons to show."""
+    """The broadcast's state in the staff's words (calls/lifecycle.py `status`), and which buttons to show."""
     states = {state: count for _label, state, count in counts["states"]}
     counts = {**counts, "canceled": states.get(CallState.CANCELED, 0)}
     waiting = planning.waiting_by_zone(broadcast)
     queued = states.get(CallState.QUEUED, 0)
-    shown = planning.display_state(broadcast, counts)
+    shown = status_of(broadcast, counts)
     may_steer = steering.may_steer(request.user, broadcast)
-    allowed = set(TRANSITIONS.get(broadcast.state, {})) - {"start"} if may_steer else set()
-    if broadcast.state == BroadcastState.SCHEDULED and may_steer:
-        allowed.add("move")
+    total = counts["total"] or 1
+    outcomes = counts["total"] - counts["pending"] - counts["not_called"]
     return {
-        "shown_state": shown,
-        "shown_state_label": _state_label(shown),
+        "status": shown,
+        "shown_state": shown.state,
+        "shown_state_label": shown.label,
         "next_step": planning.next_step(broadcast, counts, queued, waiting),
         "waiting_by_zone": _waiting_for_hours(broadcast, waiting),
-        "steer_actions": [action for action in STEER_ACTIONS if action in allowed],
+        "steer_actions": list(shown.steer_actions) if may_steer else [],
+        # The progress bar: calls with an outcome, and (apart) calls that will never be made.
+        "bar": {
+            "outcomes": outcomes,
+            "outcomes_percent": round(100 * outcomes / total, 1),
+            "not_made": counts["not_called"],
+            "not_made_percent": round(100 * counts["not_called"] / total, 1),
+        },
     }
-
-
-STEER_ACTIONS = ("pause", "resume", "move", "stop")
 
 
 def _waiting_for_hours(broadcast, waiting):
@@ -251,24 +265,27 @@ def _waiting_for_hours(broadcast, waiting):
     return waiting
 
 
-def _state_label(shown: str) -> str:
-    if shown == "done":
-        return gettext("done")
-    return BroadcastState(shown).label
-
-
 @staff_page(VIEW_BROADCASTS_PERMISSION, SEND_PERMISSION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def broadcast_steer(request, pk, action):
-    """Stop, pause, resume or move: the first POST asks to confirm (with the counts), the second does it."""
+    """Stop, pause, resume or move: the first POST asks to confirm (with the counts), the second does it.
+
+    Opened by GET (a reload of the confirmation, a bookmark) it asks again; an action
+    the broadcast no longer allows (calls/lifecycle.py) goes back to its page saying why.
+    """
     broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
     if not steering.may_steer(request.user, broadcast):
         raise PermissionDenied
     page = redirect("portal:broadcast", pk=broadcast.pk)
+    confirmed = request.method == "POST" and request.POST.get("confirmed") == "yes"
+    shown = status_of(broadcast)
+    if not confirmed and not shown.allows(action):
+        messages.info(request, str(steering.refusal(shown.state, action)))
+        return page
     start_at = None
     if action == "move":
         start_at = _parse_start(request.POST.get("start_at", ""))
-    if request.POST.get("confirmed") != "yes" or (action == "move" and start_at is None):
+    if not confirmed or (action == "move" and start_at is None):
         waiting = steering.waiting_count(broadcast)
         context = page_context(
             request,

@@ -144,11 +144,13 @@ def test_managers_steer_anyones_broadcast_another_operator_may_not(
     assert broadcast.state == BroadcastState.PAUSED
 
 
-def test_steering_is_post_only(client, voice_message, operator_user):
+def test_opening_a_steering_url_by_get_never_steers(client, voice_message, operator_user):
     broadcast = record(voice_message, operator_user)
     login(client, operator_user)
     for action in ("stop", "pause", "resume", "move"):
-        assert client.get(reverse(f"portal:broadcast_{action}", args=[broadcast.pk])).status_code == 405
+        assert client.get(reverse(f"portal:broadcast_{action}", args=[broadcast.pk])).status_code in (200, 302)
+    broadcast.refresh_from_db()
+    assert broadcast.state == BroadcastState.SENDING
 
 
 def test_the_page_says_which_zone_waits_for_calling_hours(client, voice_message, operator_user, settings, monkeypatch):

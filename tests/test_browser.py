@@ -176,7 +176,7 @@ def test_staff_member_creates_sends_follows_and_exports(portal, open_page, sandb
     assert text(page, "#outcome-count-completed") == "1"  # 79991234561: last digit 1
     assert text(page, "#outcome-count-busy") == "1"  # 79991234567: last digit 7
     assert "2 of 2 calls have an outcome" in text(page, "#broadcast-progress-text")
-    assert page.get_attribute("#broadcast-progress", "value") == "2"
+    assert page.get_attribute("#broadcast-progress", "aria-valuenow") == "2"
     screenshot(page, "broadcast")
 
     # Export the broadcast's calls to CSV and read the file the browser downloaded.

@@ -649,7 +649,7 @@ def portal_pages(client, objects):
     yield "calls filtered", client.get(reverse("portal:calls"), {"outcome": "busy", "date_from": "x"}, **RU_HEADERS)
     yield "broadcast", client.get(reverse("portal:broadcast", args=[broadcast.pk]), **RU_HEADERS)
     for steer in ("broadcast_pause", "broadcast_stop", "broadcast_move", "broadcast_resend"):
-        yield steer, client.post(reverse(f"portal:{steer}", args=[broadcast.pk]), **RU_HEADERS)
+        yield steer, client.post(reverse(f"portal:{steer}", args=[broadcast.pk]), follow=True, **RU_HEADERS)
     yield "job", client.get(reverse("jobs:job", args=[objects["job"].pk]), **RU_HEADERS)
     yield "404", client.get("/portal/broadcasts/999999/", **RU_HEADERS)
 

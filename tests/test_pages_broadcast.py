@@ -32,7 +32,7 @@ def test_page_shows_progress_counts_calls_and_exports(operator_page_client):
     assert dict((outcome, n) for _label, outcome, n in counts["outcomes"])["failed"] == 3
     page = response.content.decode()
     assert 'id="broadcast-progress"' in page
-    assert f'value="{len(OUTCOME_CASES) - pending}" max="{len(OUTCOME_CASES)}"' in page
+    assert f'aria-valuenow="{len(OUTCOME_CASES) - pending}" aria-valuemax="{len(OUTCOME_CASES)}"' in page
     assert "79995550000" not in page  # only this broadcast's calls
     assert page.count('id="call-') == len(OUTCOME_CASES)
     assert f"{reverse('portal:calls_export_csv')}?broadcast={broadcast.pk}" in page

@@ -13,7 +13,8 @@ from django.utils.translation import ngettext
 from calls import steering
 from calls.lifecycle import TransitionRefused
 from calls.management.commands.send_voicemessage import parse_at
-from calls.models import Broadcast
+from calls.models import Broadcast, Call, CallState
+from calls.outcomes import labelled, outcome_counts, status_of
 
 NOT_FOUND = 2
 REFUSED = 1
@@ -57,13 +58,7 @@ class Command(BaseCommand):
     def _do(self, action, broadcast, at) -> str:
         pk = broadcast.pk
         if action == "show":
-            state = broadcast.get_state_display()
-            waiting = steering.waiting_count(broadcast)
-            return ngettext(
-                "Broadcast %(pk)d: %(state)s; %(count)d call not made yet.",
-                "Broadcast %(pk)d: %(state)s; %(count)d calls not made yet.",
-                waiting,
-            ) % {"pk": pk, "state": state, "count": waiting}
+            return show(broadcast)
         if action in STEERED:
             count = getattr(steering, action)(broadcast, None)
             return STEERED[action](count) % {"pk": pk, "count": count}
@@ -78,3 +73,23 @@ class Command(BaseCommand):
             "pk": pk,
             "when": timezone.localtime(start).isoformat(" ", "minutes"),
         }
+
+
+def show(broadcast: Broadcast) -> str:
+    """The broadcast as its page shows it: the state word, what it allows, and its calls counted by outcome."""
+    counts = outcome_counts(broadcast.calls.all())
+    shown = status_of(broadcast, counts)
+    calls = Call.objects.filter(broadcast=broadcast)
+    waiting = calls.filter(state=CallState.QUEUED).count()
+    sent = calls.exclude(sent_at=None).count()
+    canceled = calls.filter(state=CallState.CANCELED).count()
+    title = f"{broadcast.pk} ({broadcast.name})" if broadcast.name else str(broadcast.pk)
+    lines = [
+        _("Broadcast %(title)s: %(state)s.") % {"title": title, "state": shown.label},
+        _("Calls: %(total)d; sent to Exolve: %(sent)d; not made yet: %(waiting)d; canceled by the stop: %(canceled)d.")
+        % {"total": counts["total"], "sent": sent, "waiting": waiting, "canceled": canceled},
+    ]
+    lines += [f"  {label}: {count}" for label, _outcome, count in labelled(counts)]
+    actions = ", ".join(action for action in shown.steer_actions) or _("none")
+    lines.append(_("Allowed: %(actions)s.") % {"actions": actions})
+    return "\n".join(lines)

@@ -151,6 +151,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help=_("The caller number (one of EXOLVE_SOURCE_NUMBERS)."))
         parser.add_argument("--to", action="append", default=[], metavar="NUMBER", help=_("A number to call; repeat."))
         parser.add_argument("--file", help=_("A CSV or XLSX file with a phone column."))
+        parser.add_argument("--name", default="", help=_("A name for the broadcast, shown on its page and in lists."))
         parser.add_argument("--wait", action="store_true", help=_("Wait until every call has a final outcome."))
         parser.add_argument(
             "--timeout", type=float, default=None, help=_("With --wait: give up after this many seconds.")
@@ -190,6 +191,7 @@ class Command(BaseCommand):
                 duplicate_numbers=parsed.duplicates,
                 plan=plan,
                 zones=numbers_zones(file_zones, parsed.valid) or None,
+                name=options.get("name") or "",
             )
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
