@@ -212,7 +212,15 @@ LOGIN_REDIRECT_URL = "admin:index"
 
 # E-mail (invitations, password reset): EMAIL_URL as django-environ reads it, e.g.
 # smtp+tls://user:password@smtp.example.com:587; by default the mail is printed to the log.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_MAIL = env.email_url("EMAIL_URL", default="consolemail://")
+_SMTP_OPTIONS = {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER"}
+_SMTP_OPTIONS |= {"password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS", "use_ssl": "EMAIL_USE_SSL"}
+MAILERS = {
+    "default": {
+        "BACKEND": _MAIL["EMAIL_BACKEND"],
+        "OPTIONS": {option: _MAIL[key] for option, key in _SMTP_OPTIONS.items() if _MAIL.get(key) is not None},
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 # Background work (sending, statistics refresh) goes through django.tasks, stored in

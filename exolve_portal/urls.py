@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, reverse_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
@@ -27,7 +28,12 @@ urlpatterns = [
     # Inviting a colleague and setting or resetting a password by e-mail (Django's own views;
     # the admin's login page links "admin_password_reset").
     path("admin/invite/", admin.site.admin_view(invite_colleague), name="invite_colleague"),
-    path("admin/password_reset/", auth_views.PasswordResetView.as_view(), name="admin_password_reset"),
+    path(
+        "admin/password_reset/",
+        # The portal's name in the e-mail, not the host's.
+        auth_views.PasswordResetView.as_view(extra_email_context={"site_name": _("Exolve Voice Portal")}),
+        name="admin_password_reset",
+    ),
     path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "admin/reset/<uidb64>/<token>/",
