@@ -38,7 +38,9 @@ ROLE_CHOICES = [
 
 class InviteForm(forms.Form):
     name = forms.CharField(
-        label=_("name"), max_length=150, help_text=_("First name and last name, as colleagues know them.")
+        label=_("first and last name"),
+        max_length=150,
+        help_text=_("First name and last name, as colleagues know them."),
     )
     email = forms.EmailField(
         label=_("e-mail"), help_text=_("The invitation goes there; it is also the user name to log in with.")

@@ -53,10 +53,9 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     CHANGE_STOP_LIST_PERMISSION,
     DELETE_FROM_STOP_LIST_PERMISSION,
     # Inviting colleagues (exolve_portal/invitations.py: a staff account as Operator or
-    # Manager, nothing more) and seeing who has an account. Not auth.change_user: that
+    # Manager, nothing more; Django's "Add user" leads there). Not auth.change_user: that
     # would let a Manager grant any permission or make a superuser.
     "auth.add_user",
-    "auth.view_user",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}

@@ -48,7 +48,6 @@ def _generic_error(response) -> bool:
 def test_a_manager_invites_an_operator_who_sets_a_password_and_logs_in(client, group_manager):
     client.force_login(group_manager)
     assert "Invite a colleague" in client.get(reverse("admin:index")).content.decode()
-    assert "Invite a colleague" in client.get(reverse("admin:auth_user_changelist")).content.decode()
 
     response = client.post(
         reverse(INVITE), {"name": "Анна Петрова", "email": "Anna@Example.com", "role": OPERATORS}, follow=True
@@ -105,7 +104,7 @@ def test_a_manager_cannot_invite_or_change_a_superuser(client, group_manager):
     assert mail.outbox == []
     # Django's "Add user" (which needs the change permission Managers lack) leads to the invitation.
     assert client.get(reverse("admin:auth_user_add"))["Location"] == reverse(INVITE)
-    assert client.get(reverse("admin:auth_user_change", args=[group_manager.pk])).status_code in (200, 403)
+    assert client.get(reverse("admin:auth_user_change", args=[group_manager.pk])).status_code == 403
     assert (
         client.post(reverse("admin:auth_user_change", args=[group_manager.pk]), {"is_superuser": "on"}).status_code
         == 403
@@ -205,3 +204,13 @@ def test_favicon_answers_and_the_admin_links_it_and_open_site_leads_to_the_staff
     assert b"<svg" in icon.content
     assert 'rel="icon"' in index
     assert f'href="{reverse("portal:dashboard")}"' in index
+
+
+def test_a_superuser_finds_the_invitation_on_the_users_list(client, roles):
+    client.force_login(SuperUserFactory(username="admin"))
+
+    users = client.get(reverse("admin:auth_user_changelist")).content.decode()
+
+    assert 'id="invite-colleague-link"' in users
+    assert reverse("admin:auth_user_add") in users  # Django's own form stays theirs
+    assert client.get(reverse("admin:auth_user_add")).status_code == 200

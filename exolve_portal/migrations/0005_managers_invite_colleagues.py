@@ -1,4 +1,4 @@
-"""The roles again: Managers may now invite colleagues (auth.add_user) and see the users' list (auth.view_user)."""
+"""The roles again: Managers may now invite colleagues (auth.add_user, used by the invitation page)."""
 
 from django.db import migrations
 
