@@ -211,8 +211,9 @@ LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
 
 # E-mail (invitations, password reset): EMAIL_URL as django-environ reads it, e.g.
-# smtp+tls://user:password@smtp.example.com:587; by default the mail is printed to the log.
-_MAIL = env.email_url("EMAIL_URL", default="consolemail://")
+# smtp+tls://user:password@smtp.example.com:587; by default printed to the log in
+# development, and given to the machine's own mail server in production (as Django does).
+_MAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _SMTP_OPTIONS = {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER"}
 _SMTP_OPTIONS |= {"password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS", "use_ssl": "EMAIL_USE_SSL"}
 MAILERS = {
