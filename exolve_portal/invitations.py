@@ -9,6 +9,8 @@ staff access and the role, and mails a new link; a superuser's account is never 
 The user name is the e-mail address.
 """
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -30,6 +32,8 @@ from django.utils.translation import gettext_lazy as _
 from .role_names import MANAGERS, OPERATORS
 from .roles import ROLE_DESCRIPTIONS
 
+logger = logging.getLogger(__name__)
+
 ROLE_CHOICES = [
     (OPERATORS, format_lazy("{}: {}", _("Operator"), ROLE_DESCRIPTIONS[OPERATORS])),
     (MANAGERS, format_lazy("{}: {}", _("Manager"), ROLE_DESCRIPTIONS[MANAGERS])),
@@ -38,14 +42,16 @@ ROLE_CHOICES = [
 
 class InviteForm(forms.Form):
     name = forms.CharField(
-        label=_("first and last name"),
+        label=_("First and last name"),
         max_length=150,
         help_text=_("First name and last name, as colleagues know them."),
     )
     email = forms.EmailField(
-        label=_("e-mail"), help_text=_("The invitation goes there; it is also the user name to log in with.")
+        label=_("E-mail"), help_text=_("The invitation goes there; it is also the user name to log in with.")
     )
-    role = forms.ChoiceField(label=_("role"), choices=ROLE_CHOICES, widget=forms.RadioSelect, initial=OPERATORS)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=ROLE_CHOICES, widget=forms.RadioSelect(attrs={"class": "radiolist"}), initial=OPERATORS
+    )
 
     def clean_email(self):
         email = get_user_model().objects.normalize_email(self.cleaned_data["email"]).lower()
@@ -120,7 +126,20 @@ def invite_colleague(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         user = make_staff_account(name=data["name"], email=data["email"], role=data["role"])
-        send_invitation(request, user, invited_by=request.user)
+        try:
+            send_invitation(request, user, invited_by=request.user)
+        except OSError:  # smtplib's errors included: the mail server refused or did not answer
+            logger.exception("The invitation e-mail to user %s could not be sent", user.pk)
+            messages.error(
+                request,
+                gettext(
+                    "The account of %(email)s is ready, but the e-mail could not be sent: the mail server did "
+                    "not take it. Ask the administrator to check the mail settings (EMAIL_URL), then invite "
+                    "the same address again."
+                )
+                % {"email": user.email},
+            )
+            return redirect("invite_colleague")
         messages.success(
             request,
             gettext("The invitation was sent to %(email)s: the link in it lets them set a password and log in.")

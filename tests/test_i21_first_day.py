@@ -2,6 +2,7 @@
 that says plainly why it is refused, a forgotten password, the media id explained, a favicon."""
 
 import re
+import socket
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -203,7 +204,7 @@ def test_favicon_answers_and_the_admin_links_it_and_open_site_leads_to_the_staff
     assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
     assert b"<svg" in icon.content
     assert 'rel="icon"' in index
-    assert f'href="{reverse("portal:dashboard")}"' in index
+    assert f'<a href="{reverse("portal:dashboard")}">View site</a>' in index
 
 
 def test_a_superuser_finds_the_invitation_on_the_users_list(client, roles):
@@ -214,3 +215,40 @@ def test_a_superuser_finds_the_invitation_on_the_users_list(client, roles):
     assert 'id="invite-colleague-link"' in users
     assert reverse("admin:auth_user_add") in users  # Django's own form stays theirs
     assert client.get(reverse("admin:auth_user_add")).status_code == 200
+
+
+def test_an_invitation_the_mail_server_refuses_says_so_and_can_be_sent_again(client, group_manager, settings):
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port, "timeout": 5},
+        }
+    }
+    client.force_login(group_manager)
+
+    response = client.post(
+        reverse(INVITE), {"name": "Анна", "email": "anna@example.com", "role": OPERATORS}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "the e-mail could not be sent" in response.content.decode()
+    assert User.objects.get(email="anna@example.com").is_staff
+
+
+def test_exolve_s_last_answer_is_folded_away_for_engineers(exolve, manager_client):
+    from voicemessages.models import VoiceMessage
+
+    answered = VoiceMessage.objects.create(name="С ответом", media_id=1967)
+    VoiceMessage.objects.filter(pk=answered.pk).update(raw={"id": "vm-1", "media_id": 1967})
+    silent = VoiceMessage.objects.create(name="Без ответа", media_id=1967)
+    VoiceMessage.objects.filter(pk=silent.pk).update(raw={})
+
+    with_answer = manager_client.get(reverse("admin:voicemessages_voicemessage_change", args=[answered.pk]))
+    without = manager_client.get(reverse("admin:voicemessages_voicemessage_change", args=[silent.pk]))
+
+    assert re.search(r'<details class="exolve-raw"><summary>[^<]+</summary><pre><code>\{', with_answer.content.decode())
+    assert "Exolve has not answered about this message yet." in without.content.decode()
+    assert "<code>{}</code>" not in without.content.decode()
