@@ -75,7 +75,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads spill to a temporary file
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "exolve_portal.admin_config.PortalAdminConfig",  # Django's admin: the portal's login form, "View site"
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,19 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from exolve_portal import views
 from exolve_portal.invitations import invite_colleague
-from exolve_portal.login_form import PortalLoginForm
-
-# The login page says plainly when an account may not come in (login_form.py).
-admin.site.login_form = PortalLoginForm
-# "Open site" leads to the staff pages, not back to the admin.
-admin.site.site_url = reverse_lazy("portal:dashboard")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
