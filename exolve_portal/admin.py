@@ -7,6 +7,9 @@ that, and when" for voice messages, broadcasts and users alike.
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -55,3 +58,20 @@ class LogEntryAdmin(admin.ModelAdmin):
     @admin.display(description=_("details"))
     def change_summary(self, entry):
         return entry.get_change_message()
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class PortalUserAdmin(UserAdmin):
+    """Django's users' admin; "Add" leads Managers to the invitation (exolve_portal/invitations.py).
+
+    Django's own add form needs the change permission too (it would otherwise refuse),
+    which Managers do not have: it lets one grant any permission.
+    """
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_change_permission(request):
+            return redirect("invite_colleague")
+        return super().add_view(request, form_url, extra_context)

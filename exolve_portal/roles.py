@@ -52,6 +52,10 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # ...only managers take a number off the stop list or change why it is there.
     CHANGE_STOP_LIST_PERMISSION,
     DELETE_FROM_STOP_LIST_PERMISSION,
+    # Inviting colleagues (exolve_portal/invitations.py: a staff account as Operator or
+    # Manager, nothing more; Django's "Add user" leads there). Not auth.change_user: that
+    # would let a Manager grant any permission or make a superuser.
+    "auth.add_user",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
@@ -59,7 +63,8 @@ ROLE_DESCRIPTIONS = {
     OPERATORS: _("view voice messages, send them, view and refresh calls, view the stop list and add numbers to it"),
     MANAGERS: _(
         "everything operators do, plus create, change, delete and sync voice messages, "
-        "change and remove stop-list numbers, read the audit log, steer anyone's broadcast and send at any time"
+        "change and remove stop-list numbers, read the audit log, steer anyone's broadcast, send at any time "
+        "and invite colleagues"
     ),
 }
 

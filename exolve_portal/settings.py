@@ -75,7 +75,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads spill to a temporary file
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "exolve_portal.admin_config.PortalAdminConfig",  # Django's admin: the portal's login form, "View site"
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -209,6 +209,20 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
+
+# E-mail (invitations, password reset): EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default printed to the log in
+# development, and given to the machine's own mail server in production (as Django does).
+_MAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_SMTP_OPTIONS = {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER"}
+_SMTP_OPTIONS |= {"password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS", "use_ssl": "EMAIL_USE_SSL"}
+MAILERS = {
+    "default": {
+        "BACKEND": _MAIL["EMAIL_BACKEND"],
+        "OPTIONS": {option: _MAIL[key] for option, key in _SMTP_OPTIONS.items() if _MAIL.get(key) is not None},
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 # Background work (sending, statistics refresh) goes through django.tasks, stored in
 # the same database and run by `manage.py db_worker`.

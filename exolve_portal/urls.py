@@ -1,13 +1,17 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from exolve_portal import views
+from exolve_portal.invitations import invite_colleague
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # The language switch works on the login page too (StaffRequiredMiddleware allows it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     # The stop list's admin moved with its model (calls -> audiences): old links still lead there.
@@ -15,6 +19,22 @@ urlpatterns = [
         "admin/calls/stoplistentry/",
         RedirectView.as_view(pattern_name="admin:audiences_stoplistentry_changelist", query_string=True),
     ),
+    # Inviting a colleague and setting or resetting a password by e-mail (Django's own views;
+    # the admin's login page links "admin_password_reset").
+    path("admin/invite/", admin.site.admin_view(invite_colleague), name="invite_colleague"),
+    path(
+        "admin/password_reset/",
+        # The portal's name in the e-mail, not the host's.
+        auth_views.PasswordResetView.as_view(extra_email_context={"site_name": _("Exolve Voice Portal")}),
+        name="admin_password_reset",
+    ),
+    path("admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "admin/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     # Progress pages of background jobs (sync, bulk deletes, refreshes): jobs/urls.py.
     path("portal/jobs/", include("jobs.urls")),

@@ -37,6 +37,11 @@ PUBLIC = {
     "healthz": "load balancers and monitoring",
     "set_language": "the language switch on the login page",
     "admin:login": "the login page",
+    "favicon": "the icon browsers ask for on their own",
+    "admin_password_reset": "a forgotten password: the form asking for the e-mail address",
+    "password_reset_done": "a forgotten password: the mail is on its way",
+    "password_reset_confirm": "the link in the e-mail (an invitation or a reset): setting a password",
+    "password_reset_complete": "the password is set: log in",
 }
 # Redirects an anonymous visitor somewhere other than the login page, harmlessly.
 HARMLESS_REDIRECTS = {

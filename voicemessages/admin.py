@@ -158,10 +158,21 @@ class VoiceMessageAdmin(ObjectMessagesMixin, admin.ModelAdmin):
             return format_html('<span class="exolve-present">✔ {}</span>', _("present at Exolve"))
         return format_html('<span class="exolve-unknown">? {}</span>', _("not synced yet"))
 
-    @admin.display(description=gettext_lazy("last answer from Exolve"))
+    @admin.display(description=gettext_lazy("for engineers"))
     def raw_answer(self, obj):
+        """Exolve's last answer, folded away: engineers open it, staff need not read JSON."""
+        if not obj.raw:
+            return _("Exolve has not answered about this message yet.")
         answer = json.dumps(obj.raw, ensure_ascii=False, indent=2, sort_keys=True)
-        return format_html("<pre><code>{}</code></pre>", answer)  # Exolve's words, not to translate
+        return format_html(
+            '<details class="exolve-raw"><summary>{}</summary><pre><code>{}</code></pre></details>',
+            _("Exolve's last answer, as it came"),
+            answer,  # Exolve's words, not to translate
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        # A message not saved yet has nothing at Exolve or in the portal to show.
+        return self.fieldsets[:1] if obj is None else self.fieldsets
 
     # --- permissions ---------------------------------------------------------------
 

@@ -29,6 +29,18 @@ from .provisioning import create_at_exolve
 from .validators import MEDIA_ID_MAX, normalise_redirect_number
 
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# Exolve's page on voice messages: a message plays a file uploaded beforehand to the application's audio library.
+EXOLVE_VOICE_DOCS_URL = "https://docs.exolve.ru/docs/ru/api-reference/voice-api/"
+MEDIA_ID_HELP = format_lazy(
+    '{} <a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+    _(
+        "The id of the audio file people hear when they pick up. The recording is uploaded beforehand "
+        "to your application's audio library in the Exolve personal account, where each file has its id. "
+        "No access to the personal account? Ask whoever manages your Exolve account for the id."
+    ),
+    EXOLVE_VOICE_DOCS_URL,
+    _("Exolve's help on voice messages and audio files"),
+)
 DIGIT_RANGE = _("The redirect digit must be a single digit from 0 to 9.")
 
 
@@ -72,7 +84,8 @@ class RedirectNumberField(forms.CharField):
 
 
 class VoiceMessageForm(forms.ModelForm):
-    media_id = MediaIdField(label=_("media id"), help_text=VoiceMessage._meta.get_field("media_id").help_text)
+    # The admin shows help texts as HTML: the link is ours, the words are translated.
+    media_id = MediaIdField(label=_("media id"), help_text=MEDIA_ID_HELP)
     redirect_number = RedirectNumberField(
         label=_("redirect number"), help_text=VoiceMessage._meta.get_field("redirect_number").help_text
     )
