@@ -103,6 +103,21 @@ def normalize(raw: str) -> str:
     return digits
 
 
+def display_number(number) -> str:
+    """A stored number (Exolve's 79161230016) as people write it: `+7 916 123-00-16`.
+
+    Anything that does not parse (an old row, a value typed by hand) is shown as it is.
+    """
+    text = str(number or "")
+    if not text.isdigit():
+        return text
+    try:
+        parsed = phonenumbers.parse("+" + text, None)
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def _too_many_digits(text: str) -> str:
     if sum(ch.isdigit() for ch in text) >= _SEVERAL_NUMBERS_DIGITS:
         return _("Too many digits for one phone number. Several numbers? Separate them with “;”.")

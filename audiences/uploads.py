@@ -166,9 +166,14 @@ def read_list(uploaded, data: bytes | None = None) -> UploadedList:
 
 def numbers_zones(file_zones: dict[str, str], valid) -> dict[str, str]:
     """{normalised number of `valid`: zone} from {value as in the file: zone}, where the number tells none."""
+    return by_number(file_zones, valid, keep=lambda number: not zone_of_number(number))
+
+
+def by_number(by_value: dict, valid, keep=None) -> dict:
+    """{normalised number of `valid`: item} from {value as in the file: item} (the first value of a number wins)."""
     valid = set(valid)
-    result: dict[str, str] = {}
-    for raw, zone in file_zones.items():
+    result: dict = {}
+    for raw, item in by_value.items():
         try:
             pieces = split_numbers(raw)
         except InvalidNumber:
@@ -178,8 +183,8 @@ def numbers_zones(file_zones: dict[str, str], valid) -> dict[str, str]:
                 number = normalize(piece)
             except InvalidNumber:
                 continue
-            if number in valid and not zone_of_number(number):
-                result.setdefault(number, zone)
+            if number in valid and (keep is None or keep(number)):
+                result.setdefault(number, item)
     return result
 
 
