@@ -197,7 +197,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             self.add_error(field, str(exc))
             return cleaned
         if not self.preview.valid:
-            raise forms.ValidationError(gettext("None of the numbers can be called."), code="no_valid")
+            raise forms.ValidationError(
+                " ".join([gettext("None of the numbers can be called."), *self._where_read()]), code="no_valid"
+            )
         # Chunked indexed queries: fast for the longest list an upload may hold.
         stopped = blocked(self.preview.valid)
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
@@ -208,6 +210,18 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)
         return cleaned
+
+    def _where_read(self) -> list[str]:
+        """Which column and rows of the file were read, in words (for a refusal)."""
+        read = self.columns_read
+        if read is None or not read.first_row:
+            return []
+        where = {"header": read.header or read.letter, "letter": read.letter}
+        where.update(first=read.first_row, last=read.last_row, headers=", ".join(read.headers[:20]))
+        words = [gettext("Numbers were read from column “%(header)s” (%(letter)s), rows %(first)d–%(last)d.") % where]
+        if len(read.headers) > 1:
+            words.append(gettext("The columns found: %(headers)s.") % where)
+        return words
 
     def _file_table(self, cleaned) -> UploadedList | None:
         """The file uploaded now (kept for the next preview), or else the one kept under this form's token."""
