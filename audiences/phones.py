@@ -103,10 +103,12 @@ def normalize(raw: str) -> str:
     return digits
 
 
-def display_number(number) -> str:
+def display_number(number, *, national: bool = False) -> str:
     """A stored number (Exolve's 79161230016) as people write it: `+7 916 123-00-16`.
 
-    Anything that does not parse (an old row, a value typed by hand) is shown as it is.
+    `national`: as Russian offices write it in their lists, `8 (916) 123-00-16` (what an
+    export gives: a spreadsheet reads a cell starting with "+" as a formula). Anything that
+    does not parse (an old row, a value typed by hand) is shown as it is.
     """
     text = str(number or "")
     if not text.isdigit():
@@ -115,7 +117,8 @@ def display_number(number) -> str:
         parsed = phonenumbers.parse("+" + text, None)
     except phonenumbers.NumberParseException:
         return text
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    kind = phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, kind)
 
 
 def _too_many_digits(text: str) -> str:

@@ -90,7 +90,7 @@ def export_rows(queryset) -> Iterator[tuple]:
         row[outcome_index] = outcomes.get(row[outcome_index], row[outcome_index])
         row[status_index] = statuses.get(row[status_index], row[status_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
-        row[written_index] = display_number(row[written_index])
+        row[written_index] = display_number(row[written_index], national=True)
         row[name_index], row[details_index] = _name_and_rest(row[name_index])
         yield tuple(row)
 
