@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
@@ -51,7 +51,7 @@ COLUMNS = [
     (_("purpose"), "broadcast__purpose"),
     # The person as the office's own list has them: the number as written, the name, the other columns.
     (_("number as written"), "export_written"),
-    (_("name"), "details"),
+    (pgettext_lazy("person", "name"), "details"),
     (_("from the list"), "export_details"),
 ]
 _PURPOSE_LABELS = dict(Purpose.choices)
