@@ -88,8 +88,14 @@ def is_phone_header(cell: str) -> bool:
     return header_key(cell) in PHONE_HEADERS
 
 
-def phone_header_index(cells: list[str]) -> int | None:
-    """The phone column of a header row: an exact name first, then a header containing "телефон"/"phone"."""
+def phone_header_index(cells: list[str], chosen: str = "") -> int | None:
+    """The phone column of a header row: an exact name first, then a header containing "телефон"/"phone".
+
+    `chosen`: the header a person picked from the file's columns (only it is looked for).
+    """
+    if chosen:
+        key = header_key(chosen)
+        return next((i for i, cell in enumerate(cells) if cell and header_key(cell) == key), None)
     for index, cell in enumerate(cells):
         if cell and is_phone_header(cell):
             return index

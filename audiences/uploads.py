@@ -47,6 +47,14 @@ class UploadError(ValueError):
     """The file cannot be used; `str()` says why in plain words."""
 
 
+class NoPhoneColumn(UploadError):
+    """No column is recognised as the phones; `headers` are the columns found, for a person to choose from."""
+
+    def __init__(self, message: str, headers: list[str]):
+        super().__init__(message)
+        self.headers = headers
+
+
 @dataclass
 class UploadedList:
     """What an uploaded list holds: its phone column's values and what its rows say besides."""
@@ -116,10 +124,11 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
     return table.values, table.zones
 
 
-def read_list(uploaded, data: bytes | None = None) -> UploadedList:
+def read_list(uploaded, data: bytes | None = None, column: str = "") -> UploadedList:
     """The phone column, zones, the rows' other cells and which column and rows were read.
 
-    `data`, when given, is the file's content already read (a file kept from an earlier preview).
+    `data`, when given, is the file's content already read (a file kept from an earlier preview);
+    `column`, the header of the phone column a person chose (NoPhoneColumn lists the headers).
     Raises UploadError.
     """
     max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
@@ -149,7 +158,7 @@ def read_list(uploaded, data: bytes | None = None) -> UploadedList:
         # Text under any of the three names is read as CSV (a CSV saved as .xlsx too).
         reading, rows = "csv", _csv_rows(data)
     try:
-        return _read_table(rows)
+        return _read_table(rows, column)
     except UploadError:
         raise
     except csv.Error as exc:
@@ -260,7 +269,7 @@ class _Layout:
     details: DetailColumns | None = None
 
 
-def _read_table(rows) -> UploadedList:
+def _read_table(rows, chosen: str = "") -> UploadedList:
     """Read the rows: the header is the first of the first HEADER_SEARCH_ROWS rows naming a phone column.
 
     Rows above it (a title) are skipped and counted; without such a header, the first
@@ -278,7 +287,7 @@ def _read_table(rows) -> UploadedList:
             _read_row(table, layout, row_number, row)
             continue
         cells = [_text(c) for c in row]
-        index = phone_header_index(cells) if any(cells) else None
+        index = phone_header_index(cells, chosen) if any(cells) else None
         if index is not None:
             layout = _header_layout(table, cells, index)
             # Rows above the header (a title, a date) are skipped; the preview says so.
@@ -286,9 +295,9 @@ def _read_table(rows) -> UploadedList:
             continue
         above.append((row_number, row, cells))
         if row_number >= HEADER_SEARCH_ROWS:
-            layout = _layout_without_header(table, above)
+            layout = _layout_without_header(table, above, chosen)
     if layout is None and above:
-        layout = _layout_without_header(table, above)
+        layout = _layout_without_header(table, above, chosen)
     if layout is None or not table.values:
         raise UploadError(_("The file has no phone numbers."))
     return table
@@ -303,12 +312,17 @@ def _header_layout(table: UploadedList, cells: list[str], index: int) -> _Layout
     return _Layout(index, zone, DetailColumns.of_header(cells, skip))
 
 
-def _layout_without_header(table: UploadedList, above: list) -> _Layout | None:
+def _layout_without_header(table: UploadedList, above: list, chosen: str = "") -> _Layout | None:
     """No recognised header among the first rows: the first non-empty row decides; the rows kept are read."""
     rows = [item for item in above if any(item[2])]
     above.clear()
     if not rows:
         return None
+    if chosen:
+        raise NoPhoneColumn(
+            _("The column “%(column)s” is not in the file's first rows. Choose another.") % {"column": chosen[:100]},
+            _headers_of(rows),
+        )
     first_number, _first_row, first_cells = rows[0]
     column, is_header = _choose_column(first_cells)
     layout = _Layout(column)
@@ -384,10 +398,17 @@ def _choose_column(first_row: list[str]) -> tuple[int, bool]:
         # A single column: its first row is a header unless it holds digits.
         return index, not any(ch.isdigit() for ch in first_row[index])
     found = ", ".join(f"“{cell}”" for cell in first_row if cell)
-    raise UploadError(
+    raise NoPhoneColumn(
         _(
             "No phone column found among the columns %(columns)s. Name the column “phone” (or “телефон”, "
             "“моб. телефон”, “номер”), or upload a file with a single column."
         )
-        % {"columns": found[:500]}
+        % {"columns": found[:500]},
+        [cell[:100] for cell in first_row if cell][:50],
     )
+
+
+def _headers_of(rows: list) -> list[str]:
+    """The cells of the widest of the first rows: the likeliest header, for a person to choose from."""
+    widest = max((cells for _n, _row, cells in rows), key=lambda cells: sum(1 for c in cells if c))
+    return [cell[:100] for cell in widest if cell][:50]

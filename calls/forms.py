@@ -28,7 +28,7 @@ from audiences.phones import (
 )
 from audiences.stop_list import blocked
 from audiences.upload_columns import NAME_KEY
-from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
+from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, by_number, numbers_zones, read_list
 from voicemessages.models import VoiceMessage
 
 from .limits import over_limits
@@ -112,6 +112,13 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             "numbers that do not tell it."
         ),
     )
+    phone_column = forms.CharField(
+        label=_("Column of phone numbers"),
+        required=False,
+        max_length=100,
+        widget=forms.Select,
+        help_text=_("Choose the column that holds the numbers when the file's own name for it is not recognised."),
+    )
     forget_file = forms.BooleanField(
         label=_("Do not use the file uploaded before"),
         required=False,
@@ -132,7 +139,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     columns_read = None
     kept_file_name: str = ""
 
-    field_order = ["voice_message", "source", "token", "numbers", "file", "forget_file", *PLAN_FIELDS]
+    field_order = ["voice_message", "source", "token", "numbers", "file", "phone_column", "forget_file", *PLAN_FIELDS]
 
     def clean_numbers(self):
         """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
@@ -181,9 +188,15 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         self.file_zones, self.details = {}, {}
         try:
             table = self._file_table(cleaned)
+        except NoPhoneColumn as exc:
+            self._offer_columns(exc.headers, cleaned.get("phone_column") or "")
+            self.add_error("file", " ".join([str(exc), gettext("Or choose the column of phone numbers below.")]))
+            return cleaned
         except UploadError as exc:
             self.add_error("file", str(exc))
             return cleaned
+        if table is not None and cleaned.get("phone_column"):
+            self._offer_columns(table.read.headers, cleaned["phone_column"])
         if not text.strip() and table is None:
             raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
         field = "file" if table is not None else "numbers"
@@ -223,19 +236,26 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             words.append(gettext("The columns found: %(headers)s.") % where)
         return words
 
+    def _offer_columns(self, headers: list[str], chosen: str) -> None:
+        """Let the person choose the phone column among the file's headers (shown only then)."""
+        choices = [("", gettext("Found by its name")), *((header, header) for header in headers)]
+        if chosen and chosen not in headers:
+            choices.append((chosen, chosen))
+        self.fields["phone_column"].widget.choices = choices
+
     def _file_table(self, cleaned) -> UploadedList | None:
         """The file uploaded now (kept for the next preview), or else the one kept under this form's token."""
         uploaded = cleaned.get("file")
         token = cleaned.get("token") or ""
+        column = cleaned.get("phone_column") or ""
         if uploaded is not None:
             data = uploaded.read(settings.EXOLVE_UPLOAD_MAX_BYTES + 1)
-            table = read_list(uploaded, data)  # refuses a file over the limit before it is kept
-            if getattr(self.user, "pk", None) and token:
-                KeptUpload.objects.update_or_create(
-                    token=token,
-                    created_by=self.user,
-                    defaults={"name": (uploaded.name or "")[:255], "data": data, "created_at": timezone.now()},
-                )
+            try:
+                table = read_list(uploaded, data, column)  # refuses a file over the limit before it is kept
+            except NoPhoneColumn:
+                _keep(token, self.user, uploaded.name, data)  # a table all the same: its column may be chosen
+                raise
+            _keep(token, self.user, uploaded.name, data)
             return table
         if cleaned.get("forget_file") or not getattr(self.user, "pk", None) or not token:
             return None
@@ -245,7 +265,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         if kept is None:
             return None
         self.kept_file_name = kept.name
-        return read_list(_NamedFile(kept.name, len(kept.data)), bytes(kept.data))
+        return read_list(_NamedFile(kept.name, len(kept.data)), bytes(kept.data), column)
 
     def save_draft(self, user) -> SendDraft:
         """Store the checked list under the form's token (a fresh token if that one is taken).
@@ -320,6 +340,16 @@ def _holds(draft: SendDraft, content: dict) -> bool:
         and draft.plan == content["plan"]
         and draft.details == content["details"]
     )
+
+
+def _keep(token: str, user, name: str, data: bytes) -> None:
+    """Keep the uploaded file under the form's token, for the next preview of the same form."""
+    if token and getattr(user, "pk", None):
+        KeptUpload.objects.update_or_create(
+            token=token,
+            created_by=user,
+            defaults={"name": (name or "")[:255], "data": data, "created_at": timezone.now()},
+        )
 
 
 class _NamedFile:

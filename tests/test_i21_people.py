@@ -138,3 +138,19 @@ def test_the_preview_counts_agree_with_stop_listed_numbers(operator_page_client,
 def test_a_redirect_number_typed_with_8_is_stored_as_the_called_numbers_are(exolve):
     message = VoiceMessage.objects.create(name="Promo", media_id=1967, redirect_number="8 (495) 123-45-67")
     assert VoiceMessage.objects.get(pk=message.pk).redirect_number == "74951234567"
+
+
+def test_a_column_no_name_tells_is_chosen_from_the_columns_found(operator_page_client, voice_message):
+    rows = [["Клиент", "Куда звонить"], ["Анна", "79161230016"], ["Пётр", "79161230021"]]
+    upload = SimpleUploadedFile("list.xlsx", xlsx_bytes(rows))
+    refused = send_preview(operator_page_client, voice_message, file=upload)
+    page = refused.content.decode()
+    assert refused.context["preview"] is None and "“Куда звонить”" in page
+    choices = page[page.index('id="id_phone_column"') :][:600]
+    assert '<option value="Куда звонить">' in choices
+
+    token = refused.context["form"].data["token"]
+    chosen = send_preview(operator_page_client, voice_message, token=token, phone_column="Куда звонить")
+    form = chosen.context["form"]
+    assert form.calls_to_make == 2 and form.kept_file_name == "list.xlsx"
+    assert form.details["79161230021"] == {"name": "Пётр"}
