@@ -154,3 +154,14 @@ def test_a_column_no_name_tells_is_chosen_from_the_columns_found(operator_page_c
     form = chosen.context["form"]
     assert form.calls_to_make == 2 and form.kept_file_name == "list.xlsx"
     assert form.details["79161230021"] == {"name": "Пётр"}
+
+
+def test_the_send_command_keeps_the_names_of_its_file_too(voice_message, dummy_tasks, tmp_path):
+    from django.core.management import call_command
+
+    from tests.factories_calls import SOURCE
+
+    path = tmp_path / "clients.xlsx"
+    path.write_bytes(xlsx_bytes(OFFICE_ROWS))
+    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    assert Call.objects.get(destination="79161230021").details == {"name": "Петров Пётр", "Город": "Тверь"}
