@@ -137,7 +137,8 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     # Which column and rows of the file were read (audiences.upload_columns.ColumnsRead), and
     # the name of the file uploaded before and used again ("preview again" without choosing it).
     columns_read = None
-    kept_file_name: str = ""
+    kept_file_name: str = ""  # the file "preview again" reads when no other is chosen
+    file_reused: bool = False  # this preview read the file kept from an earlier one
 
     field_order = ["voice_message", "source", "token", "numbers", "file", "phone_column", "forget_file", *PLAN_FIELDS]
 
@@ -253,9 +254,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             try:
                 table = read_list(uploaded, data, column)  # refuses a file over the limit before it is kept
             except NoPhoneColumn:
-                _keep(token, self.user, uploaded.name, data)  # a table all the same: its column may be chosen
+                self.kept_file_name = _keep(token, self.user, uploaded.name, data)  # its column may be chosen
                 raise
-            _keep(token, self.user, uploaded.name, data)
+            self.kept_file_name = _keep(token, self.user, uploaded.name, data)
             return table
         if cleaned.get("forget_file") or not getattr(self.user, "pk", None) or not token:
             return None
@@ -264,7 +265,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         ).first()
         if kept is None:
             return None
-        self.kept_file_name = kept.name
+        self.kept_file_name, self.file_reused = kept.name, True
         return read_list(_NamedFile(kept.name, len(kept.data)), bytes(kept.data), column)
 
     def save_draft(self, user) -> SendDraft:
@@ -342,14 +343,16 @@ def _holds(draft: SendDraft, content: dict) -> bool:
     )
 
 
-def _keep(token: str, user, name: str, data: bytes) -> None:
-    """Keep the uploaded file under the form's token, for the next preview of the same form."""
-    if token and getattr(user, "pk", None):
-        KeptUpload.objects.update_or_create(
-            token=token,
-            created_by=user,
-            defaults={"name": (name or "")[:255], "data": data, "created_at": timezone.now()},
-        )
+def _keep(token: str, user, name: str, data: bytes) -> str:
+    """Keep the uploaded file under the form's token, for the next preview of the same form; its name ("" if not)."""
+    if not token or not getattr(user, "pk", None):
+        return ""
+    KeptUpload.objects.update_or_create(
+        token=token,
+        created_by=user,
+        defaults={"name": (name or "")[:255], "data": data, "created_at": timezone.now()},
+    )
+    return (name or "")[:255]
 
 
 class _NamedFile:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audiences.phones import display_number
 from exolve_portal.fields import staff_member
 
 from .lifecycle import BroadcastState
@@ -236,7 +237,7 @@ class Call(models.Model):
 
     def __str__(self):
         return _("Call to %(destination)s (%(state)s)") % {
-            "destination": self.destination,
+            "destination": display_number(self.destination),
             "state": self.get_state_display(),
         }
 

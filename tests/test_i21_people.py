@@ -106,7 +106,8 @@ def test_preview_again_without_choosing_the_file_uses_the_one_uploaded(operator_
     token = first.context["form"].data["token"]
     again = send_preview(operator_page_client, voice_message, token=token, numbers="79161230041")
     form = again.context["form"]
-    assert form.kept_file_name == "клиенты.xlsx"
+    assert form.kept_file_name == "клиенты.xlsx" and form.file_reused
+    assert not first.context["form"].file_reused
     assert form.calls_to_make == 4  # the file's three and the one typed
     assert "Using the file you uploaded: клиенты.xlsx" in again.content.decode()
 
