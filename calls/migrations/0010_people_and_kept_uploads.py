@@ -6,37 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0009_stop_list_moved_to_audiences'),
+        ("calls", "0009_stop_list_moved_to_audiences"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='call',
-            name='details',
-            field=models.JSONField(blank=True, default=dict, verbose_name='from the uploaded list'),
+            model_name="call",
+            name="details",
+            field=models.JSONField(blank=True, default=dict, verbose_name="from the uploaded list"),
         ),
         migrations.AddField(
-            model_name='senddraft',
-            name='details',
-            field=models.JSONField(blank=True, default=dict, verbose_name='from the uploaded list'),
+            model_name="senddraft",
+            name="details",
+            field=models.JSONField(blank=True, default=dict, verbose_name="from the uploaded list"),
         ),
         migrations.CreateModel(
-            name='KeptUpload',
+            name="KeptUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, verbose_name='form token')),
-                ('name', models.CharField(max_length=255, verbose_name='file name')),
-                ('data', models.BinaryField(verbose_name='content')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='uploaded at')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=64, verbose_name="form token")),
+                ("name", models.CharField(max_length=255, verbose_name="file name")),
+                ("data", models.BinaryField(verbose_name="content")),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="uploaded at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'uploaded list',
-                'verbose_name_plural': 'uploaded lists',
-                'constraints': [models.UniqueConstraint(fields=('token', 'created_by'), name='calls_kept_upload_once')],
+                "verbose_name": "uploaded list",
+                "verbose_name_plural": "uploaded lists",
+                "constraints": [models.UniqueConstraint(fields=("token", "created_by"), name="calls_kept_upload_once")],
             },
         ),
     ]
