@@ -103,6 +103,24 @@ def normalize(raw: str) -> str:
     return digits
 
 
+def display_number(number, *, national: bool = False) -> str:
+    """A stored number (Exolve's 79161230016) as people write it: `+7 916 123-00-16`.
+
+    `national`: as Russian offices write it in their lists, `8 (916) 123-00-16` (what an
+    export gives: a spreadsheet reads a cell starting with "+" as a formula). Anything that
+    does not parse (an old row, a value typed by hand) is shown as it is.
+    """
+    text = str(number or "")
+    if not text.isdigit():
+        return text
+    try:
+        parsed = phonenumbers.parse("+" + text, None)
+    except phonenumbers.NumberParseException:
+        return text
+    kind = phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, kind)
+
+
 def _too_many_digits(text: str) -> str:
     if sum(ch.isdigit() for ch in text) >= _SEVERAL_NUMBERS_DIGITS:
         return _("Too many digits for one phone number. Several numbers? Separate them with “;”.")

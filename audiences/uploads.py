@@ -17,52 +17,53 @@ which stops at the row limit.
 import csv
 import logging
 import re
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .phones import MAX_VALUE_CHARS, InvalidNumber, NotCallable, normalize, split_numbers
+from .upload_columns import (
+    PHONE_HEADERS,  # noqa: F401 (part of this module's API)
+    ColumnsRead,
+    DetailColumns,
+    column_letter,
+    phone_header_index,
+    zone_header_index,
+)
 from .workbooks import NotAWorkbook, WorkbookError, first_sheet_rows
 from .zones import get_zone, zone_of_number
 
 logger = logging.getLogger(__name__)
 
-# Lower-cased header words that name a phone column.
-PHONE_HEADERS = (
-    "phone",
-    "phones",
-    "phone number",
-    "phone_number",
-    "telephone",
-    "tel",
-    "mobile",
-    "number",
-    "msisdn",
-    "destination",
-    "телефон",
-    "номер",
-    "номер телефона",
-    "мобильный",
-    "тел",
-    "тел.",
-)
-
-
-# Lower-cased header words that name an optional column of the callees' time zones
-# (IANA names such as "Asia/Vladivostok").
-ZONE_HEADERS = (
-    "time zone",
-    "timezone",
-    "time_zone",
-    "tz",
-    "часовой пояс",
-    "пояс",
-)
+# How many rows from the top may stand above the header (a title, a date, blank rows).
+HEADER_SEARCH_ROWS = 20
+# Characters of the rows' other cells kept in all (a list's names and notes, not a second copy of a huge file).
+MAX_DETAILS_TOTAL_CHARS = 2_000_000
 
 
 class UploadError(ValueError):
     """The file cannot be used; `str()` says why in plain words."""
+
+
+class NoPhoneColumn(UploadError):
+    """No column is recognised as the phones; `headers` are the columns found, for a person to choose from."""
+
+    def __init__(self, message: str, headers: list[str]):
+        super().__init__(message)
+        self.headers = headers
+
+
+@dataclass
+class UploadedList:
+    """What an uploaded list holds: its phone column's values and what its rows say besides."""
+
+    values: list = field(default_factory=list)  # as in the file (str) or NotCallable
+    zones: dict[str, str] = field(default_factory=dict)  # value as in the file -> IANA zone of its row
+    details: dict[str, dict] = field(default_factory=dict)  # value as in the file -> {"name": ..., header: cell}
+    read: ColumnsRead = field(default_factory=ColumnsRead)
+    detail_chars: int = 0
 
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -119,11 +120,23 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
     ...); a row whose zone is empty or not a known IANA name has none (the broadcast's
     zone applies), and the file is read all the same.
     """
+    table = read_list(uploaded)
+    return table.values, table.zones
+
+
+def read_list(uploaded, data: bytes | None = None, column: str = "") -> UploadedList:
+    """The phone column, zones, the rows' other cells and which column and rows were read.
+
+    `data`, when given, is the file's content already read (a file kept from an earlier preview);
+    `column`, the header of the phone column a person chose (NoPhoneColumn lists the headers).
+    Raises UploadError.
+    """
     max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
     if uploaded.size is not None and uploaded.size > max_bytes:
         raise UploadError(_too_large(uploaded.size, max_bytes))
     name = (uploaded.name or "").lower()
-    data = uploaded.read(max_bytes + 1)
+    if data is None:
+        data = uploaded.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise UploadError(_too_large(len(data), max_bytes))
     if not data.strip():
@@ -144,9 +157,8 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
     else:
         # Text under any of the three names is read as CSV (a CSV saved as .xlsx too).
         reading, rows = "csv", _csv_rows(data)
-    zones: dict[str, str] = {}
     try:
-        return _phone_column(rows, zones), zones
+        return _read_table(rows, column)
     except UploadError:
         raise
     except csv.Error as exc:
@@ -163,9 +175,14 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
 
 def numbers_zones(file_zones: dict[str, str], valid) -> dict[str, str]:
     """{normalised number of `valid`: zone} from {value as in the file: zone}, where the number tells none."""
+    return by_number(file_zones, valid, keep=lambda number: not zone_of_number(number))
+
+
+def by_number(by_value: dict, valid, keep=None) -> dict:
+    """{normalised number of `valid`: item} from {value as in the file: item} (the first value of a number wins)."""
     valid = set(valid)
-    result: dict[str, str] = {}
-    for raw, zone in file_zones.items():
+    result: dict = {}
+    for raw, item in by_value.items():
         try:
             pieces = split_numbers(raw)
         except InvalidNumber:
@@ -175,8 +192,8 @@ def numbers_zones(file_zones: dict[str, str], valid) -> dict[str, str]:
                 number = normalize(piece)
             except InvalidNumber:
                 continue
-            if number in valid and not zone_of_number(number):
-                result.setdefault(number, zone)
+            if number in valid and (keep is None or keep(number)):
+                result.setdefault(number, item)
     return result
 
 
@@ -238,87 +255,160 @@ def _text(cell) -> str:
 
 
 def _phone_column(rows, zones: dict[str, str] | None = None) -> list:
-    """The phone column's values; `zones` (when given) gets each value's zone from a time-zone column.
+    """The phone column's values; `zones` (when given) gets each value's zone from a time-zone column."""
+    table = _read_table(rows)
+    if zones is not None:
+        zones.update(table.zones)
+    return table.values
 
+
+@dataclass
+class _Layout:
+    column: int
+    zone_column: int | None = None
+    details: DetailColumns | None = None
+
+
+def _read_table(rows, chosen: str = "") -> UploadedList:
+    """Read the rows: the header is the first of the first HEADER_SEARCH_ROWS rows naming a phone column.
+
+    Rows above it (a title) are skipped and counted; without such a header, the first
+    non-empty row decides (a single column, its first row a header unless it holds digits).
     Every row read counts toward the limit (EXOLVE_UPLOAD_MAX_ROWS numbers, and
-    MAX_ROWS_WITHOUT_NUMBER rows more), empty ones too; after the first row only the
-    phone (and zone) cell of a row is looked at, and a phone cell longer than
+    MAX_ROWS_WITHOUT_NUMBER rows more), empty ones too; a phone cell longer than
     MAX_VALUE_CHARS is refused, naming its row, before it is parsed.
     """
-    max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
-    column = None
-    zone_column = None
-    values = []
+    table = UploadedList()
+    layout = None
+    above: list[tuple[int, list, list[str]]] = []  # rows before the header is known
     for row_number, row in enumerate(rows, 1):
-        if row_number > max_rows + MAX_ROWS_WITHOUT_NUMBER:
-            raise UploadError(
-                _(
-                    "The file has more than %(rows)d rows; a list of at most %(limit)d numbers "
-                    "has fewer. Delete the empty rows (or send the list in parts) and upload it again."
-                )
-                % {"rows": max_rows + MAX_ROWS_WITHOUT_NUMBER, "limit": max_rows}
-            )
-        if column is None:
-            cells = [_text(c) for c in row]
-            if not any(cells):
-                continue
-            column, is_header = _choose_column(cells)
-            if is_header:
-                zone_column = _zone_column(cells, column)
-                continue
-        value = row[column] if column < len(row) else ""
-        text = _text(value)
-        if not text:
+        _check_row_count(row_number)
+        if layout is not None:
+            _read_row(table, layout, row_number, row)
             continue
-        if len(text) > MAX_VALUE_CHARS:
-            raise UploadError(
-                _(
-                    "Row %(row)d: the phone cell is %(length)d characters long, longer than any phone "
-                    "number (at most %(limit)d characters). Put each number in its own row."
-                )
-                % {"row": row_number, "length": len(text), "limit": MAX_VALUE_CHARS}
-            )
-        values.append(value if isinstance(value, NotCallable) else text)
-        if zones is not None and zone_column is not None and not isinstance(value, NotCallable):
-            zone = _text(row[zone_column]) if zone_column < len(row) else ""
-            if zone and len(zone) <= MAX_VALUE_CHARS and get_zone(zone) is not None:
-                zones.setdefault(text, zone)
-        if len(values) > max_rows:
-            # Stop reading here: the rest of a huge file is never parsed.
-            raise UploadError(
-                ngettext(
-                    "The file has more than %(limit)d number; send at most %(limit)d at once.",
-                    "The file has more than %(limit)d numbers; send at most %(limit)d at once.",
-                    max_rows,
-                )
-                % {"limit": max_rows}
-            )
-    if column is None or not values:
+        cells = [_text(c) for c in row]
+        index = phone_header_index(cells, chosen) if any(cells) else None
+        if index is not None:
+            layout = _header_layout(table, cells, index)
+            # Rows above the header (a title, a date) are skipped; the preview says so.
+            table.read.title_rows = row_number - 1 if any(any(texts) for _n, _row, texts in above) else 0
+            continue
+        above.append((row_number, row, cells))
+        if row_number >= HEADER_SEARCH_ROWS:
+            layout = _layout_without_header(table, above, chosen)
+    if layout is None and above:
+        layout = _layout_without_header(table, above, chosen)
+    if layout is None or not table.values:
         raise UploadError(_("The file has no phone numbers."))
-    return values
+    return table
 
 
-def _zone_column(header: list[str], phone_column: int) -> int | None:
-    """The index of the time-zone column in a header row, or None."""
-    for index, cell in enumerate(header):
-        if index != phone_column and cell.lower().strip(" :") in ZONE_HEADERS:
-            return index
-    return None
+def _header_layout(table: UploadedList, cells: list[str], index: int) -> _Layout:
+    zone = zone_header_index(cells, index)
+    table.read.header = cells[index]
+    table.read.letter = column_letter(index)
+    table.read.headers = [cell for cell in cells if cell][:100]
+    skip = {index} if zone is None else {index, zone}
+    return _Layout(index, zone, DetailColumns.of_header(cells, skip))
+
+
+def _layout_without_header(table: UploadedList, above: list, chosen: str = "") -> _Layout | None:
+    """No recognised header among the first rows: the first non-empty row decides; the rows kept are read."""
+    rows = [item for item in above if any(item[2])]
+    above.clear()
+    if not rows:
+        return None
+    if chosen:
+        raise NoPhoneColumn(
+            _("The column “%(column)s” is not in the file's first rows. Choose another.") % {"column": chosen[:100]},
+            _headers_of(rows),
+        )
+    first_number, _first_row, first_cells = rows[0]
+    column, is_header = _choose_column(first_cells)
+    layout = _Layout(column)
+    table.read.letter = column_letter(column)
+    if is_header:
+        table.read.header = first_cells[column]
+        rows = rows[1:]
+    for row_number, row, _cells in rows:
+        _read_row(table, layout, row_number, row)
+    return layout
+
+
+def _check_row_count(row_number: int) -> None:
+    max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
+    if row_number > max_rows + MAX_ROWS_WITHOUT_NUMBER:
+        raise UploadError(
+            _(
+                "The file has more than %(rows)d rows; a list of at most %(limit)d numbers "
+                "has fewer. Delete the empty rows (or send the list in parts) and upload it again."
+            )
+            % {"rows": max_rows + MAX_ROWS_WITHOUT_NUMBER, "limit": max_rows}
+        )
+
+
+def _read_row(table: UploadedList, layout: _Layout, row_number: int, row) -> None:
+    """The phone cell of one row (and its zone and other cells), appended to `table`."""
+    value = row[layout.column] if layout.column < len(row) else ""
+    text = _text(value)
+    if not text:
+        return
+    if len(text) > MAX_VALUE_CHARS:
+        raise UploadError(
+            _(
+                "Row %(row)d: the phone cell is %(length)d characters long, longer than any phone "
+                "number (at most %(limit)d characters). Put each number in its own row."
+            )
+            % {"row": row_number, "length": len(text), "limit": MAX_VALUE_CHARS}
+        )
+    table.values.append(value if isinstance(value, NotCallable) else text)
+    table.read.first_row = table.read.first_row or row_number
+    table.read.last_row = row_number
+    max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
+    if len(table.values) > max_rows:
+        # Stop reading here: the rest of a huge file is never parsed.
+        raise UploadError(
+            ngettext(
+                "The file has more than %(limit)d number; send at most %(limit)d at once.",
+                "The file has more than %(limit)d numbers; send at most %(limit)d at once.",
+                max_rows,
+            )
+            % {"limit": max_rows}
+        )
+    if isinstance(value, NotCallable):
+        return
+    if layout.zone_column is not None:
+        zone = _text(row[layout.zone_column]) if layout.zone_column < len(row) else ""
+        if zone and len(zone) <= MAX_VALUE_CHARS and get_zone(zone) is not None:
+            table.zones.setdefault(text, zone)
+    if layout.details is not None and table.detail_chars < MAX_DETAILS_TOTAL_CHARS and text not in table.details:
+        if details := layout.details.of_row(row, _text):
+            table.details[text] = details
+            table.detail_chars += sum(len(k) + len(v) for k, v in details.items())
 
 
 def _choose_column(first_row: list[str]) -> tuple[int, bool]:
     """(index of the phone column, whether the first row is a header)."""
-    for index, cell in enumerate(first_row):
-        if cell.lower().strip(" :") in PHONE_HEADERS:
-            return index, True
+    index = phone_header_index(first_row)
+    if index is not None:
+        return index, True
     filled = [i for i, cell in enumerate(first_row) if cell]
     if len(filled) == 1:
         index = filled[0]
         # A single column: its first row is a header unless it holds digits.
         return index, not any(ch.isdigit() for ch in first_row[index])
-    raise UploadError(
+    found = ", ".join(f"“{cell}”" for cell in first_row if cell)
+    raise NoPhoneColumn(
         _(
-            "No phone column found. Name the column “phone” (or “телефон”, "
-            "“number”, “номер”), or upload a file with a single column."
+            "No phone column found among the columns %(columns)s. Name the column “phone” (or “телефон”, "
+            "“моб. телефон”, “номер”), or upload a file with a single column."
         )
+        % {"columns": found[:500]},
+        [cell[:100] for cell in first_row if cell][:50],
     )
+
+
+def _headers_of(rows: list) -> list[str]:
+    """The cells of the widest of the first rows: the likeliest header, for a person to choose from."""
+    widest = max((cells for _n, _row, cells in rows), key=lambda cells: sum(1 for c in cells if c))
+    return [cell[:100] for cell in widest if cell][:50]

@@ -16,13 +16,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from audiences import stop_list
 from audiences.admin_search import NumberSearchMixin
+from audiences.phones import display_number
+from audiences.upload_columns import NAME_KEY
 from exolve_portal.admin_filters import BoundedDateFieldListFilter, RecentChoicesFilter, RecentRelatedFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 from exolve_portal.admin_urls import admin_url
@@ -122,7 +125,15 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     actions = ["refresh_statistics", "resend", "add_to_stop_list"]
     change_form_template = "admin/calls/call/change_form.html"
     fieldsets = (
-        (None, {"fields": ("destination", "source", "voice_message", "service_id", "broadcast", "requested_by")}),
+        (
+            None,
+            {
+                "fields": (
+                    *("destination", "number_written", "person"),
+                    *("source", "voice_message", "service_id", "broadcast", "requested_by"),
+                )
+            },
+        ),
         (_("Sending"), {"fields": ("state", "error", "queued_at", "claimed_at", "sent_at", "resend_of")}),
         (
             _("Exolve statistics"),
@@ -147,7 +158,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
 
     def get_readonly_fields(self, request, obj=None):
         # Every field is a record of what happened; nothing here is edited by hand.
-        return [f.name for f in Call._meta.fields] + ["status_detail", "raw_answer"]
+        return [f.name for f in Call._meta.fields] + ["status_detail", "raw_answer", "number_written", "person"]
 
     def has_add_permission(self, request):
         return False
@@ -163,7 +174,20 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
 
     @admin.display(description=pgettext_lazy("column", "number"), ordering="destination")
     def number(self, obj):
-        return obj.destination
+        return display_number(obj.destination)
+
+    @admin.display(description=_("number as written"))
+    def number_written(self, obj):
+        return display_number(obj.destination)
+
+    @admin.display(description=_("from the uploaded list"))
+    def person(self, obj):
+        """What the uploaded list said of the person: the name first, then the other columns."""
+        details = obj.details if isinstance(obj.details, dict) else {}
+        if not details:
+            return "—"
+        items = [(gettext("Name") if key == NAME_KEY else key, value) for key, value in details.items()]
+        return format_html_join(mark_safe("<br>"), "{}: {}", items)
 
     @admin.display(description=pgettext_lazy("column", "seconds"), ordering="duration")
     def seconds(self, obj):

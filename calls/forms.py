@@ -27,11 +27,13 @@ from audiences.phones import (
     split_lines,
 )
 from audiences.stop_list import blocked
-from audiences.uploads import UploadError, numbers_zones, read_numbers_and_zones
+from audiences.upload_columns import NAME_KEY
+from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, by_number, numbers_zones, read_list
 from voicemessages.models import VoiceMessage
 
+from . import kept_uploads
 from .limits import over_limits
-from .models import Broadcast, Purpose, SendDraft
+from .models import Broadcast, KeptUpload, Purpose, SendDraft
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
 from .planning import zone_starts
 from .recording import SendRefused, create_broadcast, new_token
@@ -45,21 +47,31 @@ def sendable_voice_messages():
     return VoiceMessage.objects.filter(missing_since__isnull=True).order_by("name", "pk")
 
 
-def compute_preview(text: str = "", uploaded=None, zones: dict[str, str] | None = None) -> ParsedNumbers:
-    """Parse pasted text and an optional uploaded file into one preview.
+def compute_preview(
+    text: str = "",
+    uploaded=None,
+    zones: dict[str, str] | None = None,
+    *,
+    table: UploadedList | None = None,
+    details: dict | None = None,
+) -> ParsedNumbers:
+    """Parse pasted text and an optional uploaded file (or the `table` already read from one) into one preview.
 
     `zones`, when given, gets {normalised valid number: zone} from the file's time-zone
-    column, for the numbers whose zone the numbering plan does not tell.
+    column, for the numbers whose zone the numbering plan does not tell; `details` gets
+    {normalised valid number: {"name": ..., header: cell}} from the file's other columns.
     Raises UploadError (the file) or ListRefused (the whole list: too many numbers, a line too long).
     """
     values = split_lines(text, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-    file_zones: dict[str, str] = {}
-    if uploaded is not None:
-        file_values, file_zones = read_numbers_and_zones(uploaded)
-        values += file_values
+    if table is None and uploaded is not None:
+        table = read_list(uploaded)
+    if table is not None:
+        values += table.values
     parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-    if zones is not None and file_zones:
-        zones.update(numbers_zones(file_zones, parsed.valid))
+    if table is not None and zones is not None and table.zones:
+        zones.update(numbers_zones(table.zones, parsed.valid))
+    if table is not None and details is not None and table.details:
+        details.update(by_number(table.details, parsed.valid))
     return parsed
 
 
@@ -101,10 +113,23 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         label=_("Or a file"),
         required=False,
         help_text=_(
-            "CSV or XLSX with a column named phone (or телефон, number, номер), or a single column. "
+            "CSV or XLSX with a column named phone (or телефон, моб. телефон, номер), or a single column; "
+            "a title above the header is skipped. Names and other columns are kept with each call. "
             "An optional column “time zone” (часовой пояс), e.g. Asia/Vladivostok, gives the zone of "
             "numbers that do not tell it."
         ),
+    )
+    phone_column = forms.CharField(
+        label=_("Column of phone numbers"),
+        required=False,
+        max_length=100,
+        widget=forms.Select,
+        help_text=_("Choose the column that holds the numbers when the file's own name for it is not recognised."),
+    )
+    forget_file = forms.BooleanField(
+        label=_("Do not use the file uploaded before"),
+        required=False,
+        help_text=_("Tick to check only the numbers typed above."),
     )
 
     preview: ParsedNumbers | None = None
@@ -114,8 +139,18 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     # Of the preview's valid numbers: on the stop list, and over the per-number limits (number -> reason).
     stop_listed: list | None = None
     over_limit: dict | None = None
+    # {number: {"name": ..., header: cell}} from the file's other columns.
+    details: dict | None = None
+    # Which column and rows of the file were read (audiences.upload_columns.ColumnsRead), and
+    # the name of the file uploaded before and used again ("preview again" without choosing it).
+    columns_read = None
+    kept_file_name: str = ""  # the file "preview again" reads when no other is chosen
+    file_reused: bool = False  # this preview read the file kept from an earlier one
 
-    field_order = ["voice_message", "source", "name", "token", "numbers", "file", *PLAN_FIELDS]
+    field_order = [
+        *("voice_message", "source", "name", "token", "numbers", "file", "phone_column", "forget_file"),
+        *PLAN_FIELDS,
+    ]
 
     def clean_numbers(self):
         """The pasted text, refused whole (before any parsing) when too long, or when a line is."""
@@ -139,24 +174,46 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         return list((self.over_limit or {}).items())[:500]
 
     @property
-    def calls_to_make(self) -> int:
+    def to_call(self) -> list[str]:
         """The preview's valid numbers that will be called: not on the stop list nor over a limit."""
         if self.preview is None:
-            return 0
-        return len(self.preview.valid) - len(self.stop_listed or ()) - len(self.over_limit or {})
+            return []
+        left_out = set(self.stop_listed or ()) | set(self.over_limit or {})
+        return [number for number in self.preview.valid if number not in left_out]
+
+    @property
+    def calls_to_make(self) -> int:
+        return len(self.to_call)
+
+    @property
+    def to_call_shown(self) -> list[tuple[str, str]]:
+        """The first 1000 numbers to call, each with the person's name from the file ("" without one)."""
+        details = self.details or {}
+        return [(number, details.get(number, {}).get(NAME_KEY, "")) for number in self.to_call[:1000]]
 
     def clean(self):
         cleaned = super().clean()  # the plan: PlanForm.clean
         if "numbers" in self.errors:
             return cleaned  # the pasted text is refused whole: nothing to preview
         text = cleaned.get("numbers") or ""
-        uploaded = cleaned.get("file")
-        if not text.strip() and uploaded is None:
-            raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
-        field = "file" if uploaded is not None else "numbers"
-        self.file_zones = {}
+        self.file_zones, self.details = {}, {}
         try:
-            self.preview = compute_preview(text, uploaded, self.file_zones)
+            table = self._file_table(cleaned)
+        except NoPhoneColumn as exc:
+            self._offer_columns(exc.headers, cleaned.get("phone_column") or "")
+            self.add_error("file", " ".join([str(exc), gettext("Or choose the column of phone numbers below.")]))
+            return cleaned
+        except UploadError as exc:
+            self.add_error("file", str(exc))
+            return cleaned
+        if table is not None and cleaned.get("phone_column"):
+            self._offer_columns(table.read.headers, cleaned["phone_column"])
+        if not text.strip() and table is None:
+            raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
+        field = "file" if table is not None else "numbers"
+        self.columns_read = table.read if table is not None else None
+        try:
+            self.preview = compute_preview(text, zones=self.file_zones, table=table, details=self.details)
         except UploadError as exc:
             self.add_error("file", str(exc))
             return cleaned
@@ -164,7 +221,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             self.add_error(field, str(exc))
             return cleaned
         if not self.preview.valid:
-            raise forms.ValidationError(gettext("None of the numbers can be called."), code="no_valid")
+            raise forms.ValidationError(
+                " ".join([gettext("None of the numbers can be called."), *self._where_read()]), code="no_valid"
+            )
         # Chunked indexed queries: fast for the longest list an upload may hold.
         stopped = blocked(self.preview.valid)
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
@@ -175,6 +234,47 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)
         return cleaned
+
+    def _where_read(self) -> list[str]:
+        """Which column and rows of the file were read, in words (for a refusal)."""
+        read = self.columns_read
+        if read is None or not read.first_row:
+            return []
+        where = {"header": read.header or read.letter, "letter": read.letter}
+        where.update(first=read.first_row, last=read.last_row, headers=", ".join(read.headers[:20]))
+        words = [gettext("Numbers were read from column “%(header)s” (%(letter)s), rows %(first)d–%(last)d.") % where]
+        if len(read.headers) > 1:
+            words.append(gettext("The columns found: %(headers)s.") % where)
+        return words
+
+    def _offer_columns(self, headers: list[str], chosen: str) -> None:
+        """Let the person choose the phone column among the file's headers (shown only then)."""
+        choices = [("", gettext("Found by its name")), *((header, header) for header in headers)]
+        if chosen and chosen not in headers:
+            choices.append((chosen, chosen))
+        self.fields["phone_column"].widget.choices = choices
+
+    def _file_table(self, cleaned) -> UploadedList | None:
+        """The file uploaded now (kept for the next preview), or else the one kept under this form's token."""
+        uploaded = cleaned.get("file")
+        token = cleaned.get("token") or ""
+        column = cleaned.get("phone_column") or ""
+        if uploaded is not None:
+            data = uploaded.read(settings.EXOLVE_UPLOAD_MAX_BYTES + 1)
+            try:
+                table = read_list(uploaded, data, column)  # refuses a file over the limit before it is kept
+            except NoPhoneColumn:  # kept all the same: its column may be chosen
+                self.kept_file_name = kept_uploads.keep(token, self.user, uploaded.name, data)
+                raise
+            self.kept_file_name = kept_uploads.keep(token, self.user, uploaded.name, data)
+            return table
+        if cleaned.get("forget_file") or not getattr(self.user, "pk", None) or not token:
+            return None
+        kept = kept_uploads.kept(token, self.user, max_age=DRAFT_MAX_AGE)
+        if kept is None:
+            return None
+        self.kept_file_name, self.file_reused = kept.name, True
+        return read_list(kept, bytes(kept.data), column)
 
     def save_draft(self, user) -> SendDraft:
         """Store the checked list under the form's token (a fresh token if that one is taken).
@@ -190,6 +290,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             "invalid": [list(item) for item in self.preview.invalid],
             "duplicates": list(self.preview.duplicates),
             "plan": self.plan.to_json(),
+            "details": dict(self.details or {}),
         }
         if self.file_zones:
             # Callees' zones from the file's time-zone column travel with the plan.
@@ -200,6 +301,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         now = timezone.now()
         with transaction.atomic():
             SendDraft.objects.filter(created_at__lt=now - DRAFT_MAX_AGE).delete()
+            KeptUpload.objects.filter(created_at__lt=now - DRAFT_MAX_AGE).delete()
             draft = SendDraft.objects.filter(token=token).first()
             own = draft is not None and draft.created_by_id == user.pk
             if own and _holds(draft, content):
@@ -222,8 +324,11 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         return self._drafted(draft)
 
     def _drafted(self, draft):
-        # "Change the list" below the preview carries the draft's token from now on.
+        # "Change the list" below the preview carries the draft's token from now on (and the file with it).
         if self.data.get("token") != draft.token:
+            KeptUpload.objects.filter(token=self.data.get("token") or "", created_by=draft.created_by_id).update(
+                token=draft.token
+            )
             self.data = self.data.copy()
             self.data["token"] = draft.token
         return draft
@@ -244,6 +349,7 @@ def _holds(draft: SendDraft, content: dict) -> bool:
         and draft.invalid == content["invalid"]
         and draft.duplicates == content["duplicates"]
         and draft.plan == content["plan"]
+        and draft.details == content["details"]
     )
 
 
@@ -312,6 +418,7 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 plan=SendPlan.from_json(draft.plan),
                 zones=(draft.plan or {}).get("zones") or None,
                 name=(draft.plan or {}).get("name", ""),
+                details=draft.details or None,
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))

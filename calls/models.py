@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audiences.phones import display_number
 from exolve_portal.fields import staff_member
 
 from .lifecycle import BroadcastState
@@ -111,9 +112,7 @@ class Broadcast(models.Model):
     sender_beat_at = models.DateTimeField(_("last sign of life of its sender"), null=True, blank=True)
 
     # Steering (calls/lifecycle.py): what staff decided, and when calls may ring.
-    state = models.CharField(
-        _("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING
-    )
+    state = models.CharField(_("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING)
     state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
     state_changed_by = staff_member(_("state changed by"))
     start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
@@ -150,9 +149,7 @@ class Broadcast(models.Model):
 
 def pending_q() -> Q:
     """Calls still waiting for something: to be sent, or for a final status."""
-    return Q(state__in=(CallState.QUEUED, CallState.SENDING)) | Q(
-        state=CallState.SENT, next_refresh_at__isnull=False
-    )
+    return Q(state__in=(CallState.QUEUED, CallState.SENDING)) | Q(state=CallState.SENT, next_refresh_at__isnull=False)
 
 
 class Call(models.Model):
@@ -181,6 +178,8 @@ class Call(models.Model):
     not_before = models.DateTimeField(_("not before"), default=timezone.now)
     # The callee's time zone when known (from the number or the uploaded list).
     time_zone = models.CharField(_("callee's time zone"), max_length=64, blank=True)
+    # What the uploaded list said of the person: {"name": ..., other column's header: cell} (bounded).
+    details = models.JSONField(_("from the uploaded list"), default=dict, blank=True)
     # Set when a worker takes the call (queued -> sending), exactly once.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     claimed_by = models.CharField(_("claimed by worker"), max_length=64, blank=True)
@@ -247,7 +246,7 @@ class Call(models.Model):
 
     def __str__(self):
         return _("Call to %(destination)s (%(state)s)") % {
-            "destination": self.destination,
+            "destination": display_number(self.destination),
             "state": self.get_state_display(),
         }
 
@@ -277,6 +276,8 @@ class SendDraft(models.Model):
     duplicates = models.JSONField(_("duplicate numbers"), default=list)
     # When and how it rings: {"start_at": ISO or None, "calling_hours", "time_zone", "pace_per_minute"}.
     plan = models.JSONField(_("when and how fast"), default=dict, blank=True)
+    # {number: {"name": ..., header: cell}} from the uploaded list's other columns.
+    details = models.JSONField(_("from the uploaded list"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), db_index=True)
 
     class Meta:
@@ -285,3 +286,27 @@ class SendDraft(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class KeptUpload(models.Model):
+    """The file last uploaded on a send form, kept so "preview again" needs no second upload.
+
+    Keyed by the form's token and its uploader (nobody else's form reads it); at most
+    EXOLVE_UPLOAD_MAX_BYTES, deleted with old drafts.
+    """
+
+    token = models.CharField(_("form token"), max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("file name"), max_length=255)
+    data = models.BinaryField(_("content"))
+    created_at = models.DateTimeField(_("uploaded at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("uploaded list")
+        verbose_name_plural = _("uploaded lists")
+        constraints = [models.UniqueConstraint(fields=["token", "created_by"], name="calls_kept_upload_once")]
+
+    def __str__(self):
+        return self.name

@@ -24,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 
 from audiences import stop_list
 from audiences.phones import InvalidNumber, normalize, source_numbers
+from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
 from . import tasks
 from .lifecycle import Window, get_zone, zone_of_number
@@ -69,6 +70,7 @@ def create_broadcast(
     plan: SendPlan | None = None,
     zones: dict[str, str] | None = None,
     name: str = "",
+    details: dict[str, dict] | None = None,
 ) -> Broadcast:
     """Record one broadcast with one queued call per destination and enqueue its sending.
 
@@ -76,7 +78,8 @@ def create_broadcast(
     first one made and records nothing (`broadcast.created_now` tells which happened).
     `destinations` are normalised again (and deduplicated) so no caller can queue a
     malformed number. `plan` says when and how fast (default: now, the default calling
-    hours, no pace); `zones` gives callees' time zones read from an uploaded list.
+    hours, no pace); `zones` gives callees' time zones read from an uploaded list, and
+    `details` what it said of each person ({number: {"name": ..., header: cell}}).
     """
     check_voice_message(voice_message)
     if source not in source_numbers():
@@ -104,6 +107,7 @@ def create_broadcast(
             plan=plan,
             zones=zones,
             name=name,
+            details=details,
         )
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
@@ -210,6 +214,7 @@ def _record_broadcast(
     plan: SendPlan | None = None,
     zones: dict[str, str] | None = None,
     name: str = "",
+    details: dict[str, dict] | None = None,
 ) -> Broadcast:
     """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
     plan, window = _checked_plan(plan or SendPlan(), requested_by)
@@ -228,7 +233,7 @@ def _record_broadcast(
             **plan.broadcast_fields(now),
         )
         openings = _Openings(window, broadcast.start_at or now)
-        calls = _queued_calls(broadcast, numbers, resend_of or {}, zones, openings)
+        calls = _queued_calls(broadcast, numbers, resend_of or {}, zones, openings, details or {})
         Call.objects.bulk_create(calls, batch_size=500)
         if requested_by is not None:
             _log_sending(broadcast, requested_by, len(numbers), plan)
@@ -266,8 +271,10 @@ class _Openings:
         return min(self.by_zone.values(), default=default)
 
 
-def _queued_calls(broadcast: Broadcast, numbers, resend_of: dict, zones, openings: _Openings) -> list[Call]:
-    """One call per number, each with its callee's zone and first ringing time; stop-listed ones skipped."""
+def _queued_calls(
+    broadcast: Broadcast, numbers, resend_of: dict, zones, openings: _Openings, details: dict
+) -> list[Call]:
+    """One call per number, each with its callee's zone, first ringing time and details; stop-listed ones skipped."""
     blocked = stop_list.blocked(numbers)
     voice_message = broadcast.voice_message
     calls = []
@@ -283,6 +290,7 @@ def _queued_calls(broadcast: Broadcast, numbers, resend_of: dict, zones, opening
                 requested_by=broadcast.created_by,
                 resend_of=resend_of.get(number),
                 time_zone=known,
+                details=_details_of(number, details, resend_of),
                 not_before=openings.of(effective),
                 # On the stop list: recorded, never called, with the reason.
                 state=CallState.SKIPPED if number in blocked else CallState.QUEUED,
@@ -290,6 +298,17 @@ def _queued_calls(broadcast: Broadcast, numbers, resend_of: dict, zones, opening
             )
         )
     return calls
+
+
+def _details_of(number: str, details: dict, resend_of: dict) -> dict:
+    """What the list said of the person (a resend keeps what the first call had); bounded again."""
+    if number in resend_of:
+        return resend_of[number].details or {}
+    item = details.get(number)
+    if not isinstance(item, dict):
+        return {}
+    kept = list(item.items())[:MAX_DETAIL_COLUMNS]
+    return {str(key)[:MAX_DETAIL_CHARS]: str(value)[:MAX_DETAIL_CHARS] for key, value in kept}
 
 
 def _log_sending(broadcast: Broadcast, requested_by, count: int, plan: SendPlan) -> None:

@@ -50,6 +50,7 @@ def retries_for(finished: list[Call], now) -> list[Call]:
                 destination=call.destination,
                 requested_by_id=call.requested_by_id,
                 time_zone=call.time_zone,
+                details=call.details,
                 attempt=call.attempt + 1,
                 first_attempt_id=call.first_attempt_id or call.pk,
                 not_before=parse_window(broadcast.calling_hours).next_opening(after, zone),

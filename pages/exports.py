@@ -16,9 +16,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from audiences.phones import display_number
+from audiences.upload_columns import NAME_KEY
 from calls.models import CallState, Purpose
 from calls.outcomes import Outcome, outcome_expression
 from calls.statuses import STATUS_LABELS
@@ -47,6 +49,10 @@ COLUMNS = [
     (_("last error"), "error"),
     (_("attempt"), "attempt"),
     (_("purpose"), "broadcast__purpose"),
+    # The person as the office's own list has them: the number as written, the name, the other columns.
+    (_("number as written"), "export_written"),
+    (pgettext_lazy("person", "name"), "details"),
+    (_("from the list"), "export_details"),
     (_("broadcast name"), "export_broadcast_name"),  # last: the columns before keep their places
 ]
 _PURPOSE_LABELS = dict(Purpose.choices)
@@ -62,6 +68,8 @@ def export_rows(queryset) -> Iterator[tuple]:
                 F("voice_message__name"), NullIf(F("broadcast__voice_message_name"), Value("")), F("service_id")
             ),
             export_outcome=outcome_expression(),
+            export_written=F("destination"),
+            export_details=F("details"),
             export_broadcast_name=Coalesce(F("broadcast__name"), Value("")),
         )
         .values_list(*[field for _header, field in COLUMNS])
@@ -70,6 +78,9 @@ def export_rows(queryset) -> Iterator[tuple]:
     outcome_index = _index("export_outcome")
     purpose_index = _index("broadcast__purpose")
     status_index = _index("status")
+    written_index = _index("export_written")
+    name_index = _index("details")
+    details_index = _index("export_details")
     # Labels looked up once, in the active language, not once per row.
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
     outcomes = {outcome: str(label) for outcome, label in Outcome.choices}
@@ -81,7 +92,17 @@ def export_rows(queryset) -> Iterator[tuple]:
         row[outcome_index] = outcomes.get(row[outcome_index], row[outcome_index])
         row[status_index] = statuses.get(row[status_index], row[status_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
+        row[written_index] = display_number(row[written_index], national=True)
+        row[name_index], row[details_index] = _name_and_rest(row[name_index])
         yield tuple(row)
+
+
+def _name_and_rest(details) -> tuple[str, str]:
+    """The person's name and the uploaded list's other columns ("header: cell; ...") of a call."""
+    if not isinstance(details, dict):
+        return "", ""
+    rest = "; ".join(f"{key}: {value}" for key, value in details.items() if key != NAME_KEY)
+    return details.get(NAME_KEY, ""), rest
 
 
 def _index(field: str) -> int:

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_tables2 import RequestConfig
 
+from audiences.phones import display_number
+from audiences.upload_columns import NAME_KEY
 from calls.models import Call
 from calls.outcomes import outcome_expression, outcome_label
 from calls.statuses import status_html
@@ -49,6 +51,13 @@ class CallTable(tables.Table):
         linkify=lambda record: reverse("admin:calls_call_change", args=[record.pk]),
         attrs={"td": {"class": "call-destination"}},
     )
+    name = tables.Column(
+        verbose_name=pgettext_lazy("column", "name"),
+        accessor="details",
+        orderable=False,
+        default="",
+        attrs={"td": {"class": "call-name"}},
+    )
     message = tables.Column(
         verbose_name=pgettext_lazy("column", "message"),
         accessor="pk",
@@ -74,12 +83,28 @@ class CallTable(tables.Table):
     class Meta:
         model = Call
         fields = ()
-        sequence = ("queued_at", "destination", "message", "broadcast", "outcome", "status", "duration", "error")
+        sequence = (
+            *("queued_at", "destination", "name", "message", "broadcast"),
+            *("outcome", "status", "duration", "error"),
+        )
         template_name = "pages/table.html"
         attrs = {"id": "calls-table", "class": "calls-table"}
         row_attrs = {"id": lambda record: f"call-{record.pk}", "data-outcome": lambda record: record.outcome}
         order_by = ("-queued_at",)
         empty_text = _("No calls match.")
+
+    def render_destination(self, value):
+        return display_number(value)
+
+    def render_name(self, value):
+        """The person's name from the uploaded list; its other columns in a tooltip (the table stays narrow)."""
+        if not isinstance(value, dict):
+            return ""
+        name = value.get(NAME_KEY, "")
+        others = [f"{key}: {text}" for key, text in value.items() if key != NAME_KEY]
+        if not others:
+            return name
+        return format_html('<span title="{}">{}</span>', Truncator("; ".join(others)).chars(300), name or "…")
 
     def render_message(self, record):
         return message_name(record)

@@ -467,9 +467,9 @@ def test_calls_tables_show_few_columns_with_short_headers_in_both_languages(oper
         on_broadcast = column_headers(
             operator_page_client.get(reverse("portal:broadcast", args=[broadcast.pk])).content.decode(), "calls-table"
         )
-        assert len(calls) == 8 and len(on_broadcast) == 6, (calls, on_broadcast)
+        assert len(calls) == 9 and len(on_broadcast) == 7, (calls, on_broadcast)
         assert all(len(header) <= 14 for header in calls), calls
-    assert calls == ["в очереди", "номер", "сообщение", "рассылка", "итог", "статус Exolve", "сек.", "ошибка"]
+    assert calls == ["в очереди", "номер", "имя", "сообщение", "рассылка", "итог", "статус Exolve", "сек.", "ошибка"]
 
 
 def test_the_admin_calls_list_leaves_the_rest_to_the_calls_own_page(admin_client):

@@ -157,7 +157,8 @@ def test_confirm_query_count_does_not_grow_with_numbers(operator_page_client, vo
 def test_voice_message_form_shows_the_sandbox_media_ids(client, manager_user, sandbox):
     client.force_login(manager_user)
     page = client.get(reverse("admin:voicemessages_voicemessage_add")).content.decode()
-    hint = page[page.index('id="id_media_id_helptext"') :][:400]
+    # The help says where the id comes from in the personal account, then the sandbox's ids.
+    hint = page[page.index('id="id_media_id_helptext"') :][:1500]
     assert "Sandbox: use media id " + ", ".join(str(i) for i in DEFAULT_MEDIA_IDS) in hint
 
 

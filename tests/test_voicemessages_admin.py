@@ -48,13 +48,13 @@ def test_admin_add_creates_the_message_at_exolve(exolve, manager_client, manager
         "Promo",
         1979,
         5,
-        "89991234567",
+        "79991234567",  # "8 (999) ..." stored as the called numbers are
     )
     assert message.created_by == manager
     assert exolve.requests_log(CREATE)[0]["body"] == {
         "name": "Promo",
         "media_id": "1979",
-        "redirect_info": {"digit": 5, "redirect_number": "89991234567"},
+        "redirect_info": {"digit": 5, "redirect_number": "79991234567"},
     }
     assert set(exolve.voice_messages()) == {message.exolve_id}
 

@@ -5,6 +5,7 @@ Shared by the model (ORM path) and the admin form, so both say the same thing.
 
 import re
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
@@ -37,10 +38,13 @@ def normalise_redirect_number(value: str | None) -> str:
     """Return the digits of a typed phone number, or "" when empty.
 
     Strips spaces, dashes, brackets and one leading "+"; raises ValidationError (saying
-    what is wrong) unless what remains is 9 to 14 digits.
+    what is wrong) unless what remains is 9 to 14 digits. A Russian number is written as
+    the called numbers are (`8 (495) 123-45-67` -> `74951234567`, as audiences.phones does;
+    voicemessages sits below audiences, so it asks phonenumbers itself); others keep their digits.
     """
     text = _NUMBER_DECORATION.sub("", (value or "").strip())
-    if text.startswith("+"):
+    international = text.startswith("+")
+    if international:
         text = text[1:]
     if not text:
         return ""
@@ -69,7 +73,18 @@ def normalise_redirect_number(value: str | None) -> str:
             % {"count": len(text), "max": REDIRECT_NUMBER_MAX_DIGITS},
             code="too_long",
         )
-    return text
+    return _russian_form(text, international)
+
+
+def _russian_form(digits: str, international: bool) -> str:
+    """`digits` as 7XXXXXXXXXX (Exolve's form) when a valid Russian number (8, 7 or nothing first); else as they are."""
+    try:
+        number = phonenumbers.parse(("+" if international else "") + digits, "RU")
+    except phonenumbers.NumberParseException:
+        return digits
+    if number.country_code == 7 and phonenumbers.is_valid_number(number):
+        return f"7{number.national_number}"
+    return digits
 
 
 def validate_redirect_number(value: str) -> None:

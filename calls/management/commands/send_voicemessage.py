@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audiences.phones import ListRefused, parse_numbers
-from audiences.uploads import UploadError, numbers_zones, read_numbers_and_zones
+from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
 from calls.lifecycle import get_zone
 from calls.models import Broadcast, Call, pending_q
 from calls.outcomes import labelled, outcome_counts
@@ -175,7 +175,7 @@ class Command(BaseCommand):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
         plan = command_plan(options)
         voice_message = self._voice_message(message)
-        parsed, file_zones = self._numbers(to, file)
+        parsed, table = self._numbers(to, file)
         following = (wait, timeout, poll)
         if idempotency_key is not None and self._already_sent(token, voice_message, source, parsed, *following):
             return
@@ -190,7 +190,8 @@ class Command(BaseCommand):
                 invalid_numbers=parsed.invalid,
                 duplicate_numbers=parsed.duplicates,
                 plan=plan,
-                zones=numbers_zones(file_zones, parsed.valid) or None,
+                zones=numbers_zones(table.zones, parsed.valid) or None,
+                details=by_number(table.details, parsed.valid) or None,  # the names of the file's people
                 name=options.get("name") or "",
             )
         except SendRefused as exc:
@@ -209,16 +210,16 @@ class Command(BaseCommand):
             )
 
     def _numbers(self, to, file):
-        """The numbers of --to and --file, parsed (with the file's time-zone column); CommandError if none."""
+        """The numbers of --to and --file, parsed, and the file as read (zones, names); CommandError if none."""
         values = list(to)
-        file_zones = {}
+        table = UploadedList()
         if file:
-            file_values, file_zones = self._read_file(file)
-            values += file_values
+            table = self._read_file(file)
+            values += table.values
         if not values:
             raise CommandError(_("Give at least one number with --to or --file."))
         try:
-            return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS), file_zones
+            return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS), table
         except ListRefused as exc:
             raise CommandError(str(exc)) from exc
 
@@ -303,7 +304,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from exc
         try:
-            return read_numbers_and_zones(SimpleUploadedFile(Path(path).name, data))
+            return read_list(SimpleUploadedFile(Path(path).name, data))
         except UploadError as exc:
             raise CommandError(f"{path}: {exc}") from exc
 
