@@ -21,10 +21,10 @@ from django.urls import reverse
 from audiences.models import StopListEntry
 from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
+from tests.factories import make_staff
 from tests.factories_calls import SOURCE
-from tests.pages_helpers import role_user, send_preview
+from tests.pages_helpers import send_preview
 
-pytest_plugins = ["tests.pages_helpers", "tests.jobs_helpers"]
 pytestmark = pytest.mark.django_db
 
 CPU_BOUND = 3.0  # seconds of CPU for one request, whatever was pasted
@@ -104,7 +104,7 @@ def test_send_page_reads_a_utf16_csv_as_excel_saves_unicode_text(operator_page_c
 
 @pytest.fixture
 def operator_client(client, english):
-    client.force_login(role_user("op", OPERATORS))
+    client.force_login(make_staff("op", OPERATORS))
     return client
 
 
@@ -249,7 +249,7 @@ print(before, peak())
 
 
 def test_reading_the_worst_text_takes_little_more_memory_than_a_normal_list():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CHILD)],
         cwd=root,

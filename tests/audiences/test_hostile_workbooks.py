@@ -27,16 +27,15 @@ from audiences.models import StopListEntry
 from audiences.workbooks import MAX_CELLS_PER_ROW, MAX_COMPRESSION_RATIO, first_sheet_rows
 from calls.models import Broadcast
 from exolve_portal.roles import OPERATORS
+from tests.factories import make_staff
 from tests.factories_calls import SOURCE
-from tests.pages_helpers import role_user, send_preview
-
-pytest_plugins = ["tests.pages_helpers"]
+from tests.pages_helpers import send_preview
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
 MB = 1024 * 1024
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The bounds every hostile file must stay within, read in a child process (issue 19: "a few hundred MB,
 # a few seconds"; bench/bench_workbooks.py compares each with a normal 10,000-row file).
 MAX_GROWTH_MB = 100
@@ -359,7 +358,7 @@ def test_the_send_page_refuses_each_hostile_file_plainly(files, operator_page_cl
 
 @pytest.mark.django_db
 def test_the_admin_stop_list_import_refuses_each_hostile_file_plainly(files, client, english):
-    client.force_login(role_user("op", OPERATORS))
+    client.force_login(make_staff("op", OPERATORS))
     failures = []
     for kind, (data, expected) in files.items():
         StopListEntry.objects.all().delete()

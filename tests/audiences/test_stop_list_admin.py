@@ -19,10 +19,9 @@ from audiences.models import StopListEntry
 from calls.models import Call, CallState
 from calls.sending import send_queued_calls
 from exolve_portal.roles import MANAGERS, OPERATORS
-from tests.factories_calls import MAKE, csv_upload, make_call, make_user, queue, xlsx_upload
-from tests.pages_helpers import role_user
+from tests.factories import make_staff
+from tests.factories_calls import MAKE, csv_upload, make_call, queue, xlsx_upload
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:audiences_stoplistentry_changelist"
@@ -33,13 +32,13 @@ CALLS = "admin:calls_call_changelist"
 
 @pytest.fixture
 def operator_client(client, english):
-    client.force_login(role_user("op", OPERATORS))
+    client.force_login(make_staff("op", OPERATORS))
     return client
 
 
 @pytest.fixture
 def manager_client(client, english):
-    client.force_login(role_user("boss", MANAGERS))
+    client.force_login(make_staff("boss", MANAGERS))
     return client
 
 
@@ -269,7 +268,7 @@ def test_the_calls_action_asks_why_then_puts_the_numbers_on_the_list(operator_cl
 
 def test_the_calls_action_needs_the_permission(client, voice_message):
     call = make_call(voice_message, "79991234561")
-    client.force_login(make_user("viewer", perms=("calls.view_call",)))
+    client.force_login(make_staff("viewer", perms=("calls.view_call",)))
     page = client.get(reverse(CALLS))
     assert 'value="add_to_stop_list"' not in text(page)
     client.post(
@@ -314,7 +313,7 @@ def test_a_number_put_on_the_list_from_its_call_after_recording_is_not_called(
 
 
 def test_the_stop_list_pages_speak_russian(client, voice_message):
-    client.force_login(role_user("op", OPERATORS))
+    client.force_login(make_staff("op", OPERATORS))
     russian = {"HTTP_ACCEPT_LANGUAGE": "ru-RU,ru;q=0.9"}
     call = make_call(voice_message, "79991234561")
 
@@ -334,7 +333,11 @@ def test_stop_list_messages_read_as_russian_sentences(manager_client, settings):
     StopListEntry.objects.create(number="79991234563", reason="asked")
     first = listed("79991234561")
     added = [str(m) for m in manager_client.get(reverse(CHANGELIST)).context["messages"]]
-    bulk = {"action": "delete_selected", "post": "yes", "_selected_action": list(StopListEntry.objects.values_list("pk", flat=True))}  # noqa: E501
+    bulk = {
+        "action": "delete_selected",
+        "post": "yes",
+        "_selected_action": list(StopListEntry.objects.values_list("pk", flat=True)),
+    }  # noqa: E501
 
     removed = manager_client.post(reverse(CHANGELIST), bulk, follow=True)
 

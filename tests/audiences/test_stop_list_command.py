@@ -14,12 +14,12 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from audiences.models import StopListEntry
-from tests.factories_calls import make_user, xlsx_bytes
+from tests.factories import SENDER_PERMS, make_staff
+from tests.factories_calls import xlsx_bytes
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args):
@@ -35,7 +35,7 @@ def refused(*args) -> tuple[int, str]:
 
 
 def test_import_of_a_csv_adds_the_numbers_with_the_reason_note_and_user(tmp_path):
-    make_user("ops-lead")
+    make_staff("ops-lead", perms=SENDER_PERMS)
     StopListEntry.objects.create(number="79991234563")
     path = tmp_path / "complaints.csv"
     path.write_text("phone\n+7 999 123-45-61\n89991234562\n79991234563\n", encoding="utf-8")
@@ -94,7 +94,9 @@ def test_add_takes_numbers_as_people_type_them():
 
 
 def test_export_writes_csv_and_xlsx(tmp_path):
-    StopListEntry.objects.create(number="79991234561", reason="complaint", note="@once", added_by=make_user("lead"))
+    StopListEntry.objects.create(
+        number="79991234561", reason="complaint", note="@once", added_by=make_staff("lead", perms=SENDER_PERMS)
+    )
     StopListEntry.objects.create(number="79991234562")
 
     out, _err = run("export", str(tmp_path / "list.csv"))

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from audiences.models import StopListEntry
 from exolve_portal import roles
-from tests.pages_helpers import role_user
+from tests.factories import make_staff
 
 BEFORE = [("audiences", None), ("calls", "0008_claim_index_only"), ("exolve_portal", "0003_stop_list_roles")]
 
@@ -63,7 +63,7 @@ def test_an_existing_stop_list_moves_with_its_permissions_groups_and_audit_entri
 
 @pytest.mark.django_db
 def test_the_old_address_of_the_stop_list_leads_to_it(client):
-    client.force_login(role_user("op", roles.OPERATORS))
+    client.force_login(make_staff("op", roles.OPERATORS))
     response = client.get("/admin/calls/stoplistentry/?q=79991234561")
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:audiences_stoplistentry_changelist") + "?q=79991234561"

@@ -6,14 +6,13 @@ from django.contrib.contenttypes.models import ContentType
 
 from calls.models import Broadcast
 from calls.recording import create_broadcast
-from tests.factories_calls import SOURCE, make_user
-
-pytest_plugins = ["tests.factories_calls"]
+from tests.factories import SENDER_PERMS, make_staff
+from tests.factories_calls import SOURCE
 
 
 @pytest.mark.django_db
 def test_sending_a_broadcast_records_who_sent_it_in_the_audit_log(voice_message, dummy_tasks):
-    sender = make_user("sender")
+    sender = make_staff("sender", perms=SENDER_PERMS)
 
     broadcast = create_broadcast(voice_message, SOURCE, ["79991234561", "79991234562"], sender, "audit-token")
 
@@ -26,7 +25,7 @@ def test_sending_a_broadcast_records_who_sent_it_in_the_audit_log(voice_message,
 
 @pytest.mark.django_db
 def test_a_double_submitted_send_is_audited_once(voice_message, dummy_tasks):
-    sender = make_user("sender")
+    sender = make_staff("sender", perms=SENDER_PERMS)
 
     create_broadcast(voice_message, SOURCE, ["79991234561"], sender, "same-token")
     create_broadcast(voice_message, SOURCE, ["79991234561"], sender, "same-token")

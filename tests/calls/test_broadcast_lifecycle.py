@@ -16,9 +16,9 @@ from calls.lifecycle import BroadcastState, TransitionRefused, Window, parse_win
 from calls.models import Broadcast, CallState
 from calls.recording import SendPlan, create_broadcast
 from calls.sending import send_queued_calls
+from tests.factories import SENDER_PERMS, make_staff
 from tests.factories_calls import MAKE, SOURCE, queue, rung
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 MOSCOW_LANDLINE = "74951234560"
@@ -185,11 +185,10 @@ def test_a_stop_during_sending_gives_the_reserve_up(voice_message, dummy_tasks, 
 
 
 def test_only_the_sender_and_managers_may_steer(voice_message, dummy_tasks):
-    from tests.factories_calls import make_user
 
-    sender = make_user("sender")
-    colleague = make_user("colleague")
-    manager = make_user("manager", perms=("calls.steer_broadcast",))
+    sender = make_staff("sender", perms=SENDER_PERMS)
+    colleague = make_staff("colleague", perms=SENDER_PERMS)
+    manager = make_staff("manager", perms=("calls.steer_broadcast",))
     broadcast = queue(voice_message, [MOBILE], user=sender)
 
     assert steering.may_steer(sender, broadcast) and steering.may_steer(manager, broadcast)

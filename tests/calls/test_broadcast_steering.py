@@ -16,10 +16,9 @@ from calls.lifecycle import BroadcastState
 from calls.models import Broadcast, Call, CallState, SendDraft
 from calls.recording import SendPlan, create_broadcast, new_token
 from exolve_portal.roles import OPERATORS
+from tests.factories import make_staff
 from tests.factories_calls import SOURCE
-from tests.pages_helpers import role_user
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 VLADIVOSTOK_LANDLINE = "74232123450"
@@ -30,7 +29,7 @@ NUMBERS = ["79991234561", "79991234562", "79991234563"]
 # The sender is tests.pages_helpers' operator_user, the manager_user its manager_user.
 @pytest.fixture
 def colleague(db, english):
-    return role_user("colleague", OPERATORS)
+    return make_staff("colleague", OPERATORS)
 
 
 def login(client, user):

@@ -23,18 +23,10 @@ import pytest
 from django.db import connection
 
 from exolve_portal.exolve.sandbox import Sandbox
-from tests.factories_calls import (
-    MAKE,
-    SOURCE,
-    make_user,
-    postgres_only,
-    skip_unless_postgres,
-    start_worker,
-    worker_env,
-)
-from tests.test_calls_worker import manage
+from tests.calls.test_calls_worker import manage
+from tests.factories import make_staff
+from tests.factories_calls import MAKE, SOURCE, postgres_only, skip_unless_postgres, start_worker, worker_env
 
-pytest_plugins = ["tests.factories_calls"]
 # The database fixture first (a conftest fixture may use the cache tables); workers need commits.
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -197,7 +189,7 @@ def test_a_stop_while_two_workers_send_hands_nothing_more_to_exolve(voice_messag
         return sandbox.count(MAKE) >= 250 and len(claimers) >= 2
 
     wait_for(under_way, 60, "both workers to be sending")
-    manager = make_user("manager", perms=("calls.steer_broadcast",))
+    manager = make_staff("manager", perms=("calls.steer_broadcast",))
     before = time.time()
     canceled_at_stop = steering.stop(broadcast, manager)
     committed = time.time()  # the stop's transaction has committed by now

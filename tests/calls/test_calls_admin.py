@@ -1,6 +1,6 @@
 """The admin: refresh actions, list pages; and the send form the admin's "Send…" leads to.
 
-How the action reaches the one send page is in tests/test_send_entry_points.py.
+How the action reaches the one send page is in tests/calls/test_send_entry_points.py.
 """
 
 import pytest
@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState
 from calls.sending import send_queued_calls
-from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, make_user, queue
+from tests.factories import make_staff
+from tests.factories_calls import MAKE, SOURCE, csv_upload, make_call, queue
 from tests.pages_helpers import confirmation, send_preview
 from voicemessages.models import VoiceMessage
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 SEND_URL = "portal:send"  # the one send page
@@ -92,7 +92,7 @@ def test_message_deleted_between_preview_and_confirm(voice_message, operator_cli
 
 
 def test_sending_needs_the_permission_on_every_request(voice_message, client, dummy_tasks):
-    user = make_user("viewer", perms=("calls.view_call", "calls.view_broadcast"))
+    user = make_staff("viewer", perms=("calls.view_call", "calls.view_broadcast"))
     client.force_login(user)
     assert client.get(reverse(SEND_URL)).status_code == 403
     data = {
@@ -138,7 +138,7 @@ def test_refresh_button_on_a_call(voice_message, operator_client, dummy_tasks, s
 
 def test_refresh_button_needs_the_permission(voice_message, client, dummy_tasks):
     call = make_call(voice_message, state=CallState.SENT, call_id="cal-1")
-    client.force_login(make_user("viewer", perms=("calls.view_call",)))
+    client.force_login(make_staff("viewer", perms=("calls.view_call",)))
     assert client.post(reverse("admin:calls_call_refresh", args=[call.pk])).status_code == 403
 
 
@@ -311,7 +311,7 @@ def test_broadcast_list_filters_by_voice_message(admin_client):
 
 
 def test_voice_message_list_offers_recent_authors_and_the_chosen_one(admin_client):
-    authors = [make_user(f"author{n:02d}", perms=()) for n in range(12)]
+    authors = [make_staff(f"author{n:02d}", perms=()) for n in range(12)]
     VoiceMessage.objects.bulk_create(
         VoiceMessage(name=f"By {user.username}", media_id=1967, exolve_id=f"vm-{user.pk}", created_by=user)
         for user in authors

@@ -9,7 +9,6 @@ from calls.models import Broadcast, Call, CallState
 from calls.sending import send_queued_calls
 from tests.factories_calls import MAKE, SOURCE, queue
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 
@@ -20,8 +19,19 @@ def run(*args):
 
 
 def test_send_queues_and_lists_duplicates(voice_message, dummy_tasks, sandbox):
-    out, err = run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
-                   "--to", "+7 999 123-45-61", "--to", "89991234561", "--to", "79991234562")
+    out, err = run(
+        "send_voicemessage",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        "+7 999 123-45-61",
+        "--to",
+        "89991234561",
+        "--to",
+        "79991234562",
+    )
     assert "queued 2 calls" in out
     assert "duplicate, called once: 79991234561" in err
     assert Call.objects.filter(state="queued").count() == 2
@@ -30,8 +40,17 @@ def test_send_queues_and_lists_duplicates(voice_message, dummy_tasks, sandbox):
 
 def test_send_by_exolve_id_with_invalid_numbers_exits_1(voice_message, dummy_tasks):
     with pytest.raises(CommandError) as info:
-        run("send_voicemessage", "--message", voice_message.exolve_id, "--source", SOURCE,
-            "--to", "79991234561", "--to", "12345")
+        run(
+            "send_voicemessage",
+            "--message",
+            voice_message.exolve_id,
+            "--source",
+            SOURCE,
+            "--to",
+            "79991234561",
+            "--to",
+            "12345",
+        )
     assert info.value.returncode == 1
     assert Call.objects.count() == 1  # the valid one is still queued
 
@@ -84,8 +103,22 @@ def test_send_wait_follows_every_call_to_its_outcome(voice_message, dummy_tasks,
     settings.EXOLVE_REFRESH_FIRST_DELAY = 0.1
     settings.EXOLVE_REFRESH_MAX_DELAY = 0.2
     sandbox.set_lifecycle(0.5)
-    out, _err = run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
-                    "--to", "79991234561", "--to", "79991234567", "--wait", "--poll", "0.2", "--timeout", "20")
+    out, _err = run(
+        "send_voicemessage",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        "79991234561",
+        "--to",
+        "79991234567",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--timeout",
+        "20",
+    )
     assert set(Call.objects.values_list("state", flat=True)) == {"finished"}
     assert "completed" in out and "busy" in out and "Done" in out
     assert sandbox.count(MAKE) == 2
@@ -128,8 +161,17 @@ def test_refresh_calls_rejects_a_bad_date(db):
 
 
 def test_send_splits_a_to_holding_several_numbers(voice_message, dummy_tasks):
-    out, _err = run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
-                    "--to", "79991234571;79991234572", "--to", "79991234573, 79991234574 79991234575")
+    out, _err = run(
+        "send_voicemessage",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        "79991234571;79991234572",
+        "--to",
+        "79991234573, 79991234574 79991234575",
+    )
     assert "queued 5 calls" in out
     assert sorted(Call.objects.values_list("destination", flat=True)) == [f"7999123457{n}" for n in range(1, 6)]
 
@@ -147,7 +189,7 @@ def test_send_refuses_a_bad_message_id_plainly(voice_message, dummy_tasks, value
 
 
 def test_send_refuses_each_bad_file_plainly(voice_message, dummy_tasks, tmp_path, settings):
-    from tests.test_calls_phones import bad_files
+    from tests.audiences.test_calls_phones import bad_files
 
     settings.EXOLVE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     for index, (name, data, message) in enumerate(bad_files()):
@@ -159,8 +201,19 @@ def test_send_refuses_each_bad_file_plainly(voice_message, dummy_tasks, tmp_path
 
 
 def test_idempotency_key_makes_a_script_that_runs_twice_send_once(voice_message, dummy_tasks):
-    args = ("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
-            "--to", "79991234561", "--to", "79991234562", "--idempotency-key", "newsletter-2026-12-01")
+    args = (
+        "send_voicemessage",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        "79991234561",
+        "--to",
+        "79991234562",
+        "--idempotency-key",
+        "newsletter-2026-12-01",
+    )
     out, _err = run(*args)
     assert "queued 2 calls" in out
     out, _err = run(*args)  # exits 0
@@ -171,6 +224,15 @@ def test_idempotency_key_makes_a_script_that_runs_twice_send_once(voice_message,
     run(*args[:-1], "another-key")
     assert Broadcast.objects.count() == 2
     with pytest.raises(CommandError, match="already used for a different send"):
-        run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
-            "--to", "79991234569", "--idempotency-key", "newsletter-2026-12-01")
+        run(
+            "send_voicemessage",
+            "--message",
+            str(voice_message.pk),
+            "--source",
+            SOURCE,
+            "--to",
+            "79991234569",
+            "--idempotency-key",
+            "newsletter-2026-12-01",
+        )
     assert Call.objects.count() == 4

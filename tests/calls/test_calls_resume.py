@@ -14,7 +14,6 @@ from calls.sending import send_queued_calls
 from calls.tasks import resume_stalled_sending, send_broadcast
 from tests.factories_calls import MAKE, queue
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -11,8 +11,6 @@ from calls.sending import send_queued_calls, sweep_stale_sending
 from exolve_portal.exolve_connection import get_client
 from tests.factories_calls import MAKE, SOURCE, queue, states
 
-pytest_plugins = ["tests.factories_calls"]
-
 # Each test runs in each error-body shape the live API has been seen to use.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("error_shape")]
 
@@ -44,8 +42,9 @@ def test_request_only_enqueues_on_commit(voice_message, dummy_tasks, django_capt
     assert sandbox.count(MAKE) == 0  # nothing sent inside the request
 
 
-def test_broadcast_is_sent_in_the_background(voice_message, immediate_tasks, django_capture_on_commit_callbacks,
-                                             sandbox):
+def test_broadcast_is_sent_in_the_background(
+    voice_message, immediate_tasks, django_capture_on_commit_callbacks, sandbox
+):
     with django_capture_on_commit_callbacks(execute=True):
         broadcast = queue(voice_message, NUMBERS)
     assert set(states(broadcast).values()) == {"sent"}
@@ -129,13 +128,13 @@ def test_blocked_account_rejects_with_the_reason(voice_message, dummy_tasks, san
     assert call.state == "rejected" and "not active" in call.error
 
 
-def test_bad_api_key_rejects_with_the_reason(http_voice_message, dummy_tasks, http_sandbox, settings):
+def test_bad_api_key_rejects_with_the_reason(http_voice_message, dummy_tasks, sandbox_http, settings):
     broadcast = queue(http_voice_message, NUMBERS[:1])
     settings.EXOLVE_API_KEY = "wrong-key"
     send_queued_calls(broadcast.pk)
     call = broadcast.calls.get()
     assert call.state == "rejected" and "API key" in call.error
-    assert http_sandbox.sandbox.count(MAKE) == 1
+    assert sandbox_http.sandbox.count(MAKE) == 1
 
 
 # --- Transport faults ----------------------------------------------------------------
@@ -195,22 +194,22 @@ def test_connection_refused_once_then_sent(voice_message, dummy_tasks, sandbox):
     assert sandbox.count(MAKE) == 1
 
 
-def test_timeout_over_real_http_is_unknown_and_sent_once(http_voice_message, dummy_tasks, http_sandbox):
+def test_timeout_over_real_http_is_unknown_and_sent_once(http_voice_message, dummy_tasks, sandbox_http):
     broadcast = queue(http_voice_message, NUMBERS[:1])
-    http_sandbox.sandbox.add_fault("timeout", endpoint=MAKE, seconds=3)
+    sandbox_http.sandbox.add_fault("timeout", endpoint=MAKE, seconds=3)
     send_queued_calls(broadcast.pk)
     call = broadcast.calls.get()
     assert call.state == "unknown" and "did not answer in time" in call.error
-    assert http_sandbox.sandbox.count(MAKE) == 1
+    assert sandbox_http.sandbox.count(MAKE) == 1
 
 
-def test_lost_response_over_real_http_is_unknown_and_sent_once(http_voice_message, dummy_tasks, http_sandbox):
+def test_lost_response_over_real_http_is_unknown_and_sent_once(http_voice_message, dummy_tasks, sandbox_http):
     broadcast = queue(http_voice_message, NUMBERS[:2])
-    http_sandbox.sandbox.add_fault("lost_response", endpoint=MAKE, times=1)
+    sandbox_http.sandbox.add_fault("lost_response", endpoint=MAKE, times=1)
     send_queued_calls(broadcast.pk, max_in_flight=1)
     assert sorted(states(broadcast).values()) == ["sent", "unknown"]
-    assert http_sandbox.sandbox.count(MAKE) == 2
-    assert len(http_sandbox.sandbox.calls()) == 2  # both rang; one answer was lost
+    assert sandbox_http.sandbox.count(MAKE) == 2
+    assert len(sandbox_http.sandbox.calls()) == 2  # both rang; one answer was lost
 
 
 # --- Exactly once --------------------------------------------------------------------

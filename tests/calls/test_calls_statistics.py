@@ -13,8 +13,6 @@ from calls.tasks import refresh_due_calls as refresh_task
 from calls.tasks import schedule_refresh
 from tests.factories_calls import GET_INFO, make_call, queue, states
 
-pytest_plugins = ["tests.factories_calls"]
-
 # Each test runs in each error-body shape the live API has been seen to use.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("error_shape")]
 
@@ -108,8 +106,9 @@ def test_backoff_grows_and_stops_at_max_age(settings):
         ({"kind": "malformed"}, "could not read", True),
     ],
 )
-def test_getinfo_transport_faults_are_recorded_and_retried_later(sent_broadcast, sandbox, fault, text,
-                                                                  keeps_refreshing):
+def test_getinfo_transport_faults_are_recorded_and_retried_later(
+    sent_broadcast, sandbox, fault, text, keeps_refreshing
+):
     sandbox.add_fault(endpoint=GET_INFO, times=None, **fault)
     call = sent_broadcast.calls.order_by("pk").first()
     summary = refresh_calls([call])
@@ -148,7 +147,7 @@ def test_getinfo_validation_error_stops_refreshing(voice_message, dummy_tasks, m
     assert "invalid" in call.error and call.next_refresh_at is None
 
 
-def test_getinfo_bad_key_is_recorded(http_voice_message, dummy_tasks, http_sandbox, settings):
+def test_getinfo_bad_key_is_recorded(http_voice_message, dummy_tasks, sandbox_http, settings):
     broadcast = queue(http_voice_message, NUMBERS[:1])
     send_queued_calls(broadcast.pk)
     settings.EXOLVE_API_KEY = "wrong-key"
@@ -184,8 +183,14 @@ def test_refresh_runs_by_itself_until_every_call_is_final(voice_message, sandbox
 
     def run_ready_tasks():
         Worker(
-            queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
-            max_tasks=None, worker_id="test", excluded_queue_names=[],
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test",
+            excluded_queue_names=[],
         ).run()
 
     import time

@@ -11,8 +11,6 @@ import pytest
 from exolve_portal.exolve.sandbox import Sandbox
 from tests.factories_calls import MAKE, REPO, SOURCE, database_url, skip_unless_postgres, start_worker, worker_env
 
-pytest_plugins = ["tests.factories_calls"]
-
 
 def manage(env, *args, check=True):
     result = subprocess.run(
@@ -122,8 +120,9 @@ def test_concurrent_postgres_workers_never_send_a_call_twice(voice_message, sand
     # More tasks than workers, and every task twice: re-runs must not send anything again.
     for _ in range(2):
         enqueue_sending(broadcast.pk, len(numbers))
-    env = worker_env(settings.EXOLVE_SANDBOX_STATE, EXOLVE_MAX_IN_FLIGHT=8, EXOLVE_MAX_RPS=0,
-                     EXOLVE_SEND_TASKS_PER_BROADCAST=4)
+    env = worker_env(
+        settings.EXOLVE_SANDBOX_STATE, EXOLVE_MAX_IN_FLIGHT=8, EXOLVE_MAX_RPS=0, EXOLVE_SEND_TASKS_PER_BROADCAST=4
+    )
     assert env["DATABASE_URL"] == database_url()
     workers = [start_worker(env, "--batch") for _ in range(4)]
     wait_all(workers)

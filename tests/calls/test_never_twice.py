@@ -24,10 +24,9 @@ from calls import sending
 from calls.models import Call, CallState
 from calls.sending import send_queued_calls
 from exolve_portal.exolve.sandbox import Sandbox
-from tests.factories_calls import MAKE, REPO, SOURCE, make_user, queue, skip_unless_postgres, start_worker, worker_env
-from tests.test_calls_worker import create_voice_message, manage
-
-pytest_plugins = ["tests.factories_calls"]
+from tests.calls.test_calls_worker import create_voice_message, manage
+from tests.factories import make_staff
+from tests.factories_calls import MAKE, REPO, SOURCE, queue, skip_unless_postgres, start_worker, worker_env
 
 CHANGELIST = "admin:calls_call_changelist"
 
@@ -78,7 +77,7 @@ def test_two_staff_confirming_the_same_resend_at_once_queue_each_number_once(voi
     old = _unknown_calls(voice_message, sandbox, [f"7999123456{n}" for n in range(5)])
     clients = []
     for name in ("anna", "boris"):  # two who may steer any broadcast (Managers), so both may resend
-        make_user(name, perms=("calls.view_call", "calls.send_voicemessage", "calls.steer_broadcast"))
+        make_staff(name, perms=("calls.view_call", "calls.send_voicemessage", "calls.steer_broadcast"))
         client = Client()
         client.login(username=name, password="pw")
         clients.append(client)
@@ -105,8 +104,9 @@ def test_two_staff_confirming_the_same_resend_at_once_queue_each_number_once(voi
 
 
 @pytest.mark.django_db
-def test_results_that_came_back_are_written_when_the_send_loop_crashes(voice_message, dummy_tasks, sandbox,
-                                                                       monkeypatch):
+def test_results_that_came_back_are_written_when_the_send_loop_crashes(
+    voice_message, dummy_tasks, sandbox, monkeypatch
+):
     broadcast = queue(voice_message, [f"799912345{n:02d}" for n in range(30)])
     real_claim = sending.claim_calls
     claims = []
@@ -246,11 +246,15 @@ def test_a_refresh_batch_that_outlasts_its_lease_asks_exolve_once_per_call(worke
     sandbox.add_fault("latency", endpoint="call/v1/GetInfo", times=None, seconds=1.0)
     slow = env | {"EXOLVE_REFRESH_LEASE": "1.5", "EXOLVE_MAX_IN_FLIGHT": "2", "EXOLVE_REFRESH_FIRST_DELAY": "3600"}
     code = "from calls.statistics import refresh_due_calls as r; print(r().refreshed)"
-    from tests.test_calls_worker import manage as run
+    from tests.calls.test_calls_worker import manage as run
 
     first = subprocess.Popen(  # a batch of 12 at 2 in flight: about 6 s, four leases
-        [sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=slow,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=REPO,
+        env=slow,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     time.sleep(2.5)  # past the first lease: a second refresher comes along
     second = run(slow, "shell", "-c", code)

@@ -17,10 +17,9 @@ from calls.lifecycle import BroadcastState, Window, typed_window
 from calls.models import Broadcast, Call, CallState, SendDraft
 from calls.recording import SendPlan, SendRefused, create_broadcast, new_token, resend_calls
 from exolve_portal.roles import OPERATORS
+from tests.factories import make_staff
 from tests.factories_calls import SOURCE
-from tests.pages_helpers import role_user
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 NUMBER = "79991234561"
@@ -146,7 +145,7 @@ def test_calling_hours_inside_the_portals_including_windows_that_wrap_midnight(p
 
 @pytest.fixture
 def colleague(db, english):
-    return role_user("colleague", OPERATORS)
+    return make_staff("colleague", OPERATORS)
 
 
 @pytest.fixture

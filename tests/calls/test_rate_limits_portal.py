@@ -21,8 +21,6 @@ from tests.factories_calls import make_call
 from voicemessages.exceptions import VoiceMessageDeleteError
 from voicemessages.models import VoiceMessage
 
-pytest_plugins = ["tests.factories_calls"]
-
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("error_shape")]
 
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
@@ -32,8 +30,8 @@ def _numbers(count):
     return [f"7999{index:07d}" for index in range(count)]
 
 
-def test_a_broadcast_meeting_50_consecutive_429s_calls_all_200_once(http_voice_message, http_sandbox, dummy_tasks):
-    sandbox = http_sandbox.sandbox
+def test_a_broadcast_meeting_50_consecutive_429s_calls_all_200_once(http_voice_message, sandbox_http, dummy_tasks):
+    sandbox = sandbox_http.sandbox
     numbers = _numbers(200)
     broadcast = create_broadcast(http_voice_message, SOURCE, numbers, None, "rate-limited")
     sandbox.add_fault("rate_limited", endpoint=MAKE_VOICE_MESSAGE, times=50, seconds=1)
@@ -49,8 +47,8 @@ def test_a_broadcast_meeting_50_consecutive_429s_calls_all_200_once(http_voice_m
     assert summary.counts["requeued"] == 50 and summary.counts[CallState.SENT] == 200
 
 
-def test_a_sync_whose_getlist_meets_a_429_retries_and_succeeds(http_sandbox, settings):
-    sandbox = http_sandbox.sandbox
+def test_a_sync_whose_getlist_meets_a_429_retries_and_succeeds(sandbox_http, settings):
+    sandbox = sandbox_http.sandbox
     sandbox.add_voice_message("Made in the personal account")
     sandbox.add_fault("rate_limited", endpoint=GET_LIST, seconds=0.2)
 
@@ -60,23 +58,23 @@ def test_a_sync_whose_getlist_meets_a_429_retries_and_succeeds(http_sandbox, set
     assert [entry["status"] for entry in sandbox.requests_log(GET_LIST)] == [429, 200]
 
 
-def test_a_delete_against_a_wrong_base_url_keeps_the_row_and_the_message(http_voice_message, http_sandbox, settings):
-    settings.EXOLVE_API_URL = http_sandbox.url + "/wrong-prefix"
+def test_a_delete_against_a_wrong_base_url_keeps_the_row_and_the_message(http_voice_message, sandbox_http, settings):
+    settings.EXOLVE_API_URL = sandbox_http.url + "/wrong-prefix"
 
     with pytest.raises(VoiceMessageDeleteError) as excinfo:
         http_voice_message.delete()
 
     assert "unexpected answer" in excinfo.value.user_message
     assert VoiceMessage.objects.filter(pk=http_voice_message.pk).exists()
-    assert http_voice_message.exolve_id in http_sandbox.sandbox.voice_messages()
+    assert http_voice_message.exolve_id in sandbox_http.sandbox.voice_messages()
 
 
-def test_a_delete_met_by_429s_is_retried_after_the_wait(http_voice_message, http_sandbox):
-    http_sandbox.sandbox.add_fault("rate_limited", endpoint=DELETE, times=2, seconds=0.2)
+def test_a_delete_met_by_429s_is_retried_after_the_wait(http_voice_message, sandbox_http):
+    sandbox_http.sandbox.add_fault("rate_limited", endpoint=DELETE, times=2, seconds=0.2)
 
     http_voice_message.delete()
 
-    assert not VoiceMessage.objects.exists() and http_sandbox.sandbox.voice_messages() == {}
+    assert not VoiceMessage.objects.exists() and sandbox_http.sandbox.voice_messages() == {}
 
 
 @pytest.mark.parametrize(
@@ -88,8 +86,8 @@ def test_a_delete_met_by_429s_is_retried_after_the_wait(http_voice_message, http
     ],
     ids=["documented-404", "html-404", "429"],
 )
-def test_refresh_ends_only_on_the_documented_not_found(http_voice_message, http_sandbox, dummy_tasks, fault, final):
-    sandbox = http_sandbox.sandbox
+def test_refresh_ends_only_on_the_documented_not_found(http_voice_message, sandbox_http, dummy_tasks, fault, final):
+    sandbox = sandbox_http.sandbox
     call = make_call(http_voice_message, state=CallState.SENT, call_id="cal-unknown", sent_at=timezone.now())
     if fault:
         sandbox.add_fault(endpoint=CALL_GET_INFO, **fault)

@@ -19,7 +19,6 @@ from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
 from tests.factories_calls import ANSWERS, BUSY, MAKE, NO_ANSWER, SOURCE, finish_calls, rung
 
-pytest_plugins = ["tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 

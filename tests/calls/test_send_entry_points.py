@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from tests.factories_calls import SOURCE, make_user
+from tests.factories import make_staff
+from tests.factories_calls import SOURCE
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:voicemessages_voicemessage_changelist"
@@ -84,7 +84,7 @@ def test_the_old_admin_send_url_leads_to_the_send_page_with_the_message(operator
 
 
 def test_the_action_is_offered_only_to_those_who_may_send(client, english, voice_message):
-    viewer = make_user("viewer", perms=("voicemessages.view_voicemessage",))
+    viewer = make_staff("viewer", perms=("voicemessages.view_voicemessage",))
     client.force_login(viewer)
 
     page = client.get(reverse(CHANGELIST)).content.decode()
@@ -92,7 +92,7 @@ def test_the_action_is_offered_only_to_those_who_may_send(client, english, voice
     response = run_send_action(client, voice_message)
     assert not (response.status_code == 302 and reverse("portal:send") in response.url)
 
-    client.force_login(make_user("sender", perms=("voicemessages.view_voicemessage", "calls.send_voicemessage")))
+    client.force_login(make_staff("sender", perms=("voicemessages.view_voicemessage", "calls.send_voicemessage")))
     assert f'value="{ACTION}"' in client.get(reverse(CHANGELIST)).content.decode()
 
 

@@ -15,7 +15,6 @@ from calls.plan_form import PLAN_FIELDS, SendPlan
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import confirmation
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 NUMBER = "79991234561"

@@ -20,11 +20,9 @@ from django.db import OperationalError
 from django.tasks import task
 
 from jobs.models import Job, JobState
+from tests.calls.test_broadcast_workers import workers as workers  # the fixture, shared
+from tests.calls.test_calls_worker import manage
 from tests.factories_calls import worker_env
-from tests.test_broadcast_workers import workers as workers  # the fixture, shared
-from tests.test_calls_worker import manage
-
-pytest_plugins = ["tests.factories_calls"]
 
 SQLITE_TIMEOUT = 1  # seconds a connection waits for a lock before "database is locked"
 

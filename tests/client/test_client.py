@@ -17,16 +17,12 @@ from exolve_portal.exolve.endpoints import CALL_GET_INFO as CALL_INFO
 from exolve_portal.exolve.endpoints import CREATE, DELETE, GET_INFO, GET_LIST
 from exolve_portal.exolve.endpoints import MAKE_VOICE_MESSAGE as MAKE
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_BASE_URL, SANDBOX_SOURCE_NUMBERS
-from tests import exolve_client_helpers
 from tests.conftest import HTTP_READ_TIMEOUT
 from tests.exolve_client_helpers import http_client
 
 # Every test here runs in each error-body shape: flat, nested and plain text.
 pytestmark = pytest.mark.usefixtures("error_shape")
 
-# The client over HTTP to the sandbox server, and that server's sandbox.
-exolve = exolve_client_helpers.exolve
-sandbox = exolve_client_helpers.sandbox
 
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 DESTINATION = "79991234560"  # last digit 0: the call completes
@@ -35,8 +31,8 @@ SLOW = HTTP_READ_TIMEOUT + 1
 
 
 @pytest.fixture
-def voice_message_id(exolve):
-    return exolve.create_voice_message("Greeting", 1967, digit=5, redirect_number="79295800000")
+def voice_message_id(exolve_client):
+    return exolve_client.create_voice_message("Greeting", 1967, digit=5, redirect_number="79295800000")
 
 
 def _closed_port():
@@ -48,22 +44,22 @@ def _closed_port():
 # --- success: typed results -------------------------------------------------------------
 
 
-def test_create_voice_message_returns_the_id_and_sends_the_documented_body(exolve, sandbox):
-    voice_message_id = exolve.create_voice_message("Тестовая", 1967, digit=5, redirect_number="79295800000")
+def test_create_voice_message_returns_the_id_and_sends_the_documented_body(exolve_client, sandbox_http):
+    voice_message_id = exolve_client.create_voice_message("Тестовая", 1967, digit=5, redirect_number="79295800000")
 
     assert isinstance(voice_message_id, str)
-    assert list(sandbox.voice_messages()) == [voice_message_id]
-    assert sandbox.requests_log(CREATE)[0]["body"] == {
+    assert list(sandbox_http.sandbox.voice_messages()) == [voice_message_id]
+    assert sandbox_http.sandbox.requests_log(CREATE)[0]["body"] == {
         "name": "Тестовая",
         "media_id": "1967",
         "redirect_info": {"digit": 5, "redirect_number": "79295800000"},
     }
 
 
-def test_list_voice_messages_returns_summaries_with_aware_datetimes(exolve, voice_message_id):
-    second = exolve.create_voice_message("Second", 1979)
+def test_list_voice_messages_returns_summaries_with_aware_datetimes(exolve_client, voice_message_id):
+    second = exolve_client.create_voice_message("Second", 1979)
 
-    summaries = exolve.list_voice_messages()
+    summaries = exolve_client.list_voice_messages()
 
     assert [type(s) for s in summaries] == [VoiceMessageSummary, VoiceMessageSummary]
     assert [(s.id, s.name) for s in summaries] == [(voice_message_id, "Greeting"), (second, "Second")]
@@ -72,37 +68,37 @@ def test_list_voice_messages_returns_summaries_with_aware_datetimes(exolve, voic
     assert abs((datetime.now(UTC) - created_at).total_seconds()) < 60
 
 
-def test_get_voice_message_returns_typed_info(exolve, sandbox, voice_message_id):
-    info = exolve.get_voice_message(voice_message_id)
+def test_get_voice_message_returns_typed_info(exolve_client, sandbox_http, voice_message_id):
+    info = exolve_client.get_voice_message(voice_message_id)
 
     assert isinstance(info, VoiceMessageInfo)
     assert (info.id, info.name, info.digit, info.redirect_number, info.media_id) == (
         voice_message_id, "Greeting", 5, "79295800000", 1967,
     )  # fmt: skip
     assert info.created_at.tzinfo is not None
-    expected = sandbox.voice_messages()[voice_message_id]["created_at"]
+    expected = sandbox_http.sandbox.voice_messages()[voice_message_id]["created_at"]
     assert info.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z") == expected
 
 
-def test_delete_voice_message_deletes_it_at_exolve(exolve, sandbox, voice_message_id):
-    assert exolve.delete_voice_message(voice_message_id) is None
-    assert sandbox.voice_messages() == {}
+def test_delete_voice_message_deletes_it_at_exolve(exolve_client, sandbox_http, voice_message_id):
+    assert exolve_client.delete_voice_message(voice_message_id) is None
+    assert sandbox_http.sandbox.voice_messages() == {}
 
 
-def test_make_voice_message_returns_the_call_id(exolve, sandbox, voice_message_id):
-    call_id = exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+def test_make_voice_message_returns_the_call_id(exolve_client, sandbox_http, voice_message_id):
+    call_id = exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
 
     assert isinstance(call_id, str)
-    assert sandbox.calls()[call_id]["service_id"] == voice_message_id
-    assert sandbox.requests_log(MAKE)[0]["body"] == {
+    assert sandbox_http.sandbox.calls()[call_id]["service_id"] == voice_message_id
+    assert sandbox_http.sandbox.requests_log(MAKE)[0]["body"] == {
         "source": SOURCE,
         "destination": DESTINATION,
         "service_id": voice_message_id,
     }
 
 
-def test_get_call_in_progress_has_no_start_or_end(exolve, voice_message_id):
-    call = exolve.get_call(exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id))
+def test_get_call_in_progress_has_no_start_or_end(exolve_client, voice_message_id):
+    call = exolve_client.get_call(exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id))
 
     assert isinstance(call, CallInfo)
     assert call.status == "initiated"
@@ -111,21 +107,21 @@ def test_get_call_in_progress_has_no_start_or_end(exolve, voice_message_id):
     assert (call.direction, call.source, call.destination, call.timeout) == ("outbound", SOURCE, DESTINATION, 60)
 
 
-def test_get_call_once_completed_has_aware_times_and_duration(exolve, sandbox, voice_message_id):
-    call_id = exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
-    sandbox.advance(10)
+def test_get_call_once_completed_has_aware_times_and_duration(exolve_client, sandbox_http, voice_message_id):
+    call_id = exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+    sandbox_http.sandbox.advance(10)
 
-    call = exolve.get_call(call_id)
+    call = exolve_client.get_call(call_id)
 
     assert (call.call_id, call.status, call.duration) == (call_id, "completed", 4)
     assert call.created <= call.started < call.ended
     assert call.ended.utcoffset().total_seconds() == 0
 
 
-def test_get_call_keeps_final_statuses_other_than_completed(exolve, sandbox, voice_message_id):
-    call_id = exolve.make_voice_message(SOURCE, "79991234566", voice_message_id)
-    sandbox.advance(10)
-    call = exolve.get_call(call_id)
+def test_get_call_keeps_final_statuses_other_than_completed(exolve_client, sandbox_http, voice_message_id):
+    call_id = exolve_client.make_voice_message(SOURCE, "79991234566", voice_message_id)
+    sandbox_http.sandbox.advance(10)
+    call = exolve_client.get_call(call_id)
     assert (call.status, call.started, call.duration) == ("no_answer", None, 0)
     assert call.ended is not None
 
@@ -152,8 +148,8 @@ def _assert_api_error(excinfo, cls, status, message, endpoint):
 
 
 @pytest.mark.parametrize("endpoint", [CREATE, GET_LIST, GET_INFO, DELETE])
-def test_voice_endpoints_with_an_empty_key_raise_invalid_token(sandbox_server, endpoint):
-    client = http_client(sandbox_server.url, key="")
+def test_voice_endpoints_with_an_empty_key_raise_invalid_token(sandbox_http, endpoint):
+    client = http_client(sandbox_http.url, key="")
     with pytest.raises(errors.InvalidTokenError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.InvalidTokenError, 400, "failed to parse token", endpoint)
@@ -162,37 +158,37 @@ def test_voice_endpoints_with_an_empty_key_raise_invalid_token(sandbox_server, e
 
 
 @pytest.mark.parametrize("endpoint", [CREATE, GET_LIST, GET_INFO, DELETE])
-def test_voice_endpoints_with_an_unknown_key_raise_token_claims_error(sandbox_server, endpoint):
-    client = http_client(sandbox_server.url, key="not-our-key")
+def test_voice_endpoints_with_an_unknown_key_raise_token_claims_error(sandbox_http, endpoint):
+    client = http_client(sandbox_http.url, key="not-our-key")
     with pytest.raises(errors.TokenClaimsError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.TokenClaimsError, 401, "error getting JWT Token claims", endpoint)
-    assert sandbox_server.sandbox.count(endpoint) == 1  # an authentication error is not retried
+    assert sandbox_http.sandbox.count(endpoint) == 1  # an authentication error is not retried
 
 
 @pytest.mark.parametrize("endpoint", [MAKE, CALL_INFO])
 @pytest.mark.parametrize("key", ["", "not-our-key"])
-def test_call_endpoints_with_a_bad_key_raise_malformed_token(sandbox_server, endpoint, key):
-    client = http_client(sandbox_server.url, key=key)
+def test_call_endpoints_with_a_bad_key_raise_malformed_token(sandbox_http, endpoint, key):
+    client = http_client(sandbox_http.url, key=key)
     with pytest.raises(errors.MalformedTokenError) as excinfo:
         _calls(client)[endpoint]()
     _assert_api_error(excinfo, errors.MalformedTokenError, 401, "malformed token", endpoint)
 
 
 @pytest.mark.parametrize("endpoint", [CREATE, GET_INFO, DELETE, MAKE])
-def test_a_blocked_account_raises_account_status_error(exolve, sandbox, voice_message_id, endpoint):
-    sandbox.set_blocked(True)
+def test_a_blocked_account_raises_account_status_error(exolve_client, sandbox_http, voice_message_id, endpoint):
+    sandbox_http.sandbox.set_blocked(True)
     with pytest.raises(errors.AccountStatusError) as excinfo:
-        _calls(exolve, voice_message_id)[endpoint]()
+        _calls(exolve_client, voice_message_id)[endpoint]()
     _assert_api_error(excinfo, errors.AccountStatusError, 403, "Customer is not in correct status", endpoint)
     assert excinfo.value.explanation
 
 
-def test_create_with_an_unknown_media_id_raises_media_not_found(exolve, sandbox):
+def test_create_with_an_unknown_media_id_raises_media_not_found(exolve_client, sandbox_http):
     with pytest.raises(errors.MediaNotFoundError) as excinfo:
-        exolve.create_voice_message("x", 4242)
+        exolve_client.create_voice_message("x", 4242)
     _assert_api_error(excinfo, errors.MediaNotFoundError, 404, "error getting media resource", CREATE)
-    assert sandbox.voice_messages() == {}
+    assert sandbox_http.sandbox.voice_messages() == {}
 
 
 @pytest.mark.parametrize(
@@ -205,28 +201,28 @@ def test_create_with_an_unknown_media_id_raises_media_not_found(exolve, sandbox)
         {"name": "x", "media_id": 1967, "redirect_number": "7929580000012345"},
     ],
 )
-def test_create_with_invalid_parameters_raises_validation_error(exolve, arguments):
+def test_create_with_invalid_parameters_raises_validation_error(exolve_client, arguments):
     with pytest.raises(errors.ValidationError) as excinfo:
-        exolve.create_voice_message(**arguments)
+        exolve_client.create_voice_message(**arguments)
     _assert_api_error(
         excinfo, errors.ValidationError, 400, "Validation error. Please enter valid parameter values.", CREATE
     )
 
 
-def test_get_voice_message_unknown_raises_voice_message_not_found(exolve):
+def test_get_voice_message_unknown_raises_voice_message_not_found(exolve_client):
     with pytest.raises(errors.VoiceMessageNotFoundError) as excinfo:
-        exolve.get_voice_message("14b8d7b3-5468-418f-8592-b1d2127ad36b")
+        exolve_client.get_voice_message("14b8d7b3-5468-418f-8592-b1d2127ad36b")
     _assert_api_error(excinfo, errors.VoiceMessageNotFoundError, 404, "Scenario not found", GET_INFO)
     assert errors.is_gone(excinfo.value)
     assert str(excinfo.value) == "Exolve API response 404 (Scenario not found) for voice-message/v1/GetInfo"
 
 
-def test_delete_voice_message_unknown_raises_application_not_found(exolve, sandbox):
+def test_delete_voice_message_unknown_raises_application_not_found(exolve_client, sandbox_http):
     with pytest.raises(errors.ApplicationNotFoundError) as excinfo:
-        exolve.delete_voice_message("14b8d7b3-5468-418f-8592-b1d2127ad36b")
+        exolve_client.delete_voice_message("14b8d7b3-5468-418f-8592-b1d2127ad36b")
     _assert_api_error(excinfo, errors.ApplicationNotFoundError, 404, "error getting application", DELETE)
     assert isinstance(excinfo.value, errors.NotFoundError)
-    assert sandbox.count(DELETE) == 1  # a definite answer: not retried
+    assert sandbox_http.sandbox.count(DELETE) == 1  # a definite answer: not retried
 
 
 @pytest.mark.parametrize(
@@ -234,62 +230,62 @@ def test_delete_voice_message_unknown_raises_application_not_found(exolve, sandb
     [("7495123456", DESTINATION, None), (SOURCE, "+79991234560", None), (SOURCE, DESTINATION, "no-such-message")],
 )
 def test_make_voice_message_with_bad_parameters_raises_validation_error(
-    exolve, sandbox, voice_message_id, source, destination, service_id
+    exolve_client, sandbox_http, voice_message_id, source, destination, service_id
 ):
     with pytest.raises(errors.ValidationError) as excinfo:
-        exolve.make_voice_message(source, destination, service_id or voice_message_id)
+        exolve_client.make_voice_message(source, destination, service_id or voice_message_id)
     _assert_api_error(
         excinfo, errors.ValidationError, 400, "Validation error. Please enter valid parameter values.", MAKE
     )
-    assert sandbox.calls() == {}
+    assert sandbox_http.sandbox.calls() == {}
 
 
 def test_make_voice_message_to_an_unconfirmed_number_in_trial_raises_trial_restriction(
-    exolve, sandbox, voice_message_id
+    exolve_client, sandbox_http, voice_message_id
 ):
-    sandbox.set_trial(True, confirmed_numbers=["79990000001"])
+    sandbox_http.sandbox.set_trial(True, confirmed_numbers=["79990000001"])
     with pytest.raises(errors.TrialRestrictionError) as excinfo:
-        exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+        exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
     _assert_api_error(
         excinfo, errors.TrialRestrictionError, 400, "the client can only call to his own confirmed number", MAKE
     )
-    assert exolve.make_voice_message(SOURCE, "79990000001", voice_message_id)
+    assert exolve_client.make_voice_message(SOURCE, "79990000001", voice_message_id)
 
 
-def test_get_call_with_an_empty_call_id_raises_validation_error(exolve):
+def test_get_call_with_an_empty_call_id_raises_validation_error(exolve_client):
     with pytest.raises(errors.ValidationError) as excinfo:
-        exolve.get_call("")
+        exolve_client.get_call("")
     _assert_api_error(
         excinfo, errors.ValidationError, 400, "Validation error. Please enter valid parameter values", CALL_INFO
     )
 
 
-def test_get_call_unknown_raises_call_not_found(exolve):
+def test_get_call_unknown_raises_call_not_found(exolve_client):
     with pytest.raises(errors.CallNotFoundError) as excinfo:
-        exolve.get_call("caldf32f642-6313-4dae-94db-98502ad3249c")
+        exolve_client.get_call("caldf32f642-6313-4dae-94db-98502ad3249c")
     _assert_api_error(excinfo, errors.CallNotFoundError, 404, "Not Found", CALL_INFO)
 
 
-def test_500_error_getting_customer_status_raises_customer_status_error(exolve, sandbox):
-    sandbox.add_fault("http_error", endpoint=CREATE, status=500)
+def test_500_error_getting_customer_status_raises_customer_status_error(exolve_client, sandbox_http):
+    sandbox_http.sandbox.add_fault("http_error", endpoint=CREATE, status=500)
     with pytest.raises(errors.CustomerStatusError) as excinfo:
-        exolve.create_voice_message("x", 1967)
+        exolve_client.create_voice_message("x", 1967)
     _assert_api_error(excinfo, errors.CustomerStatusError, 500, "error getting customer status", CREATE)
     assert isinstance(excinfo.value, errors.ServerError)
-    assert sandbox.count(CREATE) == 1
+    assert sandbox_http.sandbox.count(CREATE) == 1
 
 
 # --- transport faults ---------------------------------------------------------------------
 
 
-def test_a_502_with_an_html_body_raises_server_error_keeping_the_raw_body(exolve, sandbox):
-    sandbox.add_fault("http_error", endpoint=CREATE)  # 502 from "nginx"
+def test_a_502_with_an_html_body_raises_server_error_keeping_the_raw_body(exolve_client, sandbox_http):
+    sandbox_http.sandbox.add_fault("http_error", endpoint=CREATE)  # 502 from "nginx"
     with pytest.raises(errors.ServerError) as excinfo:
-        exolve.create_voice_message("x", 1967)
+        exolve_client.create_voice_message("x", 1967)
     assert excinfo.value.status == 502
     assert "<html>" in excinfo.value.body
-    assert sandbox.count(CREATE) == 1  # Create is never repeated after a 5xx
-    assert sandbox.voice_messages() == {}
+    assert sandbox_http.sandbox.count(CREATE) == 1  # Create is never repeated after a 5xx
+    assert sandbox_http.sandbox.voice_messages() == {}
 
 
 # The two calls that must never be repeated once they may have reached Exolve.
@@ -300,112 +296,116 @@ NOT_IDEMPOTENT = [
 
 
 @pytest.mark.parametrize(("endpoint", "call"), NOT_IDEMPOTENT)
-def test_a_timed_out_create_or_send_is_not_sent_again(exolve, sandbox, voice_message_id, endpoint, call):
-    before = sandbox.count(endpoint)  # the fixture's Create
-    sandbox.add_fault("timeout", endpoint=endpoint, seconds=SLOW)
+def test_a_timed_out_create_or_send_is_not_sent_again(exolve_client, sandbox_http, voice_message_id, endpoint, call):
+    before = sandbox_http.sandbox.count(endpoint)  # the fixture's Create
+    sandbox_http.sandbox.add_fault("timeout", endpoint=endpoint, seconds=SLOW)
 
     with pytest.raises(errors.ExolveTimeout) as excinfo:
-        call(exolve, voice_message_id)
+        call(exolve_client, voice_message_id)
 
     assert excinfo.value.may_have_reached is True
     assert excinfo.value.endpoint == endpoint
-    assert sandbox.count(endpoint) - before == 1
-    assert sandbox.requests_log(endpoint)[-1]["applied"] is True
+    assert sandbox_http.sandbox.count(endpoint) - before == 1
+    assert sandbox_http.sandbox.requests_log(endpoint)[-1]["applied"] is True
 
 
 @pytest.mark.parametrize(("endpoint", "call"), NOT_IDEMPOTENT)
-def test_a_create_or_send_whose_answer_was_lost_is_not_sent_again(exolve, sandbox, voice_message_id, endpoint, call):
-    before = sandbox.count(endpoint)  # the fixture's Create
-    sandbox.add_fault("lost_response", endpoint=endpoint)
+def test_a_create_or_send_whose_answer_was_lost_is_not_sent_again(
+    exolve_client, sandbox_http, voice_message_id, endpoint, call
+):
+    before = sandbox_http.sandbox.count(endpoint)  # the fixture's Create
+    sandbox_http.sandbox.add_fault("lost_response", endpoint=endpoint)
 
     with pytest.raises(errors.ConnectionDroppedError) as excinfo:
-        call(exolve, voice_message_id)
+        call(exolve_client, voice_message_id)
 
     assert excinfo.value.may_have_reached is True
-    assert sandbox.count(endpoint) - before == 1
+    assert sandbox_http.sandbox.count(endpoint) - before == 1
     if endpoint == MAKE:
-        assert len(sandbox.calls()) == 1  # the person's phone rang once, and only once
+        assert len(sandbox_http.sandbox.calls()) == 1  # the person's phone rang once, and only once
     else:
-        assert len(sandbox.voice_messages()) == 2
+        assert len(sandbox_http.sandbox.voice_messages()) == 2
 
 
-def test_a_dropped_create_is_not_sent_again(exolve, sandbox):
+def test_a_dropped_create_is_not_sent_again(exolve_client, sandbox_http):
     # The client cannot tell a drop before or after Exolve acted: it must assume it may have.
-    sandbox.add_fault("drop", endpoint=CREATE)
+    sandbox_http.sandbox.add_fault("drop", endpoint=CREATE)
     with pytest.raises(errors.ConnectionDroppedError):
-        exolve.create_voice_message("x", 1967)
-    assert sandbox.count(CREATE) == 1
+        exolve_client.create_voice_message("x", 1967)
+    assert sandbox_http.sandbox.count(CREATE) == 1
 
 
-def test_a_dropped_delete_is_retried(exolve, sandbox, voice_message_id):
-    sandbox.add_fault("drop", endpoint=DELETE)
+def test_a_dropped_delete_is_retried(exolve_client, sandbox_http, voice_message_id):
+    sandbox_http.sandbox.add_fault("drop", endpoint=DELETE)
 
-    exolve.delete_voice_message(voice_message_id)
+    exolve_client.delete_voice_message(voice_message_id)
 
-    assert sandbox.count(DELETE) == 2
-    assert sandbox.voice_messages() == {}
-
-
-def test_get_info_after_a_502_is_retried_and_succeeds(exolve, sandbox, voice_message_id):
-    sandbox.add_fault("http_error", endpoint=GET_INFO, status=502)
-
-    assert exolve.get_voice_message(voice_message_id).id == voice_message_id
-
-    assert [e["status"] for e in sandbox.requests_log(GET_INFO)] == [502, 200]
+    assert sandbox_http.sandbox.count(DELETE) == 2
+    assert sandbox_http.sandbox.voice_messages() == {}
 
 
-def test_get_call_after_a_timeout_is_retried(exolve, sandbox, voice_message_id):
-    call_id = exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
-    sandbox.add_fault("timeout", endpoint=CALL_INFO, seconds=SLOW)
+def test_get_info_after_a_502_is_retried_and_succeeds(exolve_client, sandbox_http, voice_message_id):
+    sandbox_http.sandbox.add_fault("http_error", endpoint=GET_INFO, status=502)
 
-    assert exolve.get_call(call_id).call_id == call_id
+    assert exolve_client.get_voice_message(voice_message_id).id == voice_message_id
 
-    assert sandbox.count(CALL_INFO) == 2
+    assert [e["status"] for e in sandbox_http.sandbox.requests_log(GET_INFO)] == [502, 200]
 
 
-def test_reads_give_up_after_max_retries(sandbox_server):
-    sandbox_server.sandbox.add_fault("http_error", endpoint=GET_LIST, status=503, times=None)
-    client = http_client(sandbox_server.url, max_retries=2)
+def test_get_call_after_a_timeout_is_retried(exolve_client, sandbox_http, voice_message_id):
+    call_id = exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+    sandbox_http.sandbox.add_fault("timeout", endpoint=CALL_INFO, seconds=SLOW)
+
+    assert exolve_client.get_call(call_id).call_id == call_id
+
+    assert sandbox_http.sandbox.count(CALL_INFO) == 2
+
+
+def test_reads_give_up_after_max_retries(sandbox_http):
+    sandbox_http.sandbox.add_fault("http_error", endpoint=GET_LIST, status=503, times=None)
+    client = http_client(sandbox_http.url, max_retries=2)
 
     with pytest.raises(errors.ServerError) as excinfo:
         client.list_voice_messages()
 
     assert excinfo.value.status == 503
-    assert sandbox_server.sandbox.count(GET_LIST) == 3  # one try and two retries
+    assert sandbox_http.sandbox.count(GET_LIST) == 3  # one try and two retries
 
 
-def test_a_malformed_answer_to_create_raises_malformed_response(exolve, sandbox):
-    sandbox.add_fault("malformed", endpoint=CREATE)
+def test_a_malformed_answer_to_create_raises_malformed_response(exolve_client, sandbox_http):
+    sandbox_http.sandbox.add_fault("malformed", endpoint=CREATE)
     with pytest.raises(errors.MalformedResponseError) as excinfo:
-        exolve.create_voice_message("x", 1967)
+        exolve_client.create_voice_message("x", 1967)
     assert excinfo.value.may_have_reached is True
     assert excinfo.value.status == 200
     assert "<html>oops" in excinfo.value.body
-    assert sandbox.count(CREATE) == 1
+    assert sandbox_http.sandbox.count(CREATE) == 1
 
 
-def test_a_malformed_answer_to_get_info_is_retried(exolve, sandbox, voice_message_id):
-    sandbox.add_fault("malformed", endpoint=GET_INFO)
-    assert exolve.get_voice_message(voice_message_id).name == "Greeting"
-    assert sandbox.count(GET_INFO) == 2
+def test_a_malformed_answer_to_get_info_is_retried(exolve_client, sandbox_http, voice_message_id):
+    sandbox_http.sandbox.add_fault("malformed", endpoint=GET_INFO)
+    assert exolve_client.get_voice_message(voice_message_id).name == "Greeting"
+    assert sandbox_http.sandbox.count(GET_INFO) == 2
 
 
 @pytest.mark.parametrize(("endpoint", "call"), NOT_IDEMPOTENT)
-def test_an_answer_without_the_expected_id_raises_malformed_response(exolve, sandbox, voice_message_id, endpoint, call):
-    before = sandbox.count(endpoint)  # the fixture's Create
-    sandbox.add_fault("bad_shape", endpoint=endpoint)
+def test_an_answer_without_the_expected_id_raises_malformed_response(
+    exolve_client, sandbox_http, voice_message_id, endpoint, call
+):
+    before = sandbox_http.sandbox.count(endpoint)  # the fixture's Create
+    sandbox_http.sandbox.add_fault("bad_shape", endpoint=endpoint)
     with pytest.raises(errors.MalformedResponseError):
-        call(exolve, voice_message_id)
-    assert sandbox.count(endpoint) - before == 1
+        call(exolve_client, voice_message_id)
+    assert sandbox_http.sandbox.count(endpoint) - before == 1
 
 
-def test_get_call_without_a_call_id_in_the_answer_raises_malformed_response(exolve, sandbox):
-    sandbox.add_fault("bad_shape", endpoint=CALL_INFO, times=None)
+def test_get_call_without_a_call_id_in_the_answer_raises_malformed_response(exolve_client, sandbox_http):
+    sandbox_http.sandbox.add_fault("bad_shape", endpoint=CALL_INFO, times=None)
     with pytest.raises(errors.MalformedResponseError):
-        exolve.get_call("cal-1")
+        exolve_client.get_call("cal-1")
 
 
-def test_a_closed_port_raises_connection_error_that_never_reached(sandbox_server):
+def test_a_closed_port_raises_connection_error_that_never_reached(sandbox_http):
     client = http_client(f"http://127.0.0.1:{_closed_port()}", max_retries=1)
 
     with pytest.raises(errors.ExolveConnectionError) as excinfo:
@@ -415,18 +415,18 @@ def test_a_closed_port_raises_connection_error_that_never_reached(sandbox_server
     assert isinstance(excinfo.value, errors.ExolveTransportError)
 
 
-def test_a_refused_create_is_retried_because_it_never_arrived(sandbox):
+def test_a_refused_create_is_retried_because_it_never_arrived(sandbox_http):
     # In-process (`connect_refused` cannot be staged on a listening port): the one case
     # where repeating a Create is safe.
     client = ExolveClient(SANDBOX_BASE_URL, SANDBOX_API_KEY, backoff=0.01)
-    sandbox.mount(client.session)
-    sandbox.add_fault("connect_refused", endpoint=CREATE)
+    sandbox_http.sandbox.mount(client.session)
+    sandbox_http.sandbox.add_fault("connect_refused", endpoint=CREATE)
 
     voice_message_id = client.create_voice_message("x", 1967)
 
-    assert list(sandbox.voice_messages()) == [voice_message_id]
-    assert sandbox.count(CREATE) == 1
-    assert sandbox.faults() == []  # the refusal did happen
+    assert list(sandbox_http.sandbox.voice_messages()) == [voice_message_id]
+    assert sandbox_http.sandbox.count(CREATE) == 1
+    assert sandbox_http.sandbox.faults() == []  # the refusal did happen
 
 
 # --- the key stays secret -----------------------------------------------------------------
@@ -434,16 +434,16 @@ def test_a_refused_create_is_retried_because_it_never_arrived(sandbox):
 SECRET = "s3cr3t-application-key"
 
 
-def test_the_api_key_never_appears_in_errors_or_thehttp_client(sandbox_server):
-    client = http_client(sandbox_server.url, key=SECRET)
-    sandbox_server.sandbox.api_keys = frozenset({SECRET})  # accepted, so later faults get through
+def test_the_api_key_never_appears_in_errors_or_thehttp_client(sandbox_http):
+    client = http_client(sandbox_http.url, key=SECRET)
+    sandbox_http.sandbox.api_keys = frozenset({SECRET})  # accepted, so later faults get through
     raised = []
     for fault in ("http_error", "timeout", "lost_response", "malformed"):
-        sandbox_server.sandbox.add_fault(fault, endpoint=CREATE, seconds=SLOW)
+        sandbox_http.sandbox.add_fault(fault, endpoint=CREATE, seconds=SLOW)
         with pytest.raises(errors.ExolveError) as excinfo:
             client.create_voice_message("x", 1967)
         raised.append(excinfo.value)
-    sandbox_server.sandbox.api_keys = frozenset({SANDBOX_API_KEY})
+    sandbox_http.sandbox.api_keys = frozenset({SANDBOX_API_KEY})
     with pytest.raises(errors.TokenClaimsError) as excinfo:
         client.list_voice_messages()
     raised.append(excinfo.value)
@@ -456,21 +456,21 @@ def test_the_api_key_never_appears_in_errors_or_thehttp_client(sandbox_server):
     assert SECRET not in repr(client.session.headers)
 
 
-def test_the_api_key_is_sent_as_a_bearer_token(sandbox_server):
+def test_the_api_key_is_sent_as_a_bearer_token(sandbox_http):
     seen = []
 
     def capture(response, *args, **kwargs):
         seen.append(response.request.headers["Authorization"])
 
-    client = http_client(sandbox_server.url)
+    client = http_client(sandbox_http.url)
     client.session.hooks["response"].append(capture)
     client.list_voice_messages()
     assert seen == [f"Bearer {SANDBOX_API_KEY}"]
     assert isinstance(client.session, requests.Session)
 
 
-def test_a_list_answer_of_the_wrong_shape_is_refused_not_read_as_empty(exolve, sandbox):
+def test_a_list_answer_of_the_wrong_shape_is_refused_not_read_as_empty(exolve_client, sandbox_http):
     # Reading {"unexpected": true} as "no voice messages" would mark every local one missing.
-    sandbox.add_fault("bad_shape", endpoint=GET_LIST, times=None)
+    sandbox_http.sandbox.add_fault("bad_shape", endpoint=GET_LIST, times=None)
     with pytest.raises(errors.MalformedResponseError):
-        exolve.list_voice_messages()
+        exolve_client.list_voice_messages()

@@ -13,19 +13,14 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve.client import RateLimiter
 from exolve_portal.exolve.endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE
 from exolve_portal.exolve.sandbox import SANDBOX_API_KEY, SANDBOX_SOURCE_NUMBERS
-from tests import exolve_client_helpers
 from tests.exolve_client_helpers import http_client
-
-# The client over HTTP to the sandbox server, and that server's sandbox.
-exolve = exolve_client_helpers.exolve
-sandbox = exolve_client_helpers.sandbox
 
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 DESTINATION = "79991234560"
 
 
 def _raw_post(url, endpoint, body, key=SANDBOX_API_KEY):
-    """A request the client would never send, straight to the sandbox."""
+    """A request the client would never send, straight to the sandbox_http.sandbox."""
     session = requests.Session()
     session.trust_env = False
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -36,27 +31,30 @@ def _raw_post(url, endpoint, body, key=SANDBOX_API_KEY):
 # --- bodies as documented ----------------------------------------------------------------
 
 
-def test_create_without_a_redirect_sends_no_redirect_info(exolve, sandbox):
-    exolve.create_voice_message("Promo", 1979)
+def test_create_without_a_redirect_sends_no_redirect_info(exolve_client, sandbox_http):
+    exolve_client.create_voice_message("Promo", 1979)
 
-    assert sandbox.requests_log(CREATE)[0]["body"] == {"name": "Promo", "media_id": "1979"}
-
-
-def test_create_with_a_redirect_sends_the_digit_and_the_number(exolve, sandbox):
-    exolve.create_voice_message("Promo", 1979, digit=3, redirect_number="79295800000")
-
-    assert sandbox.requests_log(CREATE)[0]["body"]["redirect_info"] == {"digit": 3, "redirect_number": "79295800000"}
+    assert sandbox_http.sandbox.requests_log(CREATE)[0]["body"] == {"name": "Promo", "media_id": "1979"}
 
 
-def test_every_body_the_client_sends_names_only_documented_fields(exolve, sandbox):
-    voice_message_id = exolve.create_voice_message("Promo", 1979)
-    exolve.list_voice_messages()
-    exolve.get_voice_message(voice_message_id)
-    call_id = exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
-    exolve.get_call(call_id)
-    exolve.delete_voice_message(voice_message_id)
+def test_create_with_a_redirect_sends_the_digit_and_the_number(exolve_client, sandbox_http):
+    exolve_client.create_voice_message("Promo", 1979, digit=3, redirect_number="79295800000")
 
-    fields = {entry["endpoint"]: set(entry["body"]) for entry in sandbox.requests_log()}
+    assert sandbox_http.sandbox.requests_log(CREATE)[0]["body"]["redirect_info"] == {
+        "digit": 3,
+        "redirect_number": "79295800000",
+    }
+
+
+def test_every_body_the_client_sends_names_only_documented_fields(exolve_client, sandbox_http):
+    voice_message_id = exolve_client.create_voice_message("Promo", 1979)
+    exolve_client.list_voice_messages()
+    exolve_client.get_voice_message(voice_message_id)
+    call_id = exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+    exolve_client.get_call(call_id)
+    exolve_client.delete_voice_message(voice_message_id)
+
+    fields = {entry["endpoint"]: set(entry["body"]) for entry in sandbox_http.sandbox.requests_log()}
     assert fields == {
         CREATE: {"name", "media_id"},
         GET_LIST: set(),
@@ -65,7 +63,7 @@ def test_every_body_the_client_sends_names_only_documented_fields(exolve, sandbo
         CALL_GET_INFO: {"call_id"},
         DELETE: {"id"},
     }
-    assert all(entry["status"] == 200 for entry in sandbox.requests_log())
+    assert all(entry["status"] == 200 for entry in sandbox_http.sandbox.requests_log())
 
 
 # --- the sandbox is at least as strict as the documentation ------------------------------
@@ -92,16 +90,16 @@ def test_every_body_the_client_sends_names_only_documented_fields(exolve, sandbo
         (CALL_GET_INFO, {"call_id": "x", "extra": 1}),
     ],
 )
-def test_the_sandbox_refuses_what_the_documentation_does_not_allow(sandbox_server, endpoint, body):
-    voice_message_id = sandbox_server.sandbox.add_voice_message("Greeting")
+def test_the_sandbox_refuses_what_the_documentation_does_not_allow(sandbox_http, endpoint, body):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
     if isinstance(body, dict) and body.get("service_id") == "x":
         body = {**body, "service_id": voice_message_id}
 
-    response = _raw_post(sandbox_server.url, endpoint, body)
+    response = _raw_post(sandbox_http.url, endpoint, body)
 
     assert response.status_code == 400
     assert errors.normalise_message(errors.message_from_body(response.text)).startswith("validation error")
-    assert len(sandbox_server.sandbox.voice_messages()) == 1 and sandbox_server.sandbox.calls() == {}
+    assert len(sandbox_http.sandbox.voice_messages()) == 1 and sandbox_http.sandbox.calls() == {}
 
 
 @pytest.mark.parametrize(
@@ -112,25 +110,25 @@ def test_the_sandbox_refuses_what_the_documentation_does_not_allow(sandbox_serve
         ("text", "text/plain", "Scenario not found"),
     ],
 )
-def test_the_sandbox_answers_errors_in_the_chosen_shape(sandbox_server, shape, content_type, text):
-    sandbox_server.sandbox.set_error_shape(shape)
+def test_the_sandbox_answers_errors_in_the_chosen_shape(sandbox_http, shape, content_type, text):
+    sandbox_http.sandbox.set_error_shape(shape)
 
-    response = _raw_post(sandbox_server.url, GET_INFO, {"id": "nobody"})
+    response = _raw_post(sandbox_http.url, GET_INFO, {"id": "nobody"})
 
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith(content_type)
     assert response.text == text
 
 
-def test_the_sandbox_answers_429_with_retry_after_above_its_rate(sandbox_server):
-    sandbox_server.sandbox.set_rate_limit(5)
+def test_the_sandbox_answers_429_with_retry_after_above_its_rate(sandbox_http):
+    sandbox_http.sandbox.set_rate_limit(5)
 
-    statuses = [_raw_post(sandbox_server.url, GET_LIST, {}) for _ in range(8)]
+    statuses = [_raw_post(sandbox_http.url, GET_LIST, {}) for _ in range(8)]
 
     assert [r.status_code for r in statuses].count(200) == 5
     refused = [r for r in statuses if r.status_code == 429]
     assert len(refused) == 3 and all(int(r.headers["Retry-After"]) >= 1 for r in refused)
-    assert [e["applied"] for e in sandbox_server.sandbox.requests_log() if e["status"] == 429] == [False] * 3
+    assert [e["applied"] for e in sandbox_http.sandbox.requests_log() if e["status"] == 429] == [False] * 3
 
 
 # --- one reader of error answers ------------------------------------------------------------
@@ -156,16 +154,16 @@ def test_the_message_is_read_from_every_shape_seen(text, message):
 
 
 # Every documented refusal: how to provoke it, its class, and what staff read.
-def _blocked(sandbox):
-    sandbox.set_blocked(True)
+def _blocked(sandbox_http):
+    sandbox_http.sandbox.set_blocked(True)
 
 
-def _trial(sandbox):
-    sandbox.set_trial(True)
+def _trial(sandbox_http):
+    sandbox_http.sandbox.set_trial(True)
 
 
-def _server_500(sandbox):
-    sandbox.add_fault("http_error", status=500, times=None)
+def _server_500(sandbox_http):
+    sandbox_http.sandbox.add_fault("http_error", status=500, times=None)
 
 
 REFUSALS = [
@@ -214,14 +212,13 @@ def _request(client, endpoint, how, voice_message_id):
 
 @pytest.mark.parametrize(("endpoint", "how", "status", "cls", "words"), REFUSALS)
 def test_every_documented_refusal_in_every_shape_maps_to_its_class_and_staff_words(
-    sandbox_server, error_shape, endpoint, how, status, cls, words
+    sandbox_http, error_shape, endpoint, how, status, cls, words
 ):
-    sandbox = sandbox_server.sandbox
-    voice_message_id = sandbox.add_voice_message("Greeting")
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
     key = {"empty key": "", "unknown key": "not-our-key"}.get(how, SANDBOX_API_KEY)
     if callable(how):
-        how(sandbox)
-    client = http_client(sandbox_server.url, key=key, max_retries=0)
+        how(sandbox_http.sandbox)
+    client = http_client(sandbox_http.url, key=key, max_retries=0)
 
     with pytest.raises(errors.ExolveError) as excinfo:
         _request(client, endpoint, how, voice_message_id)()
@@ -238,10 +235,9 @@ def test_every_documented_refusal_in_every_shape_maps_to_its_class_and_staff_wor
 
 
 @pytest.mark.parametrize("endpoint", [GET_INFO, DELETE, CALL_GET_INFO, CREATE])
-def test_a_404_from_a_wrong_base_url_is_unexpected_not_gone(sandbox_server, endpoint):
-    sandbox = sandbox_server.sandbox
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    client = http_client(sandbox_server.url + "/wrong-prefix")
+def test_a_404_from_a_wrong_base_url_is_unexpected_not_gone(sandbox_http, endpoint):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    client = http_client(sandbox_http.url + "/wrong-prefix")
 
     with pytest.raises(errors.ExolveError) as excinfo:
         _request(client, endpoint, "", voice_message_id)()
@@ -249,29 +245,29 @@ def test_a_404_from_a_wrong_base_url_is_unexpected_not_gone(sandbox_server, endp
     assert type(excinfo.value) is errors.UnexpectedStatusError
     assert excinfo.value.status == 404 and not errors.is_gone(excinfo.value)
     assert "404 page not found" in excinfo.value.body
-    assert voice_message_id in sandbox.voice_messages()
+    assert voice_message_id in sandbox_http.sandbox.voice_messages()
 
 
 @pytest.mark.parametrize("endpoint", [GET_INFO, DELETE, CALL_GET_INFO, CREATE])
-def test_a_proxys_html_404_is_unexpected_not_gone(exolve, sandbox, endpoint):
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    sandbox.add_fault("http_error", endpoint=endpoint, status=404)
+def test_a_proxys_html_404_is_unexpected_not_gone(exolve_client, sandbox_http, endpoint):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    sandbox_http.sandbox.add_fault("http_error", endpoint=endpoint, status=404)
 
     with pytest.raises(errors.ExolveError) as excinfo:
-        _request(exolve, endpoint, "", voice_message_id)()
+        _request(exolve_client, endpoint, "", voice_message_id)()
 
     assert type(excinfo.value) is errors.UnexpectedStatusError
     assert excinfo.value.message == "Not Found"  # the reason phrase, shown but not classified
     assert not errors.is_gone(excinfo.value)
 
 
-def test_a_documented_message_of_another_endpoint_is_not_gone(exolve, sandbox):
+def test_a_documented_message_of_another_endpoint_is_not_gone(exolve_client, sandbox_http):
     """GetInfo's "Not Found" belongs to call/v1/GetInfo; on Delete it proves nothing."""
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    sandbox.set_error_shape("text")
-    sandbox.add_fault("http_error", endpoint=DELETE, status=404)  # HTML
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    sandbox_http.sandbox.set_error_shape("text")
+    sandbox_http.sandbox.add_fault("http_error", endpoint=DELETE, status=404)  # HTML
     with pytest.raises(errors.UnexpectedStatusError):
-        exolve.delete_voice_message(voice_message_id)
+        exolve_client.delete_voice_message(voice_message_id)
     assert errors.error_for_response(404, "Not Found", "Not Found", DELETE).__class__ is errors.UnexpectedStatusError
     assert errors.error_for_response(404, "Not Found", "Not Found", CALL_GET_INFO).__class__ is errors.CallNotFoundError
 
@@ -280,28 +276,29 @@ def test_a_documented_message_of_another_endpoint_is_not_gone(exolve, sandbox):
 
 
 @pytest.mark.parametrize("endpoint", [CREATE, MAKE_VOICE_MESSAGE])
-def test_a_429_on_create_or_send_is_raised_once_and_says_nothing_was_done(exolve, sandbox, error_shape, endpoint):
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    sandbox.add_fault("rate_limited", endpoint=endpoint, seconds=7)
+def test_a_429_on_create_or_send_is_raised_once_and_says_nothing_was_done(
+    exolve_client, sandbox_http, error_shape, endpoint
+):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    sandbox_http.sandbox.add_fault("rate_limited", endpoint=endpoint, seconds=7)
 
     with pytest.raises(errors.RateLimitedError) as excinfo:
         if endpoint == CREATE:
-            exolve.create_voice_message("Greeting", 1967)
+            exolve_client.create_voice_message("Greeting", 1967)
         else:
-            exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+            exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
 
     assert excinfo.value.retry_after == 7 and excinfo.value.may_have_reached is False
-    assert sandbox.count(endpoint) == 1  # not repeated by the client: the caller decides
-    assert len(sandbox.voice_messages()) == 1 and sandbox.calls() == {}
+    assert sandbox_http.sandbox.count(endpoint) == 1  # not repeated by the client: the caller decides
+    assert len(sandbox_http.sandbox.voice_messages()) == 1 and sandbox_http.sandbox.calls() == {}
 
 
 @pytest.mark.parametrize("endpoint", [GET_LIST, GET_INFO, DELETE, CALL_GET_INFO])
-def test_reads_and_delete_retry_a_429_after_its_wait(sandbox_server, error_shape, endpoint):
-    sandbox = sandbox_server.sandbox
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    client = http_client(sandbox_server.url)
+def test_reads_and_delete_retry_a_429_after_its_wait(sandbox_http, error_shape, endpoint):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    client = http_client(sandbox_http.url)
     call_id = client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
-    sandbox.add_fault("rate_limited", endpoint=endpoint, times=2, seconds=0.3)
+    sandbox_http.sandbox.add_fault("rate_limited", endpoint=endpoint, times=2, seconds=0.3)
     started = time.monotonic()
 
     {
@@ -312,18 +309,18 @@ def test_reads_and_delete_retry_a_429_after_its_wait(sandbox_server, error_shape
     }[endpoint]()
 
     assert time.monotonic() - started >= 0.6  # it waited as told, twice
-    assert [entry["status"] for entry in sandbox.requests_log(endpoint)] == [429, 429, 200]
+    assert [entry["status"] for entry in sandbox_http.sandbox.requests_log(endpoint)] == [429, 429, 200]
 
 
-def test_a_503_with_retry_after_is_a_rate_limit_and_without_it_a_server_error(exolve, sandbox):
-    voice_message_id = sandbox.add_voice_message("Greeting")
-    sandbox.add_fault("http_error", endpoint=MAKE_VOICE_MESSAGE, status=503, seconds=0.2)
+def test_a_503_with_retry_after_is_a_rate_limit_and_without_it_a_server_error(exolve_client, sandbox_http):
+    voice_message_id = sandbox_http.sandbox.add_voice_message("Greeting")
+    sandbox_http.sandbox.add_fault("http_error", endpoint=MAKE_VOICE_MESSAGE, status=503, seconds=0.2)
     with pytest.raises(errors.RateLimitedError) as excinfo:
-        exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+        exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
     assert excinfo.value.retry_after == 0.2
-    sandbox.add_fault("http_error", endpoint=MAKE_VOICE_MESSAGE, status=503)
+    sandbox_http.sandbox.add_fault("http_error", endpoint=MAKE_VOICE_MESSAGE, status=503)
     with pytest.raises(errors.ServerError) as excinfo:
-        exolve.make_voice_message(SOURCE, DESTINATION, voice_message_id)
+        exolve_client.make_voice_message(SOURCE, DESTINATION, voice_message_id)
     assert excinfo.value.may_have_reached is True
 
 

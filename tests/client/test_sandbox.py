@@ -28,7 +28,7 @@ RFC1123 = re.compile(
 )
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
 VALIDATION = "Validation error. Please enter valid parameter values."
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Api:
@@ -664,14 +664,14 @@ def test_sandbox_fixture_points_the_portal_at_the_in_process_sandbox(sandbox, se
     assert voice_message_id in sandbox.voice_messages()
 
 
-def test_sandbox_server_fixture_points_the_portal_at_the_http_server(sandbox_server, settings):
+def test_sandbox_server_fixture_points_the_portal_at_the_http_server(sandbox_http, settings):
     assert settings.EXOLVE_SANDBOX is False
-    assert settings.EXOLVE_API_URL == sandbox_server.url.rstrip("/")
+    assert settings.EXOLVE_API_URL == sandbox_http.url.rstrip("/")
     exolve_connection = pytest.importorskip("exolve_portal.exolve_connection")
 
     exolve_connection.get_client().list_voice_messages()
 
-    assert sandbox_server.sandbox.count("voice-message/v1/GetList") == 1
+    assert sandbox_http.sandbox.count("voice-message/v1/GetList") == 1
 
 
 def test_exolve_sandbox_command_serves_until_interrupted(tmp_path):

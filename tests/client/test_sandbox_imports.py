@@ -7,7 +7,7 @@ from pathlib import Path
 from exolve_portal.exolve import endpoints
 from exolve_portal.exolve.sandbox.handlers import BODY_FIELDS, HANDLERS
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SANDBOX = "exolve_portal.exolve.sandbox"
 PATH = re.compile(r"(voice-message|call)/v1/\w+")
 # The sandbox itself, its HTTP server and command, and the one place that mounts it.

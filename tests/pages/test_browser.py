@@ -24,12 +24,13 @@ from django.contrib.auth.models import User
 from calls.models import Broadcast, Call, CallState
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
 from exolve_portal.roles import MANAGERS, OPERATORS
-from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from tests.factories import make_staff
+from tests.pages_helpers import bulk_calls, make_broadcast
 from voicemessages.models import VoiceMessage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -229,7 +230,7 @@ def test_login_page_follows_the_browser_language_and_switches(portal, open_page)
 
 def test_operator_cannot_delete_a_voice_message(portal, open_page):
     message = VoiceMessage.objects.create(name="Opening hours", media_id=1967)
-    operator = role_user("operator", OPERATORS)
+    operator = make_staff("operator", OPERATORS)
     operator.set_password(PASSWORD)
     operator.save()
     page = open_page()
@@ -249,7 +250,7 @@ def test_operator_cannot_delete_a_voice_message(portal, open_page):
 
 def test_dashboard_and_calls_table_with_a_month_of_history(portal, open_page, sandbox):
     """The dashboard's chart (server-rendered SVG) and the calls table over many calls."""
-    manager = role_user("manager", MANAGERS)
+    manager = make_staff("manager", MANAGERS)
     manager.set_password(PASSWORD)
     manager.save()
     messages = [

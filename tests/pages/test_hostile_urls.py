@@ -24,10 +24,10 @@ from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
 from pages.jobs import EXPORT
 from pages.tables import PER_PAGE
-from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from tests.factories import make_staff
+from tests.pages_helpers import bulk_calls, make_broadcast
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999999"
@@ -215,7 +215,7 @@ def test_no_url_is_a_500_for_a_superuser(existing, english, dummy_tasks):
 
 @pytest.mark.slow
 def test_no_url_is_a_500_for_an_operator(existing, english, dummy_tasks):
-    user = role_user("operator", OPERATORS)
+    user = make_staff("operator", OPERATORS)
     client = Client(raise_request_exception=False)
     failures = walk(client, lambda: client.force_login(user), existing, post=False)
     assert not failures, "\n".join(failures)

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from tests.factories import make_staff
+from tests.pages_helpers import bulk_calls, make_broadcast
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 
@@ -38,7 +38,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, broadcast, englis
 
 
 def test_logged_in_non_staff_users_are_sent_to_the_login_page(client, broadcast, english):
-    client.force_login(role_user("customer", is_staff=False))
+    client.force_login(make_staff("customer", is_staff=False))
     for url in page_urls(broadcast):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("admin:login")), url
@@ -56,7 +56,7 @@ def test_staff_without_permission_get_403_with_an_explanation(nobody_client, bro
 
 
 def test_each_page_needs_its_own_permission(client, broadcast, english):
-    only_calls = role_user("calls-viewer")
+    only_calls = make_staff("calls-viewer")
     from tests.factories import grant
 
     grant(only_calls, ["calls.view_call"])

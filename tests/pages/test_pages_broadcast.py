@@ -9,10 +9,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from calls.sending import send_queued_calls
-from tests.factories_calls import GET_INFO, make_user, queue
+from tests.factories import make_staff
+from tests.factories_calls import GET_INFO, queue
 from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 
@@ -89,7 +89,7 @@ def test_refresh_with_nothing_pending_says_so_and_asks_nobody(operator_page_clie
 def test_refresh_button_needs_its_permission(client, english, sandbox):
     broadcast = make_broadcast()
     bulk_calls(1, broadcast=broadcast, state="sent", status="", next_refresh_at=None)
-    viewer = make_user("viewer", perms=("calls.view_call", "calls.view_broadcast"))
+    viewer = make_staff("viewer", perms=("calls.view_call", "calls.view_broadcast"))
     client.force_login(viewer)
     page = client.get(url(broadcast)).content.decode()
     assert 'id="refresh-statistics"' not in page
@@ -114,8 +114,9 @@ def test_broadcast_page_queries_do_not_grow_with_rows(operator_page_client, djan
 def test_refresh_button_restarts_a_broadcast_whose_sending_stopped(operator_page_client, sandbox, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     broadcast = make_broadcast()
-    bulk_calls(2, broadcast=broadcast, state="queued", status="", call_id=None,
-               when=timezone.now() - timedelta(minutes=10))
+    bulk_calls(
+        2, broadcast=broadcast, state="queued", status="", call_id=None, when=timezone.now() - timedelta(minutes=10)
+    )
 
     response = operator_page_client.post(reverse("portal:broadcast_refresh", args=[broadcast.pk]), follow=True)
 

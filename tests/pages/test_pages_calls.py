@@ -15,9 +15,9 @@ from exolve_portal.roles import MANAGERS, OPERATORS
 from jobs.models import Job, JobState
 from jobs.tasks import run_job
 from pages import exports
-from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast, role_user
+from tests.factories import make_staff
+from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 CALLS = "portal:calls"
@@ -397,7 +397,7 @@ def test_a_large_export_runs_in_the_background_and_its_page_offers_the_same_file
 
 def test_only_the_one_who_asked_or_a_manager_may_download_a_background_export(client, two_rows_in_request):
     bulk_calls(3, broadcast=make_broadcast())
-    asker, other, manager = (role_user(name, role) for name, role in [
+    asker, other, manager = (make_staff(name, role) for name, role in [
         ("asker", OPERATORS), ("other-operator", OPERATORS), ("manager", MANAGERS)
     ])  # fmt: skip
     client.force_login(asker)

@@ -13,7 +13,6 @@ from calls.outcomes import Outcome, outcome_expression, outcome_q
 from pages import dashboard
 from tests.pages_helpers import OUTCOME_CASES, bulk_calls, count_queries, make_broadcast
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 

@@ -19,7 +19,6 @@ from calls.sending import send_queued_calls
 from tests.factories_calls import ANSWERS, BUSY, NO_ANSWER, SOURCE, finish_calls, rung
 from tests.pages_helpers import confirmation, count_queries, send_preview
 
-pytest_plugins = ["tests.pages_helpers", "tests.factories_calls"]
 pytestmark = pytest.mark.django_db
 
 URL = "portal:send"
@@ -262,8 +261,17 @@ def send_voicemessage(voice_message, *options, **kwargs):
 
 def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks):
     send_voicemessage(
-        voice_message, "--to", NO_ANSWER, "--retries", "2", "--retry-after", "10", "--retry-failed",
-        "--purpose", "advertising", "--consent",
+        voice_message,
+        "--to",
+        NO_ANSWER,
+        "--retries",
+        "2",
+        "--retry-after",
+        "10",
+        "--retry-failed",
+        "--purpose",
+        "advertising",
+        "--consent",
     )
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (2, 10, True)
@@ -295,8 +303,20 @@ def test_send_voicemessage_wait_follows_the_retries_counted_at_the_sandbox(
     settings.EXOLVE_REFRESH_MAX_DELAY = 0.2
     sandbox.set_lifecycle(0.5)
     send_voicemessage(
-        voice_message, "--to", NO_ANSWER, "--to", ANSWERS, "--retries", "1", "--retry-after", "0",
-        "--wait", "--poll", "0.2", "--timeout", "30",
+        voice_message,
+        "--to",
+        NO_ANSWER,
+        "--to",
+        ANSWERS,
+        "--retries",
+        "1",
+        "--retry-after",
+        "0",
+        "--wait",
+        "--poll",
+        "0.2",
+        "--timeout",
+        "30",
         stdout=io.StringIO(),
     )
     assert rung(sandbox) == {NO_ANSWER: 2, ANSWERS: 1}

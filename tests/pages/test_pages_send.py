@@ -5,10 +5,10 @@ from django.urls import reverse
 
 from calls.models import Broadcast, Call
 from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS, SANDBOX_SOURCE_NUMBERS
+from tests.factories import make_staff
 from tests.factories_calls import IMMEDIATE_TASKS, MAKE, SOURCE, csv_upload, xlsx_upload
 from tests.pages_helpers import confirmation, count_queries, send_preview
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 URL = "portal:send"
@@ -189,12 +189,11 @@ def test_confirm_refuses_a_missing_expired_or_someone_elses_preview(
     from datetime import timedelta
 
     from calls.models import SendDraft
-    from tests.pages_helpers import role_user
 
     data = confirmation(send_preview(operator_page_client, voice_message, "79991234561"))
     from exolve_portal.roles import OPERATORS
 
-    other = client_for(role_user("other-operator", OPERATORS))
+    other = client_for(make_staff("other-operator", OPERATORS))
     response = other.post(reverse(URL), data)  # another person's token
     assert response.status_code == 200 and "no longer available" in response.content.decode()
     SendDraft.objects.update(created_at=SendDraft.objects.get().created_at - timedelta(days=2))
@@ -259,7 +258,7 @@ def test_old_drafts_are_deleted_when_a_new_one_is_stored(operator_page_client, v
 def test_every_bad_file_gets_a_form_error_on_the_page(operator_page_client, voice_message, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.test_calls_phones import bad_files
+    from tests.audiences.test_calls_phones import bad_files
 
     settings.EXOLVE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     for name, data, message in bad_files():

@@ -11,7 +11,6 @@ from exolve_portal import pagination
 from exolve_portal.pagination import EstimatingPaginator, about
 from tests.pages_helpers import bulk_calls
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 

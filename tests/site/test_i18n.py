@@ -23,12 +23,11 @@ from django.utils import timezone as django_timezone
 
 from calls.models import CallState
 from exolve_portal.roles import MANAGERS, OPERATORS
+from tests.factories import make_staff
 from tests.factories_calls import SOURCE
-from tests.pages_helpers import bulk_calls, make_broadcast, role_user
+from tests.pages_helpers import bulk_calls, make_broadcast
 
-pytest_plugins = ["tests.pages_helpers"]
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LOCALE = REPO / "locale"
 RU_PO = LOCALE / "ru" / "LC_MESSAGES" / "django.po"
 RU_MO = LOCALE / "ru" / "LC_MESSAGES" / "django.mo"
@@ -294,7 +293,7 @@ def russian_browser(settings):
 def seeded(db, voice_message, settings):
     """A manager, a broadcast with calls in every outcome, one number skipped as invalid."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    manager = role_user("manager-ru", MANAGERS)
+    manager = make_staff("manager-ru", MANAGERS)
     broadcast = make_broadcast(voice_message, user=manager)
     broadcast.invalid_numbers = [["12345", "Слишком мало цифр для телефонного номера."]]
     broadcast.save()
@@ -381,7 +380,7 @@ def test_send_preview_speaks_russian_with_reasons(client, seeded, russian_browse
 
 
 def test_not_allowed_page_speaks_russian(client, db, russian_browser):
-    client.force_login(role_user("nobody-ru"))
+    client.force_login(make_staff("nobody-ru"))
     response = client.get(reverse("portal:send"), **russian_browser)
     assert response.status_code == 403
     assert "Нет доступа" in visible_text(response.content.decode())
@@ -484,7 +483,7 @@ def test_send_command_reports_in_russian(voice_message, settings):
     [(1, "1 звонок подходит под фильтры"), (2, "2 звонка подходят под фильтры"), (5, "5 звонков подходят под фильтры")],
 )
 def test_count_lines_take_the_russian_plural_form_of_their_number(client, db, russian_browser, count, line):
-    manager = role_user("manager-plural", MANAGERS)
+    manager = make_staff("manager-plural", MANAGERS)
     broadcast = make_broadcast(user=manager)
     bulk_calls(count, broadcast=broadcast, user=manager)
     client.force_login(manager)
@@ -579,8 +578,8 @@ def full_portal(db, sandbox, settings):
     settings.LANGUAGE_CODE = "en"  # the browser asks for Russian: the pages must follow it
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     setup_roles()
-    admin_user = role_user("chief", MANAGERS)
-    operator = role_user("operator-ru", OPERATORS)
+    admin_user = make_staff("chief", MANAGERS)
+    operator = make_staff("operator-ru", OPERATORS)
     message = VoiceMessage.objects.create(name="Напоминание о приёме", media_id=1967)
     spare = VoiceMessage.objects.create(name="Акция выходного дня", media_id=1979)
     broadcast = make_broadcast(message, name=message.name, user=operator)
@@ -669,7 +668,7 @@ def test_every_staff_and_admin_page_has_no_english_word_in_russian(client, full_
 
 
 def test_the_refused_page_has_no_english_word_in_russian(client, db, russian_browser):
-    client.force_login(role_user("nobody-scan"))
+    client.force_login(make_staff("nobody-scan"))
     response = client.get(reverse("portal:send"), **russian_browser)
     assert response.status_code == 403
     assert english_words(response.content.decode(), ["nobody-scan", OPERATORS, MANAGERS]) == []

@@ -19,12 +19,18 @@ from exolve_portal import roles
 from jobs.models import Job, JobState
 from jobs.tasks import run_job, start_job
 from tests import factories
-from tests.factories import DELETE, GET_INFO, GET_LIST, VoiceMessageFactory, synced_voice_message
-from tests.factories_calls import make_user, queue
-from tests.pages_helpers import role_user
+from tests.factories import (
+    DELETE,
+    GET_INFO,
+    GET_LIST,
+    SENDER_PERMS,
+    VoiceMessageFactory,
+    make_staff,
+    synced_voice_message,
+)
+from tests.factories_calls import queue
 from voicemessages.models import VoiceMessage
 
-pytest_plugins = ["tests.jobs_helpers", "tests.factories_calls", "tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:voicemessages_voicemessage_changelist"
@@ -80,7 +86,7 @@ def test_sync_button_returns_at_once_with_a_slow_exolve_and_the_job_then_syncs(e
 
 def test_a_second_click_while_a_sync_runs_shows_the_running_one(exolve, manager_client, client, worker):
     first = job_of(manager_client.post(reverse(SYNC)))
-    other_manager = role_user("other-manager", roles.MANAGERS)
+    other_manager = make_staff("other-manager", roles.MANAGERS)
     client.force_login(other_manager)
 
     again = client.post(reverse(SYNC), follow=True)
@@ -165,9 +171,11 @@ def test_bulk_delete_of_many_asks_django_first_then_runs_as_a_job_that_reports_e
     exolve.add_fault("http_error", DELETE, times=1, status=403)
     exolve.add_fault("latency", DELETE, seconds=SLOW)
 
-    response, took = timed_post(manager_client, reverse(CHANGELIST), {
-        "action": "delete_selected", "post": "yes", "_selected_action": [m.pk for m in selected]
-    })
+    response, took = timed_post(
+        manager_client,
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [m.pk for m in selected]},
+    )
 
     assert took < SLOW / 2
     job = job_of(response)
@@ -213,13 +221,15 @@ def sent_calls(voice_message, sandbox, settings):
 
 
 def test_refresh_statistics_of_many_calls_runs_as_a_job(sent_calls, client, sandbox, worker, english):
-    operator = make_user()
+    operator = make_staff(perms=SENDER_PERMS)
     client.force_login(operator)
     filtered = reverse(CALLS) + "?state=sent"
 
-    response, took = timed_post(client, filtered, {
-        "action": "refresh_statistics", "_selected_action": list(sent_calls.calls.values_list("pk", flat=True))
-    })
+    response, took = timed_post(
+        client,
+        filtered,
+        {"action": "refresh_statistics", "_selected_action": list(sent_calls.calls.values_list("pk", flat=True))},
+    )
 
     assert took < SLOW / 2
     job = job_of(response)
@@ -233,7 +243,7 @@ def test_refresh_statistics_of_many_calls_runs_as_a_job(sent_calls, client, sand
 
 
 def test_refresh_button_of_a_broadcast_with_many_calls_runs_as_a_job(sent_calls, client, sandbox, worker, english):
-    client.force_login(make_user())
+    client.force_login(make_staff(perms=SENDER_PERMS))
 
     response, took = timed_post(client, reverse("portal:broadcast_refresh", args=[sent_calls.pk]))
 
@@ -248,7 +258,7 @@ def test_refresh_button_of_a_broadcast_with_many_calls_runs_as_a_job(sent_calls,
 
 def test_refresh_of_a_few_calls_stays_in_the_request(sent_calls, client, sandbox, english):
     sandbox.clear_faults()
-    client.force_login(make_user())
+    client.force_login(make_staff(perms=SENDER_PERMS))
     two = list(sent_calls.calls.order_by("pk").values_list("pk", flat=True)[:2])
 
     response = client.post(reverse(CALLS), {"action": "refresh_statistics", "_selected_action": two})
@@ -275,12 +285,12 @@ def test_the_progress_page_is_for_the_starter_managers_and_superusers(finished_j
     client.force_login(User.objects.create_user("customer", password="x", is_staff=False))
     assert client.get(url)["Location"].startswith(reverse("admin:login"))
 
-    client.force_login(role_user("operator-x", roles.OPERATORS))  # staff, but not theirs
+    client.force_login(make_staff("operator-x", roles.OPERATORS))  # staff, but not theirs
     assert client.get(url).status_code == 403
 
     for user in (
         finished_job.started_by,
-        role_user("manager-x", roles.MANAGERS),
+        make_staff("manager-x", roles.MANAGERS),
         User.objects.create_superuser("root", password="x"),
     ):
         client.force_login(user)

@@ -11,10 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from exolve_portal import roles
-from tests.factories import DELETE
-from tests.pages_helpers import role_user
+from tests.factories import DELETE, make_staff
 
-pytest_plugins = ["tests.pages_helpers"]
 pytestmark = pytest.mark.django_db
 
 
@@ -121,7 +119,7 @@ def test_a_missing_permission_is_explained():
 
 
 def test_operator_cannot_delete_a_voice_message(client, english, voice_message, sandbox):
-    client.force_login(role_user("op", roles.OPERATORS))
+    client.force_login(make_staff("op", roles.OPERATORS))
     delete_url = reverse("admin:voicemessages_voicemessage_delete", args=[voice_message.pk])
     assert client.get(delete_url).status_code == 403
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
@@ -136,7 +134,7 @@ def test_operator_cannot_delete_a_voice_message(client, english, voice_message, 
 
 
 def test_operator_sends_and_reads_calls(client, english, voice_message):
-    client.force_login(role_user("op", roles.OPERATORS))
+    client.force_login(make_staff("op", roles.OPERATORS))
     for name in ("portal:dashboard", "portal:send", "portal:calls"):
         assert client.get(reverse(name)).status_code == 200, name
     assert client.get(reverse("admin:calls_call_changelist")).status_code == 200
@@ -144,7 +142,7 @@ def test_operator_sends_and_reads_calls(client, english, voice_message):
 
 
 def test_manager_may_delete_and_sync(client, english, voice_message, sandbox):
-    client.force_login(role_user("boss", roles.MANAGERS))
+    client.force_login(make_staff("boss", roles.MANAGERS))
     assert client.get(reverse("admin:voicemessages_voicemessage_delete", args=[voice_message.pk])).status_code == 200
     assert client.get(reverse("admin:voicemessages_voicemessage_add")).status_code == 200
     response = client.post(reverse("admin:voicemessages_voicemessage_delete", args=[voice_message.pk]), {"post": "yes"})

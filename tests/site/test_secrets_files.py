@@ -27,10 +27,9 @@ from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
 from jobs.tasks import run_job
 from pages import exports
+from tests.factories import make_staff
 from tests.factories_calls import REPO
-from tests.pages_helpers import bulk_calls, make_broadcast, role_user
-
-pytest_plugins = ["tests.pages_helpers"]
+from tests.pages_helpers import bulk_calls, make_broadcast
 
 # Made up at run time: the error page also quotes the source lines around each frame.
 DATABASE_PASSWORD = secrets.token_hex(8)
@@ -167,7 +166,7 @@ def background_exports(settings):
 def test_reloading_a_large_export_finds_the_one_being_made(client, background_exports):
     broadcast = make_broadcast()
     bulk_calls(5, broadcast=broadcast)
-    asker, other = role_user("asker", OPERATORS), role_user("other", OPERATORS)
+    asker, other = make_staff("asker", OPERATORS), make_staff("other", OPERATORS)
     client.force_login(asker)
     url = reverse("portal:calls_export_csv")
 

@@ -382,10 +382,10 @@ def _body(response) -> bytes:
 
 
 @pytest.fixture
-def wrong_key_server(sandbox_server, settings):
+def wrong_key_server(sandbox_http, settings):
     """The portal configured for a real Exolve (the sandbox over HTTP) with a key it refuses."""
     settings.EXOLVE_API_KEY = DISTINCTIVE_KEY
-    return sandbox_server
+    return sandbox_http
 
 
 @pytest.mark.django_db

@@ -11,11 +11,11 @@ from tests.factories import (
     DELETE,
     GET_INFO,
     GET_LIST,
-    UserFactory,
     VoiceMessageFactory,
     change_url,
     delete_url,
     form_data,
+    make_staff,
     synced_voice_message,
     texts,
 )
@@ -26,7 +26,6 @@ CHANGELIST = "admin:voicemessages_voicemessage_changelist"
 SYNC = "admin:voicemessages_voicemessage_sync"
 EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
 
-pytest_plugins = ["tests.jobs_helpers"]
 
 # Fixtures shared by the voice-message tests.
 exolve = factories.exolve
@@ -403,7 +402,7 @@ def test_bulk_delete_reports_per_message_and_keeps_the_failed(exolve, manager_cl
 def test_sync_button_is_shown_to_those_who_may_sync(exolve, client, manager_client):
     assert "exolve-sync-button" in manager_client.get(reverse(CHANGELIST)).content.decode()
 
-    viewer = UserFactory(permissions=["voicemessages.view_voicemessage"])
+    viewer = make_staff("viewer", perms=["voicemessages.view_voicemessage"])
     client.force_login(viewer)
     assert "exolve-sync-button" not in client.get(reverse(CHANGELIST)).content.decode()
 
@@ -436,7 +435,7 @@ def test_sync_button_accepts_post_only(exolve, manager_client):
 
 
 def test_sync_button_needs_the_sync_permission(exolve, client):
-    user = UserFactory(permissions=["voicemessages.view_voicemessage", "voicemessages.change_voicemessage"])
+    user = make_staff("editor", perms=["voicemessages.view_voicemessage", "voicemessages.change_voicemessage"])
     client.force_login(user)
 
     assert client.post(reverse(SYNC)).status_code == 403
@@ -492,7 +491,7 @@ def test_refresh_action_reports_failures_and_changes_nothing(exolve, manager_cli
 
 def test_refresh_action_is_hidden_without_the_sync_permission(exolve, client):
     VoiceMessageFactory()
-    client.force_login(UserFactory(permissions=["voicemessages.view_voicemessage"]))
+    client.force_login(make_staff("viewer", perms=["voicemessages.view_voicemessage"]))
 
     content = client.get(reverse(CHANGELIST)).content.decode()
 

@@ -24,7 +24,17 @@ from django.urls import reverse
 
 from exolve_portal.exolve.client import ExolveClient
 from tests import factories
-from tests.factories import ADD, CREATE, DELETE, StaffUserFactory, change_url, delete_url, synced_voice_message, texts
+from tests.factories import (
+    ADD,
+    CREATE,
+    DELETE,
+    VOICE_MESSAGE_MANAGER_PERMISSIONS,
+    change_url,
+    delete_url,
+    make_staff,
+    synced_voice_message,
+    texts,
+)
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
 exolve_http = factories.exolve_http
@@ -47,7 +57,7 @@ def version_in_form(response) -> str:
 
 
 def logged_in_client(username):
-    user = StaffUserFactory(username=username)
+    user = make_staff(username, perms=VOICE_MESSAGE_MANAGER_PERMISSIONS)
     client = Client()
     client.force_login(user)
     return client

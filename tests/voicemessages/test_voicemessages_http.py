@@ -7,12 +7,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from tests import factories
-from tests.factories import (
-    CREATE,
-    DELETE,
-    GET_LIST,
-    VoiceMessageFactory,
-)
+from tests.factories import CREATE, DELETE, GET_LIST, VoiceMessageFactory
 from voicemessages.exceptions import ProvisioningError, VoiceMessageDeleteError
 from voicemessages.models import VoiceMessage
 from voicemessages.sync import sync_voice_messages

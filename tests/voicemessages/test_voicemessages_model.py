@@ -7,13 +7,7 @@ from django.db.models.signals import pre_save
 
 from exolve_portal.exolve import errors
 from tests import factories
-from tests.factories import (
-    CREATE,
-    DELETE,
-    GET_INFO,
-    VoiceMessageFactory,
-    synced_voice_message,
-)
+from tests.factories import CREATE, DELETE, GET_INFO, VoiceMessageFactory, synced_voice_message
 from voicemessages.exceptions import (
     BulkDeleteError,
     ProvisioningError,

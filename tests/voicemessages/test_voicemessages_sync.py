@@ -9,14 +9,7 @@ from django.core.management import CommandError, call_command
 from calls.models import Call
 from exolve_portal.progress import ProgressBar
 from tests import factories
-from tests.factories import (
-    CREATE,
-    DELETE,
-    GET_INFO,
-    GET_LIST,
-    VoiceMessageFactory,
-    synced_voice_message,
-)
+from tests.factories import CREATE, DELETE, GET_INFO, GET_LIST, VoiceMessageFactory, synced_voice_message
 from voicemessages.exceptions import SyncUnavailableError
 from voicemessages.models import VoiceMessage
 from voicemessages.provisioning import delete_at_exolve
