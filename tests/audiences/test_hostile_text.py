@@ -19,9 +19,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from audiences.models import StopListEntry
-from exolve_portal.roles import OPERATORS
 from jobs.models import Job, JobState
-from tests.factories import make_staff
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import send_preview
 
@@ -102,22 +100,16 @@ def test_send_page_reads_a_utf16_csv_as_excel_saves_unicode_text(operator_page_c
 # --- the stop-list import -----------------------------------------------------------------
 
 
-@pytest.fixture
-def operator_client(client, english):
-    client.force_login(make_staff("op", OPERATORS))
-    return client
-
-
 def import_post(client, numbers="", **extra):
     return client.post(reverse(IMPORT), {"numbers": numbers, "reason": "asked", "note": "", **extra})
 
 
-def test_stop_list_paste_of_350000_numbers_becomes_a_job_that_puts_them_on_the_list(operator_client, worker):
+def test_stop_list_paste_of_350000_numbers_becomes_a_job_that_puts_them_on_the_list(operator_role_client, worker):
     # 1,000 numbers 350 times over: the request reads as many lines as 350,000 different
     # numbers would, and the job stays short enough for a test (each number is added once).
     numbers = [f"7999{i % 1000:07d}" for i in range(350_000)]
 
-    response, took = cpu(lambda: import_post(operator_client, "\n".join(numbers)))
+    response, took = cpu(lambda: import_post(operator_role_client, "\n".join(numbers)))
 
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("jobs:job", args=[job.pk])
@@ -130,22 +122,22 @@ def test_stop_list_paste_of_350000_numbers_becomes_a_job_that_puts_them_on_the_l
     job.refresh_from_db()
     assert job.state == JobState.DONE, job.error
     assert StopListEntry.objects.count() == 1_000
-    page = operator_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    page = operator_role_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
     assert "Added 1000 numbers to the stop list." in page
     assert "349000 numbers were given more than once and counted once." in page
     assert "values" not in job.params  # the numbers are not kept once on the list
 
 
-def test_stop_list_file_of_more_than_5000_numbers_becomes_a_job_too(operator_client, worker):
+def test_stop_list_file_of_more_than_5000_numbers_becomes_a_job_too(operator_role_client, worker):
     rows = "\n".join(f"+7 999 {i % 1000:07d}" for i in range(6_000))
     upload = SimpleUploadedFile("numbers.csv", f"phone\n{rows}\nnot a number\n".encode())
 
-    response = import_post(operator_client, file=upload)
+    response = import_post(operator_role_client, file=upload)
 
     job = Job.objects.get()
     assert response["Location"] == reverse("jobs:job", args=[job.pk]) and job.total == 6_001
     worker()
-    page = operator_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
+    page = operator_role_client.get(reverse("jobs:job", args=[job.pk])).content.decode()
     assert StopListEntry.objects.count() == 1_000
     assert "1 number could not be read and was not added." in page and "not a number: " in page
 
@@ -158,8 +150,8 @@ def test_stop_list_file_of_more_than_5000_numbers_becomes_a_job_too(operator_cli
         pytest.param("79991234561\x00\n", "Null characters are not allowed", id="NUL"),
     ],
 )
-def test_stop_list_paste_refuses_hostile_text_in_plain_words_at_once(operator_client, text, message):
-    response, took = cpu(lambda: import_post(operator_client, text))
+def test_stop_list_paste_refuses_hostile_text_in_plain_words_at_once(operator_role_client, text, message):
+    response, took = cpu(lambda: import_post(operator_role_client, text))
 
     assert response.status_code == 200
     assert message in str(response.context["form"].errors["numbers"])
@@ -167,10 +159,10 @@ def test_stop_list_paste_refuses_hostile_text_in_plain_words_at_once(operator_cl
     assert took < CPU_BOUND, f"{took:.1f} s of CPU"
 
 
-def test_stop_list_file_with_a_5_mb_cell_is_refused_at_once(operator_client):
+def test_stop_list_file_with_a_5_mb_cell_is_refused_at_once(operator_role_client):
     upload = SimpleUploadedFile("numbers.csv", b"phone\n79991234561\n" + b"7" * FIVE_MB)
 
-    response, took = cpu(lambda: import_post(operator_client, file=upload))
+    response, took = cpu(lambda: import_post(operator_role_client, file=upload))
 
     assert "Line 3 of the file is 5000000 characters long" in str(response.context["form"].errors["file"])
     assert took < CPU_BOUND, f"{took:.1f} s of CPU"

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from audiences.models import StopListEntry
 from calls.models import Call, CallState
 from calls.sending import send_queued_calls
-from exolve_portal.roles import MANAGERS, OPERATORS
+from exolve_portal.roles import OPERATORS
 from tests.factories import make_staff
 from tests.factories_calls import MAKE, csv_upload, make_call, queue, xlsx_upload
 
@@ -28,18 +28,6 @@ CHANGELIST = "admin:audiences_stoplistentry_changelist"
 ADD = "admin:audiences_stoplistentry_add"
 IMPORT = "admin:audiences_stoplistentry_import"
 CALLS = "admin:calls_call_changelist"
-
-
-@pytest.fixture
-def operator_client(client, english):
-    client.force_login(make_staff("op", OPERATORS))
-    return client
-
-
-@pytest.fixture
-def manager_client(client, english):
-    client.force_login(make_staff("boss", MANAGERS))
-    return client
 
 
 def audit(action_flag):
@@ -58,8 +46,8 @@ def text(response) -> str:
 # --- adding, changing, removing -----------------------------------------------------------------
 
 
-def test_an_operator_adds_a_number_as_typed_normalised_and_audited(operator_client):
-    response = operator_client.post(
+def test_an_operator_adds_a_number_as_typed_normalised_and_audited(operator_role_client):
+    response = operator_role_client.post(
         reverse(ADD), {"number": "+7 (999) 123-45-61", "reason": "complaint", "note": "rang the office"}
     )
 
@@ -69,8 +57,8 @@ def test_an_operator_adds_a_number_as_typed_normalised_and_audited(operator_clie
     assert audit(ADDITION).get().object_id == str(entry.pk)
 
 
-def test_a_bad_number_gets_a_plain_error_and_the_typing_is_kept(operator_client):
-    response = operator_client.post(reverse(ADD), {"number": "8 999 12", "reason": "asked", "note": "keep me"})
+def test_a_bad_number_gets_a_plain_error_and_the_typing_is_kept(operator_role_client):
+    response = operator_role_client.post(reverse(ADD), {"number": "8 999 12", "reason": "asked", "note": "keep me"})
 
     assert response.status_code == 200
     assert "Too few digits for a phone number." in text(response)
@@ -78,54 +66,56 @@ def test_a_bad_number_gets_a_plain_error_and_the_typing_is_kept(operator_client)
     assert not StopListEntry.objects.exists()
 
 
-def test_a_number_already_listed_is_refused_plainly(operator_client):
+def test_a_number_already_listed_is_refused_plainly(operator_role_client):
     StopListEntry.objects.create(number="79991234561")
-    response = operator_client.post(reverse(ADD), {"number": "89991234561", "reason": "asked"})
+    response = operator_role_client.post(reverse(ADD), {"number": "89991234561", "reason": "asked"})
     assert response.status_code == 200
     assert "79991234561 is already on the stop list." in text(response)
 
 
-def test_the_list_shows_who_why_and_when_with_search_and_filter(operator_client):
+def test_the_list_shows_who_why_and_when_with_search_and_filter(operator_role_client):
     StopListEntry.objects.create(number="79991234561", reason="complaint", note="angry")
     StopListEntry.objects.create(number="79991234562", reason="wrong_person")
 
-    page = operator_client.get(reverse(CHANGELIST))
+    page = operator_role_client.get(reverse(CHANGELIST))
     assert page.status_code == 200
     assert "complaint" in text(page) and "angry" in text(page) and "79991234562" in text(page)
     for header in ("Number", "Reason", "Note", "Added by", "Added at"):
         assert header in text(page)
-    searched = operator_client.get(reverse(CHANGELIST), {"q": "+7 999 123-45-61"})
+    searched = operator_role_client.get(reverse(CHANGELIST), {"q": "+7 999 123-45-61"})
     assert list(searched.context["cl"].result_list) == [listed("79991234561")]
-    filtered = operator_client.get(reverse(CHANGELIST), {"reason__exact": "wrong_person"})
+    filtered = operator_role_client.get(reverse(CHANGELIST), {"reason__exact": "wrong_person"})
     assert list(filtered.context["cl"].result_list) == [listed("79991234562")]
 
 
-def test_an_operator_can_neither_remove_nor_change_a_number(operator_client):
+def test_an_operator_can_neither_remove_nor_change_a_number(operator_role_client):
     entry = StopListEntry.objects.create(number="79991234561", reason="asked")
     delete_url = reverse("admin:audiences_stoplistentry_delete", args=[entry.pk])
     change_url = reverse("admin:audiences_stoplistentry_change", args=[entry.pk])
 
-    assert operator_client.get(delete_url).status_code == 403
-    assert operator_client.post(delete_url, {"post": "yes"}).status_code == 403
-    assert operator_client.post(change_url, {"reason": "other"}).status_code == 403
-    page = operator_client.get(reverse(CHANGELIST))
+    assert operator_role_client.get(delete_url).status_code == 403
+    assert operator_role_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert operator_role_client.post(change_url, {"reason": "other"}).status_code == 403
+    page = operator_role_client.get(reverse(CHANGELIST))
     assert 'value="delete_selected"' not in text(page)
-    operator_client.post(
+    operator_role_client.post(
         reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
     )
     assert listed("79991234561").reason == "asked"
     assert not audit(DELETION).exists() and not audit(CHANGE).exists()
 
 
-def test_a_manager_changes_and_removes_numbers_and_each_change_is_audited(manager_client):
+def test_a_manager_changes_and_removes_numbers_and_each_change_is_audited(manager_role_client):
     first = StopListEntry.objects.create(number="79991234561", reason="asked")
     second = StopListEntry.objects.create(number="79991234562", reason="asked")
 
-    changed = manager_client.post(
+    changed = manager_role_client.post(
         reverse("admin:audiences_stoplistentry_change", args=[first.pk]), {"reason": "complaint", "note": "twice"}
     )
-    removed = manager_client.post(reverse("admin:audiences_stoplistentry_delete", args=[first.pk]), {"post": "yes"})
-    bulk = manager_client.post(
+    removed = manager_role_client.post(
+        reverse("admin:audiences_stoplistentry_delete", args=[first.pk]), {"post": "yes"}
+    )
+    bulk = manager_role_client.post(
         reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [second.pk], "post": "yes"}
     )
 
@@ -144,13 +134,13 @@ def test_staff_without_the_roles_see_nothing_of_it(nobody_client):
 # --- import -----------------------------------------------------------------------------------------
 
 
-def test_importing_a_csv_says_what_was_added_already_listed_and_unreadable(operator_client):
+def test_importing_a_csv_says_what_was_added_already_listed_and_unreadable(operator_role_client):
     StopListEntry.objects.create(number="79991234563")
     upload = csv_upload(
         "name;phone\nAnna;+7 999 123-45-61\nBoris;89991234562\nVera;79991234563\nGleb;12345\nAnna again;79991234561\n"
     )
 
-    response = operator_client.post(
+    response = operator_role_client.post(
         reverse(IMPORT), {"file": upload, "numbers": "", "reason": "complaint", "note": "from the call centre"}
     )
 
@@ -167,10 +157,10 @@ def test_importing_a_csv_says_what_was_added_already_listed_and_unreadable(opera
     assert audit(ADDITION).count() == 2
 
 
-def test_importing_an_xlsx_file_and_pasted_numbers_together(operator_client):
+def test_importing_an_xlsx_file_and_pasted_numbers_together(operator_role_client):
     upload = xlsx_upload([("Телефон",), (79991234561,), ("8 (999) 123-45-62",)])
 
-    response = operator_client.post(
+    response = operator_role_client.post(
         reverse(IMPORT), {"file": upload, "numbers": "79991234564\nnot a number", "reason": "asked"}
     )
 
@@ -180,12 +170,12 @@ def test_importing_an_xlsx_file_and_pasted_numbers_together(operator_client):
     assert set(StopListEntry.objects.values_list("number", flat=True)) == {"79991234561", "79991234562", "79991234564"}
 
 
-def test_a_file_that_is_not_a_table_is_refused_plainly_and_nothing_typed_is_lost(operator_client):
+def test_a_file_that_is_not_a_table_is_refused_plainly_and_nothing_typed_is_lost(operator_role_client):
     picture = csv_upload("", name="list.csv")
     picture.file = io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     picture.size = len(picture.file.getvalue())
 
-    response = operator_client.post(
+    response = operator_role_client.post(
         reverse(IMPORT), {"file": picture, "numbers": "79991234561", "reason": "wrong_person", "note": "my note"}
     )
 
@@ -200,39 +190,43 @@ def test_a_file_that_is_not_a_table_is_refused_plainly_and_nothing_typed_is_lost
     assert not StopListEntry.objects.exists()
 
 
-def test_an_import_with_nothing_to_import_says_so(operator_client):
-    response = operator_client.post(reverse(IMPORT), {"numbers": "", "reason": "asked"})
+def test_an_import_with_nothing_to_import_says_so(operator_role_client):
+    response = operator_role_client.post(reverse(IMPORT), {"numbers": "", "reason": "asked"})
     assert "Choose a file or paste the numbers" in text(response)
 
 
 # --- export -----------------------------------------------------------------------------------------
 
 
-def test_export_as_csv_and_xlsx_with_who_why_and_when(operator_client):
-    operator_client.post(reverse(ADD), {"number": "79991234561", "reason": "complaint", "note": "=HYPERLINK(1)"})
+def test_export_as_csv_and_xlsx_with_who_why_and_when(operator_role_client):
+    operator_role_client.post(reverse(ADD), {"number": "79991234561", "reason": "complaint", "note": "=HYPERLINK(1)"})
     StopListEntry.objects.create(number="79991234562", reason="wrong_person")
-    page = operator_client.get(reverse(CHANGELIST))
+    page = operator_role_client.get(reverse(CHANGELIST))
     assert reverse("admin:audiences_stoplistentry_export_csv") in text(page)
     assert reverse(IMPORT) in text(page)
 
-    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_csv"))
+    response = operator_role_client.get(reverse("admin:audiences_stoplistentry_export_csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["number", "reason", "note", "added by", "added at"]
     assert rows[1][:4] == ["79991234561", "complaint", "'=HYPERLINK(1)", "op"]
     assert rows[2][:4] == ["79991234562", "wrong person", "", ""]
     assert rows[1][4]  # when
 
-    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_xlsx"), {"reason__exact": "complaint"})
+    response = operator_role_client.get(
+        reverse("admin:audiences_stoplistentry_export_xlsx"), {"reason__exact": "complaint"}
+    )
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
     assert values[0] == ("number", "reason", "note", "added by", "added at")
     assert [row[:4] for row in values[1:]] == [("79991234561", "complaint", "'=HYPERLINK(1)", "op")]
 
 
-def test_export_as_csv_for_excel_is_separated_by_semicolons(operator_client):
+def test_export_as_csv_for_excel_is_separated_by_semicolons(operator_role_client):
     StopListEntry.objects.create(number="79991234562", reason="wrong_person", note="один; два")
-    assert reverse("admin:audiences_stoplistentry_export_csv_excel") in text(operator_client.get(reverse(CHANGELIST)))
-    response = operator_client.get(reverse("admin:audiences_stoplistentry_export_csv_excel"))
+    assert reverse("admin:audiences_stoplistentry_export_csv_excel") in text(
+        operator_role_client.get(reverse(CHANGELIST))
+    )
+    response = operator_role_client.get(reverse("admin:audiences_stoplistentry_export_csv_excel"))
     data = b"".join(response.streaming_content).decode("utf-8-sig")
     assert data.splitlines()[0] == "number;reason;note;added by;added at"
     rows = list(csv.reader(io.StringIO(data), delimiter=";"))
@@ -242,7 +236,7 @@ def test_export_as_csv_for_excel_is_separated_by_semicolons(operator_client):
 # --- from calls ---------------------------------------------------------------------------------------
 
 
-def test_the_calls_action_asks_why_then_puts_the_numbers_on_the_list(operator_client, voice_message):
+def test_the_calls_action_asks_why_then_puts_the_numbers_on_the_list(operator_role_client, voice_message):
     calls = [
         make_call(voice_message, "79991234561"),
         make_call(voice_message, "79991234561"),
@@ -251,12 +245,12 @@ def test_the_calls_action_asks_why_then_puts_the_numbers_on_the_list(operator_cl
     selected = [call.pk for call in calls]
     StopListEntry.objects.create(number="79991234562")
 
-    page = operator_client.post(reverse(CALLS), {"action": "add_to_stop_list", "_selected_action": selected})
+    page = operator_role_client.post(reverse(CALLS), {"action": "add_to_stop_list", "_selected_action": selected})
     assert page.status_code == 200
     assert "79991234561" in text(page) and "already on the stop list" in text(page)
     assert StopListEntry.objects.count() == 1  # nothing yet
 
-    response = operator_client.post(
+    response = operator_role_client.post(
         reverse(CALLS),
         {"action": "add_to_stop_list", "_selected_action": selected, "post": "yes", "reason": "wrong_person"},
     )
@@ -278,31 +272,31 @@ def test_the_calls_action_needs_the_permission(client, voice_message):
     assert client.post(reverse("admin:calls_call_stop_list", args=[call.pk]), {"post": "yes"}).status_code == 403
 
 
-def test_the_button_on_a_call_asks_why_then_adds_it(operator_client, voice_message):
+def test_the_button_on_a_call_asks_why_then_adds_it(operator_role_client, voice_message):
     call = make_call(voice_message, "79991234561")
     change_url = reverse("admin:calls_call_change", args=[call.pk])
     button_url = reverse("admin:calls_call_stop_list", args=[call.pk])
-    assert button_url in text(operator_client.get(change_url))
-    assert operator_client.get(button_url).status_code == 405
+    assert button_url in text(operator_role_client.get(change_url))
+    assert operator_role_client.get(button_url).status_code == 405
 
-    confirmation = operator_client.post(button_url)
+    confirmation = operator_role_client.post(button_url)
     assert confirmation.status_code == 200 and not StopListEntry.objects.exists()
     assert 'name="reason"' in text(confirmation)
-    response = operator_client.post(button_url, {"post": "yes", "reason": "complaint", "note": "shouted"})
+    response = operator_role_client.post(button_url, {"post": "yes", "reason": "complaint", "note": "shouted"})
 
     assert response.status_code == 302 and response["Location"] == change_url
     assert (listed("79991234561").reason, listed("79991234561").note) == ("complaint", "shouted")
-    page = operator_client.get(change_url)
+    page = operator_role_client.get(change_url)
     assert "On the stop list" in text(page) and button_url not in text(page)
 
 
 def test_a_number_put_on_the_list_from_its_call_after_recording_is_not_called(
-    operator_client, voice_message, dummy_tasks, sandbox
+    operator_role_client, voice_message, dummy_tasks, sandbox
 ):
     broadcast = queue(voice_message, ["79991234561", "79991234562"])
     call = broadcast.calls.get(destination="79991234561")
 
-    operator_client.post(reverse("admin:calls_call_stop_list", args=[call.pk]), {"post": "yes", "reason": "asked"})
+    operator_role_client.post(reverse("admin:calls_call_stop_list", args=[call.pk]), {"post": "yes", "reason": "asked"})
     send_queued_calls(broadcast.pk)
 
     rung = Counter(e["body"]["destination"] for e in sandbox.requests_log(MAKE) if e["status"] == 200)
@@ -326,20 +320,20 @@ def test_the_stop_list_pages_speak_russian(client, voice_message):
     assert "Да, больше не звонить" in confirmation
 
 
-def test_stop_list_messages_read_as_russian_sentences(manager_client, settings):
+def test_stop_list_messages_read_as_russian_sentences(manager_role_client, settings):
     settings.LANGUAGE_CODE = "ru"
-    manager_client.post(reverse(ADD), {"number": "+7 (999) 123-45-61", "reason": "asked", "note": ""})
+    manager_role_client.post(reverse(ADD), {"number": "+7 (999) 123-45-61", "reason": "asked", "note": ""})
     StopListEntry.objects.create(number="79991234562", reason="asked")
     StopListEntry.objects.create(number="79991234563", reason="asked")
     first = listed("79991234561")
-    added = [str(m) for m in manager_client.get(reverse(CHANGELIST)).context["messages"]]
+    added = [str(m) for m in manager_role_client.get(reverse(CHANGELIST)).context["messages"]]
     bulk = {
         "action": "delete_selected",
         "post": "yes",
         "_selected_action": list(StopListEntry.objects.values_list("pk", flat=True)),
     }  # noqa: E501
 
-    removed = manager_client.post(reverse(CHANGELIST), bulk, follow=True)
+    removed = manager_role_client.post(reverse(CHANGELIST), bulk, follow=True)
 
     assert added == ["Номер 79991234561 внесён в стоп-лист."]
     assert [str(m) for m in removed.context["messages"]] == ["Из стоп-листа убрано 3 номера."]

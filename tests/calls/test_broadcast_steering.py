@@ -15,8 +15,6 @@ from django.utils import timezone
 from calls.lifecycle import BroadcastState
 from calls.models import Broadcast, Call, CallState, SendDraft
 from calls.recording import SendPlan, create_broadcast, new_token
-from exolve_portal.roles import OPERATORS
-from tests.factories import make_staff
 from tests.factories_calls import SOURCE
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +25,6 @@ NUMBERS = ["79991234561", "79991234562", "79991234563"]
 
 
 # The sender is tests.pages_helpers' operator_user, the manager_user its manager_user.
-@pytest.fixture
-def colleague(db, english):
-    return make_staff("colleague", OPERATORS)
-
-
 def login(client, user):
     client.force_login(User.objects.get(pk=user.pk))
     return client

@@ -15,7 +15,6 @@ request's answer was produced: a request that left at t with latency L is logged
 import json
 import signal
 import sqlite3
-import subprocess
 import time
 from collections import Counter
 
@@ -25,7 +24,7 @@ from django.db import connection
 from exolve_portal.exolve.sandbox import Sandbox
 from tests.calls.test_calls_worker import manage
 from tests.factories import make_staff
-from tests.factories_calls import MAKE, SOURCE, postgres_only, skip_unless_postgres, start_worker, worker_env
+from tests.factories_calls import MAKE, SOURCE, postgres_only, skip_unless_postgres, worker_env
 
 # The database fixture first (a conftest fixture may use the cache tables); workers need commits.
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,37 +32,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Keep calls "sent" while a test looks at them: no statistics refresh during the test.
 NO_REFRESH = {"EXOLVE_REFRESH_FIRST_DELAY": 86_400, "EXOLVE_MAX_RPS": 0}
-
-
-@pytest.fixture
-def workers():
-    """Start worker processes through `workers.start(env)`; any still running are killed afterwards."""
-
-    class Workers(list):
-        def start(self, env, *args):
-            process = start_worker(env, *args)
-            self.append(process)
-            return process
-
-        def stop(self, process=None, sig=signal.SIGTERM, timeout=30):
-            for proc in [process] if process else list(self):
-                if proc.poll() is None:
-                    proc.send_signal(sig)
-                try:
-                    proc.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
-                    raise AssertionError("a worker did not stop in time") from None
-
-    started = Workers()
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
 
 
 def wait_for(condition, timeout, what, interval=0.05):

@@ -21,7 +21,6 @@ from calls import claims, sending
 from calls.models import Broadcast, Call, CallState
 from calls.recording import SendPlan, create_broadcast, new_token
 from tests.calls.test_broadcast_workers import NO_REFRESH, Site, made, wait_for
-from tests.calls.test_broadcast_workers import workers as workers  # the fixture, shared
 from tests.calls.test_calls_worker import manage
 from tests.factories_calls import SOURCE, postgres_only, skip_unless_postgres, worker_env
 

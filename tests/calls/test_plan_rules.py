@@ -16,19 +16,12 @@ from django.utils import timezone, translation
 from calls.lifecycle import BroadcastState, Window, typed_window
 from calls.models import Broadcast, Call, CallState, SendDraft
 from calls.recording import SendPlan, SendRefused, create_broadcast, new_token, resend_calls
-from exolve_portal.roles import OPERATORS
-from tests.factories import make_staff
 from tests.factories_calls import SOURCE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_hours")]
 
 NUMBER = "79991234561"
 HOURS = "09:00-21:00"
-
-
-@pytest.fixture(autouse=True)
-def portal_hours(settings):
-    settings.EXOLVE_CALLING_HOURS = HOURS  # the suite's default is "any" (CI runs at any hour)
 
 
 def send_page(client, user, voice_message, **plan):
@@ -141,11 +134,6 @@ def test_calling_hours_inside_the_portals_including_windows_that_wrap_midnight(p
 
 
 # --- sending a broadcast again: the sender or a Manager --------------------------------------------------
-
-
-@pytest.fixture
-def colleague(db, english):
-    return make_staff("colleague", OPERATORS)
 
 
 @pytest.fixture

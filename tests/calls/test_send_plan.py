@@ -15,14 +15,9 @@ from calls.plan_form import PLAN_FIELDS, SendPlan
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import confirmation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_hours")]
 
 NUMBER = "79991234561"
-
-
-@pytest.fixture(autouse=True)
-def portal_hours(settings):
-    settings.EXOLVE_CALLING_HOURS = "09:00-21:00"  # the suite's default is "any"
 
 
 def tomorrow_at_ten() -> str:

@@ -20,7 +20,6 @@ from django.db import OperationalError
 from django.tasks import task
 
 from jobs.models import Job, JobState
-from tests.calls.test_broadcast_workers import workers as workers  # the fixture, shared
 from tests.calls.test_calls_worker import manage
 from tests.factories_calls import worker_env
 
