@@ -154,16 +154,16 @@ def test_the_message_is_read_from_every_shape_seen(text, message):
 
 
 # Every documented refusal: how to provoke it, its class, and what staff read.
-def _blocked(sandbox_http):
-    sandbox_http.sandbox.set_blocked(True)
+def _blocked(sandbox):
+    sandbox.set_blocked(True)
 
 
-def _trial(sandbox_http):
-    sandbox_http.sandbox.set_trial(True)
+def _trial(sandbox):
+    sandbox.set_trial(True)
 
 
-def _server_500(sandbox_http):
-    sandbox_http.sandbox.add_fault("http_error", status=500, times=None)
+def _server_500(sandbox):
+    sandbox.add_fault("http_error", status=500, times=None)
 
 
 REFUSALS = [
