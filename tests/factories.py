@@ -85,7 +85,7 @@ def synced_voice_message(sandbox, name="Synced message", **fields):
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _in_english_without_rate_limit(settings, sandbox):
+def in_english_without_rate_limit(settings, sandbox):
     settings.EXOLVE_MAX_RPS = 0
     settings.LANGUAGE_CODE = "en"
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
@@ -94,18 +94,12 @@ def _in_english_without_rate_limit(settings, sandbox):
 
 
 @pytest.fixture
-def exolve(sandbox, settings, db):
+def sandbox_unthrottled(sandbox, settings, db):
     """The in-process sandbox with no client-side rate limit (tests send bursts).
 
     Messages are in English (the portal's default is Russian), in code and test client.
     """
-    yield from _in_english_without_rate_limit(settings, sandbox)
-
-
-@pytest.fixture
-def exolve_http(sandbox_http, settings, db):
-    """The sandbox over real HTTP on 127.0.0.1; otherwise as ``exolve``."""
-    yield from _in_english_without_rate_limit(settings, sandbox_http)
+    yield from in_english_without_rate_limit(settings, sandbox)
 
 
 @pytest.fixture

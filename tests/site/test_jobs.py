@@ -18,7 +18,6 @@ from calls.sending import send_queued_calls
 from exolve_portal import roles
 from jobs.models import Job, JobState
 from jobs.tasks import run_job, start_job
-from tests import factories
 from tests.factories import (
     DELETE,
     GET_INFO,
@@ -40,10 +39,6 @@ CALL_GET_INFO = "call/v1/GetInfo"
 # Exolve answers this slowly in the "slow Exolve" tests; the request must not notice.
 SLOW = 2.0
 
-exolve = factories.exolve
-manager = factories.manager
-manager_client = factories.manager_client
-
 
 def timed_post(client, url, data=None):
     started = time.monotonic()
@@ -61,16 +56,18 @@ def job_of(response) -> Job:
 # --- Sync from Exolve -------------------------------------------------------------------
 
 
-def test_sync_button_returns_at_once_with_a_slow_exolve_and_the_job_then_syncs(exolve, manager_client, worker):
-    remote_id = exolve.add_voice_message("From Exolve", media_id=1979)
-    exolve.add_fault("latency", GET_LIST, seconds=SLOW)
+def test_sync_button_returns_at_once_with_a_slow_exolve_and_the_job_then_syncs(
+    sandbox_unthrottled, manager_client, worker
+):
+    remote_id = sandbox_unthrottled.add_voice_message("From Exolve", media_id=1979)
+    sandbox_unthrottled.add_fault("latency", GET_LIST, seconds=SLOW)
 
     response, took = timed_post(manager_client, reverse(SYNC))
 
     assert took < SLOW / 2, f"the request waited {took:.1f} s"
     job = job_of(response)
     assert (job.kind, job.state, job.started_by.username) == ("voicemessages.sync", JobState.WAITING, "manager")
-    assert exolve.count(GET_LIST) == 0 and not VoiceMessage.objects.exists()
+    assert sandbox_unthrottled.count(GET_LIST) == 0 and not VoiceMessage.objects.exists()
     waiting = manager_client.get(response["Location"]).content.decode()
     assert '<meta http-equiv="refresh"' in waiting and "Waiting for a background worker" in waiting
 
@@ -84,7 +81,7 @@ def test_sync_button_returns_at_once_with_a_slow_exolve_and_the_job_then_syncs(e
     assert (job.state, job.done, job.total) == (JobState.DONE, 1, 1)
 
 
-def test_a_second_click_while_a_sync_runs_shows_the_running_one(exolve, manager_client, client, worker):
+def test_a_second_click_while_a_sync_runs_shows_the_running_one(sandbox_unthrottled, manager_client, client, worker):
     first = job_of(manager_client.post(reverse(SYNC)))
     other_manager = make_staff("other-manager", roles.MANAGERS)
     client.force_login(other_manager)
@@ -95,12 +92,12 @@ def test_a_second_click_while_a_sync_runs_shows_the_running_one(exolve, manager_
     assert "A sync from Exolve is already under way" in again.content.decode()
     assert Job.objects.count() == 1
     worker()
-    assert exolve.count(GET_LIST) == 1
+    assert sandbox_unthrottled.count(GET_LIST) == 1
     # Once it has finished, the button starts a new one.
     assert job_of(manager_client.post(reverse(SYNC))).pk != first.pk
 
 
-def test_a_sync_whose_worker_stopped_does_not_block_the_button(exolve, manager_client, settings):
+def test_a_sync_whose_worker_stopped_does_not_block_the_button(sandbox_unthrottled, manager_client, settings):
     stuck = job_of(manager_client.post(reverse(SYNC)))
     long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_AFTER + 1)
     Job.objects.filter(pk=stuck.pk).update(state=JobState.RUNNING, updated_at=long_ago)
@@ -113,7 +110,7 @@ def test_a_sync_whose_worker_stopped_does_not_block_the_button(exolve, manager_c
     assert Job.objects.get(pk=stuck.pk).state == JobState.FAILED
 
 
-def test_a_job_that_crashes_is_failed_with_a_plain_message(exolve, manager_client, worker, monkeypatch):
+def test_a_job_that_crashes_is_failed_with_a_plain_message(sandbox_unthrottled, manager_client, worker, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")
 
@@ -127,18 +124,20 @@ def test_a_job_that_crashes_is_failed_with_a_plain_message(exolve, manager_clien
     assert Job.objects.get(pk=job.pk).state == JobState.FAILED
 
 
-def test_a_job_runs_once_even_if_its_task_runs_twice(exolve, manager, worker):
-    exolve.add_voice_message("From Exolve", media_id=1979)
+def test_a_job_runs_once_even_if_its_task_runs_twice(sandbox_unthrottled, manager, worker):
+    sandbox_unthrottled.add_voice_message("From Exolve", media_id=1979)
     job, started = start_job("voicemessages.sync", user=manager, exclusive=True)
     worker()
 
     run_job.call(job.pk)
 
-    assert started and exolve.count(GET_LIST) == 1
+    assert started and sandbox_unthrottled.count(GET_LIST) == 1
 
 
-def test_with_a_backend_that_runs_at_once_the_job_is_done_when_the_page_opens(exolve, manager_client, immediate_tasks):
-    remote_id = exolve.add_voice_message("From Exolve", media_id=1979)
+def test_with_a_backend_that_runs_at_once_the_job_is_done_when_the_page_opens(
+    sandbox_unthrottled, manager_client, immediate_tasks
+):
+    remote_id = sandbox_unthrottled.add_voice_message("From Exolve", media_id=1979)
 
     response = manager_client.post(reverse(SYNC), follow=True)
 
@@ -157,7 +156,7 @@ def bulk_delete(client, messages):
 
 
 def test_bulk_delete_of_many_asks_django_first_then_runs_as_a_job_that_reports_each_failure(
-    exolve, manager_client, manager, worker, settings
+    sandbox_unthrottled, manager_client, manager, worker, settings
 ):
     settings.EXOLVE_DELETE_IN_REQUEST = 2
     settings.EXOLVE_MAX_IN_FLIGHT = 1  # in order, so the fault hits the first message
@@ -168,8 +167,8 @@ def test_bulk_delete_of_many_asks_django_first_then_runs_as_a_job_that_reports_e
         reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [m.pk for m in selected]}
     )
     assert "Are you sure" in confirmation.content.decode()  # Django's own page
-    exolve.add_fault("http_error", DELETE, times=1, status=403)
-    exolve.add_fault("latency", DELETE, seconds=SLOW)
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=1, status=403)
+    sandbox_unthrottled.add_fault("latency", DELETE, seconds=SLOW)
 
     response, took = timed_post(
         manager_client,
@@ -180,20 +179,20 @@ def test_bulk_delete_of_many_asks_django_first_then_runs_as_a_job_that_reports_e
     assert took < SLOW / 2
     job = job_of(response)
     assert (job.kind, job.total) == ("voicemessages.delete", 4)
-    assert exolve.count(DELETE) == 0 and VoiceMessage.objects.count() == 4
+    assert sandbox_unthrottled.count(DELETE) == 0 and VoiceMessage.objects.count() == 4
     worker()
     page = manager_client.get(response["Location"]).content.decode()
     assert "Deleted 3 voice messages at Exolve and here" in page
     assert "“First” was not deleted" in page and "It is still at Exolve." in page
     assert set(VoiceMessage.objects.values_list("pk", flat=True)) == {first.pk}
-    assert set(exolve.voice_messages()) == {first.exolve_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {first.exolve_id}
     logged = LogEntry.objects.filter(action_flag=DELETION)
     assert {entry.object_id for entry in logged} == {str(m.pk) for m in others}
     assert {entry.user_id for entry in logged} == {manager.pk}
     assert f'href="{reverse(CHANGELIST)}"' in page
 
 
-def test_bulk_delete_of_a_few_stays_in_the_request(exolve, manager_client, settings):
+def test_bulk_delete_of_a_few_stays_in_the_request(sandbox_unthrottled, manager_client, settings):
     settings.EXOLVE_DELETE_IN_REQUEST = 2
     messages = VoiceMessageFactory.create_batch(2)
 
@@ -271,14 +270,14 @@ def test_refresh_of_a_few_calls_stays_in_the_request(sent_calls, client, sandbox
 
 
 @pytest.fixture
-def finished_job(exolve, manager):
-    synced_voice_message(exolve, "Kept")
+def finished_job(sandbox_unthrottled, manager):
+    synced_voice_message(sandbox_unthrottled, "Kept")
     job, _started = start_job("voicemessages.sync", user=manager, exclusive=True)
     run_job.call(job.pk)
     return job
 
 
-def test_the_progress_page_is_for_the_starter_managers_and_superusers(finished_job, client, exolve):
+def test_the_progress_page_is_for_the_starter_managers_and_superusers(finished_job, client, sandbox_unthrottled):
     url = reverse("jobs:job", args=[finished_job.pk])
     assert client.get(url)["Location"].startswith(reverse("admin:login"))  # anonymous
 
@@ -300,4 +299,4 @@ def test_the_progress_page_is_for_the_starter_managers_and_superusers(finished_j
 
     assert client.post(url).status_code == 405
     assert client.get(reverse("jobs:job", args=[finished_job.pk + 1000])).status_code == 404
-    assert exolve.count(GET_INFO) == 2  # seeding and the sync: looking at the page asks Exolve nothing
+    assert sandbox_unthrottled.count(GET_INFO) == 2  # seeding and the sync: looking at the page asks Exolve nothing

@@ -4,7 +4,6 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.urls import reverse
 
-from tests import factories
 from tests.factories import (
     ADD,
     CREATE,
@@ -28,15 +27,12 @@ EVIL_NAME = '<script>alert("x")</script><b>bold</b>'
 
 
 # Fixtures shared by the voice-message tests.
-exolve = factories.exolve
-manager = factories.manager
-manager_client = factories.manager_client
 
 
 # --- Add -------------------------------------------------------------------------
 
 
-def test_admin_add_creates_the_message_at_exolve(exolve, manager_client, manager):
+def test_admin_add_creates_the_message_at_exolve(sandbox_unthrottled, manager_client, manager):
     data = form_data(name="Promo", media_id=" 1979 ", redirect_digit="5", redirect_number="8 (999) 123-45-67")
 
     response = manager_client.post(reverse(ADD), data)
@@ -50,12 +46,12 @@ def test_admin_add_creates_the_message_at_exolve(exolve, manager_client, manager
         "89991234567",
     )
     assert message.created_by == manager
-    assert exolve.requests_log(CREATE)[0]["body"] == {
+    assert sandbox_unthrottled.requests_log(CREATE)[0]["body"] == {
         "name": "Promo",
         "media_id": "1979",
         "redirect_info": {"digit": 5, "redirect_number": "89991234567"},
     }
-    assert set(exolve.voice_messages()) == {message.exolve_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {message.exolve_id}
 
 
 @pytest.mark.parametrize(
@@ -79,18 +75,20 @@ def test_admin_add_creates_the_message_at_exolve(exolve, manager_client, manager
     ],
 )
 def test_admin_add_bad_input_is_shown_next_to_the_field_and_nothing_is_sent(
-    exolve, manager_client, overrides, field, words
+    sandbox_unthrottled, manager_client, overrides, field, words
 ):
     response = manager_client.post(reverse(ADD), form_data(**overrides))
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert words in " ".join(errors[field])
-    assert exolve.count(CREATE) == 0
+    assert sandbox_unthrottled.count(CREATE) == 0
     assert not VoiceMessage.objects.exists()
 
 
-def test_admin_redirect_digit_without_number_is_refused_next_to_the_number_and_nothing_is_sent(exolve, manager_client):
+def test_admin_redirect_digit_without_number_is_refused_next_to_the_number_and_nothing_is_sent(
+    sandbox_unthrottled, manager_client
+):
     response = manager_client.post(reverse(ADD), form_data(redirect_digit="5", redirect_number=""))
 
     assert response.status_code == 200
@@ -98,20 +96,22 @@ def test_admin_redirect_digit_without_number_is_refused_next_to_the_number_and_n
     assert errors["redirect_number"] == [
         "A redirect digit needs a redirect number: give the number, or leave the digit empty (or 0)."
     ]
-    assert exolve.count(CREATE) == 0
+    assert sandbox_unthrottled.count(CREATE) == 0
     assert not VoiceMessage.objects.exists()
 
 
-def test_admin_redirect_digit_with_an_unreadable_number_says_only_what_is_wrong_with_the_number(exolve, manager_client):
+def test_admin_redirect_digit_with_an_unreadable_number_says_only_what_is_wrong_with_the_number(
+    sandbox_unthrottled, manager_client
+):
     response = manager_client.post(reverse(ADD), form_data(redirect_digit="5", redirect_number="1234"))
 
     errors = response.context["adminform"].form.errors
     assert len(errors["redirect_number"]) == 1 and "too short" in errors["redirect_number"][0]
-    assert exolve.count(CREATE) == 0
+    assert sandbox_unthrottled.count(CREATE) == 0
 
 
 @pytest.mark.parametrize("digit", ["", "0"])
-def test_admin_no_redirect_is_an_empty_digit_or_0_and_no_number(exolve, manager_client, digit):
+def test_admin_no_redirect_is_an_empty_digit_or_0_and_no_number(sandbox_unthrottled, manager_client, digit):
     form = manager_client.get(reverse(ADD)).context["adminform"].form
     assert form["redirect_digit"].value() is None  # the add form starts with no redirect
 
@@ -120,24 +120,27 @@ def test_admin_no_redirect_is_an_empty_digit_or_0_and_no_number(exolve, manager_
     assert response.status_code == 302
     message = VoiceMessage.objects.get()
     assert (message.redirect_digit, message.redirect_number) == (0, "")
-    assert exolve.count(CREATE) == 1
+    assert sandbox_unthrottled.count(CREATE) == 1
 
 
-def test_admin_empty_digit_with_a_number_redirects_on_0(exolve, manager_client):
+def test_admin_empty_digit_with_a_number_redirects_on_0(sandbox_unthrottled, manager_client):
     response = manager_client.post(reverse(ADD), form_data(redirect_digit="", redirect_number="79991234567"))
 
     assert response.status_code == 302
-    assert exolve.requests_log(CREATE)[0]["body"]["redirect_info"] == {"digit": 0, "redirect_number": "79991234567"}
+    assert sandbox_unthrottled.requests_log(CREATE)[0]["body"]["redirect_info"] == {
+        "digit": 0,
+        "redirect_number": "79991234567",
+    }
 
 
-def test_admin_add_unknown_media_id_is_shown_under_media_id(exolve, manager_client):
+def test_admin_add_unknown_media_id_is_shown_under_media_id(sandbox_unthrottled, manager_client):
     response = manager_client.post(reverse(ADD), form_data(media_id="42"))
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "no audio file with this media id" in " ".join(errors["media_id"])
-    assert exolve.count(CREATE) == 1
-    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+    assert sandbox_unthrottled.count(CREATE) == 1
+    assert sandbox_unthrottled.voice_messages() == {} and not VoiceMessage.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -154,8 +157,10 @@ def test_admin_add_unknown_media_id_is_shown_under_media_id(exolve, manager_clie
     ],
     ids=["403", "500", "503", "refused", "429"],
 )
-def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_client, error_shape, setup, words):
-    setup(exolve)
+def test_admin_add_refusal_is_a_form_error_not_an_error_page(
+    sandbox_unthrottled, manager_client, error_shape, setup, words
+):
+    setup(sandbox_unthrottled)
 
     response = manager_client.post(reverse(ADD), form_data())
 
@@ -163,28 +168,30 @@ def test_admin_add_refusal_is_a_form_error_not_an_error_page(exolve, manager_cli
     form = response.context["adminform"].form
     assert words in " ".join(form.non_field_errors())
     assert words in response.content.decode()
-    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+    assert sandbox_unthrottled.voice_messages() == {} and not VoiceMessage.objects.exists()
 
 
-def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(exolve, manager_client, worker):
-    exolve.add_fault("timeout", CREATE)
+def test_admin_add_timeout_says_it_is_unclear_and_the_sync_button_picks_it_up(
+    sandbox_unthrottled, manager_client, worker
+):
+    sandbox_unthrottled.add_fault("timeout", CREATE)
 
     response = manager_client.post(reverse(ADD), form_data(name="Maybe"))
 
     assert response.status_code == 200
     assert "cannot tell whether it was created" in " ".join(response.context["adminform"].form.non_field_errors())
-    assert exolve.count(CREATE) == 1
+    assert sandbox_unthrottled.count(CREATE) == 1
     assert not VoiceMessage.objects.exists()
-    [remote_id] = exolve.voice_messages()
+    [remote_id] = sandbox_unthrottled.voice_messages()
 
     manager_client.post(reverse(SYNC))
     worker()
 
     assert VoiceMessage.objects.get().exolve_id == remote_id
-    assert exolve.count(CREATE) == 1
+    assert sandbox_unthrottled.count(CREATE) == 1
 
 
-def test_admin_add_rolled_back_after_create_deletes_it_at_exolve(exolve, manager_client, monkeypatch):
+def test_admin_add_rolled_back_after_create_deletes_it_at_exolve(sandbox_unthrottled, manager_client, monkeypatch):
     def broken_log(*args, **kwargs):
         raise RuntimeError("the admin log could not be written")
 
@@ -193,13 +200,13 @@ def test_admin_add_rolled_back_after_create_deletes_it_at_exolve(exolve, manager
     with pytest.raises(RuntimeError):
         manager_client.post(reverse(ADD), form_data())
 
-    assert exolve.count(CREATE) == 1
-    assert exolve.count(DELETE) == 1
-    assert exolve.voice_messages() == {}
+    assert sandbox_unthrottled.count(CREATE) == 1
+    assert sandbox_unthrottled.count(DELETE) == 1
+    assert sandbox_unthrottled.voice_messages() == {}
     assert not VoiceMessage.objects.exists()
 
 
-def test_admin_add_form_shows_no_reprovision_warning(exolve, manager_client):
+def test_admin_add_form_shows_no_reprovision_warning(sandbox_unthrottled, manager_client):
     response = manager_client.get(reverse(ADD))
 
     assert response.status_code == 200
@@ -209,7 +216,7 @@ def test_admin_add_form_shows_no_reprovision_warning(exolve, manager_client):
 # --- HTML in names -----------------------------------------------------------------
 
 
-def test_html_in_names_is_escaped_in_the_changelist_and_change_form(exolve, manager_client):
+def test_html_in_names_is_escaped_in_the_changelist_and_change_form(sandbox_unthrottled, manager_client):
     message = VoiceMessageFactory(name=EVIL_NAME)
 
     for url in (reverse(CHANGELIST), change_url(message), delete_url(message)):
@@ -218,12 +225,12 @@ def test_html_in_names_is_escaped_in_the_changelist_and_change_form(exolve, mana
         assert "<b>bold</b>" not in content
         assert "&lt;script&gt;" in content
 
-    assert exolve.voice_messages()[message.exolve_id]["name"] == EVIL_NAME
+    assert sandbox_unthrottled.voice_messages()[message.exolve_id]["name"] == EVIL_NAME
 
 
-def test_html_in_names_is_escaped_in_messages(exolve, manager_client):
+def test_html_in_names_is_escaped_in_messages(sandbox_unthrottled, manager_client):
     message = VoiceMessageFactory(name=EVIL_NAME)
-    exolve.set_blocked(True)
+    sandbox_unthrottled.set_blocked(True)
 
     response = manager_client.post(delete_url(message), {"post": "yes"}, follow=True)
 
@@ -235,8 +242,8 @@ def test_html_in_names_is_escaped_in_messages(exolve, manager_client):
 # --- Change ------------------------------------------------------------------------
 
 
-def test_change_form_warns_that_saving_creates_a_new_message_at_exolve(exolve, manager_client):
-    message = synced_voice_message(exolve)
+def test_change_form_warns_that_saving_creates_a_new_message_at_exolve(sandbox_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_unthrottled)
 
     content = manager_client.get(change_url(message)).content.decode()
 
@@ -244,8 +251,8 @@ def test_change_form_warns_that_saving_creates_a_new_message_at_exolve(exolve, m
     assert "creates a new voice message at Exolve" in content
 
 
-def test_admin_change_reprovisions_at_exolve(exolve, manager_client, django_capture_on_commit_callbacks):
-    message = synced_voice_message(exolve, "Old", media_id=1967)
+def test_admin_change_reprovisions_at_exolve(sandbox_unthrottled, manager_client, django_capture_on_commit_callbacks):
+    message = synced_voice_message(sandbox_unthrottled, "Old", media_id=1967)
     old_id = message.exolve_id
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -256,26 +263,26 @@ def test_admin_change_reprovisions_at_exolve(exolve, manager_client, django_capt
     message.refresh_from_db()
     assert message.exolve_id != old_id
     assert (message.name, message.media_id) == ("New", 1979)
-    assert exolve.requests_log(DELETE)[0]["body"] == {"id": old_id}
-    assert set(exolve.voice_messages()) == {message.exolve_id}
-    assert exolve.voice_messages()[message.exolve_id]["name"] == "New"
+    assert sandbox_unthrottled.requests_log(DELETE)[0]["body"] == {"id": old_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {message.exolve_id}
+    assert sandbox_unthrottled.voice_messages()[message.exolve_id]["name"] == "New"
     assert any("a new one was created there" in text for text in texts(response))
 
 
-def test_admin_change_without_changes_sends_nothing(exolve, manager_client):
-    message = synced_voice_message(exolve, "Same", media_id=1967)
-    before = exolve.count()
+def test_admin_change_without_changes_sends_nothing(sandbox_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_unthrottled, "Same", media_id=1967)
+    before = sandbox_unthrottled.count()
 
     response = manager_client.post(
         change_url(message), form_data(name="Same", media_id="1967", version=message.version)
     )
 
     assert response.status_code == 302
-    assert exolve.count() == before
+    assert sandbox_unthrottled.count() == before
 
 
-def test_admin_change_refused_keeps_everything_as_it_was(exolve, manager_client):
-    message = synced_voice_message(exolve, "Old", media_id=1967)
+def test_admin_change_refused_keeps_everything_as_it_was(sandbox_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_unthrottled, "Old", media_id=1967)
 
     response = manager_client.post(change_url(message), form_data(name="New", media_id="42", version=message.version))
 
@@ -283,21 +290,21 @@ def test_admin_change_refused_keeps_everything_as_it_was(exolve, manager_client)
     assert "media id" in " ".join(response.context["adminform"].form.errors["media_id"])
     stored = VoiceMessage.objects.get()
     assert (stored.name, stored.exolve_id) == ("Old", message.exolve_id)
-    assert set(exolve.voice_messages()) == {message.exolve_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {message.exolve_id}
 
 
 def test_admin_change_whose_old_copy_cannot_be_deleted_shows_the_leftover(
-    exolve, manager_client, django_capture_on_commit_callbacks
+    sandbox_unthrottled, manager_client, django_capture_on_commit_callbacks
 ):
-    message = synced_voice_message(exolve, "Old")
-    exolve.add_fault("http_error", DELETE, times=None, status=503)
+    message = synced_voice_message(sandbox_unthrottled, "Old")
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=None, status=503)
 
     with django_capture_on_commit_callbacks(execute=True):
         manager_client.post(change_url(message), form_data(name="New", version=message.version))
 
-    exolve.clear_faults()
+    sandbox_unthrottled.clear_faults()
     assert OrphanedVoiceMessage.objects.get().exolve_id == message.exolve_id
-    assert len(exolve.voice_messages()) == 2
+    assert len(sandbox_unthrottled.voice_messages()) == 2
     content = manager_client.get(reverse(CHANGELIST)).content.decode()
     assert "1 voice message is still at Exolve although the portal meant to delete it" in content
 
@@ -306,25 +313,25 @@ def test_admin_change_whose_old_copy_cannot_be_deleted_shows_the_leftover(
     manager_client.post(orphans, {"action": "retry_delete_at_exolve", "_selected_action": [orphan.pk]})
 
     assert not OrphanedVoiceMessage.objects.exists()
-    assert set(exolve.voice_messages()) == {VoiceMessage.objects.get().exolve_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {VoiceMessage.objects.get().exolve_id}
 
 
 # --- Delete ------------------------------------------------------------------------
 
 
-def test_admin_delete_deletes_at_exolve_then_here(exolve, manager_client):
+def test_admin_delete_deletes_at_exolve_then_here(sandbox_unthrottled, manager_client):
     message = VoiceMessageFactory()
 
     response = manager_client.post(delete_url(message), {"post": "yes"})
 
     assert response.status_code == 302
-    assert exolve.requests_log(DELETE)[0]["body"] == {"id": message.exolve_id}
-    assert exolve.voice_messages() == {} and not VoiceMessage.objects.exists()
+    assert sandbox_unthrottled.requests_log(DELETE)[0]["body"] == {"id": message.exolve_id}
+    assert sandbox_unthrottled.voice_messages() == {} and not VoiceMessage.objects.exists()
 
 
-def test_admin_delete_failure_keeps_the_row_and_says_why(exolve, manager_client):
+def test_admin_delete_failure_keeps_the_row_and_says_why(sandbox_unthrottled, manager_client):
     message = VoiceMessageFactory(name="Keep")
-    exolve.set_blocked(True)
+    sandbox_unthrottled.set_blocked(True)
 
     response = manager_client.post(delete_url(message), {"post": "yes"}, follow=True)
 
@@ -332,13 +339,13 @@ def test_admin_delete_failure_keeps_the_row_and_says_why(exolve, manager_client)
     assert response.redirect_chain[-1][0] == change_url(message)
     assert any("“Keep” was not deleted" in text and "not active" in text for text in texts(response))
     assert VoiceMessage.objects.filter(pk=message.pk).exists()
-    assert message.exolve_id in exolve.voice_messages()
+    assert message.exolve_id in sandbox_unthrottled.voice_messages()
     assert not LogEntry.objects.filter(action_flag=DELETION).exists()
 
 
-def test_admin_delete_of_message_gone_at_exolve_deletes_it_here(exolve, manager_client):
-    message = synced_voice_message(exolve)
-    exolve.reset()
+def test_admin_delete_of_message_gone_at_exolve_deletes_it_here(sandbox_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_unthrottled)
+    sandbox_unthrottled.reset()
 
     response = manager_client.post(delete_url(message), {"post": "yes"})
 
@@ -346,7 +353,7 @@ def test_admin_delete_of_message_gone_at_exolve_deletes_it_here(exolve, manager_
     assert not VoiceMessage.objects.exists()
 
 
-def test_bulk_delete_asks_for_confirmation_first(exolve, manager_client):
+def test_bulk_delete_asks_for_confirmation_first(sandbox_unthrottled, manager_client):
     messages = VoiceMessageFactory.create_batch(2)
 
     response = manager_client.post(
@@ -355,10 +362,10 @@ def test_bulk_delete_asks_for_confirmation_first(exolve, manager_client):
 
     assert response.status_code == 200
     assert "Are you sure" in response.content.decode()
-    assert exolve.count(DELETE) == 0
+    assert sandbox_unthrottled.count(DELETE) == 0
 
 
-def test_bulk_delete_deletes_each_message_at_exolve(exolve, manager_client):
+def test_bulk_delete_deletes_each_message_at_exolve(sandbox_unthrottled, manager_client):
     messages = VoiceMessageFactory.create_batch(3)
     keep = VoiceMessageFactory()
 
@@ -368,18 +375,20 @@ def test_bulk_delete_deletes_each_message_at_exolve(exolve, manager_client):
         follow=True,
     )
 
-    assert {entry["body"]["id"] for entry in exolve.requests_log(DELETE)} == {m.exolve_id for m in messages}
-    assert set(exolve.voice_messages()) == {keep.exolve_id}
+    assert {entry["body"]["id"] for entry in sandbox_unthrottled.requests_log(DELETE)} == {
+        m.exolve_id for m in messages
+    }
+    assert set(sandbox_unthrottled.voice_messages()) == {keep.exolve_id}
     assert set(VoiceMessage.objects.values_list("pk", flat=True)) == {keep.pk}
     assert any("Deleted 3 voice messages at Exolve and here" in text for text in texts(response))
     assert LogEntry.objects.filter(action_flag=DELETION).count() == 3
 
 
-def test_bulk_delete_reports_per_message_and_keeps_the_failed(exolve, manager_client, settings):
+def test_bulk_delete_reports_per_message_and_keeps_the_failed(sandbox_unthrottled, manager_client, settings):
     settings.EXOLVE_MAX_IN_FLIGHT = 1  # in order, so the fault hits the first message
     first = VoiceMessageFactory(name="First")
     others = VoiceMessageFactory.create_batch(2)
-    exolve.add_fault("http_error", DELETE, times=1, status=403)
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=1, status=403)
 
     response = manager_client.post(
         reverse(CHANGELIST),
@@ -391,7 +400,7 @@ def test_bulk_delete_reports_per_message_and_keeps_the_failed(exolve, manager_cl
     assert any("Deleted 2 voice messages" in text for text in shown)
     assert any("“First” was not deleted" in text for text in shown)
     assert set(VoiceMessage.objects.values_list("pk", flat=True)) == {first.pk}
-    assert set(exolve.voice_messages()) == {first.exolve_id}
+    assert set(sandbox_unthrottled.voice_messages()) == {first.exolve_id}
     logged = set(LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True))
     assert logged == {str(m.pk) for m in others}
 
@@ -399,7 +408,7 @@ def test_bulk_delete_reports_per_message_and_keeps_the_failed(exolve, manager_cl
 # --- Sync button and refresh action -----------------------------------------------
 
 
-def test_sync_button_is_shown_to_those_who_may_sync(exolve, client, manager_client):
+def test_sync_button_is_shown_to_those_who_may_sync(sandbox_unthrottled, client, manager_client):
     assert "exolve-sync-button" in manager_client.get(reverse(CHANGELIST)).content.decode()
 
     viewer = make_staff("viewer", perms=["voicemessages.view_voicemessage"])
@@ -407,16 +416,16 @@ def test_sync_button_is_shown_to_those_who_may_sync(exolve, client, manager_clie
     assert "exolve-sync-button" not in client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_sync_button_syncs_from_exolve_in_the_background(exolve, manager_client, worker):
-    remote_id = exolve.add_voice_message("From Exolve", media_id=1979)
-    gone = synced_voice_message(exolve, "Will vanish")
-    exolve.reset()
-    exolve.add_voice_message("From Exolve", media_id=1979)
-    remote_id = next(iter(exolve.voice_messages()))
+def test_sync_button_syncs_from_exolve_in_the_background(sandbox_unthrottled, manager_client, worker):
+    remote_id = sandbox_unthrottled.add_voice_message("From Exolve", media_id=1979)
+    gone = synced_voice_message(sandbox_unthrottled, "Will vanish")
+    sandbox_unthrottled.reset()
+    sandbox_unthrottled.add_voice_message("From Exolve", media_id=1979)
+    remote_id = next(iter(sandbox_unthrottled.voice_messages()))
 
     response = manager_client.post(reverse(SYNC))
     job_page = response["Location"]
-    assert exolve.count(GET_LIST) == 0  # the request only started the job
+    assert sandbox_unthrottled.count(GET_LIST) == 0  # the request only started the job
     worker()
     page = manager_client.get(job_page).content.decode()
 
@@ -425,26 +434,26 @@ def test_sync_button_syncs_from_exolve_in_the_background(exolve, manager_client,
     assert "created 1, updated 0, unchanged 0, missing 1, failed 0" in page
     assert "1 voice message is no longer at Exolve" in page
     assert f'href="{reverse(CHANGELIST)}"' in page  # the way back
-    assert exolve.count(CREATE) == 0
+    assert sandbox_unthrottled.count(CREATE) == 0
     assert "missing at Exolve since" in manager_client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_sync_button_accepts_post_only(exolve, manager_client):
+def test_sync_button_accepts_post_only(sandbox_unthrottled, manager_client):
     assert manager_client.get(reverse(SYNC)).status_code == 405
-    assert exolve.count(GET_LIST) == 0
+    assert sandbox_unthrottled.count(GET_LIST) == 0
 
 
-def test_sync_button_needs_the_sync_permission(exolve, client):
+def test_sync_button_needs_the_sync_permission(sandbox_unthrottled, client):
     user = make_staff("editor", perms=["voicemessages.view_voicemessage", "voicemessages.change_voicemessage"])
     client.force_login(user)
 
     assert client.post(reverse(SYNC)).status_code == 403
-    assert exolve.count(GET_LIST) == 0
+    assert sandbox_unthrottled.count(GET_LIST) == 0
 
 
-def test_sync_button_when_exolve_is_unreachable_says_so(exolve, manager_client, worker):
+def test_sync_button_when_exolve_is_unreachable_says_so(sandbox_unthrottled, manager_client, worker):
     message = VoiceMessageFactory()
-    exolve.add_fault("connect_refused", GET_LIST, times=None)
+    sandbox_unthrottled.add_fault("connect_refused", GET_LIST, times=None)
 
     job_page = manager_client.post(reverse(SYNC))["Location"]
     worker()
@@ -456,9 +465,9 @@ def test_sync_button_when_exolve_is_unreachable_says_so(exolve, manager_client, 
     assert VoiceMessage.objects.get().exolve_id == message.exolve_id
 
 
-def test_refresh_action_updates_selected_and_marks_missing(exolve, manager_client):
-    present = synced_voice_message(exolve, "Present")
-    gone = synced_voice_message(exolve, "Gone")
+def test_refresh_action_updates_selected_and_marks_missing(sandbox_unthrottled, manager_client):
+    present = synced_voice_message(sandbox_unthrottled, "Present")
+    gone = synced_voice_message(sandbox_unthrottled, "Gone")
     VoiceMessage.objects.filter(pk=present.pk).update(name="Stale here")
     delete_at_exolve(gone)
 
@@ -470,16 +479,19 @@ def test_refresh_action_updates_selected_and_marks_missing(exolve, manager_clien
 
     assert VoiceMessage.objects.get(pk=present.pk).name == "Present"
     assert VoiceMessage.objects.get(pk=gone.pk).missing_since is not None
-    assert {entry["body"]["id"] for entry in exolve.requests_log(GET_INFO)} >= {present.exolve_id, gone.exolve_id}
+    assert {entry["body"]["id"] for entry in sandbox_unthrottled.requests_log(GET_INFO)} >= {
+        present.exolve_id,
+        gone.exolve_id,
+    }
     shown = texts(response)
     assert any("1 changed" in text for text in shown)
     assert any("no longer has “Gone”" in text for text in shown)
 
 
-def test_refresh_action_reports_failures_and_changes_nothing(exolve, manager_client):
-    message = synced_voice_message(exolve, "Present")
+def test_refresh_action_reports_failures_and_changes_nothing(sandbox_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_unthrottled, "Present")
     VoiceMessage.objects.filter(pk=message.pk).update(name="Here")
-    exolve.set_blocked(True)
+    sandbox_unthrottled.set_blocked(True)
 
     response = manager_client.post(
         reverse(CHANGELIST), {"action": "refresh_from_exolve", "_selected_action": [message.pk]}, follow=True
@@ -489,7 +501,7 @@ def test_refresh_action_reports_failures_and_changes_nothing(exolve, manager_cli
     assert VoiceMessage.objects.get().name == "Here"
 
 
-def test_refresh_action_is_hidden_without_the_sync_permission(exolve, client):
+def test_refresh_action_is_hidden_without_the_sync_permission(sandbox_unthrottled, client):
     VoiceMessageFactory()
     client.force_login(make_staff("viewer", perms=["voicemessages.view_voicemessage"]))
 
@@ -498,7 +510,7 @@ def test_refresh_action_is_hidden_without_the_sync_permission(exolve, client):
     assert "refresh_from_exolve" not in content
 
 
-def test_list_columns_filters_and_search(exolve, manager_client):
+def test_list_columns_filters_and_search(sandbox_unthrottled, manager_client):
     VoiceMessageFactory(name="Alpha", redirect_digit=3, redirect_number="79991234567")
     beta = VoiceMessageFactory(name="Beta")
     VoiceMessage.objects.filter(pk=beta.pk).update(missing_since="2024-01-01T00:00:00Z")
@@ -517,7 +529,7 @@ def test_list_columns_filters_and_search(exolve, manager_client):
     assert [m.name for m in by_id.context["cl"].result_list] == ["Beta"]
 
 
-def test_changelist_queries_do_not_grow_with_rows(exolve, manager_client, django_assert_max_num_queries):
+def test_changelist_queries_do_not_grow_with_rows(sandbox_unthrottled, manager_client, django_assert_max_num_queries):
     VoiceMessageFactory.create_batch(2)
     manager_client.get(reverse(CHANGELIST))  # warm caches (content types, permissions)
     with django_assert_max_num_queries(20) as few:
@@ -535,14 +547,14 @@ def test_changelist_queries_do_not_grow_with_rows(exolve, manager_client, django
     ],
 )
 def test_bulk_delete_errors_built_in_pool_threads_speak_the_readers_language(
-    exolve, manager_client, settings, default_language, reader, expected, other
+    sandbox_unthrottled, manager_client, settings, default_language, reader, expected, other
 ):
     # A pool thread has no active language of its own: without care it writes LANGUAGE_CODE's.
     settings.LANGUAGE_CODE = default_language
     settings.EXOLVE_MAX_IN_FLIGHT = 1  # still a pool thread; in order, so the fault hits "First"
     first = VoiceMessageFactory(name="First")
     other_message = VoiceMessageFactory()
-    exolve.add_fault("http_error", DELETE, times=1, status=403)
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=1, status=403)
 
     response = manager_client.post(
         reverse(CHANGELIST),
@@ -555,7 +567,9 @@ def test_bulk_delete_errors_built_in_pool_threads_speak_the_readers_language(
     assert len(failure) == 1 and expected in failure[0] and other not in failure[0], failure
 
 
-def test_add_change_and_delete_messages_agree_with_the_russian_name_of_the_model(exolve, manager_client, settings):
+def test_add_change_and_delete_messages_agree_with_the_russian_name_of_the_model(
+    sandbox_unthrottled, manager_client, settings
+):
     settings.LANGUAGE_CODE = "ru"  # Django's own reads "Голосовое сообщение «…» был успешно добавлен"
     added = manager_client.post(reverse(ADD), {**form_data(name="Промо"), "_continue": "1"}, follow=True)
     message = VoiceMessage.objects.get()

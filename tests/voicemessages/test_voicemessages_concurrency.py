@@ -37,10 +37,6 @@ from tests.factories import (
 )
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 
-exolve_http = factories.exolve_http
-manager = factories.manager
-manager_client = factories.manager_client
-
 STALE = "This voice message was changed by someone else meanwhile; reload it and make your change again."
 
 
@@ -113,9 +109,9 @@ def run_sync(_new_id=None):
 
 
 def test_new_message_stored_by_a_sync_while_its_create_answers_is_saved_once(
-    exolve_http, manager_client, manager, during_create
+    sandbox_http_unthrottled, manager_client, manager, during_create
 ):
-    sandbox = exolve_http.sandbox
+    sandbox = sandbox_http_unthrottled.sandbox
     during_create("Promo", run_sync)
 
     response = manager_client.post(
@@ -134,9 +130,9 @@ def test_new_message_stored_by_a_sync_while_its_create_answers_is_saved_once(
 
 
 def test_changed_message_whose_new_copy_a_sync_stored_meanwhile_keeps_its_one_row(
-    exolve_http, manager_client, during_create, django_capture_on_commit_callbacks
+    sandbox_http_unthrottled, manager_client, during_create, django_capture_on_commit_callbacks
 ):
-    sandbox = exolve_http.sandbox
+    sandbox = sandbox_http_unthrottled.sandbox
     message = synced_voice_message(sandbox, "Old")
     old_id = message.exolve_id
     during_create("New", run_sync)
@@ -157,9 +153,9 @@ def test_changed_message_whose_new_copy_a_sync_stored_meanwhile_keeps_its_one_ro
 
 
 def test_edit_of_a_stale_copy_is_refused_with_what_was_typed_and_sends_nothing(
-    exolve_http, manager_client, django_capture_on_commit_callbacks
+    sandbox_http_unthrottled, manager_client, django_capture_on_commit_callbacks
 ):
-    sandbox = exolve_http.sandbox
+    sandbox = sandbox_http_unthrottled.sandbox
     message = synced_voice_message(sandbox, "Old")
     other = logged_in_client("colleague")
     # Both open the change form; the colleague saves first.
@@ -183,21 +179,21 @@ def test_edit_of_a_stale_copy_is_refused_with_what_was_typed_and_sends_nothing(
     assert LogEntry.objects.filter(action_flag=CHANGE).count() == 1  # only the colleague's
 
 
-def test_change_form_without_its_version_is_refused(exolve_http, manager_client):
-    message = synced_voice_message(exolve_http.sandbox, "Old")
+def test_change_form_without_its_version_is_refused(sandbox_http_unthrottled, manager_client):
+    message = synced_voice_message(sandbox_http_unthrottled.sandbox, "Old")
 
     response = manager_client.post(change_url(message), form_data(name="New"))
 
     assert response.status_code == 200
     assert STALE in response.context["adminform"].form.non_field_errors()
-    assert exolve_http.sandbox.count(CREATE) == 0
+    assert sandbox_http_unthrottled.sandbox.count(CREATE) == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_edit_whose_message_changes_while_its_create_answers_is_refused_and_its_create_undone(
-    exolve_http, during_create
+    sandbox_http_unthrottled, during_create
 ):
-    sandbox = exolve_http.sandbox
+    sandbox = sandbox_http_unthrottled.sandbox
     message = synced_voice_message(sandbox, "Old")
     old_id = message.exolve_id
     first, second = logged_in_client("first"), logged_in_client("second")
@@ -239,8 +235,8 @@ def write_elsewhere():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("action", ["add", "change", "delete"])
-def test_another_writer_is_not_locked_out_while_exolve_answers(exolve_http, manager_client, action):
-    sandbox = exolve_http.sandbox
+def test_another_writer_is_not_locked_out_while_exolve_answers(sandbox_http_unthrottled, manager_client, action):
+    sandbox = sandbox_http_unthrottled.sandbox
     message = synced_voice_message(sandbox, "Old")
     endpoint = DELETE if action == "delete" else CREATE
     sandbox.add_fault("latency", endpoint, seconds=1.5)

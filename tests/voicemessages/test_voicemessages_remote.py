@@ -9,15 +9,10 @@ import pytest
 from django.urls import reverse
 
 from exolve_portal.exolve import endpoints, errors
-from tests import factories
 from tests.factories import DELETE, VoiceMessageFactory, synced_voice_message
 from voicemessages.exceptions import VoiceMessageDeleteError
 from voicemessages.models import OrphanedVoiceMessage, VoiceMessage
 from voicemessages.provisioning import delete_exolve_id, delete_or_record
-
-exolve = factories.exolve
-manager = factories.manager
-manager_client = factories.manager_client
 
 HTML_404 = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1>nginx</body></html>"
 
@@ -77,9 +72,9 @@ def test_any_other_failure_is_not_deleted_and_says_why(error):
 # --- Every place that deletes at Exolve follows the same decision --------------------
 
 
-def test_a_message_deleted_here_keeps_its_row_on_an_html_404(exolve):
+def test_a_message_deleted_here_keeps_its_row_on_an_html_404(sandbox_unthrottled):
     message = VoiceMessageFactory(name="Keep me")
-    exolve.add_fault("http_error", DELETE, times=None, status=404)
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=None, status=404)
 
     with pytest.raises(VoiceMessageDeleteError):
         message.delete()
@@ -87,38 +82,40 @@ def test_a_message_deleted_here_keeps_its_row_on_an_html_404(exolve):
     assert VoiceMessage.objects.filter(pk=message.pk).exists()
 
 
-def test_a_message_already_gone_at_exolve_is_deleted_here(exolve):
-    message = synced_voice_message(exolve)
-    exolve.reset()
+def test_a_message_already_gone_at_exolve_is_deleted_here(sandbox_unthrottled):
+    message = synced_voice_message(sandbox_unthrottled)
+    sandbox_unthrottled.reset()
 
     message.delete()
 
     assert not VoiceMessage.objects.filter(pk=message.pk).exists()
 
 
-def test_a_leftover_is_recorded_on_an_html_404_and_not_on_deletes_not_found(exolve):
-    exolve_id = exolve.add_voice_message("Left over")
-    exolve.add_fault("http_error", DELETE, times=1, status=404)
+def test_a_leftover_is_recorded_on_an_html_404_and_not_on_deletes_not_found(sandbox_unthrottled):
+    exolve_id = sandbox_unthrottled.add_voice_message("Left over")
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=1, status=404)
 
     assert delete_or_record(exolve_id, "Left over", reason=OrphanedVoiceMessage.NOT_STORED) is False
     assert OrphanedVoiceMessage.objects.get().exolve_id == exolve_id
 
-    exolve.reset()  # now Exolve answers its documented "error getting application"
+    sandbox_unthrottled.reset()  # now Exolve answers its documented "error getting application"
     assert delete_or_record("gone-already", "Gone", reason=OrphanedVoiceMessage.NOT_STORED) is True
     assert OrphanedVoiceMessage.objects.count() == 1
 
 
-def test_retrying_a_leftover_keeps_it_on_an_html_404_and_drops_it_once_gone(exolve, manager_client):
+def test_retrying_a_leftover_keeps_it_on_an_html_404_and_drops_it_once_gone(sandbox_unthrottled, manager_client):
     orphan = OrphanedVoiceMessage.objects.create(
-        exolve_id=exolve.add_voice_message("Left over"), name="Left over", reason=OrphanedVoiceMessage.REPLACED
+        exolve_id=sandbox_unthrottled.add_voice_message("Left over"),
+        name="Left over",
+        reason=OrphanedVoiceMessage.REPLACED,
     )
     orphans = reverse("admin:voicemessages_orphanedvoicemessage_changelist")
     retry = {"action": "retry_delete_at_exolve", "_selected_action": [orphan.pk]}
-    exolve.add_fault("http_error", DELETE, times=1, status=404)
+    sandbox_unthrottled.add_fault("http_error", DELETE, times=1, status=404)
 
     manager_client.post(orphans, retry)
     assert "404" in OrphanedVoiceMessage.objects.get().error
 
-    exolve.reset()  # deleted meanwhile: Exolve answers its documented not-found
+    sandbox_unthrottled.reset()  # deleted meanwhile: Exolve answers its documented not-found
     manager_client.post(orphans, retry)
     assert not OrphanedVoiceMessage.objects.exists()

@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 
 from calls.models import Call
 from exolve_portal.progress import ProgressBar
-from tests import factories
 from tests.factories import CREATE, DELETE, GET_INFO, GET_LIST, VoiceMessageFactory, synced_voice_message
 from voicemessages.exceptions import SyncUnavailableError
 from voicemessages.models import VoiceMessage
@@ -16,7 +15,6 @@ from voicemessages.provisioning import delete_at_exolve
 from voicemessages.sync import sync_voice_messages
 
 # Fixtures shared by the voice-message tests.
-exolve = factories.exolve
 
 # Each test runs in each error-body shape the live API has been seen to use.
 pytestmark = pytest.mark.usefixtures("error_shape")
@@ -32,12 +30,14 @@ def run(*args):
     return out.getvalue(), err.getvalue(), 0
 
 
-def test_sync_creates_updates_and_marks_missing(exolve):
-    new_id = exolve.add_voice_message("New at Exolve", media_id=1979, digit=4, redirect_number="79991234567")
-    changed = synced_voice_message(exolve, "Changed")
+def test_sync_creates_updates_and_marks_missing(sandbox_unthrottled):
+    new_id = sandbox_unthrottled.add_voice_message(
+        "New at Exolve", media_id=1979, digit=4, redirect_number="79991234567"
+    )
+    changed = synced_voice_message(sandbox_unthrottled, "Changed")
     VoiceMessage.objects.filter(pk=changed.pk).update(name="Stale name")
-    same = synced_voice_message(exolve, "Same")
-    gone = synced_voice_message(exolve, "Gone")
+    same = synced_voice_message(sandbox_unthrottled, "Same")
+    gone = synced_voice_message(sandbox_unthrottled, "Gone")
     delete_at_exolve(gone)
 
     out, _err, status = run()
@@ -55,13 +55,13 @@ def test_sync_creates_updates_and_marks_missing(exolve):
     assert VoiceMessage.objects.get(pk=changed.pk).name == "Changed"
     assert VoiceMessage.objects.get(pk=same.pk).missing_since is None
     assert VoiceMessage.objects.get(pk=gone.pk).missing_since is not None
-    assert exolve.count(CREATE) == 0
-    assert exolve.count(GET_LIST) == 1
+    assert sandbox_unthrottled.count(CREATE) == 0
+    assert sandbox_unthrottled.count(GET_LIST) == 1
 
 
-def test_second_sync_changes_nothing(exolve):
-    exolve.add_voice_message("One")
-    exolve.add_voice_message("Two")
+def test_second_sync_changes_nothing(sandbox_unthrottled):
+    sandbox_unthrottled.add_voice_message("One")
+    sandbox_unthrottled.add_voice_message("Two")
     run()
 
     out, _err, status = run()
@@ -70,8 +70,8 @@ def test_second_sync_changes_nothing(exolve):
     assert "created 0, updated 0, unchanged 2, missing 0, failed 0" in out
 
 
-def test_message_that_comes_back_is_no_longer_missing(exolve):
-    message = synced_voice_message(exolve, "Flaky")
+def test_message_that_comes_back_is_no_longer_missing(sandbox_unthrottled):
+    message = synced_voice_message(sandbox_unthrottled, "Flaky")
     VoiceMessage.objects.filter(pk=message.pk).update(missing_since="2024-01-01T00:00:00Z")
 
     result = sync_voice_messages()
@@ -80,9 +80,9 @@ def test_message_that_comes_back_is_no_longer_missing(exolve):
     assert VoiceMessage.objects.get().missing_since is None
 
 
-def test_dry_run_writes_nothing(exolve):
-    exolve.add_voice_message("New")
-    gone = synced_voice_message(exolve, "Gone")
+def test_dry_run_writes_nothing(sandbox_unthrottled):
+    sandbox_unthrottled.add_voice_message("New")
+    gone = synced_voice_message(sandbox_unthrottled, "Gone")
     delete_at_exolve(gone)
 
     out, _err, status = run("--dry-run", "--prune")
@@ -92,23 +92,23 @@ def test_dry_run_writes_nothing(exolve):
     assert list(VoiceMessage.objects.values_list("name", "missing_since")) == [("Gone", None)]
 
 
-def test_prune_deletes_missing_messages_here_without_asking_exolve_to_delete(exolve):
-    gone = synced_voice_message(exolve, "Gone")
-    kept = synced_voice_message(exolve, "Kept")
+def test_prune_deletes_missing_messages_here_without_asking_exolve_to_delete(sandbox_unthrottled):
+    gone = synced_voice_message(sandbox_unthrottled, "Gone")
+    kept = synced_voice_message(sandbox_unthrottled, "Kept")
     delete_at_exolve(gone)
-    deletes_before = exolve.count(DELETE)
+    deletes_before = sandbox_unthrottled.count(DELETE)
 
     out, _err, status = run("--prune")
 
     assert status == 0
     assert list(VoiceMessage.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert exolve.count(DELETE) == deletes_before
+    assert sandbox_unthrottled.count(DELETE) == deletes_before
     assert f"deleted here (gone at Exolve): {gone.exolve_id}" in out
     assert "pruned 1, kept 0" in out
 
 
-def test_prune_keeps_messages_that_have_calls_and_says_so(exolve):
-    gone = synced_voice_message(exolve, "Sent before")
+def test_prune_keeps_messages_that_have_calls_and_says_so(sandbox_unthrottled):
+    gone = synced_voice_message(sandbox_unthrottled, "Sent before")
     Call.objects.create(voice_message=gone, service_id=gone.exolve_id, source="74951234567", destination="79991234567")
     delete_at_exolve(gone)
 
@@ -120,8 +120,8 @@ def test_prune_keeps_messages_that_have_calls_and_says_so(exolve):
     assert "pruned 0, kept 1" in out
 
 
-def test_without_prune_missing_messages_stay(exolve):
-    gone = synced_voice_message(exolve)
+def test_without_prune_missing_messages_stay(sandbox_unthrottled):
+    gone = synced_voice_message(sandbox_unthrottled)
     delete_at_exolve(gone)
 
     run()
@@ -142,9 +142,9 @@ def test_without_prune_missing_messages_stay(exolve):
     ],
     ids=["refused", "500", "502", "timeout", "drop", "malformed", "bad_shape"],
 )
-def test_unreachable_exolve_exits_2_and_changes_nothing(exolve, fault):
+def test_unreachable_exolve_exits_2_and_changes_nothing(sandbox_unthrottled, fault):
     message = VoiceMessageFactory()
-    exolve.add_fault(endpoint=GET_LIST, **fault)
+    sandbox_unthrottled.add_fault(endpoint=GET_LIST, **fault)
 
     _out, err, status = run()
 
@@ -154,7 +154,7 @@ def test_unreachable_exolve_exits_2_and_changes_nothing(exolve, fault):
     assert VoiceMessage.objects.get().exolve_id == message.exolve_id
 
 
-def test_a_short_list_does_not_mark_messages_missing(exolve, monkeypatch):
+def test_a_short_list_does_not_mark_messages_missing(sandbox_unthrottled, monkeypatch):
     from exolve_portal.exolve.client import ExolveClient
 
     message = VoiceMessageFactory()
@@ -166,7 +166,7 @@ def test_a_short_list_does_not_mark_messages_missing(exolve, monkeypatch):
     assert status == 0
     assert "missing 0" in out
     assert VoiceMessage.objects.get(pk=message.pk).missing_since is None
-    assert exolve.requests_log(GET_INFO)[0]["body"] == {"id": message.exolve_id}
+    assert sandbox_unthrottled.requests_log(GET_INFO)[0]["body"] == {"id": message.exolve_id}
 
 
 @pytest.mark.parametrize(
@@ -183,12 +183,12 @@ def test_a_short_list_does_not_mark_messages_missing(exolve, monkeypatch):
     ],
     ids=["502", "500", "timeout", "drop", "lost_response", "malformed", "bad_shape", "refused"],
 )
-def test_getinfo_failing_for_one_message_exits_1_and_keeps_its_row(exolve, settings, fault):
+def test_getinfo_failing_for_one_message_exits_1_and_keeps_its_row(sandbox_unthrottled, settings, fault):
     settings.EXOLVE_MAX_IN_FLIGHT = 1  # in order: the first message takes every retry
-    first = synced_voice_message(exolve, "First")
-    second = synced_voice_message(exolve, "Second")
+    first = synced_voice_message(sandbox_unthrottled, "First")
+    second = synced_voice_message(sandbox_unthrottled, "Second")
     VoiceMessage.objects.update(name="Stale")
-    exolve.add_fault(endpoint=GET_INFO, **{"times": 3, **fault})  # the first try and both retries
+    sandbox_unthrottled.add_fault(endpoint=GET_INFO, **{"times": 3, **fault})  # the first try and both retries
 
     out, err, status = run()
 
@@ -200,9 +200,9 @@ def test_getinfo_failing_for_one_message_exits_1_and_keeps_its_row(exolve, setti
     assert VoiceMessage.objects.get(pk=second.pk).name == "Second"
 
 
-def test_getinfo_fault_once_is_retried_and_sync_succeeds(exolve):
-    exolve.add_voice_message("One")
-    exolve.add_fault("timeout", GET_INFO, times=1)
+def test_getinfo_fault_once_is_retried_and_sync_succeeds(sandbox_unthrottled):
+    sandbox_unthrottled.add_voice_message("One")
+    sandbox_unthrottled.add_fault("timeout", GET_INFO, times=1)
 
     out, _err, status = run()
 
@@ -210,9 +210,9 @@ def test_getinfo_fault_once_is_retried_and_sync_succeeds(exolve):
     assert "created 1" in out
 
 
-def test_blocked_account_reports_each_failure(exolve):
-    synced_voice_message(exolve, "One")
-    exolve.set_blocked(True)  # GetList still answers, GetInfo is refused
+def test_blocked_account_reports_each_failure(sandbox_unthrottled):
+    synced_voice_message(sandbox_unthrottled, "One")
+    sandbox_unthrottled.set_blocked(True)  # GetList still answers, GetInfo is refused
 
     _out, err, status = run()
 
@@ -220,8 +220,8 @@ def test_blocked_account_reports_each_failure(exolve):
     assert "not active" in err
 
 
-def test_sync_function_raises_when_unreachable(exolve):
-    exolve.add_fault("connect_refused", GET_LIST, times=None)
+def test_sync_function_raises_when_unreachable(sandbox_unthrottled):
+    sandbox_unthrottled.add_fault("connect_refused", GET_LIST, times=None)
 
     with pytest.raises(SyncUnavailableError) as raised:
         sync_voice_messages()
@@ -229,11 +229,11 @@ def test_sync_function_raises_when_unreachable(exolve):
     assert "could not reach Exolve" in raised.value.user_message
 
 
-def test_sync_reads_concurrently(exolve, settings):
+def test_sync_reads_concurrently(sandbox_unthrottled, settings):
     settings.EXOLVE_MAX_IN_FLIGHT = 20
     for n in range(40):
-        exolve.add_voice_message(f"Message {n}")
-    exolve.set_latency(0.1)
+        sandbox_unthrottled.add_voice_message(f"Message {n}")
+    sandbox_unthrottled.set_latency(0.1)
 
     started = time.monotonic()
     result = sync_voice_messages()
@@ -244,9 +244,9 @@ def test_sync_reads_concurrently(exolve, settings):
     assert elapsed < 2.0
 
 
-def test_sync_queries_do_not_grow_with_messages(exolve, django_assert_max_num_queries):
+def test_sync_queries_do_not_grow_with_messages(sandbox_unthrottled, django_assert_max_num_queries):
     for n in range(30):
-        exolve.add_voice_message(f"Message {n}")
+        sandbox_unthrottled.add_voice_message(f"Message {n}")
 
     with django_assert_max_num_queries(12):
         sync_voice_messages()
@@ -254,16 +254,16 @@ def test_sync_queries_do_not_grow_with_messages(exolve, django_assert_max_num_qu
         sync_voice_messages()
 
 
-def test_verbosity_2_lists_every_message(exolve):
-    new_id = exolve.add_voice_message("New")
+def test_verbosity_2_lists_every_message(sandbox_unthrottled):
+    new_id = sandbox_unthrottled.add_voice_message("New")
 
     out, _err, _status = run("--verbosity", "2")
 
     assert f"created: {new_id}" in out
 
 
-def test_html_in_names_from_exolve_is_stored_as_it_is(exolve):
-    exolve.add_voice_message("<b>bold</b>")
+def test_html_in_names_from_exolve_is_stored_as_it_is(sandbox_unthrottled):
+    sandbox_unthrottled.add_voice_message("<b>bold</b>")
 
     run()
 
