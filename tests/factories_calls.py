@@ -71,12 +71,6 @@ def operator(db):
     return make_staff(perms=SENDER_PERMS)
 
 
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def queue(voice_message, numbers, *, user=None, token=None, source=SOURCE) -> Broadcast:
     """Record a broadcast without running its tasks (the on-commit enqueue never fires in a test transaction)."""
     return create_broadcast(voice_message, source, list(numbers), user, token or new_token())
@@ -185,10 +179,3 @@ def start_worker(env, *args) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-@pytest.fixture
-def http_voice_message(sandbox_http, db):
-    from voicemessages.models import VoiceMessage
-
-    return VoiceMessage.objects.create(name="Greeting", media_id=1967)

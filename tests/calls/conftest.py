@@ -11,6 +11,21 @@ from tests.factories_calls import start_worker
 
 
 @pytest.fixture
+def operator_client(client, operator):
+    """The test client logged in as ``operator`` (a sender without a role)."""
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def http_voice_message(sandbox_http, db):
+    """A voice message created at ``sandbox_http`` (over real HTTP)."""
+    from voicemessages.models import VoiceMessage
+
+    return VoiceMessage.objects.create(name="Greeting", media_id=1967)
+
+
+@pytest.fixture
 def colleague(db, english):
     """Another operator (in the Operators role), not the one who sent."""
     return make_staff("colleague", OPERATORS)
