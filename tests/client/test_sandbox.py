@@ -664,7 +664,7 @@ def test_sandbox_fixture_points_the_portal_at_the_in_process_sandbox(sandbox, se
     assert voice_message_id in sandbox.voice_messages()
 
 
-def test_sandbox_server_fixture_points_the_portal_at_the_http_server(sandbox_http, settings):
+def test_sandbox_http_fixture_points_the_portal_at_the_http_server(sandbox_http, settings):
     assert settings.EXOLVE_SANDBOX is False
     assert settings.EXOLVE_API_URL == sandbox_http.url.rstrip("/")
     exolve_connection = pytest.importorskip("exolve_portal.exolve_connection")
