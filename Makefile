@@ -44,7 +44,7 @@ check-deploy: $(VENV)/.installed
 # On this machine: exercise the deploy guide (production settings, gunicorn, whitenoise,
 # PostgreSQL, systemd units, backups). Part of `make test` too.
 test-deploy: $(VENV)/.installed-dev
-	$(PY) -m pytest tests/test_settings.py tests/test_deploy.py tests/test_security.py $(PYTEST_ARGS)
+	$(PY) -m pytest tests/site/test_settings.py tests/site/test_deploy.py tests/site/test_security.py $(PYTEST_ARGS)
 
 run: $(VENV)/.installed
 	@mkdir -p var
@@ -79,7 +79,7 @@ bench: $(VENV)/.installed-dev
 # For maintainers (needs GNU gettext: apt-get install gettext): collect the translatable
 # strings into locale/ru/LC_MESSAGES/django.po, then compile the .mo files that ship in
 # the repository (so `make run` and `make test` need no gettext tools). Translate every
-# new or fuzzy entry in the .po, then run this again; tests/test_i18n.py checks both.
+# new or fuzzy entry in the .po, then run this again; tests/site/test_i18n.py checks both.
 MESSAGES_IGNORE := --ignore=tests/* --ignore=bench/* --ignore=docs/* --ignore=deploy/* --ignore=staticfiles/* --ignore=var/*
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale=ru --no-obsolete --add-location=file $(MESSAGES_IGNORE)

@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_workbooks.py --runs 3 --json /tmp/workbooks.json
 
 No database, no server. This process builds the files (the hostile ones of
-tests/test_hostile_workbooks.py, files at each limit, a normal 10,000-row file) into a
+tests/audiences/test_hostile_workbooks.py, files at each limit, a normal 10,000-row file) into a
 temporary folder, then starts a fresh interpreter that imports Django, the reader and
 openpyxl once and forks one child per reading. A reading is what an upload does with the
 file (`read_numbers_and_zones`: the size check, the reader, the phone column, whose values
@@ -119,7 +119,7 @@ def normal_file() -> bytes:
 def files_at_the_limits() -> dict[str, bytes]:
     """Files that pass every check of the archive and stop at (or just under) a limit of the reading."""
     from audiences.workbooks import WorkbookLimits
-    from tests.test_hostile_workbooks import sheet_xml, strings_xml, workbook
+    from tests.audiences.test_hostile_workbooks import sheet_xml, strings_xml, workbook
 
     limits = WorkbookLimits.from_settings()
     shared = "".join(f"<si><t>7999{n:07d}</t></si>" for n in range(limits.shared_strings + 1))
@@ -229,7 +229,7 @@ def main():
     import django
 
     django.setup()
-    from tests.test_hostile_workbooks import hostile_files
+    from tests.audiences.test_hostile_workbooks import hostile_files
 
     files = {"normal 10,000 rows": normal_file()}
     files.update({kind: data for kind, (data, _expected) in hostile_files().items()})

@@ -2,8 +2,9 @@
 
 - ``sandbox``: a fresh Sandbox on a temporary state file; the portal (through
   ``exolve_connection.get_client()``) uses the in-process sandbox on that same file.
-- ``sandbox_server``: the same, served over HTTP on 127.0.0.1 with a random port; the
-  portal is configured as for a real Exolve at that URL, with short timeouts.
+- ``sandbox_http``: the same, served over HTTP on 127.0.0.1 with a random port; the
+  portal is configured as for a real Exolve at that URL, with short timeouts, and the sandbox's caller numbers as the
+  team's numbers. It yields the server: ``.sandbox``, ``.url``.
 
 Both yield objects whose faults, log and state are the very ones the portal sees,
 because every Sandbox on one state file shares it.
@@ -17,10 +18,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from exolve_portal.exolve.sandbox import ERROR_SHAPES, SANDBOX_API_KEY, Sandbox
+from exolve_portal.exolve.sandbox import ERROR_SHAPES, SANDBOX_API_KEY, SANDBOX_SOURCE_NUMBERS, Sandbox
 from exolve_portal.exolve.sandbox_server import SandboxServer
 
-# Client read timeout in sandbox_server tests: `timeout` faults over HTTP should sleep
+# The fixture modules, listed once for the whole suite (never in a test module).
+pytest_plugins = ["tests.factories", "tests.factories_calls", "tests.pages_helpers", "tests.jobs_helpers"]
+
+# Client read timeout in sandbox_http tests: `timeout` faults over HTTP should sleep
 # longer than this (e.g. seconds=3) and still finish quickly.
 HTTP_READ_TIMEOUT = 2
 
@@ -77,7 +81,7 @@ def sandbox(tmp_path, settings, request):
 
 
 @pytest.fixture
-def sandbox_server(tmp_path, settings, request):
+def sandbox_http(tmp_path, settings, request):
     """A fresh sandbox behind a real HTTP server; `.sandbox`, `.url`, stopped afterwards."""
     path = tmp_path / "sandbox.sqlite3"
     instance = Sandbox(path)
@@ -89,6 +93,7 @@ def sandbox_server(tmp_path, settings, request):
     settings.EXOLVE_API_KEY = SANDBOX_API_KEY
     settings.EXOLVE_TIMEOUT = HTTP_READ_TIMEOUT
     settings.EXOLVE_CONNECT_TIMEOUT = 1
+    settings.EXOLVE_SOURCE_NUMBERS = list(SANDBOX_SOURCE_NUMBERS)
     yield server
     server.stop()
     instance.close()

@@ -8,7 +8,7 @@ and stores the row from its GetInfo answer, as a sync would (no Create request).
 import factory
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import translation
@@ -16,7 +16,7 @@ from django.utils import translation
 from exolve_portal.exolve.endpoints import CREATE, DELETE, GET_INFO, GET_LIST  # noqa: F401 (for the tests)
 from exolve_portal.exolve.sandbox import DEFAULT_MEDIA_IDS
 from exolve_portal.exolve_connection import get_client
-from exolve_portal.roles import MANAGER_PERMISSIONS
+from exolve_portal.roles import MANAGER_PERMISSIONS, setup_roles
 from voicemessages.models import VoiceMessage
 
 PASSWORD = "correct horse battery staple"
@@ -26,6 +26,17 @@ PASSWORD = "correct horse battery staple"
 VOICE_MESSAGE_MANAGER_PERMISSIONS = [code for code in MANAGER_PERMISSIONS if code.startswith("voicemessages.")]
 
 
+# What a sender may do when a test needs one without a role: send, see calls and
+# broadcasts, refresh a call, see voice messages.
+SENDER_PERMS = (
+    "calls.send_voicemessage",
+    "calls.view_call",
+    "calls.refresh_call",
+    "calls.view_broadcast",
+    "voicemessages.view_voicemessage",
+)
+
+
 def grant(user, codes):
     """Give ``user`` the permissions ``codes`` ("app_label.codename")."""
     for code in codes:
@@ -33,36 +44,19 @@ def grant(user, codes):
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
-class UserFactory(factory.django.DjangoModelFactory):
-    """A staff member with no permissions; pass ``permissions=["app.codename", ...]``."""
+def make_staff(username="operator", role=None, *, perms=(), is_staff=True, password="pw", **fields):
+    """The one way tests make a person: a staff member in ``role`` (OPERATORS, MANAGERS or
+    None) with the extra permissions ``perms`` ("app_label.codename"); password "pw".
+    ``fields`` are the user's other fields (email, first_name, is_active, is_superuser).
 
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("username",)
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"staff{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    is_staff = True
-    password = factory.django.Password(PASSWORD)
-
-    @factory.post_generation
-    def permissions(self, create, extracted, **kwargs):
-        if create and extracted:
-            grant(self, extracted)
-
-
-class StaffUserFactory(UserFactory):
-    """A staff member who may do everything with voice messages (the Managers role)."""
-
-    @factory.post_generation
-    def permissions(self, create, extracted, **kwargs):
-        if create:
-            grant(self, VOICE_MESSAGE_MANAGER_PERMISSIONS if extracted is None else extracted)
-
-
-class SuperUserFactory(UserFactory):
-    is_superuser = True
+    Read back from the database, so no permission cache is stale.
+    """
+    user = get_user_model().objects.create_user(username, password=password, is_staff=is_staff, **fields)
+    if role:
+        setup_roles()
+        user.groups.add(Group.objects.get(name=role))
+    grant(user, perms)
+    return get_user_model().objects.get(pk=user.pk)
 
 
 class VoiceMessageFactory(factory.django.DjangoModelFactory):
@@ -92,7 +86,7 @@ def synced_voice_message(sandbox, name="Synced message", **fields):
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _in_english_without_rate_limit(settings, sandbox):
+def in_english_without_rate_limit(settings, sandbox):
     settings.EXOLVE_MAX_RPS = 0
     settings.LANGUAGE_CODE = "en"
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
@@ -101,25 +95,19 @@ def _in_english_without_rate_limit(settings, sandbox):
 
 
 @pytest.fixture
-def exolve(sandbox, settings, db):
+def sandbox_unthrottled(sandbox, settings, db):
     """The in-process sandbox with no client-side rate limit (tests send bursts).
 
     Messages are in English (the portal's default is Russian), in code and test client.
     """
-    yield from _in_english_without_rate_limit(settings, sandbox)
-
-
-@pytest.fixture
-def exolve_http(sandbox_server, settings, db):
-    """The sandbox over real HTTP on 127.0.0.1; otherwise as ``exolve``."""
-    yield from _in_english_without_rate_limit(settings, sandbox_server)
+    yield from in_english_without_rate_limit(settings, sandbox)
 
 
 @pytest.fixture
 def manager(db, settings):
     """A staff member with every voice-message permission (not a superuser)."""
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
-    return StaffUserFactory(username="manager")
+    return make_staff("manager", perms=VOICE_MESSAGE_MANAGER_PERMISSIONS)
 
 
 @pytest.fixture

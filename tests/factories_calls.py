@@ -8,13 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.db import connection
 
 from calls.models import Broadcast, Call, CallState
 from calls.recording import create_broadcast, new_token
 from calls.statistics import refresh_calls
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
+from tests.factories import SENDER_PERMS, make_staff
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = SANDBOX_SOURCE_NUMBERS[0]
@@ -51,7 +51,7 @@ def dummy_tasks(settings):
 def instant_retries(monkeypatch):
     """Retries may follow at once (0 minutes apart): for tests of retries, which cannot wait minutes.
 
-    The bound itself (calls/plan_rules.py, at least 5 minutes) is tested in tests/test_plan_rules.py.
+    The bound itself (calls/plan_rules.py, at least 5 minutes) is tested in tests/calls/test_plan_rules.py.
     """
     from calls import plan_rules
 
@@ -66,33 +66,9 @@ def voice_message(sandbox, db):
     return VoiceMessage.objects.create(name="Greeting", media_id=1967)
 
 
-def make_user(
-    username="operator",
-    *,
-    perms=(
-        "calls.send_voicemessage",
-        "calls.view_call",
-        "calls.refresh_call",
-        "calls.view_broadcast",
-        "voicemessages.view_voicemessage",
-    ),
-):
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    for code in perms:
-        app_label, codename = code.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return User.objects.get(pk=user.pk)  # fresh: no stale permission cache
-
-
 @pytest.fixture
 def operator(db):
-    return make_user()
-
-
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
+    return make_staff(perms=SENDER_PERMS)
 
 
 def queue(voice_message, numbers, *, user=None, token=None, source=SOURCE) -> Broadcast:
@@ -203,17 +179,3 @@ def start_worker(env, *args) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-@pytest.fixture
-def http_sandbox(sandbox_server, settings):
-    """`sandbox_server` (real HTTP) with the sandbox's caller numbers as the team's numbers."""
-    settings.EXOLVE_SOURCE_NUMBERS = list(SANDBOX_SOURCE_NUMBERS)
-    return sandbox_server
-
-
-@pytest.fixture
-def http_voice_message(http_sandbox, db):
-    from voicemessages.models import VoiceMessage
-
-    return VoiceMessage.objects.create(name="Greeting", media_id=1967)

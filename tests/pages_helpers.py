@@ -1,20 +1,17 @@
-"""Fixtures and helpers for the staff pages tests (use with pytest_plugins = ["tests.pages_helpers"])."""
+"""Fixtures and helpers for the staff pages tests (loaded for every test by tests/conftest.py)."""
 
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState
 from calls.recording import new_token
-from exolve_portal.roles import MANAGERS, OPERATORS, setup_roles
-from tests.factories import FAST_PASSWORD_HASHERS
+from exolve_portal.roles import MANAGERS, OPERATORS
+from tests.factories import FAST_PASSWORD_HASHERS, make_staff
 from tests.factories_calls import SOURCE
-
-pytest_plugins = ["tests.factories", "tests.factories_calls"]
 
 # (state, status, next_refresh_at set?) -> the outcome the pages must show.
 OUTCOME_CASES = [
@@ -41,22 +38,14 @@ def english(settings):
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
-def role_user(username, role=None, *, is_staff=True) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=is_staff)
-    if role:
-        setup_roles()
-        user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)
-
-
 @pytest.fixture
 def operator_user(db, english):
-    return role_user("operator-role", OPERATORS)
+    return make_staff("operator-role", OPERATORS)
 
 
 @pytest.fixture
 def manager_user(db, english):
-    return role_user("manager-role", MANAGERS)
+    return make_staff("manager-role", MANAGERS)
 
 
 @pytest.fixture
@@ -68,7 +57,7 @@ def operator_page_client(client, operator_user):
 @pytest.fixture
 def nobody_client(client, db, english):
     """A logged-in staff member with no permission at all."""
-    client.force_login(role_user("nobody"))
+    client.force_login(make_staff("nobody"))
     return client
 
 
