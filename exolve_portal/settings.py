@@ -83,7 +83,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tables2",
-    "axes",
+    # django-axes, named in the staff's words (exolve_portal/installed_apps.py).
+    "exolve_portal.installed_apps.LoginProtectionConfig",
     "exolve_portal",
     "jobs",
     "voicemessages",
@@ -92,7 +93,7 @@ INSTALLED_APPS = [
     "pages",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
-    "django_tasks_db",
+    "exolve_portal.installed_apps.TaskResultsConfig",  # django_tasks_db, named in the staff's words
 ]
 
 MIDDLEWARE = [
