@@ -10,6 +10,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy as _
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django_tasks_db import admin as tasks_admin  # registers DBTaskResult first, replaced below
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -120,7 +122,18 @@ class TaskResultAdmin(tasks_admin.DBTaskResultAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-for model, model_admin in ((User, StaffUserAdmin), (Group, RoleGroupAdmin), (DBTaskResult, TaskResultAdmin)):
+class LoginAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    @admin.display(description=_("state"))
+    def status(self, obj):
+        return super().status(obj)
+
+
+for model, model_admin in (
+    (User, StaffUserAdmin),
+    (Group, RoleGroupAdmin),
+    (DBTaskResult, TaskResultAdmin),
+    (AccessAttempt, LoginAttemptAdmin),
+):
     admin.site.unregister(model)
     admin.site.register(model, model_admin)
 

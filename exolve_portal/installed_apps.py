@@ -6,12 +6,21 @@ give each a translatable name and stand for them in INSTALLED_APPS.
 """
 
 from axes.apps import AppConfig as AxesConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 from django_tasks_db.apps import TasksAppConfig
 
 
 class LoginProtectionConfig(AxesConfig):
     verbose_name = _("Login protection")
+
+    def ready(self):
+        super().ready()
+        # axes names its rows in English ("Attempted Access: …"), in every list's checkbox label.
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        AccessAttempt.__str__ = lambda row: gettext("Login attempt: %(user)s") % {"user": row.username}
+        AccessLog.__str__ = lambda row: gettext("Login: %(user)s") % {"user": row.username}
+        AccessFailureLog.__str__ = lambda row: gettext("Failed login: %(user)s") % {"user": row.username}
 
 
 class TaskResultsConfig(TasksAppConfig):

@@ -34,8 +34,9 @@ pytest_plugins = ["tests.pages_helpers"]
 # language switch), units and the like.
 ALLOWED = {"English", "Control", "Command", "Mac", "LDAP", "IP", "CSV", "XLSX", "Excel", "Exolve", "Django", "ID", "UTC", "SQL", "JSON", "HTTP", "URL", "API", "MSK"}
 # What is not a word to translate: e-mail addresses, URLs, identifiers with digits or dots.
-NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|\b\w*\d\w*\b|\b\w+(?:[._]\w+)+\b")
-LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'-]*\b")
+# A masked password hash ("jm******"), and axes's "<unknown>" for a login without a page.
+NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|\b\w*\d\w*\b|\b\w+(?:[._]\w+)+\b|\S*\*{3,}\S*|<unknown>")
+LATIN_WORD = re.compile(r"\b[A-Za-z]+(?:['-][A-Za-z]+)*\b")
 
 
 @pytest.fixture
@@ -95,13 +96,28 @@ def admin_links(client, russian) -> list[str]:
 
 
 class ShownText(VisibleText):
-    """What the page shows: values of fields a person reads, not of choices (an option's or a radio's value)."""
+    """What the page shows in words: not the values of choices (an option's, a radio's), nor
+    machine text set apart for engineers (`<code>`, `<pre>`, Exolve's raw status), nor the
+    alt text Django gives its yes/no icons (English in every language, beside a translated title)."""
+
+    MACHINE = ("code", "pre")
 
     def handle_starttag(self, tag, attrs):
-        kind = dict(attrs).get("type", "")
-        if tag in ("option", "button") or kind in ("radio", "checkbox"):
+        found = dict(attrs)
+        if tag in ("option", "button") or found.get("type") in ("radio", "checkbox"):
             attrs = [(name, value) for name, value in attrs if name != "value"]
+        if "data-exolve-status" in found:
+            attrs = [(name, value) for name, value in attrs if name != "title"]
+        if tag == "img" and re.search(r"icon-(yes|no|unknown)\.svg", found.get("src", "")):
+            attrs = [(name, value) for name, value in attrs if name != "alt"]
+        if tag in self.MACHINE:
+            self._skip += 1
         super().handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in self.MACHINE:
+            self._skip -= 1
+        super().handle_endtag(tag)
 
 
 def shown_text(page: str) -> str:
