@@ -56,4 +56,5 @@ class LogEntryAdmin(admin.ModelAdmin):
     def change_summary(self, entry):
         return entry.get_change_message()
 
+
 from . import admin_installed_apps  # noqa: E402,F401 (the installed apps' admins, in the staff's words)

@@ -190,6 +190,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One format per kind of date and language (exolve_portal/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["exolve_portal.formats"]
 # TIME_ZONE is read with the portal's settings below (a zone that does not exist is a check error).
 USE_I18N = True
 USE_TZ = True
