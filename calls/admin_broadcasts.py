@@ -70,6 +70,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "state_shown",
+        "start_at",
         "created_at",
         "created_by",
         "total",

@@ -67,6 +67,17 @@ def zone_starts(numbers, plan: SendPlan, zones: dict[str, str] | None = None) ->
     return sorted(rows, key=lambda row: (row.starts_at, -row.count, row.zone))
 
 
+def delayed_start(rows: list[ZoneStart]) -> str:
+    """When nothing of a preview may ring now (calling hours, a later start): the first local time
+    calls start ("09:00", or with the date when not today or tomorrow); "" when some ring at once."""
+    if not rows or any(row.now for row in rows):
+        return ""
+    first = min(rows, key=lambda row: row.starts_at).local_start
+    if (first.date() - timezone.now().astimezone(first.tzinfo).date()).days <= 1:
+        return formats.time_format(first, "TIME_FORMAT")
+    return formats.date_format(first, "DATETIME_FORMAT")
+
+
 @dataclass(frozen=True)
 class Waiting:
     """Queued calls of one callee zone that wait (for the start or calling hours) until `until`."""
