@@ -142,3 +142,35 @@ def test_every_admin_page_linked_from_the_index_speaks_russian(client, one_of_ea
         if words:
             english[url] = words
     assert not english, "English on Russian admin pages:\n" + "\n".join(f"{u}: {w}" for u, w in english.items())
+
+
+def test_counts_and_titles_read_as_russian(client, one_of_each, russian):
+    client.force_login(one_of_each)
+    StopListEntry.objects.create(number="79991234568", added_by=one_of_each)
+    for extra in range(4):
+        make_broadcast(name=f"Рассылка {extra}", user=one_of_each)
+    broadcasts = shown_text(client.get(reverse("admin:calls_broadcast_changelist"), **russian).content.decode())
+    assert "5 рассылок" in broadcasts and "Выбор для просмотра: рассылка" in broadcasts
+    stop_list = shown_text(client.get(reverse("admin:audiences_stoplistentry_changelist"), **russian).content.decode())
+    assert "2 номера в стоп-листе" in stop_list
+    users = shown_text(client.get(reverse("admin:auth_user_add"), **russian).content.decode())
+    assert "Добавить пользователь" not in users and "Добавление: пользователь" in users
+    assert "Сохранить и добавить ещё" in users and "другой объект" not in users
+    orphans = shown_text(
+        client.get(reverse("admin:voicemessages_orphanedvoicemessage_changelist"), **russian).content.decode()
+    )
+    assert "1 голосовое сообщение, оставшееся в Exolve" in orphans
+
+
+def test_roles_and_permissions_are_shown_in_russian_and_stored_as_they_were(client, one_of_each, russian):
+    from django.contrib.auth.models import Group
+
+    client.force_login(one_of_each)
+    groups = shown_text(client.get(reverse("admin:auth_group_changelist"), **russian).content.decode())
+    assert "Операторы" in groups and "Менеджеры" in groups
+    assert set(Group.objects.values_list("name", flat=True)) >= {OPERATORS, MANAGERS}
+    managers = Group.objects.get(name=MANAGERS)
+    page = client.get(reverse("admin:auth_group_change", args=[managers.pk]), **russian).content.decode()
+    assert "Рассылки: добавление" in page and "Can add" not in page
+    # A role's name is not editable: the portal finds the group by it.
+    assert 'name="name"' not in page
