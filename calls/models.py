@@ -109,9 +109,7 @@ class Broadcast(models.Model):
     sender_beat_at = models.DateTimeField(_("last sign of life of its sender"), null=True, blank=True)
 
     # Steering (calls/lifecycle.py): what staff decided, and when calls may ring.
-    state = models.CharField(
-        _("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING
-    )
+    state = models.CharField(_("state"), max_length=16, choices=BroadcastState.choices, default=BroadcastState.SENDING)
     state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
     state_changed_by = staff_member(_("state changed by"))
     start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
@@ -141,9 +139,7 @@ class Broadcast(models.Model):
 
 def pending_q() -> Q:
     """Calls still waiting for something: to be sent, or for a final status."""
-    return Q(state__in=(CallState.QUEUED, CallState.SENDING)) | Q(
-        state=CallState.SENT, next_refresh_at__isnull=False
-    )
+    return Q(state__in=(CallState.QUEUED, CallState.SENDING)) | Q(state=CallState.SENT, next_refresh_at__isnull=False)
 
 
 class Call(models.Model):

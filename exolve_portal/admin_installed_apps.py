@@ -5,17 +5,18 @@ Their own admins show English that no catalogue translates: stored permission na
 These subclasses show the same data in the reader's language; nothing stored changes.
 """
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, gettext_lazy as _
-from axes import admin as axes_admin
-from axes.models import AccessAttempt
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_tasks_db import admin as tasks_admin  # registers DBTaskResult first, replaced below
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from .role_names import MANAGERS, OPERATORS, shown_name
+from .role_names import MANAGERS, OPERATORS
 
 # Django's default permissions, by their codename's first word.
 DEFAULT_ACTIONS = {

@@ -6,7 +6,8 @@ give each a translatable name and stand for them in INSTALLED_APPS.
 """
 
 from axes.apps import AppConfig as AxesConfig
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_tasks_db.apps import TasksAppConfig
 
 

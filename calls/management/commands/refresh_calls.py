@@ -92,4 +92,3 @@ class Command(BaseCommand):
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
         return moment
-

@@ -1,4 +1,4 @@
-"""One format per kind of date in Russian (FORMAT_MODULE_PATH): a page never mixes "4 декабря 2026 г." with "04.12.2026"."""
+"""One format per kind of date in Russian (FORMAT_MODULE_PATH): never "4 декабря 2026 г." beside "04.12.2026"."""
 
 DATE_FORMAT = "d.m.Y"
 TIME_FORMAT = "H:i"
