@@ -73,9 +73,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "start_at",
         "created_at",
         "created_by",
-        "total",
-        "pending",
-        "completed",
+        "progress",
         "calls_link",
     )
     list_select_related = ("created_by",)
@@ -211,6 +209,11 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/calls/broadcast/steer_confirmation.html", context)
+
+    @admin.display(description=_("progress"), ordering="total")
+    def progress(self, obj):
+        """How many of its calls have an outcome: "12 of 20"."""
+        return gettext("%(done)d of %(total)d") % {"done": obj.total - obj.outcome_pending, "total": obj.total}
 
     @admin.display(description=_("calls"), ordering="total")
     def total(self, obj):
