@@ -16,6 +16,7 @@ from django.views.generic import RedirectView
 from exolve_portal.admin_filters import BoundedDateFieldListFilter
 from exolve_portal.admin_messages import ObjectMessagesMixin, message_count
 from exolve_portal.pagination import ADMIN_PAGE
+from exolve_portal.zone_names import zone_label
 
 from . import steering
 from .admin_calls import VoiceMessageFilter
@@ -93,23 +94,15 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "deleted": _("The broadcast “{obj}” was deleted."),
         "bulk_deleted": ngettext_lazy("Deleted %(count)d broadcast.", "Deleted %(count)d broadcasts.", "count"),
     }
+    # The few columns staff need to find a broadcast and see how far it is (fits 1280 px);
+    # the calls by outcome, the plan and the rest are on the broadcast's own page.
     list_display = (
         "__str__",
         "state_shown",
-        "purpose",
         "start_at",
-        "calling_hours_shown",
         "created_at",
-        "source",
         "created_by",
-        "total",
-        "pending",
-        "completed",
-        "no_answer",
-        "busy",
-        "failed",
-        "unknown",
-        "not_called",
+        "progress",
         "calls_link",
     )
     list_select_related = ("created_by",)
@@ -137,7 +130,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "state_changed_by",
         "start_at",
         "calling_hours",
-        "time_zone",
+        "time_zone_shown",
         "pace_per_minute",
         "purpose",
         "consent_confirmed_shown",
@@ -206,6 +199,10 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     def retry_failed_shown(self, obj):
         return gettext("yes") if obj.retry_failed else gettext("no")
 
+    @admin.display(description=_("time zone"))
+    def time_zone_shown(self, obj):
+        return zone_label(obj.time_zone)
+
     @admin.display(description=_("calling hours"), ordering="calling_hours")
     def calling_hours_shown(self, obj):
         return obj.calling_hours or gettext("any time")
@@ -272,6 +269,11 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/calls/broadcast/steer_confirmation.html", context)
+
+    @admin.display(description=_("progress"), ordering="total")
+    def progress(self, obj):
+        """How many of its calls have an outcome: "12 of 20"."""
+        return gettext("%(done)d of %(total)d") % {"done": obj.total - obj.outcome_pending, "total": obj.total}
 
     @admin.display(description=_("calls"), ordering="total")
     def total(self, obj):

@@ -35,7 +35,7 @@ from . import kept_uploads
 from .limits import over_limits
 from .models import Broadcast, KeptUpload, Purpose, SendDraft
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
-from .planning import zone_starts
+from .planning import delayed_start, zone_starts
 from .recording import SendRefused, create_broadcast, new_token
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
@@ -136,6 +136,8 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     # {number: zone} from the uploaded file's time-zone column (numbers whose zone the number does not tell).
     file_zones: dict | None = None
     zone_starts: list | None = None
+    # The local time the first calls start when none may ring at once (the confirm button says it).
+    delayed_start: str = ""
     # Of the preview's valid numbers: on the stop list, and over the per-number limits (number -> reason).
     stop_listed: list | None = None
     over_limit: dict | None = None
@@ -233,6 +235,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         if plan is not None:
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)
+            self.delayed_start = delayed_start(self.zone_starts)
         return cleaned
 
     def _where_read(self) -> list[str]:

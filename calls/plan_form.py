@@ -20,6 +20,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.zone_names import zone_label
+
 from .lifecycle import BroadcastState, Window, any_time_word, default_window, typed_window
 from .models import Purpose
 from .plan_rules import (
@@ -138,7 +140,7 @@ def zone_choices():
     zones = list(BROADCAST_ZONES)
     if settings.TIME_ZONE not in zones:
         zones.insert(0, settings.TIME_ZONE)
-    return [(zone, zone) for zone in zones]
+    return [(zone, zone_label(zone)) for zone in zones]
 
 
 class _CheckedChoiceField(forms.ChoiceField):
@@ -200,7 +202,7 @@ class PlanForm(forms.Form):
         self.user = user
         self.fields["start_at"].help_text = _(
             "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
-        ) % {"zone": timezone.get_current_timezone_name()}
+        ) % {"zone": zone_label(timezone.get_current_timezone_name())}
         self.fields["time_zone"].choices = zone_choices()
         bounds = {
             "pace_per_minute": (1, MAX_PACE_PER_MINUTE),

@@ -93,7 +93,7 @@ def check_start(start: datetime | None, *, late: timedelta = timedelta(0)) -> No
         message = gettext("This time has already passed: give a later time.")
         raise PlanRefused(message, "start_at", "past")
     if start > now + MAX_START_AHEAD:
-        latest = formats.date_format(timezone.localtime(now + MAX_START_AHEAD), "Y-m-d")
+        latest = formats.date_format(timezone.localtime(now + MAX_START_AHEAD), "DATE_FORMAT")
         message = gettext("This time is more than a year ahead: give a date up to %(date)s.")
         raise PlanRefused(message % {"date": latest}, "start_at", "too_far")
 

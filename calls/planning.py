@@ -13,8 +13,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Min
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
+
+from exolve_portal.zone_names import zone_label
 
 from .lifecycle import DONE, BroadcastState, get_zone, shown_state
 from .models import Broadcast, Call, CallState
@@ -37,7 +39,7 @@ class ZoneStart:
 
     @property
     def local_start_text(self) -> str:
-        return f"{self.local_start:%Y-%m-%d %H:%M}"
+        return formats.date_format(self.local_start, "DATETIME_FORMAT")
 
     @property
     def now(self) -> bool:
@@ -65,6 +67,17 @@ def zone_starts(numbers, plan: SendPlan, zones: dict[str, str] | None = None) ->
     return sorted(rows, key=lambda row: (row.starts_at, -row.count, row.zone))
 
 
+def delayed_start(rows: list[ZoneStart]) -> str:
+    """When nothing of a preview may ring now (calling hours, a later start): the first local time
+    calls start ("09:00", or with the date when not today or tomorrow); "" when some ring at once."""
+    if not rows or any(row.now for row in rows):
+        return ""
+    first = min(rows, key=lambda row: row.starts_at).local_start
+    if (first.date() - timezone.now().astimezone(first.tzinfo).date()).days <= 1:
+        return formats.time_format(first, "TIME_FORMAT")
+    return formats.date_format(first, "DATETIME_FORMAT")
+
+
 @dataclass(frozen=True)
 class Waiting:
     """Queued calls of one callee zone that wait (for the start or calling hours) until `until`."""
@@ -82,8 +95,8 @@ class Waiting:
         """The local time it waits for: "09:00" today or tomorrow there, else with the date."""
         local = self.local_until
         if (local.date() - timezone.now().astimezone(local.tzinfo).date()).days <= 1:
-            return f"{local:%H:%M}"
-        return f"{local:%Y-%m-%d %H:%M}"
+            return formats.time_format(local, "TIME_FORMAT")
+        return formats.date_format(local, "DATETIME_FORMAT")
 
 
 def waiting_by_zone(broadcast: Broadcast, now: datetime | None = None) -> list[Waiting]:
@@ -134,9 +147,10 @@ def next_step(broadcast: Broadcast, counts: dict, queued: int, waiting: list[Wai
 
 
 def format_local(moment: datetime) -> str:
-    """A moment in the staff member's time zone, with the zone's name."""
+    """A moment in the staff member's time zone, with the zone as people name it ("Москва (UTC+3)")."""
     local = timezone.localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M} ({timezone.get_current_timezone_name()})"
+    zone = zone_label(timezone.get_current_timezone_name(), moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({zone})"
 
 
 def scheduled_broadcasts(limit: int = 10) -> list[Broadcast]:

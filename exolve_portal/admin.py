@@ -7,9 +7,6 @@ that, and when" for voice messages, broadcasts and users alike.
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
-from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -60,18 +57,4 @@ class LogEntryAdmin(admin.ModelAdmin):
         return entry.get_change_message()
 
 
-admin.site.unregister(get_user_model())
-
-
-@admin.register(get_user_model())
-class PortalUserAdmin(UserAdmin):
-    """Django's users' admin; "Add" leads Managers to the invitation (exolve_portal/invitations.py).
-
-    Django's own add form needs the change permission too (it would otherwise refuse),
-    which Managers do not have: it lets one grant any permission.
-    """
-
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_change_permission(request):
-            return redirect("invite_colleague")
-        return super().add_view(request, form_url, extra_context)
+from . import admin_installed_apps  # noqa: E402,F401 (the installed apps' admins, in the staff's words)

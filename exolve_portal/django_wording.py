@@ -35,4 +35,18 @@ DJANGO_MSGIDS = (
     gettext_noop("Yes, I’m sure"),
     # "Delete selected" of a model without its own message: Django's Russian "Успешно удалены 1 …".
     gettext_noop("Successfully deleted %(count)d %(items)s."),
+    # The titles that put the model's name into a sentence: Django's Russian needs a case
+    # the name does not have ("Выберите рассылка", "Добавить пользователь"); ours name it
+    # after a colon, where the name reads as it is.
+    gettext_noop("Add %s"),
+    gettext_noop("Change %s"),
+    gettext_noop("View %s"),
+    gettext_noop("Select %s"),
+    gettext_noop("Select %s to change"),
+    gettext_noop("Select %s to view"),
+    gettext_noop("Add %(name)s"),
+    gettext_noop("Add another %(verbose_name)s"),
+    gettext_noop("Change selected %(model)s"),
+    # Django's Russian: "Сохранить и добавить другой объект".
+    gettext_noop("Save and add another"),
 )

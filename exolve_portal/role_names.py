@@ -6,3 +6,12 @@
 
 OPERATORS = "Operators"
 MANAGERS = "Managers"
+
+
+def shown_name(name: str) -> str:
+    """A group's name as staff read it: the two roles in the reader's language, others as stored."""
+    from django.utils.translation import gettext
+
+    # The stored names stay English (code and migrations find the groups by them).
+    shown = {OPERATORS: gettext("Operators"), MANAGERS: gettext("Managers")}
+    return shown.get(name, name)

@@ -83,7 +83,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tables2",
-    "axes",
+    # django-axes, named in the staff's words (exolve_portal/installed_apps.py).
+    "exolve_portal.installed_apps.LoginProtectionConfig",
     "exolve_portal",
     "jobs",
     "voicemessages",
@@ -92,7 +93,7 @@ INSTALLED_APPS = [
     "pages",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
-    "django_tasks_db",
+    "exolve_portal.installed_apps.TaskResultsConfig",  # django_tasks_db, named in the staff's words
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One format per kind of date and language (exolve_portal/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["exolve_portal.formats"]
 # TIME_ZONE is read with the portal's settings below (a zone that does not exist is a check error).
 USE_I18N = True
 USE_TZ = True

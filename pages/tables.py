@@ -5,7 +5,7 @@ from django.core.paginator import EmptyPage
 from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_tables2 import RequestConfig
@@ -149,3 +149,9 @@ def configure(table: tables.Table, request) -> tables.Table:
     except EmptyPage:
         table.page = table.paginator.page(table.paginator.num_pages)
     return table
+
+
+# Column titles start with a capital letter, as the admin's do (the titles stay lazy translations).
+for _column in CallTable.base_columns.values():
+    if _column.verbose_name:
+        _column.verbose_name = capfirst(_column.verbose_name)

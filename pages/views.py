@@ -379,7 +379,7 @@ def calls_list(request):
     filters = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
     context = page_context(
         request,
-        gettext("Calls"),
+        gettext("Calls report"),
         form=form,
         table=table,
         filtered=bool(form.applied()),

@@ -274,9 +274,7 @@ class ExolveClient:
 
     # -- voice messages --
 
-    def create_voice_message(
-        self, name: str, media_id: int, digit: int = 0, redirect_number: str | None = None
-    ) -> str:
+    def create_voice_message(self, name: str, media_id: int, digit: int = 0, redirect_number: str | None = None) -> str:
         """Create a voice message at Exolve; return its id. Never repeated if it may have arrived.
 
         ``redirect_info`` is sent only with a redirect number: the documentation's

@@ -58,10 +58,7 @@ class ExolveAPIError(ExolveError):
 
 
 class AuthenticationError(ExolveAPIError):
-    explanation = _(
-        "Exolve refused the portal's API key. Ask the administrator to check the "
-        "EXOLVE_API_KEY setting."
-    )
+    explanation = _("Exolve refused the portal's API key. Ask the administrator to check the EXOLVE_API_KEY setting.")
     may_have_reached = False  # refused at the door: nothing was done
 
 
@@ -91,8 +88,7 @@ class MediaNotFoundError(ExolveAPIError):
     """404 error getting media resource (Create with an unknown media_id)."""
 
     explanation = _(
-        "Exolve has no audio file with this media id. Check the id in the media "
-        "library of the Exolve personal account."
+        "Exolve has no audio file with this media id. Check the id in the media library of the Exolve personal account."
     )
     may_have_reached = False
 
@@ -135,9 +131,7 @@ class TrialRestrictionError(ExolveAPIError):
 class ValidationError(ExolveAPIError):
     """400 Validation error. Please enter valid parameter values."""
 
-    explanation = _(
-        "Exolve rejected the request as invalid (check the numbers and the voice message)."
-    )
+    explanation = _("Exolve rejected the request as invalid (check the numbers and the voice message).")
     may_have_reached = False
 
 
@@ -203,8 +197,7 @@ class ExolveTimeout(ExolveTransportError):
 
     describe = "No answer from Exolve in time"
     explanation = _(
-        "Exolve did not answer in time. The request may or may not have been carried "
-        "out; check before trying again."
+        "Exolve did not answer in time. The request may or may not have been carried out; check before trying again."
     )
 
 

@@ -469,7 +469,7 @@ def test_calls_tables_show_few_columns_with_short_headers_in_both_languages(oper
         )
         assert len(calls) == 9 and len(on_broadcast) == 7, (calls, on_broadcast)
         assert all(len(header) <= 14 for header in calls), calls
-    assert calls == ["в очереди", "номер", "имя", "сообщение", "рассылка", "итог", "статус Exolve", "сек.", "ошибка"]
+    assert calls == ["В очереди", "Номер", "Имя", "Сообщение", "Рассылка", "Итог", "Статус Exolve", "Сек.", "Ошибка"]
 
 
 def test_the_admin_calls_list_leaves_the_rest_to_the_calls_own_page(admin_client):
