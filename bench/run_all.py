@@ -664,7 +664,8 @@ class Bench:
                 INSERT INTO {quote(Call._meta.db_table)} (
                     broadcast_id, voice_message_id, service_id, source, destination, state, requested_by_id,
                     queued_at, not_before, time_zone, claimed_at, claimed_by, sent_at, attempt, call_id, status,
-                    created, started, ended, duration, timeout, direction, raw, error, refreshed_at, next_refresh_at
+                    created, started, ended, duration, timeout, direction, raw, error, refreshed_at, next_refresh_at,
+                    details
                 )
                 SELECT
                     (%(broadcasts)s::bigint[])[1 + i / %(per)s],
@@ -685,7 +686,8 @@ class Bench:
                     ) END,
                     CASE WHEN state IN (%(rejected)s, %(unknown)s) THEN 'refused (bench)' ELSE '' END,
                     CASE WHEN status <> '' THEN q END,
-                    CASE WHEN state = %(sent)s THEN %(now)s + interval '1 day' END
+                    CASE WHEN state = %(sent)s THEN %(now)s + interval '1 day' END,
+                    '{}'::jsonb
                 FROM (
                     SELECT
                         i,
