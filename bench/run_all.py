@@ -687,7 +687,7 @@ class Bench:
                     CASE WHEN state IN (%(rejected)s, %(unknown)s) THEN 'refused (bench)' ELSE '' END,
                     CASE WHEN status <> '' THEN q END,
                     CASE WHEN state = %(sent)s THEN %(now)s + interval '1 day' END,
-                    '{}'::jsonb
+                    '{{}}'::jsonb
                 FROM (
                     SELECT
                         i,
