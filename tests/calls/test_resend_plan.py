@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Broadcast, Call, CallState, Purpose
-from calls.recording import SendPlan, create_broadcast, new_token, resend_calls
 from calls.permissions import SEND_ANY_TIME_PERMISSION
+from calls.recording import SendPlan, create_broadcast, new_token, resend_calls
 from exolve_portal.roles import MANAGERS
 from tests.factories import SENDER_PERMS, make_staff
 from tests.factories_calls import SOURCE
