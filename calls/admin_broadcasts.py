@@ -24,6 +24,7 @@ from .lifecycle import DONE, SHOWN_LABELS, BroadcastState, TransitionRefused
 from .models import Broadcast, Call, CallState
 from .outcomes import Outcome, labelled, outcome_counts, status_of, with_outcome_counts
 from .permissions import SEND_PERMISSION
+from .resend_plan import origin_of
 
 STEER_TITLES = {
     "stop": _("Stop these broadcasts?"),
@@ -118,6 +119,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     search_fields = ("voice_message_name", "source", "calls__destination")
     readonly_fields = (
         "name",
+        "repeats",
         "state_shown",
         "steer_links",
         "voice_message",
@@ -189,6 +191,15 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         if not links:
             return gettext("Nothing: the broadcast is %(state)s.") % {"state": shown.label}
         return format_html_join(" ", '<a class="button steer-link" id="steer-link-{1}" href="{0}">{2}</a>', links)
+
+    @admin.display(description=_("sent again from"))
+    def repeats(self, obj):
+        """The broadcast this one sends again (derived from its calls), linked; "—" for a first send."""
+        origin = origin_of(obj)
+        if origin is None:
+            return "—"
+        url = reverse("admin:calls_broadcast_change", args=[origin.pk])
+        return format_html('<a href="{}" id="broadcast-repeats">{}</a>', url, origin)
 
     # Yes/no in words: Django's boolean icon carries an English alt text ("True", "False").
     @admin.display(description=_("recipients' consent confirmed"))

@@ -37,8 +37,10 @@ from . import steering
 from .admin_call_stop_list import CallStopListMixin
 from .jobs import REFRESH, REFRESH_JOB_LIMIT
 from .models import FINAL_STATUSES, Broadcast, Call, resendable_q, seen_statuses
+from .outcomes import Outcome, outcome_expression, outcome_label
 from .permissions import REFRESH_PERMISSION, SEND_PERMISSION
 from .recording import SendRefused, resend_calls
+from .resend_plan import resend_plans
 from .statistics import refresh_calls
 from .statuses import STATUS_LABELS, status_html, status_label
 from .tasks import schedule_refresh
@@ -124,41 +126,37 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     list_max_show_all = ADMIN_PAGE  # no "Show all": a page is all a list costs
     actions = ["refresh_statistics", "resend", "add_to_stop_list"]
     change_form_template = "admin/calls/call/change_form.html"
+    # Staff read plain words; raw values and internal ids only in the collapsed engineers' block
+    # (the same `engineer-details` class as the broadcast page's), never "null" or "{}".
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    *("destination", "number_written", "person"),
-                    *("source", "voice_message", "service_id", "broadcast", "requested_by"),
+                    *("number_written", "person", "outcome_shown", "error"),
+                    *("voice_message", "source_written", "broadcast", "requested_by"),
                 )
             },
         ),
-        (_("Sending"), {"fields": ("state", "error", "queued_at", "claimed_at", "sent_at", "resend_of")}),
+        (_("When"), {"fields": ("queued_at", "sent_at", "started", "ended", "duration")}),
         (
-            _("Exolve statistics"),
+            _("For engineers"),
             {
+                "classes": ("collapse", "engineer-details"),
                 "fields": (
-                    "call_id",
-                    "status_detail",
-                    "created",
-                    "updated",
-                    "started",
-                    "ended",
-                    "duration",
-                    "timeout",
-                    "direction",
-                    "refreshed_at",
-                    "next_refresh_at",
-                    "raw_answer",
-                )
+                    *("destination", "source", "service_id", "state", "status_detail", "call_id"),
+                    *("claimed_at", "claimed_by", "attempt", "first_attempt", "resend_of", "resent_at"),
+                    *("created", "updated", "timeout", "direction", "time_zone"),
+                    *("refreshed_at", "next_refresh_at", "raw_answer"),
+                ),
             },
         ),
     )
+    COMPUTED_FIELDS = ("status_detail", "raw_answer", "number_written", "person", "outcome_shown", "source_written")
 
     def get_readonly_fields(self, request, obj=None):
         # Every field is a record of what happened; nothing here is edited by hand.
-        return [f.name for f in Call._meta.fields] + ["status_detail", "raw_answer", "number_written", "person"]
+        return [f.name for f in Call._meta.fields] + list(self.COMPUTED_FIELDS)
 
     def has_add_permission(self, request):
         return False
@@ -219,7 +217,20 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
     @admin.display(description=_("last Exolve answer"))
     def raw_answer(self, obj):
         # Exolve's own words, kept as received: a code block, not text to translate.
+        if obj.raw is None:
+            return gettext("Exolve has not answered about this call yet.")
         return format_html("<pre><code>{}</code></pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2))
+
+    @admin.display(description=_("outcome"))
+    def outcome_shown(self, obj):
+        """The one word staff read of a call, decided as every page decides it (calls/outcomes.py)."""
+        one = Call.objects.filter(pk=obj.pk).annotate(outcome=outcome_expression())
+        outcome = one.values_list("outcome", flat=True).first() or Outcome.UNKNOWN
+        return format_html('<span class="outcome outcome-{}">{}</span>', outcome, outcome_label(outcome))
+
+    @admin.display(description=_("calling from"))
+    def source_written(self, obj):
+        return display_number(obj.source)
 
     def get_urls(self):
         return [admin_url(self, "<int:pk>/refresh/", self.refresh_view, "refresh")] + super().get_urls()
@@ -282,11 +293,15 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
             if len(resend.broadcasts) == 1:
                 return HttpResponseRedirect(reverse("admin:calls_broadcast_change", args=[resend.broadcasts[0].pk]))
             return None
+        # Per broadcast the calls came from: the plan they ring with, from now (calls/resend_plan.py).
+        plans = list(resend_plans(calls, request.user).values())
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Send these calls again?"),
             "opts": self.opts,
             "calls": calls,
+            "plans": plans,
+            "refused": any(plan.refusal for plan in plans),
             "skipped": skipped,
             "not_theirs": len(not_theirs),
             "queryset": queryset,

@@ -110,6 +110,20 @@ class SendPlan:
             values["start_at"] = timezone.localtime(self.start_at)
         return values
 
+    @classmethod
+    def of_broadcast(cls, broadcast) -> SendPlan:
+        """The plan `broadcast` was recorded with, starting now (a resend rings again as it did, from now)."""
+        return cls(
+            calling_hours=broadcast.calling_hours or "any",  # "" on a broadcast: any time
+            time_zone=broadcast.time_zone,
+            pace_per_minute=broadcast.pace_per_minute,
+            retries=broadcast.retries,
+            retry_after_minutes=broadcast.retry_after_minutes,
+            retry_failed=broadcast.retry_failed,
+            purpose=broadcast.purpose,
+            consent_confirmed=broadcast.consent_confirmed,
+        )
+
     def broadcast_fields(self, now: datetime) -> dict:
         """What a broadcast stores of this checked, filled plan; a start not after `now` is now."""
         start = self.start_at if self.start_at and self.start_at > now else None

@@ -6,6 +6,8 @@ workers send them (`sending.send_queued_calls`). Nothing is recorded twice:
 - a form submitted twice carries one token, and one token makes one broadcast;
 - a resend marks the old calls resent in the transaction that records the new ones.
 
+A resend rings with the plan of the broadcast it repeats, from now (calls/resend_plan.py).
+
 Each call gets the time it may ring first (`not_before`): the broadcast's start, and
 the calling hours in the callee's local time (calls/lifecycle.py).
 """
@@ -31,6 +33,7 @@ from .lifecycle import Window, get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
+from .resend_plan import resend_plans
 from .steering import split_resendable
 
 
@@ -145,7 +148,9 @@ class Resend:
 def resend_calls(calls, user) -> Resend:
     """Deliberately send `calls` (unknown, rejected, no answer, busy) again, as new calls, each at most once.
 
-    One new broadcast per (voice message, source); the old calls are marked resent in
+    One new broadcast per broadcast the calls came from (and voice message, source), with
+    that broadcast's plan from now (calls/resend_plan.py: calling hours the resender may not
+    use become the portal's; any other rule broken refuses); the old calls are marked resent in
     the same transaction, by a conditional UPDATE, so a second submit of the same form
     (Back, a double click, a colleague at the same moment) queues nothing. A person may
     send again only calls of broadcasts they may steer (`steering.may_steer`: the sender,
@@ -158,15 +163,20 @@ def resend_calls(calls, user) -> Resend:
         )
     for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
+    plans = resend_plans(candidates, user)  # refused before anything is marked resent
+    refusals = [plan.refusal for plan in plans.values() if plan.refusal]
+    if refusals:
+        raise SendRefused(refusals[0])
     broadcasts = []
     with transaction.atomic():
         fresh = _claim_for_resend([call.pk for call in candidates])
         groups: dict[tuple, list[Call]] = {}
         for call in candidates:
             if call.pk in fresh:
-                groups.setdefault((call.voice_message_id, call.source), []).append(call)
-        for (_vm_id, source), group in groups.items():
-            broadcasts.append(_create_resend(group[0].voice_message, source, group, user))
+                groups.setdefault((call.broadcast_id, call.voice_message_id, call.source), []).append(call)
+        for (origin, _vm_id, source), group in groups.items():
+            plan = plans[origin].plan
+            broadcasts.append(_create_resend(group[0].voice_message, source, group, user, plan))
     return Resend(broadcasts, [call for call in candidates if call.pk not in fresh])
 
 
@@ -183,13 +193,13 @@ def _claim_for_resend(pks: list[int]) -> set[int]:
     return fresh
 
 
-def _create_resend(voice_message, source, old_calls, user) -> Broadcast:
+def _create_resend(voice_message, source, old_calls, user, plan: SendPlan) -> Broadcast:
     requested_by = user if getattr(user, "pk", None) else None
     resend_of = {}
     for old in old_calls:
         resend_of.setdefault(old.destination, old)  # one new call per number
     broadcast = _record_broadcast(
-        voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of
+        voice_message, source, list(resend_of), requested_by, new_token(), resend_of=resend_of, plan=plan
     )
     broadcast.call_count = len(resend_of)
     return broadcast

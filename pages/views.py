@@ -28,6 +28,7 @@ from calls.models import Broadcast, Call, CallState
 from calls.outcomes import status_of
 from calls.permissions import REFRESH_PERMISSION, SEND_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 from calls.recording import SendRefused, resend_calls
+from calls.resend_plan import origin_of, resend_plan
 from calls.return_to import RETURN_PARAMETER, return_link
 from calls.statistics import refresh_calls
 from calls.tasks import resume_stalled_sending, schedule_refresh
@@ -169,6 +170,7 @@ def broadcast_detail(request, pk):
         export_query=urlencode({"broadcast": broadcast.pk}),
         can_refresh=request.user.has_perm(REFRESH_PERMISSION),
         attempts=stats.attempt_outcomes(broadcast),
+        repeats=origin_of(broadcast),
         resendable_count=(
             stats.resend_no_answer_busy(broadcast).count()
             if may_resend and steering.may_steer(request.user, broadcast)
@@ -190,9 +192,7 @@ def broadcast_resend(request, pk):
     Each call is resent at most once (`recording.resend_calls`), however often this is submitted.
     Who may: as for stop, pause and move, the sender and Managers (`steering.may_steer`).
     """
-    broadcast = get_object_or_404(
-        Broadcast.objects.only("pk", "name", "voice_message_name", "service_id", "source", "created_by", "state"), pk=pk
-    )
+    broadcast = get_object_or_404(Broadcast, pk=pk)  # its plan too: the resend rings with it
     if not steering.may_steer(request.user, broadcast):
         raise PermissionDenied
     shown = status_of(broadcast)
@@ -201,11 +201,13 @@ def broadcast_resend(request, pk):
         return redirect("portal:broadcast", pk=broadcast.pk)
     candidates = stats.resend_no_answer_busy(broadcast)
     if request.method != "POST" or request.POST.get("confirmed") != "yes":
+        count = candidates.count()
         context = page_context(
             request,
             gettext("Send again the ones who did not answer or were busy?"),
             broadcast=broadcast,
-            count=candidates.count(),
+            count=count,
+            resend=resend_plan(broadcast, request.user, count),
             active_tab="calls",
         )
         return TemplateResponse(request, "pages/resend_confirm.html", context)
