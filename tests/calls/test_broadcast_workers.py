@@ -113,10 +113,9 @@ print(json.dumps({{"pk": b.pk, "state": b.state, "start_at": start_at.timestamp(
         return self.python(code)["id"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=postgres_only)])
-def site(request, tmp_path):
-    """Each test runs on a SQLite file database of its own, and on the PostgreSQL test database."""
-    extra = {"EXOLVE_MAX_IN_FLIGHT": 4, **NO_REFRESH}
+def shared_site(request, tmp_path, **extra):
+    """A database and sandbox shared with worker processes configured by `extra`: a SQLite
+    file database of its own (request.param "sqlite") or the PostgreSQL test database."""
     if request.param == "sqlite":
         sandbox_path = tmp_path / "sandbox.sqlite3"
         sandbox = Sandbox(sandbox_path)
@@ -130,6 +129,12 @@ def site(request, tmp_path):
     sandbox = request.getfixturevalue("sandbox")
     settings = request.getfixturevalue("settings")
     yield Site(worker_env(settings.EXOLVE_SANDBOX_STATE, **extra), sandbox)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=postgres_only)])
+def site(request, tmp_path):
+    """Each test runs on a SQLite file database of its own, and on the PostgreSQL test database."""
+    yield from shared_site(request, tmp_path, EXOLVE_MAX_IN_FLIGHT=4, **NO_REFRESH)
 
 
 # --- 1. a stop races two workers ----------------------------------------------------------

@@ -20,9 +20,8 @@ from django.utils import timezone
 from calls import claims, sending
 from calls.models import Broadcast, Call, CallState
 from calls.recording import SendPlan, create_broadcast, new_token
-from tests.calls.test_broadcast_workers import NO_REFRESH, Site, made, wait_for
-from tests.calls.test_calls_worker import manage
-from tests.factories_calls import SOURCE, postgres_only, skip_unless_postgres, worker_env
+from tests.calls.test_broadcast_workers import NO_REFRESH, made, shared_site, wait_for
+from tests.factories_calls import SOURCE, postgres_only, skip_unless_postgres
 
 # --- with real workers ---------------------------------------------------------------------
 
@@ -34,27 +33,14 @@ def limited_site(request, tmp_path):
     One send task per broadcast: each of the two workers takes one broadcast, so the two
     claim the same numbers at the same moment.
     """
-    from exolve_portal.exolve.sandbox import Sandbox
-
-    extra = {
-        "EXOLVE_MAX_IN_FLIGHT": 8,
-        "EXOLVE_SEND_TASKS_PER_BROADCAST": 1,
-        "EXOLVE_MAX_CALLS_PER_NUMBER_DAY": 1,
+    yield from shared_site(
+        request,
+        tmp_path,
+        EXOLVE_MAX_IN_FLIGHT=8,
+        EXOLVE_SEND_TASKS_PER_BROADCAST=1,
+        EXOLVE_MAX_CALLS_PER_NUMBER_DAY=1,
         **NO_REFRESH,
-    }
-    if request.param == "sqlite":
-        sandbox_path = tmp_path / "sandbox.sqlite3"
-        sandbox = Sandbox(sandbox_path)
-        db_path = tmp_path / "portal.sqlite3"
-        env = worker_env(sandbox_path, db_url=f"sqlite:///{db_path}", **extra)
-        manage(env, "migrate", "--no-input", "-v", "0")
-        yield Site(env, sandbox, db_path)
-        sandbox.close()
-        return
-    skip_unless_postgres()
-    sandbox = request.getfixturevalue("sandbox")
-    settings = request.getfixturevalue("settings")
-    yield Site(worker_env(settings.EXOLVE_SANDBOX_STATE, **extra), sandbox)
+    )
 
 
 @pytest.mark.slow
