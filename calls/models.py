@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
+from audiences.purposes import Purpose  # noqa: F401  (imported from here by the send engine)
 from exolve_portal.fields import staff_member
 
 from .lifecycle import BroadcastState
@@ -69,13 +70,6 @@ def resendable_q() -> Q:
 
 def is_resendable(call) -> bool:
     return call.state in RESENDABLE_STATES or (call.state == CallState.FINISHED and call.status in RESENDABLE_STATUSES)
-
-
-class Purpose(models.TextChoices):
-    INFORMATION = "information", _("information")
-    REMINDER = "reminder", _("reminder")
-    # Needs the recipients' prior consent (Russian advertising law, article 18).
-    ADVERTISING = "advertising", _("advertising")
 
 
 def _sent_voice_message(related_name: str) -> models.ForeignKey:
