@@ -40,3 +40,17 @@ class StopListEntry(models.Model):
 
     def __str__(self):
         return self.number
+
+
+# Contacts, lists and consent live in their own module; imported here for Django to find them.
+from .contact_models import (  # noqa: E402
+    Consent,
+    ConsentKind,
+    Contact,
+    ContactList,
+    Membership,
+    WithdrawalChannel,
+)
+
+__all__ = ["Consent", "ConsentKind", "Contact", "ContactList", "Membership", "StopListEntry", "StopListReason"]
+__all__ += ["WithdrawalChannel"]
