@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.permissions import (
     ADD_TO_STOP_LIST_PERMISSION,
-    MANAGER_AUDIENCE_PERMISSIONS,
-    OPERATOR_AUDIENCE_PERMISSIONS,
     CHANGE_STOP_LIST_PERMISSION,
     DELETE_FROM_STOP_LIST_PERMISSION,
+    MANAGER_AUDIENCE_PERMISSIONS,
+    OPERATOR_AUDIENCE_PERMISSIONS,
     VIEW_STOP_LIST_PERMISSION,
 )
 from calls.permissions import (
