@@ -26,6 +26,7 @@ from exolve_portal.spreadsheets import CSV, CSV_EXCEL, XLSX
 from jobs.views import job_url
 
 from .admin_search import NumberSearchMixin
+from .consent import withdraw_for_stop_list
 from .models import StopListEntry, StopListReason
 from .phones import InvalidNumber, LineTooLong, ListRefused, normalize, split_lines
 from .stop_list_files import (
@@ -175,6 +176,9 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
         if not change:
             obj.added_by = request.user
         super().save_model(request, obj, form, change)
+        if not change:
+            # Its contact's consents are withdrawn in the same transaction (the admin's POST is atomic).
+            withdraw_for_stop_list([obj.number], user=request.user)
 
     def get_urls(self):
         return [
@@ -258,3 +262,7 @@ class StopListEntryAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmi
         )
         message_count(self, request, ALREADY_LISTED, result.already_listed)
         message_count(self, request, NOT_READ, len(result.invalid), messages.WARNING)
+
+
+from .contact_lists_admin import ContactListAdmin  # noqa: E402, F401 (registers the lists' admin)
+from .contacts_admin import ConsentAdmin, ContactAdmin, MembershipAdmin  # noqa: E402, F401

@@ -10,5 +10,5 @@ class AudiencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the background job kind (long stop-list imports) with the jobs app.
-        from . import stop_list_jobs  # noqa: F401
+        # Registers the background job kind (long stop-list and contacts imports) with the jobs app.
+        from . import contact_jobs, stop_list_jobs  # noqa: F401

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.admin.models import ADDITION, LogEntry
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext_noop as _
 
+from .consent import withdraw_for_stop_list
 from .models import StopListEntry, StopListReason
 
 ON_STOP_LIST = _("Not called: the number is on the stop list.")
@@ -50,8 +51,18 @@ def _listed(numbers: list[str]) -> list[str]:
 
 
 def add(numbers: Iterable[str], *, reason: str = StopListReason.ASKED, note: str = "", user=None) -> int:
-    """Put `numbers` (already normalised) on the stop list; returns how many were new. Audited."""
+    """Put `numbers` (already normalised) on the stop list; returns how many were new. Audited.
+
+    The consents of their contacts are withdrawn (channel "stop list") in the same transaction.
+    """
     numbers = list(dict.fromkeys(numbers))
+    with transaction.atomic():
+        added = _add(numbers, reason=reason, note=note, user=user)
+        withdraw_for_stop_list(numbers, user=user)
+    return added
+
+
+def _add(numbers: list[str], *, reason: str, note: str, user) -> int:
     existing = set()
     for chunk in _chunks(numbers):
         existing |= set(StopListEntry.objects.filter(number__in=chunk).order_by().values_list("number", flat=True))

@@ -60,6 +60,7 @@ class UploadedList:
     """What an uploaded list holds: its phone column's values and what its rows say besides."""
 
     values: list = field(default_factory=list)  # as in the file (str) or NotCallable
+    rows: list[int] = field(default_factory=list)  # the file's row of each value (for a report per row)
     zones: dict[str, str] = field(default_factory=dict)  # value as in the file -> IANA zone of its row
     details: dict[str, dict] = field(default_factory=dict)  # value as in the file -> {"name": ..., header: cell}
     read: ColumnsRead = field(default_factory=ColumnsRead)
@@ -362,6 +363,7 @@ def _read_row(table: UploadedList, layout: _Layout, row_number: int, row) -> Non
             % {"row": row_number, "length": len(text), "limit": MAX_VALUE_CHARS}
         )
     table.values.append(value if isinstance(value, NotCallable) else text)
+    table.rows.append(row_number)
     table.read.first_row = table.read.first_row or row_number
     table.read.last_row = row_number
     max_rows = settings.EXOLVE_UPLOAD_MAX_ROWS
