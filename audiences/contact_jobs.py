@@ -45,14 +45,19 @@ def result_data(result: MergeResult) -> dict:
 
 def describe_import(result: dict) -> list[tuple[str, str]]:
     """The import's counts and its refused rows, in plain words."""
-    counts = [
-        ("success", "%(count)d contact added.", "%(count)d contacts added.", result["added"]),
-        ("success", "%(count)d contact updated.", "%(count)d contacts updated.", result["updated"]),
-        ("info", "%(count)d contact unchanged.", "%(count)d contacts unchanged.", result["unchanged"]),
-        ("info", "%(count)d contact put in the list.", "%(count)d contacts put in the list.", result["joined"]),
-        ("success", "%(count)d consent recorded.", "%(count)d consents recorded.", result["consents"]),
+    added, updated, unchanged = result["added"], result["updated"], result["unchanged"]
+    joined, consents = result["joined"], result["consents"]
+    lines = [
+        ("success" if added else "info", ngettext("%(count)d contact added.", "%(count)d contacts added.", added)),
+        ("info", ngettext("%(count)d contact updated.", "%(count)d contacts updated.", updated)),
+        ("info", ngettext("%(count)d contact unchanged.", "%(count)d contacts unchanged.", unchanged)),
+        ("info", ngettext("%(count)d contact put in the list.", "%(count)d contacts put in the list.", joined)),
     ]
-    lines = [(level, ngettext(one, many, n) % {"count": n}) for level, one, many, n in counts if n or level == "info"]
+    counts = [added, updated, unchanged, joined]
+    if consents:
+        lines.append(("success", ngettext("%(count)d consent recorded.", "%(count)d consents recorded.", consents)))
+        counts.append(consents)
+    lines = [(level, text % {"count": count}) for (level, text), count in zip(lines, counts, strict=True)]
     if stop_listed := result["consents_stop_listed"]:
         lines.append(
             (

@@ -10,6 +10,7 @@ stop list, and a number put on the stop list withdraws its contact's consents
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from exolve_portal.fields import staff_member
 
@@ -22,7 +23,7 @@ class Contact(models.Model):
     """A person to call: a number (unique), a name and what the imported file said of them."""
 
     number = models.CharField(_("number"), max_length=15, unique=True)
-    name = models.CharField(_("name"), max_length=200, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=200, blank=True)
     # Other columns of the imported file, bounded as a call's details (upload_columns).
     extra = models.JSONField(_("other fields"), default=dict, blank=True)
     zone = models.CharField(_("time zone"), max_length=64, blank=True)
@@ -32,7 +33,7 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     class Meta:
-        verbose_name = _("contact")
+        verbose_name = pgettext_lazy("person", "contact")
         verbose_name_plural = _("contacts")
         ordering = ["number"]
 
@@ -65,7 +66,7 @@ class Membership(models.Model):
         ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
     )
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="memberships"
+        Contact, verbose_name=pgettext_lazy("person", "contact"), on_delete=models.CASCADE, related_name="memberships"
     )
     added_by = staff_member(_("added by"))
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
@@ -98,7 +99,9 @@ class WithdrawalChannel(models.TextChoices):
 class Consent(models.Model):
     """A contact's consent to calls of one purpose: how, where from, when, who entered it; its withdrawal."""
 
-    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="consents")
+    contact = models.ForeignKey(
+        Contact, verbose_name=pgettext_lazy("person", "contact"), on_delete=models.CASCADE, related_name="consents"
+    )
     purpose = models.CharField(_("purpose"), max_length=16, choices=PURPOSE_CHOICES, default=Purpose.INFORMATION)
     kind = models.CharField(_("kind of consent"), max_length=16, choices=ConsentKind.choices)
     source = models.CharField(_("where it came from"), max_length=200, blank=True)

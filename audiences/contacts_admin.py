@@ -7,6 +7,8 @@ delete; imports and withdrawals log through audiences.consent.audit.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.options import ActionLocation
 from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
@@ -192,9 +194,13 @@ class MembershipAdmin(NumberSearchMixin, admin.ModelAdmin):
         obj.added_by = request.user
         super().save_model(request, obj, form, change)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:
-            func, name, _label = actions["delete_selected"]
-            actions["delete_selected"] = (func, name, gettext("Take the selected contacts out of their lists"))
+    actions = ["remove_from_lists"]
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)  # said as what it is: "take out of the list"
         return actions
+
+    @admin.action(permissions=["delete"], description=_("Take the selected contacts out of their lists"))
+    def remove_from_lists(self, request, queryset):
+        return delete_selected(self, request, queryset)

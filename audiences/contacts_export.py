@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from exolve_portal import spreadsheets
 from exolve_portal.spreadsheets import CHUNK_SIZE, export_filename
@@ -68,7 +68,7 @@ def export_response(file_format: str, contact_list):
     keys = _extra_keys(contact_list)
     headers = [
         gettext("number"),
-        gettext("name"),
+        pgettext("person", "name"),
         *keys,
         *[gettext("consent: %(purpose)s") % {"purpose": purpose.label} for purpose in SENDABLE_PURPOSES],
     ]

@@ -57,9 +57,12 @@ def test_roles_say_what_each_may_do():
         "calls.view_call",
         "calls.refresh_call",
     } <= operators
-    # Operators may put a number on the stop list; they create, change or delete nothing else.
+    # Operators may put a number on the stop list and add contacts, lists and consents (import);
+    # they create, change or delete nothing else.
     assert {"audiences.view_stoplistentry", "audiences.add_stoplistentry"} <= operators
-    others = operators - {"audiences.add_stoplistentry"}
+    adding = {f"audiences.add_{model}" for model in ("stoplistentry", "contact", "contactlist", "membership", "consent")}
+    assert adding <= operators
+    others = operators - adding
     assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in others)
     assert {"audiences.change_stoplistentry", "audiences.delete_stoplistentry"} <= managers
     assert "voicemessages.sync_voicemessages" not in operators
