@@ -60,7 +60,8 @@ def test_roles_say_what_each_may_do():
     # Operators may put a number on the stop list and add contacts, lists and consents (import);
     # they create, change or delete nothing else.
     assert {"audiences.view_stoplistentry", "audiences.add_stoplistentry"} <= operators
-    adding = {f"audiences.add_{model}" for model in ("stoplistentry", "contact", "contactlist", "membership", "consent")}
+    models = ("stoplistentry", "contact", "contactlist", "membership", "consent")
+    adding = {f"audiences.add_{model}" for model in models}
     assert adding <= operators
     others = operators - adding
     assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in others)
