@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import audiences_views, views
 
 app_name = "portal"
 
@@ -21,4 +21,13 @@ urlpatterns = [
     path("calls/export-excel.csv", views.calls_export, {"file_format": "csv-excel"}, name="calls_export_csv_excel"),
     path("calls/export.xlsx", views.calls_export, {"file_format": "xlsx"}, name="calls_export_xlsx"),
     path("exports/<int:pk>/download/", views.calls_export_download, name="calls_export_download"),
+]
+
+# Contact lists (pages/audiences_views.py).
+urlpatterns += [
+    path("lists/", audiences_views.contact_lists, name="contact_lists"),
+    path("lists/<int:pk>/", audiences_views.contact_list, name="contact_list"),
+    path("lists/import/", audiences_views.contacts_import, name="contacts_import"),
+    path("contacts/<int:pk>/", audiences_views.contact_detail, name="contact"),
+    path("consents/<int:pk>/withdraw/", audiences_views.consent_withdraw, name="consent_withdraw"),
 ]
