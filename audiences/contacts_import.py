@@ -29,7 +29,7 @@ from .contact_models import Consent, Contact, Membership
 from .phones import InvalidNumber, NotCallable, normalize, split_lines
 from .stop_list_files import STOP_LIST_IN_REQUEST
 from .upload_columns import MAX_DETAIL_COLUMNS, NAME_KEY
-from .uploads import read_list
+from .uploads import UploadError, read_list
 from .zones import get_zone, zone_of_number
 
 # As the stop list's import: more rows than this run in the background.
@@ -37,6 +37,9 @@ CONTACTS_IN_REQUEST = STOP_LIST_IN_REQUEST
 # The bounded reader's row limit applies to files; pasted text has this one.
 CONTACTS_MAX_PASTED = 100_000
 IMPORT_CHUNK = 2_000
+# Characters of names and other fields read from a file in all (200 a row for 100,000 rows):
+# a workbook's shared strings can repeat a long cell in every row.
+CONTACTS_DETAIL_CHARS = 20_000_000
 # Refused rows listed on the report (all are counted).
 REFUSED_KEPT = 1_000
 _CHUNK = 900  # numbers per query (SQLite's limit on query parameters)
@@ -92,8 +95,20 @@ class MergeResult:
 
 
 def rows_from_file(uploaded) -> list[ImportRow]:
-    """The rows of an uploaded CSV/XLSX through the bounded reader (raises UploadError)."""
-    table = read_list(uploaded)
+    """The rows of an uploaded CSV/XLSX through the bounded reader (raises UploadError).
+
+    Names and other fields are kept up to CONTACTS_DETAIL_CHARS in all; a file holding more
+    is refused whole, rather than imported with the names of its last rows missing.
+    """
+    table = read_list(uploaded, detail_limit=CONTACTS_DETAIL_CHARS)
+    if table.details_cut:
+        raise UploadError(
+            gettext(
+                "The file's other columns hold more text than an import keeps (%(limit)d characters). "
+                "Delete the columns you do not need, or import the file in parts."
+            )
+            % {"limit": CONTACTS_DETAIL_CHARS}
+        )
     rows = []
     for value, row in zip(table.values, table.rows, strict=True):
         if isinstance(value, NotCallable):

@@ -65,6 +65,8 @@ class UploadedList:
     details: dict[str, dict] = field(default_factory=dict)  # value as in the file -> {"name": ..., header: cell}
     read: ColumnsRead = field(default_factory=ColumnsRead)
     detail_chars: int = 0
+    detail_limit: int = MAX_DETAILS_TOTAL_CHARS
+    details_cut: bool = False  # some row's other cells were not kept (the limit was reached)
 
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -125,11 +127,12 @@ def read_numbers_and_zones(uploaded) -> tuple[list, dict[str, str]]:
     return table.values, table.zones
 
 
-def read_list(uploaded, data: bytes | None = None, column: str = "") -> UploadedList:
+def read_list(uploaded, data: bytes | None = None, column: str = "", detail_limit: int = 0) -> UploadedList:
     """The phone column, zones, the rows' other cells and which column and rows were read.
 
     `data`, when given, is the file's content already read (a file kept from an earlier preview);
-    `column`, the header of the phone column a person chose (NoPhoneColumn lists the headers).
+    `column`, the header of the phone column a person chose (NoPhoneColumn lists the headers);
+    `detail_limit`, the characters of other cells kept in all (MAX_DETAILS_TOTAL_CHARS by default).
     Raises UploadError.
     """
     max_bytes = settings.EXOLVE_UPLOAD_MAX_BYTES
@@ -159,7 +162,7 @@ def read_list(uploaded, data: bytes | None = None, column: str = "") -> Uploaded
         # Text under any of the three names is read as CSV (a CSV saved as .xlsx too).
         reading, rows = "csv", _csv_rows(data)
     try:
-        return _read_table(rows, column)
+        return _read_table(rows, column, detail_limit or MAX_DETAILS_TOTAL_CHARS)
     except UploadError:
         raise
     except csv.Error as exc:
@@ -270,7 +273,7 @@ class _Layout:
     details: DetailColumns | None = None
 
 
-def _read_table(rows, chosen: str = "") -> UploadedList:
+def _read_table(rows, chosen: str = "", detail_limit: int = MAX_DETAILS_TOTAL_CHARS) -> UploadedList:
     """Read the rows: the header is the first of the first HEADER_SEARCH_ROWS rows naming a phone column.
 
     Rows above it (a title) are skipped and counted; without such a header, the first
@@ -279,7 +282,7 @@ def _read_table(rows, chosen: str = "") -> UploadedList:
     MAX_ROWS_WITHOUT_NUMBER rows more), empty ones too; a phone cell longer than
     MAX_VALUE_CHARS is refused, naming its row, before it is parsed.
     """
-    table = UploadedList()
+    table = UploadedList(detail_limit=detail_limit)
     layout = None
     above: list[tuple[int, list, list[str]]] = []  # rows before the header is known
     for row_number, row in enumerate(rows, 1):
@@ -383,8 +386,10 @@ def _read_row(table: UploadedList, layout: _Layout, row_number: int, row) -> Non
         zone = _text(row[layout.zone_column]) if layout.zone_column < len(row) else ""
         if zone and len(zone) <= MAX_VALUE_CHARS and get_zone(zone) is not None:
             table.zones.setdefault(text, zone)
-    if layout.details is not None and table.detail_chars < MAX_DETAILS_TOTAL_CHARS and text not in table.details:
-        if details := layout.details.of_row(row, _text):
+    if layout.details is not None and text not in table.details:
+        if table.detail_chars >= table.detail_limit:
+            table.details_cut = True
+        elif details := layout.details.of_row(row, _text):
             table.details[text] = details
             table.detail_chars += sum(len(k) + len(v) for k, v in details.items())
 

@@ -18,6 +18,7 @@ from audiences import contacts_import, stop_list
 from audiences.consent import NO_CONSENT, WITHDRAWN, consent_verdicts, record_consent, withdraw_consent
 from audiences.contacts_import import ConsentGiven, merge, rows_from_file, rows_from_text
 from audiences.models import Consent, Contact, ContactList, Membership, StopListEntry
+from audiences.uploads import UploadError
 from exolve_portal.roles import MANAGERS, OPERATORS
 from jobs.models import Job
 from tests.factories import make_staff
@@ -248,3 +249,10 @@ def test_the_contacts_admin_finds_a_number_however_typed_and_filters_by_consent(
 
     assert "79991234562" in found and "79991234561" not in found
     assert "79991234561" in withdrawn and "79991234562" not in withdrawn
+
+
+def test_a_file_whose_other_columns_pass_the_limit_is_refused_whole_not_cut(monkeypatch):
+    monkeypatch.setattr(contacts_import, "CONTACTS_DETAIL_CHARS", 10)
+
+    with pytest.raises(UploadError, match="other columns hold more text"):
+        rows_from_file(csv_upload(CLUB))
