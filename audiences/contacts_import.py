@@ -18,7 +18,7 @@ import datetime
 import re
 from dataclasses import asdict, dataclass, field
 
-from django.contrib.admin.models import ADDITION, CHANGE
+from django.contrib.admin.models import CHANGE
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -214,12 +214,21 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
     result.added += len(new)
     result.updated += len(changed)
     result.unchanged += len(existing) - len(changed)
-    audit(user, new, ADDITION, [{"added": {}}])
-    audit(user, changed, CHANGE, [{"changed": {"fields": ["name", "extra", "zone"]}}])
     contacts = [*existing.values(), *new]
+    joined, consents = result.joined, result.consents
     _join(contact_list, contacts, result, by)
     if consent is not None:
         _record_consents(contacts, consent, result, user)
+    # One audit entry on the list per chunk, with its counts (each contact and consent also
+    # names who created or changed it): an entry per row would double an import's writes.
+    counts = {
+        "added": len(new),
+        "updated": len(changed),
+        "joined": result.joined - joined,
+        "consents": result.consents - consents,
+    }
+    if any(counts.values()):
+        audit(user, [contact_list], CHANGE, [{"changed": {"fields": ["contacts"], "import": counts}}])
 
 
 def _join(contact_list, contacts, result: MergeResult, by) -> None:
@@ -260,4 +269,3 @@ def _record_consents(contacts, consent: ConsentGiven, result: MergeResult, user)
     result.consents_stop_listed += sum(1 for c in contacts if c.number in listed)
     Consent.objects.bulk_create(new, batch_size=500)
     result.consents += len(new)
-    audit(user, new, ADDITION, [{"added": {}}])

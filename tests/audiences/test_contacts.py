@@ -8,7 +8,7 @@ import datetime
 import io
 
 import pytest
-from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -89,7 +89,9 @@ def test_an_import_records_the_consent_of_every_row_but_not_for_a_stop_listed_nu
         user,
     )
     assert (result.consents, result.consents_stop_listed, again.consents) == (1, 1, 0)
-    assert LogEntry.objects.filter(object_id=str(consent.pk), action_flag=ADDITION).exists()
+    entry = LogEntry.objects.get(object_id=str(club.pk), action_flag=CHANGE)  # the import, on its list
+    assert (entry.user, entry.get_change_message()) == (user, "Changed contacts.")
+    assert '"added": 2' in entry.change_message and '"consents": 1' in entry.change_message
 
 
 def test_withdrawing_puts_the_number_on_the_stop_list_and_withdraws_the_other_purposes():
