@@ -70,7 +70,8 @@ class ContactAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmin):
     }
     form = ContactForm
     list_display = ("number", "name", "zone", "updated_at")
-    list_filter = (("memberships__contact_list", admin.RelatedOnlyFieldListFilter), ConsentFilter)
+    # Every list (a few dozen), not only those used: that would read the whole membership table.
+    list_filter = ("memberships__contact_list", ConsentFilter)
     search_fields = ("number", "name")
     number_fields = ("number",)
     inlines = [ConsentInline]

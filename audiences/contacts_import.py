@@ -210,7 +210,9 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
         for number, item in numbers.items()
         if number not in existing
     ]
-    Contact.objects.bulk_create(new, batch_size=500)
+    # A number another import created meanwhile is not an error; the pks are read back.
+    Contact.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    _read_pks(new)
     result.added += len(new)
     result.updated += len(changed)
     result.unchanged += len(existing) - len(changed)
@@ -229,6 +231,15 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
     }
     if any(counts.values()):
         audit(user, [contact_list], CHANGE, [{"changed": {"fields": ["contacts"], "import": counts}}])
+
+
+def _read_pks(contacts: list[Contact]) -> None:
+    numbers = [c.number for c in contacts]
+    pks = {}
+    for start in range(0, len(numbers), _CHUNK):
+        pks.update(Contact.objects.filter(number__in=numbers[start : start + _CHUNK]).values_list("number", "pk"))
+    for contact in contacts:
+        contact.pk = pks[contact.number]
 
 
 def _join(contact_list, contacts, result: MergeResult, by) -> None:
