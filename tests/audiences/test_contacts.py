@@ -258,3 +258,25 @@ def test_a_file_whose_other_columns_pass_the_limit_is_refused_whole_not_cut(monk
 
     with pytest.raises(UploadError, match="other columns hold more text"):
         rows_from_file(csv_upload(CLUB))
+
+
+@pytest.mark.parametrize("path", ["command", "admin import", "call page"])
+def test_every_way_onto_the_stop_list_withdraws_the_consent(path, client, english):
+    from django.core.management import call_command
+
+    from tests.factories_calls import make_call
+
+    contact = Contact.objects.create(number="79991234561")
+    consent = record_consent(contact, purpose="reminder", kind="written", given_at=datetime.date(2026, 11, 1))
+    client.force_login(make_staff("op", OPERATORS))
+    if path == "command":
+        call_command("stop_list", "add", "8 999 123-45-61")
+    elif path == "admin import":
+        client.post(reverse("admin:audiences_stoplistentry_import"), {"numbers": "+7 999 123 45 61", "reason": "asked"})
+    else:
+        call = make_call(None, destination="79991234561")
+        client.post(reverse("admin:calls_call_stop_list", args=[call.pk]), {"post": "yes", "reason": "asked"})
+
+    consent.refresh_from_db()
+    assert StopListEntry.objects.filter(number="79991234561").exists()
+    assert consent.withdrawal_channel == "stop_list"
