@@ -92,3 +92,19 @@ def test_a_manager_records_a_consent_and_a_second_one_in_force_is_refused(client
 
     assert Consent.objects.get().entered_by.username == "boss"
     assert "already has a consent in force" in again.content.decode()
+
+
+def test_the_import_page_speaks_russian_and_refuses_an_overlong_pasted_line(client, settings):
+    settings.LANGUAGE_CODE = "ru"
+    client.force_login(make_staff("op", OPERATORS))
+    contact_list = ContactList.objects.create(name="Клуб")
+    url = reverse("portal:contacts_import")
+
+    report = client.post(
+        url, {"contact_list": contact_list.pk, "text": "8 999 123-45-61 Анна\nпривет"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    refused = client.post(url, {"contact_list": contact_list.pk, "text": "7" * 300}, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert "Добавлен 1 контакт." in report.content.decode() and "Строка 2: привет" in report.content.decode()
+    assert refused.status_code == 200 and not Contact.objects.exclude(number="79991234561").exists()
+    assert "Строка 1 длиной 300 символов" in refused.content.decode()
