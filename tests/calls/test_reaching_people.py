@@ -176,13 +176,3 @@ def test_old_calls_do_not_count(voice_message, dummy_tasks, sandbox, settings):
     today = send(voice_message, [ANSWERS], "today")
     send_queued_calls(today.pk)
     assert rung(sandbox) == {ANSWERS: 2}
-
-
-# --- purpose ------------------------------------------------------------------------------------------
-
-
-def test_advertising_needs_the_recipients_consent(voice_message, dummy_tasks):
-    with pytest.raises(SendRefused, match="consent"):
-        send(voice_message, [ANSWERS], "ad", purpose=Purpose.ADVERTISING)
-    broadcast = send(voice_message, [ANSWERS], "ad-ok", purpose=Purpose.ADVERTISING, consent_confirmed=True)
-    assert broadcast.purpose == Purpose.ADVERTISING and broadcast.consent_confirmed

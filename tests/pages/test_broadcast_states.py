@@ -246,7 +246,7 @@ def test_a_name_typed_on_the_send_form_is_kept_and_shown_everywhere(manager, voi
 
 def test_the_command_names_a_broadcast(voice_message, dummy_tasks):
     call_command(
-        "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", "79991234561",
+        "send_voicemessage", "--basis", "contract", "--message", str(voice_message.pk), "--source", SOURCE, "--to", "79991234561",
         "--name", "Night shift", stdout=StringIO(), stderr=StringIO(),
     )  # fmt: skip
     assert Broadcast.objects.get().name == "Night shift"
