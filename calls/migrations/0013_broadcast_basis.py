@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0012_purposes_by_law'),
+        ("calls", "0012_purposes_by_law"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='broadcast',
-            name='basis',
-            field=models.CharField(blank=True, choices=[('consent', "the recipients' consent"), ('contract', 'an existing contract or service'), ('debt', 'a debt owed')], default='', max_length=16, verbose_name='basis'),
+            model_name="broadcast",
+            name="basis",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("consent", "the recipients' consent"),
+                    ("contract", "an existing contract or service"),
+                    ("debt", "a debt owed"),
+                ],
+                default="",
+                max_length=16,
+                verbose_name="basis",
+            ),
         ),
     ]

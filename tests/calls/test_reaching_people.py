@@ -13,8 +13,8 @@ from django.utils import timezone
 from audiences import stop_list
 from audiences.models import StopListEntry
 from calls import steering
-from calls.models import Call, CallState, Purpose
-from calls.recording import SendPlan, SendRefused, create_broadcast, resend_calls
+from calls.models import Call, CallState
+from calls.recording import SendPlan, create_broadcast, resend_calls
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
 from tests.factories_calls import ANSWERS, BUSY, MAKE, NO_ANSWER, SOURCE, finish_calls, rung
