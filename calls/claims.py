@@ -92,10 +92,7 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         Broadcast.objects.filter(pk=broadcast_id).update(state=BroadcastState.SENDING, state_changed_at=now)
     elif state not in CLAIMABLE_BROADCAST_STATES:
         return Claim([], halted=state)
-    if steering["purpose"] not in SENDABLE_PURPOSES:  # an advertising broadcast recorded before: never rings
-        Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(
-            state=CallState.SKIPPED, error=gettext(NOT_SENDABLE_PURPOSE)
-        )
+    if _skipped_as_not_sendable(broadcast_id, steering["purpose"]):
         return Claim([])
     pace = steering["pace_per_minute"]
     if pace:
@@ -133,6 +130,16 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     return queryset.values(
         "state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone", "purpose"
     ).first()
+
+
+def _skipped_as_not_sendable(broadcast_id: int, purpose: str) -> bool:
+    """An advertising broadcast recorded before never rings: its queued calls are skipped, with the reason."""
+    if purpose in SENDABLE_PURPOSES:
+        return False
+    Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(
+        state=CallState.SKIPPED, error=gettext(NOT_SENDABLE_PURPOSE)
+    )
+    return True
 
 
 def _next_claimable_broadcast(now) -> int | None:
