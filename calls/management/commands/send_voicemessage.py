@@ -79,7 +79,7 @@ PLAN_OPTIONS = {
     "retry_after_minutes": ("--retry-after", "retry_after"),
     "retry_failed": ("--retry-failed", "retry_failed"),
     "purpose": ("--purpose", "purpose"),
-    "consent_confirmed": ("--consent", "consent"),
+    "basis": ("--basis", "basis"),
 }
 
 
@@ -99,18 +99,13 @@ def command_plan(options: dict) -> SendPlan:
 
 
 def _option_errors(form) -> list[str]:
-    """Each refusal as "--option: what is wrong", in the command's words where the page's name a tick box."""
+    """Each refusal as "--option: what is wrong"."""
     lines = []
     for field, errors in form.errors.as_data().items():
         flag = PLAN_OPTIONS[field][0]
         for error in errors:
-            if error.code == "consent":
-                lines.append(
-                    _(
-                        "Advertising calls need the recipients' prior consent: "
-                        "add --consent once they gave it, or change --purpose."
-                    )
-                )
+            if error.code == "required" and field == "basis":
+                lines.append(f"{flag}: {' '.join(error.messages)} " + _("Give --basis consent, contract or debt."))
             else:
                 lines.append(f"{flag}: {' '.join(error.messages)}")
     return lines
@@ -135,7 +130,16 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         ("--pace", "N", int, _("At most N calls per minute (1-%(max)d).") % {"max": MAX_PACE_PER_MINUTE}),
         ("--retries", "N", int, retries),
         ("--retry-after", "MIN", int, retry_after),
-        ("--purpose", "PURPOSE", str, _("information (default), reminder or advertising (needs --consent).")),
+        ("--purpose", "PURPOSE", str, _("information (default), reminder or debt_reminder.")),
+        (
+            "--basis",
+            "BASIS",
+            str,
+            _(
+                "Required: why these people may be called: consent (they agreed), contract (an existing "
+                "contract or service) or debt (debt reminders only)."
+            ),
+        ),
     ]
 
 
@@ -160,11 +164,6 @@ class Command(BaseCommand):
         for flag, metavar, kind, help_text in _plan_options():
             parser.add_argument(flag, metavar=metavar, type=kind, help=help_text)
         parser.add_argument("--retry-failed", action="store_true", help=_("Call again failed calls too."))
-        parser.add_argument(
-            "--consent",
-            action="store_true",
-            help=_("The recipients gave their prior consent (required for advertising)."),
-        )
         parser.add_argument(
             "--idempotency-key",
             metavar="KEY",
