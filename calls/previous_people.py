@@ -23,8 +23,8 @@ Never chosen: people still being called (a pending attempt), people never called
 (every attempt canceled or skipped) and people whose last attempt is unknown (it may
 have rung: calling them again could ring them twice).
 
-A fixed number of queries whatever the size: one for the broadcasts of the family
-(X and its resends), one for the people (streamed) or for the counts.
+One query whatever the size: for the people (streamed), or for the counts; the
+broadcasts of the family (X and its resends) are a recursive subquery of it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from django.db import connection, models
 from django.db.models import Count, Max, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -93,28 +94,29 @@ def describe(broadcast: Broadcast, outcomes) -> str:
     return gettext("From broadcast #%(pk)s: %(outcomes)s") % {"pk": broadcast.pk, "outcomes": labels}
 
 
-def family(broadcast: Broadcast) -> list[int]:
-    """`broadcast` and every broadcast that sends its calls again, to any depth (one recursive query)."""
+def family(broadcast: Broadcast) -> RawSQL:
+    """The ids of `broadcast` and of every broadcast that sends its calls again, to any depth.
+
+    A recursive subquery (PostgreSQL and SQLite alike), so reading the people stays one query.
+    """
     quote = connection.ops.quote_name
     table = quote(Call._meta.db_table)
     of_broadcast = quote(Call._meta.get_field("broadcast").column)
     resend_of = quote(Call._meta.get_field("resend_of").column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH RECURSIVE family(id) AS (
-                SELECT %s
-                UNION
-                SELECT resend.{of_broadcast} FROM {table} resend
-                JOIN {table} original ON resend.{resend_of} = original.id
-                JOIN family ON original.{of_broadcast} = family.id
-                WHERE resend.{of_broadcast} IS NOT NULL
-            )
-            SELECT id FROM family
-            """,
-            [broadcast.pk],
+    return RawSQL(
+        f"""
+        WITH RECURSIVE family(id) AS (
+            SELECT %s
+            UNION
+            SELECT resend.{of_broadcast} FROM {table} resend
+            JOIN {table} original ON resend.{resend_of} = original.id
+            JOIN family ON original.{of_broadcast} = family.id
+            WHERE resend.{of_broadcast} IS NOT NULL
         )
-        return [row[0] for row in cursor.fetchall()]
+        SELECT id FROM family
+        """,
+        [broadcast.pk],
+    )
 
 
 def last_attempts(broadcast: Broadcast):
@@ -125,7 +127,7 @@ def last_attempts(broadcast: Broadcast):
 
 
 def counts(broadcast: Broadcast) -> dict[str, int]:
-    """How many people of `broadcast` each outcome chooses (two queries)."""
+    """How many people of `broadcast` each outcome chooses (one query)."""
     aggregates = {outcome: Count("pk", filter=_condition(outcome)) for outcome in PreviousOutcome.values}
     return last_attempts(broadcast).order_by().aggregate(**aggregates)
 
