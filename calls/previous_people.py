@@ -106,7 +106,7 @@ def family(broadcast: Broadcast) -> RawSQL:
     return RawSQL(
         f"""
         WITH RECURSIVE family(id) AS (
-            SELECT %s
+            SELECT id FROM {quote(Broadcast._meta.db_table)} WHERE id = %s
             UNION
             SELECT resend.{of_broadcast} FROM {table} resend
             JOIN {table} original ON resend.{resend_of} = original.id
