@@ -23,8 +23,8 @@ Never chosen: people still being called (a pending attempt), people never called
 (every attempt canceled or skipped) and people whose last attempt is unknown (it may
 have rung: calling them again could ring them twice).
 
-One query whatever the size: for the people (streamed), or for the counts; the
-broadcasts of the family (X and its resends) are a recursive subquery of it.
+Two queries whatever the size: the broadcasts of the family (X and its resends, one
+recursive query), then the people (streamed) or their counts.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from django.db import connection, models
 from django.db.models import Count, Max, Q
-from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -94,29 +93,36 @@ def describe(broadcast: Broadcast, outcomes) -> str:
     return gettext("From broadcast #%(pk)s: %(outcomes)s") % {"pk": broadcast.pk, "outcomes": labels}
 
 
-def family(broadcast: Broadcast) -> RawSQL:
-    """The ids of `broadcast` and of every broadcast that sends its calls again, to any depth.
+def family(broadcast: Broadcast) -> list[int]:
+    """The ids of `broadcast` and of every broadcast that sends its calls again, to any depth (one query).
 
-    A recursive subquery (PostgreSQL and SQLite alike), so reading the people stays one query.
+    A call sent again is marked `resent_at` (calls/recording.py), so only those are
+    followed, each by its `resend_of` index (a correlated LIMIT 1). Run on its own, so
+    the people's query gets the ids as values the planner can estimate (as a subquery, a
+    recursive CTE is guessed at thousands of rows and the calls table scanned whole).
     """
     quote = connection.ops.quote_name
     table = quote(Call._meta.db_table)
     of_broadcast = quote(Call._meta.get_field("broadcast").column)
     resend_of = quote(Call._meta.get_field("resend_of").column)
-    return RawSQL(
-        f"""
-        WITH RECURSIVE family(id) AS (
-            SELECT id FROM {quote(Broadcast._meta.db_table)} WHERE id = %s
-            UNION
-            SELECT resend.{of_broadcast} FROM {table} resend
-            JOIN {table} original ON resend.{resend_of} = original.id
-            JOIN family ON original.{of_broadcast} = family.id
-            WHERE resend.{of_broadcast} IS NOT NULL
+    resent_at = quote(Call._meta.get_field("resent_at").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE family(id) AS (
+                SELECT id FROM {quote(Broadcast._meta.db_table)} WHERE id = %s
+                UNION
+                SELECT (
+                    SELECT resend.{of_broadcast} FROM {table} resend WHERE resend.{resend_of} = original.id LIMIT 1
+                )
+                FROM {table} original JOIN family ON original.{of_broadcast} = family.id
+                WHERE original.{resent_at} IS NOT NULL
+            )
+            SELECT id FROM family
+            """,
+            [broadcast.pk],
         )
-        SELECT id FROM family
-        """,
-        [broadcast.pk],
-    )
+        return [row[0] for row in cursor.fetchall() if row[0] is not None]
 
 
 def last_attempts(broadcast: Broadcast):
@@ -127,7 +133,7 @@ def last_attempts(broadcast: Broadcast):
 
 
 def counts(broadcast: Broadcast) -> dict[str, int]:
-    """How many people of `broadcast` each outcome chooses (one query)."""
+    """How many people of `broadcast` each outcome chooses (two queries)."""
     aggregates = {outcome: Count("pk", filter=_condition(outcome)) for outcome in PreviousOutcome.values}
     return last_attempts(broadcast).order_by().aggregate(**aggregates)
 

@@ -4,11 +4,12 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from calls import previous_people
 from calls.models import Broadcast, Call, CallState
 from calls.previous_people import PreviousOutcome
-from calls.recording import new_token
+from calls.recording import new_token, resend_calls
 from calls.sending import send_queued_calls
 from tests.factories_calls import SOURCE, make_call, rung
 
@@ -33,6 +34,10 @@ def build_history(voice_message) -> tuple[Broadcast, dict[str, set[str]]]:
     def retry(first, state=FINISHED, status="", attempt=2):
         return call(first.broadcast, first.destination, state, status, first_attempt=first, attempt=attempt)
 
+    def resend(original, broadcast, status):  # as recording.resend_calls does: the original marked resent
+        Call.objects.filter(pk=original.pk).update(resent_at=timezone.now())
+        return call(broadcast, original.destination, status=status, resend_of=original)
+
     a = call(x, "79990000001", status="no_answer")
     retry(a, status="busy")  # busy at the second attempt
     b = call(x, "79990000002", status="no_answer")
@@ -42,10 +47,10 @@ def build_history(voice_message) -> tuple[Broadcast, dict[str, set[str]]]:
     call(x, "79990000004", status="failed")
     call(x, "79990000005", state=CallState.REJECTED)  # Exolve refused it: failed, as everywhere
     f = call(x, "79990000006", status="no_answer")
-    call(y, f.destination, status="completed", resend_of=f)  # sent again, and answered
+    resend(f, y, "completed")  # sent again, and answered
     g = call(x, "79990000007", status="busy")
-    g_again = call(y, g.destination, status="no_answer", resend_of=g)
-    g_third = call(z, g.destination, status="no_answer", resend_of=g_again)  # a resend of the resend
+    g_again = resend(g, y, "no_answer")
+    g_third = resend(g_again, z, "no_answer")  # a resend of the resend
     retry(g_third, status="busy")
     h = call(x, "79990000008", status="no_answer")
     retry(h, state=CallState.CANCELED)  # the retry never rang (stopped): judged by the attempt that did
@@ -77,7 +82,7 @@ def test_each_outcome_chooses_exactly_its_people_by_their_last_attempt(voice_mes
 
 def test_people_carry_their_details_and_zone_in_a_fixed_number_of_queries(voice_message, django_assert_num_queries):
     x, _expected = build_history(voice_message)
-    with django_assert_num_queries(1):  # the broadcast's family is a subquery; the people however many
+    with django_assert_num_queries(2):  # the broadcast's family (its resends), then the people however many
         kate = [p for p in previous_people.people(x, ["no_answer"]) if p.number == "79990000011"]
     assert kate[0].details == {"name": "Kate", "flat": "12"} and kate[0].time_zone == "Asia/Vladivostok"
 
@@ -145,3 +150,16 @@ def test_the_command_says_when_nobody_matches(voice_message, sandbox):
             "--outcome",
             "no_answer",
         )
+
+
+def test_people_sent_again_by_the_resend_action_count_by_the_resend(voice_message, sandbox):
+    x = _broadcast(voice_message)
+    first = [
+        make_call(voice_message, n, broadcast=x, state=FINISHED, status="no_answer")
+        for n in ("79990000001", "79990000002")
+    ]
+    done = resend_calls(first, None)  # the broadcast page's "Send again…", as the portal
+    done.broadcasts[0].calls.filter(destination="79990000001").update(state=FINISHED, status="completed")
+
+    assert [p.number for p in previous_people.people(x, ["answered"])] == ["79990000001"]
+    assert [p.number for p in previous_people.people(x, ["no_answer"])] == []  # the other is being called again
