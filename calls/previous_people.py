@@ -139,8 +139,10 @@ def counts(broadcast: Broadcast) -> dict[str, int]:
 
 
 def counted_choices(broadcast: Broadcast) -> list[tuple[str, str, int]]:
-    """(outcome, label, people) for the broadcast page's "New broadcast to these people" form."""
+    """(outcome, label, people) for the broadcast page's "New broadcast to these people" form; [] when nobody."""
     found = counts(broadcast)
+    if not any(found.values()):
+        return []
     return [(outcome, str(label), found[outcome]) for outcome, label in PreviousOutcome.choices]
 
 
