@@ -23,6 +23,9 @@ Never chosen: people still being called (a pending attempt), people never called
 (every attempt canceled or skipped) and people whose last attempt is unknown (it may
 have rung: calling them again could ring them twice).
 
+A broadcast made from X's people (calls/from_broadcast.py) is not an attempt of X's:
+it is a broadcast of its own (perhaps another message), followed up from its own page.
+
 Two queries whatever the size: the broadcasts of the family (X and its resends, one
 recursive query), then the people (streamed) or their counts.
 """
