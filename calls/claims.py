@@ -8,7 +8,8 @@
   later claim, and the broadcast's pace holds across workers (counted from when the
   lock is held);
 - calls outside calling hours wait for the next opening; calls whose voice message is
-  gone are rejected; numbers on the stop list or over their limits are skipped;
+  gone are rejected; numbers on the stop list or over their limits are skipped; the calls
+  of a broadcast whose purpose may no longer be sent (advertising recorded before) are skipped;
 - with per-number limits set, a claim holds its numbers before it counts their calls
   (`limits.hold_numbers`), so two workers sending two broadcasts of the same numbers
   never both take one number.
@@ -30,12 +31,16 @@ from audiences import stop_list
 
 from . import limits
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone, parse_window
-from .models import Broadcast, Call, CallState
+from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState
 
 # Plain-language reasons stored on calls (translated when written).
 
 VOICE_MESSAGE_DELETED = _("The voice message was deleted before this call was sent; nothing was sent.")
 VOICE_MESSAGE_MISSING = _("The voice message no longer exists at Exolve (it was deleted there); nothing was sent.")
+NOT_SENDABLE_PURPOSE = _(
+    "Not called: advertising by automatic calls is forbidden by law whatever the consent "
+    "(Federal law 38-FZ “On advertising”, article 18 part 2)."
+)
 
 # A claim whose calls' numbers another claim held looks again this much later.
 HELD_BACK_RETRY = timedelta(seconds=0.05)
@@ -87,6 +92,8 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         Broadcast.objects.filter(pk=broadcast_id).update(state=BroadcastState.SENDING, state_changed_at=now)
     elif state not in CLAIMABLE_BROADCAST_STATES:
         return Claim([], halted=state)
+    if _skipped_as_not_sendable(broadcast_id, steering["purpose"]):
+        return Claim([])
     pace = steering["pace_per_minute"]
     if pace:
         next_at = steering["pace_next_at"]
@@ -120,7 +127,19 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     queryset = Broadcast.objects.filter(pk=broadcast_id)
     if connection.features.has_select_for_update:
         queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
-    return queryset.values("state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone").first()
+    return queryset.values(
+        "state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone", "purpose"
+    ).first()
+
+
+def _skipped_as_not_sendable(broadcast_id: int, purpose: str) -> bool:
+    """An advertising broadcast recorded before never rings: its queued calls are skipped, with the reason."""
+    if purpose in SENDABLE_PURPOSES:
+        return False
+    Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(
+        state=CallState.SKIPPED, error=gettext(NOT_SENDABLE_PURPOSE)
+    )
+    return True
 
 
 def _next_claimable_broadcast(now) -> int | None:

@@ -33,7 +33,7 @@ from voicemessages.models import VoiceMessage
 
 from . import kept_uploads
 from .limits import over_limits
-from .models import Broadcast, KeptUpload, Purpose, SendDraft
+from .models import Broadcast, KeptUpload, Purpose, SendDraft, basis_label
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
 from .planning import delayed_start, zone_starts
 from .recording import SendRefused, create_broadcast, new_token
@@ -169,6 +169,10 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     @property
     def purpose_label(self) -> str:
         return Purpose(self.plan.purpose).label if self.plan else ""
+
+    @property
+    def basis_label(self) -> str:
+        return basis_label(self.plan.basis) if self.plan else ""
 
     @property
     def over_limit_shown(self) -> list:

@@ -23,13 +23,14 @@ from django.utils.translation import gettext_lazy as _
 from exolve_portal.zone_names import zone_label
 
 from .lifecycle import BroadcastState, Window, any_time_word, default_window, typed_window
-from .models import Purpose
+from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .plan_rules import (
     MAX_PACE_PER_MINUTE,
     MAX_RETRIES,
     MAX_RETRY_AFTER_MINUTES,
     MIN_RETRY_AFTER_MINUTES,
     PlanRefused,
+    check_basis,
     check_calling_hours,
     check_pace,
     check_purpose,
@@ -60,7 +61,7 @@ BROADCAST_ZONES = [
 
 @dataclass(frozen=True)
 class SendPlan:
-    """How a broadcast rings: start (None: now), calling hours, zone, pace, retries, purpose."""
+    """How a broadcast rings: start (None: now), calling hours, zone, pace, retries, purpose and basis."""
 
     start_at: datetime | None = None
     calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
@@ -70,7 +71,7 @@ class SendPlan:
     retry_after_minutes: int | None = None  # None: EXOLVE_RETRY_AFTER_MINUTES
     retry_failed: bool = False
     purpose: str = Purpose.INFORMATION
-    consent_confirmed: bool = False
+    basis: str = ""  # why these people may be called (Basis); the form and the command require one
 
     @property
     def window(self) -> Window:
@@ -121,7 +122,7 @@ class SendPlan:
             retry_after_minutes=broadcast.retry_after_minutes,
             retry_failed=broadcast.retry_failed,
             purpose=broadcast.purpose,
-            consent_confirmed=broadcast.consent_confirmed,
+            basis=broadcast.basis,
         )
 
     def broadcast_fields(self, now: datetime) -> dict:
@@ -135,7 +136,7 @@ class SendPlan:
             "time_zone": self.time_zone,
             "pace_per_minute": self.pace_per_minute or None,
             "purpose": self.purpose,
-            "consent_confirmed": self.consent_confirmed,
+            "basis": self.basis,
             "retries": self.retries,
             "retry_after_minutes": self.retry_after_minutes,
             "retry_failed": self.retry_failed,
@@ -162,6 +163,14 @@ class _CheckedChoiceField(forms.ChoiceField):
 
     def valid_value(self, value):
         return True
+
+
+# Each basis with a plain word on what it means (the broadcast shows the short label).
+BASIS_CHOICES = [
+    (Basis.CONSENT.value, _("The recipients' consent: they agreed to receive such calls, and you can show it.")),
+    (Basis.CONTRACT.value, _("An existing contract or service: the calls are about what they have with you.")),
+    (Basis.DEBT.value, _("A debt owed: debt reminders only (Federal law 230-FZ).")),
+]
 
 
 class PlanForm(forms.Form):
@@ -203,11 +212,17 @@ class PlanForm(forms.Form):
         help_text=_("A new attempt also waits for the calling hours."),
     )
     retry_failed = forms.BooleanField(label=_("Call again failed calls too"), required=False)
-    purpose = _CheckedChoiceField(label=_("Purpose"), required=False, choices=Purpose.choices)
-    consent_confirmed = forms.BooleanField(
-        label=_("The recipients gave their prior consent"),
+    # Only what may be sent is offered; anything else posted is refused by plan_rules.check_purpose.
+    purpose = _CheckedChoiceField(
+        label=_("Purpose"), required=False, choices=[(purpose.value, purpose.label) for purpose in SENDABLE_PURPOSES]
+    )
+    # Required, with no choice made for the sender (plan_rules.check_basis says so in plain words).
+    basis = _CheckedChoiceField(
+        label=_("Why these people may be called"),
         required=False,
-        help_text=_("Required for advertising calls (Russian advertising law)."),
+        choices=BASIS_CHOICES,
+        widget=forms.RadioSelect,
+        help_text=_("Recorded with the broadcast, shown on its page, in the audit trail and in the exports."),
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -271,11 +286,14 @@ class PlanForm(forms.Form):
     def clean_retry_after_minutes(self):
         return self._checked(check_retry_after, self.cleaned_data.get("retry_after_minutes"))
 
+    def clean_purpose(self):
+        return self._checked(check_purpose, self.cleaned_data.get("purpose") or None) or Purpose.INFORMATION
+
     def clean(self):
         cleaned = super().clean()
-        if "purpose" in cleaned:
+        if "purpose" in cleaned and "basis" not in self.errors:
             try:
-                check_purpose(cleaned["purpose"] or None, bool(cleaned.get("consent_confirmed")))
+                check_basis(cleaned.get("basis") or "", cleaned["purpose"], required=True)
             except PlanRefused as exc:
                 self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         return cleaned

@@ -13,7 +13,11 @@ functions, so no path can be typed around another.
   now) and at most MAX_START_AHEAD away.
 - A pace is 1 to MAX_PACE_PER_MINUTE calls a minute; retries 0 to MAX_RETRIES, at least
   MIN_RETRY_AFTER_MINUTES and at most MAX_RETRY_AFTER_MINUTES apart.
-- Advertising calls need the recipients' prior consent (Russian advertising law, article 18).
+- Only the purposes of SENDABLE_PURPOSES are sent: advertising by automatic calls is
+  forbidden whatever the consent (38-FZ "On advertising", article 18 part 2). A debt reminder
+  goes with the basis "a debt owed", and that basis only with a debt reminder. The form and
+  the command require a basis; the recording takes "" (not recorded) only from resends of
+  broadcasts recorded before the basis was (docs/compliance.md).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from .lifecycle import Window, WindowError, default_window, get_zone, typed_window
-from .models import Purpose
+from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
 
 if TYPE_CHECKING:
@@ -126,21 +130,54 @@ def check_time_zone(name: str | None) -> None:
         raise PlanRefused(gettext("Unknown time zone: %(zone)s.") % {"zone": name}, "time_zone")
 
 
-def check_purpose(purpose: str | None, consent_confirmed: bool) -> None:
-    """A known purpose (None: information); advertising only with the recipients' prior consent."""
-    if purpose is not None and purpose not in Purpose.values:
-        message = gettext("The purpose is one of: %(choices)s.")
-        raise PlanRefused(message % {"choices": ", ".join(Purpose.values)}, "purpose", "invalid_choice")
-    if purpose == Purpose.ADVERTISING and not consent_confirmed:
+def advertising_refusal() -> str:
+    """Why advertising is never sent, the law named, and what to do instead (shown wherever it is refused)."""
+    return gettext(
+        "Advertising cannot be sent by automatic calls: Russian law forbids it whatever the consent "
+        "(Federal law 38-FZ “On advertising”, article 18 part 2; a fine of 300,000 to 1,000,000 roubles "
+        "per case, Code of Administrative Offences article 14.3 part 4.1). To offer something to "
+        "customers, call them yourself, person to person. This portal sends information, reminders "
+        "and debt reminders: choose one of those purposes."
+    )
+
+
+def check_purpose(purpose: str | None) -> None:
+    """A purpose that may be sent (None: information); advertising never (38-FZ art. 18 part 2)."""
+    if purpose is None or purpose in SENDABLE_PURPOSES:
+        return
+    if purpose == Purpose.ADVERTISING:
+        raise PlanRefused(advertising_refusal(), "purpose", "advertising")
+    message = gettext("The purpose is one of: %(choices)s.")
+    raise PlanRefused(message % {"choices": ", ".join(SENDABLE_PURPOSES)}, "purpose", "invalid_choice")
+
+
+def check_basis(basis: str | None, purpose: str | None, *, required: bool) -> None:
+    """Why these people may be called: one of Basis ("" only when not `required`), paired with the purpose."""
+    if not basis:
+        if required:
+            message = gettext(
+                "Choose why these people may be called: their consent, an existing contract or service, or a debt."
+            )
+            raise PlanRefused(message, "basis", "required")
+    elif basis not in Basis.values:
+        message = gettext("The basis is one of: %(choices)s.")
+        raise PlanRefused(message % {"choices": ", ".join(Basis.values)}, "basis", "invalid_choice")
+    if purpose == Purpose.DEBT_REMINDER and basis != Basis.DEBT:
+        message = gettext("A debt reminder is sent because of a debt: choose the basis “%(debt)s”.")
+        raise PlanRefused(message % {"debt": Basis.DEBT.label}, "basis", "debt_needs_debt")
+    if basis == Basis.DEBT and purpose != Purpose.DEBT_REMINDER:
         message = gettext(
-            "Advertising calls need the recipients' prior consent: tick that they gave it, or choose another purpose."
+            "The basis “%(debt)s” is only for debt reminders: choose the purpose “%(purpose)s”, or another basis."
         )
-        raise PlanRefused(message, "consent_confirmed", "consent")
+        raise PlanRefused(
+            message % {"debt": Basis.DEBT.label, "purpose": Purpose.DEBT_REMINDER.label}, "basis", "debt_only"
+        )
 
 
 def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Window:
     """Every bound of `plan` for `user` (None: a command); its calling hours, or the first PlanRefused."""
-    check_purpose(plan.purpose, plan.consent_confirmed)
+    check_purpose(plan.purpose)
+    check_basis(plan.basis, plan.purpose or Purpose.INFORMATION, required=False)
     check_start(plan.start_at, late=late)
     window = check_calling_hours(plan.calling_hours, any_time_allowed=may_send_any_time(user))
     check_time_zone(plan.time_zone)

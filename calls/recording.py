@@ -30,7 +30,7 @@ from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
 from . import tasks
 from .lifecycle import Window, get_zone, zone_of_number
-from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
+from .models import Broadcast, Call, CallState, Purpose, basis_label, is_resendable, resendable_q
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .resend_plan import resend_plans
@@ -328,10 +328,15 @@ def _log_sending(broadcast: Broadcast, requested_by, count: int, plan: SendPlan)
         [broadcast],
         ADDITION,
         change_message=ngettext(
-            "Sent to %(count)d number from %(source)s; purpose: %(purpose)s",
-            "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s",
+            "Sent to %(count)d number from %(source)s; purpose: %(purpose)s; basis: %(basis)s",
+            "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s; basis: %(basis)s",
             count,
         )
-        % {"count": count, "source": broadcast.source, "purpose": Purpose(plan.purpose).label},
+        % {
+            "count": count,
+            "source": broadcast.source,
+            "purpose": Purpose(plan.purpose).label,
+            "basis": basis_label(plan.basis),
+        },
         single_object=True,
     )

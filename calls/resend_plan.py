@@ -3,7 +3,7 @@
 Sending calls again (the broadcast page's "Send again the ones who did not answer or were
 busy", the calls admin's action) makes one new broadcast per broadcast the calls came from,
 with that broadcast's plan (`SendPlan.of_broadcast`: calling hours, time zone, pace,
-retries, purpose and consent), starting now. The plan rules (calls/plan_rules.py) hold for
+retries, purpose and basis), starting now. The plan rules (calls/plan_rules.py) hold for
 whoever sends again, as for any send: calling hours they may not use (wider than the
 portal's, or any time, without "send at any time") become the portal's hours, and the
 confirmation says so before anything is sent; any other rule the old plan breaks refuses
@@ -21,7 +21,7 @@ from django.db.models import Subquery
 from django.utils.translation import gettext
 
 from .lifecycle import typed_window
-from .models import Broadcast, Call, Purpose
+from .models import Broadcast, Call, Purpose, basis_label
 from .plan_form import SendPlan, hours_text
 from .plan_rules import PlanRefused, check_plan
 
@@ -47,6 +47,10 @@ class ResendPlan:
     @property
     def purpose_label(self) -> str:
         return Purpose(self.plan.purpose).label
+
+    @property
+    def basis_label(self) -> str:
+        return basis_label(self.plan.basis)
 
 
 def resend_plan(origin: Broadcast | None, user, count: int = 0) -> ResendPlan:
