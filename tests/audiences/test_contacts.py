@@ -280,3 +280,29 @@ def test_every_way_onto_the_stop_list_withdraws_the_consent(path, client, englis
     consent.refresh_from_db()
     assert StopListEntry.objects.filter(number="79991234561").exists()
     assert consent.withdrawal_channel == "stop_list"
+
+
+def test_the_admins_withdraw_action_asks_how_then_withdraws_onto_the_stop_list(operator_role_client):
+    contact = Contact.objects.create(number="79991234561")
+    consent = record_consent(contact, purpose="reminder", kind="written", given_at=datetime.date(2026, 11, 1))
+    url = reverse("admin:audiences_consent_changelist")
+    chosen = {"action": "withdraw", "_selected_action": [consent.pk]}
+
+    asked = operator_role_client.post(url, chosen)
+    operator_role_client.post(url, {**chosen, "post": "yes", "channel": "operator_refusal"})
+
+    assert "Withdraw these consents?" in asked.content.decode()
+    consent.refresh_from_db()
+    assert (consent.withdrawal_channel, consent.withdrawn_by.username) == ("operator_refusal", "op")
+    assert StopListEntry.objects.filter(number="79991234561").exists()
+
+
+def test_the_admin_refuses_a_second_consent_in_force_for_the_same_purpose(operator_role_client):
+    contact = Contact.objects.create(number="79991234561")
+    record_consent(contact, purpose="reminder", kind="written", given_at=datetime.date(2026, 11, 1))
+    form = {"contact": contact.pk, "purpose": "reminder", "kind": "oral", "given_at": "2026-11-02"}
+
+    response = operator_role_client.post(reverse("admin:audiences_consent_add"), form)
+
+    assert "already has a consent in force" in response.content.decode()
+    assert Consent.objects.count() == 1
