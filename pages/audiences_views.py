@@ -6,6 +6,7 @@ size and any page number (exolve_portal.pagination).
 """
 
 from django.contrib import messages
+from django.contrib.admin.models import DELETION
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,14 +14,15 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audiences.consent import record_consent, withdraw_consent
+from audiences.consent import audit, record_consent, withdraw_consent
 from audiences.contact_lists_admin import may_import, run_import
-from audiences.contact_models import Consent, Contact, ContactList
+from audiences.contact_models import Consent, Contact, ContactList, Membership
 from audiences.contacts_forms import ConsentForm, ContactImportForm, WithdrawForm
 from audiences.permissions import (
     ADD_CONSENT_PERMISSION,
     ADD_CONTACTS_PERMISSION,
     ADD_MEMBERS_PERMISSION,
+    REMOVE_MEMBERS_PERMISSION,
     VIEW_CONSENT_PERMISSION,
     VIEW_CONTACTS_PERMISSION,
     VIEW_LISTS_PERMISSION,
@@ -129,3 +131,16 @@ def consent_withdraw(request, pk):
     else:
         messages.error(request, gettext("Choose how the consent was withdrawn, then press Withdraw again."))
     return redirect("portal:contact", pk=consent.contact_id)
+
+
+@staff_page(VIEW_LISTS_PERMISSION, REMOVE_MEMBERS_PERMISSION)
+@require_POST
+def contact_list_remove(request, pk, contact_pk):
+    """Take one contact out of a list (the contact and its consents stay). Audited."""
+    membership = get_object_or_404(
+        Membership.objects.select_related("contact"), contact_list_id=pk, contact_id=contact_pk
+    )
+    audit(request.user, [membership], DELETION, [{"deleted": {}}])
+    membership.delete()
+    messages.success(request, gettext("%(contact)s was taken out of the list.") % {"contact": membership.contact})
+    return redirect("portal:contact_list", pk=pk)

@@ -108,3 +108,16 @@ def test_the_import_page_speaks_russian_and_refuses_an_overlong_pasted_line(clie
     assert "Добавлен 1 контакт." in report.content.decode() and "Строка 2: привет" in report.content.decode()
     assert refused.status_code == 200 and not Contact.objects.exclude(number="79991234561").exists()
     assert "Строка 1 длиной 300 символов" in refused.content.decode()
+
+
+def test_a_manager_takes_a_contact_out_of_a_list_an_operator_may_not(client, operator):
+    contact_list = club(2)
+    contact = contact_list.contacts.order_by("number").first()
+    url = reverse("portal:contact_list_remove", args=[contact_list.pk, contact.pk])
+    assert operator.post(url).status_code == 403
+
+    client.force_login(make_staff("boss", MANAGERS))
+    client.post(url)
+
+    assert list(contact_list.contacts.values_list("number", flat=True)) == ["79990000001"]
+    assert Contact.objects.filter(pk=contact.pk).exists()
