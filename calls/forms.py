@@ -23,9 +23,9 @@ from audiences.phones import (
     parse_numbers,
     pasted_text_limit,
     pasted_text_too_long_message,
-    source_numbers,
     split_lines,
 )
+from audiences.sources import SOURCE_NOT_ENABLED, source_choices
 from audiences.stop_list import blocked
 from audiences.upload_columns import NAME_KEY
 from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, by_number, numbers_zones, read_list
@@ -83,13 +83,17 @@ class _VoiceMessageAndSource(forms.Form):
             "invalid_choice": _("This voice message cannot be sent: it was deleted, or it no longer exists at Exolve.")
         },
     )
-    source = forms.ChoiceField(label=_("Source number"), help_text=_("The team's number the call comes from."))
+    source = forms.ChoiceField(
+        label=_("Source number"),
+        help_text=_("The team's number the call comes from, with the label the person called sees."),
+        error_messages={"invalid_choice": SOURCE_NOT_ENABLED},
+    )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)  # the column's length
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["voice_message"].queryset = sendable_voice_messages()
-        self.fields["source"].choices = [(n, n) for n in source_numbers()]
+        self.fields["source"].choices = source_choices()
         if not self.is_bound and not self.initial.get("token"):
             self.initial["token"] = new_token()
 

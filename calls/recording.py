@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from audiences import stop_list
-from audiences.phones import InvalidNumber, normalize, source_numbers
+from audiences.phones import InvalidNumber, normalize
+from audiences.sources import source_refusal
 from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
 from . import tasks
@@ -85,8 +86,8 @@ def create_broadcast(
     `details` what it said of each person ({number: {"name": ..., header: cell}}).
     """
     check_voice_message(voice_message)
-    if source not in source_numbers():
-        raise SendRefused(gettext("This source number is not one of the team's numbers."))
+    if refusal := source_refusal(source):
+        raise SendRefused(refusal)
     numbers = _normalized(destinations)
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
@@ -163,6 +164,9 @@ def resend_calls(calls, user) -> Resend:
         )
     for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
+    for source in sorted({call.source for call in candidates}):
+        if refusal := source_refusal(source):  # disabled since the broadcast was sent
+            raise SendRefused(refusal)
     plans = resend_plans(candidates, user)  # refused before anything is marked resent
     refusals = [plan.refusal for plan in plans.values() if plan.refusal]
     if refusals:

@@ -34,6 +34,8 @@ OPERATOR_PERMISSIONS = [
     # The stop list: anyone who sends may see it and put a number on it...
     VIEW_STOP_LIST_PERMISSION,
     ADD_TO_STOP_LIST_PERMISSION,
+    # The team's caller numbers, with their labels (what the send page offers).
+    "caller_numbers.view_callernumber",
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -56,15 +58,21 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Manager, nothing more; Django's "Add user" leads there). Not auth.change_user: that
     # would let a Manager grant any permission or make a superuser.
     "auth.add_user",
+    # Which caller numbers staff may send from, their operator labels, and their sync from Exolve.
+    "caller_numbers.change_callernumber",
+    "caller_numbers.sync_caller_numbers",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
-    OPERATORS: _("view voice messages, send them, view and refresh calls, view the stop list and add numbers to it"),
+    OPERATORS: _(
+        "view voice messages, send them, view and refresh calls, view the stop list and add numbers to it, "
+        "view the caller numbers"
+    ),
     MANAGERS: _(
         "everything operators do, plus create, change, delete and sync voice messages, "
-        "change and remove stop-list numbers, read the audit log, steer anyone's broadcast, send at any time "
-        "and invite colleagues"
+        "change and remove stop-list numbers, read the audit log, steer anyone's broadcast, send at any time, "
+        "enable caller numbers and record their labels, and invite colleagues"
     ),
 }
 

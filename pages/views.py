@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audiences.sources import labels_of
 from calls import planning, send_flow, steering
 from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
 from calls.lifecycle import BroadcastState, TransitionRefused
@@ -121,7 +122,7 @@ def send(request):
         preview=preview,
         confirm=confirm,
         chosen_message=form.cleaned_data["voice_message"] if preview else None,
-        chosen_source=form.cleaned_data["source"] if preview else None,
+        chosen_source=dict(form.fields["source"].choices).get(form.cleaned_data["source"]) if preview else None,
         voice_message_count=voice_message_count,
         source_count=len(form.fields["source"].choices),
         sandbox_hints=_sandbox_hints(),
@@ -162,6 +163,7 @@ def broadcast_detail(request, pk):
         request,
         gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
         broadcast=broadcast,
+        source_label=labels_of([broadcast.source]).get(broadcast.source, ""),  # the operator's, as recorded now
         counts=counts,
         **lifecycle,
         table=table,

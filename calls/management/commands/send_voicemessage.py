@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audiences.phones import ListRefused, parse_numbers
+from audiences.sources import source_help
 from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
 from calls.lifecycle import get_zone
 from calls.models import Broadcast, Call, pending_q
@@ -148,7 +149,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--message", required=True, help=_("The voice message: its portal id or its Exolve id."))
-        parser.add_argument("--source", required=True, help=_("The caller number (one of EXOLVE_SOURCE_NUMBERS)."))
+        parser.add_argument("--source", required=True, help=source_help())
         parser.add_argument("--to", action="append", default=[], metavar="NUMBER", help=_("A number to call; repeat."))
         parser.add_argument("--file", help=_("A CSV or XLSX file with a phone column."))
         parser.add_argument("--name", default="", help=_("A name for the broadcast, shown on its page and in lists."))
