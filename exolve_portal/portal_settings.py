@@ -143,7 +143,13 @@ OPERATOR = (
         lambda values, var_dir: not values["EXOLVE_API_KEY"],
         "use the built-in sandbox instead of Exolve: nobody is really called (default: on when no key is set)",
     ),
-    Setting("EXOLVE_SOURCE_NUMBERS", "list", [], "the team's caller numbers, comma-separated (sandbox: its own two)"),
+    Setting(
+        "EXOLVE_SOURCE_NUMBERS",
+        "list",
+        [],
+        "an override only: when set, staff send from exactly these numbers (comma-separated) instead of the "
+        "caller numbers Managers enable in the admin (synced from Exolve); sandbox with none enabled: its own",
+    ),
     Setting(
         "EXOLVE_CALLING_HOURS",
         "text",
