@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -50,7 +51,7 @@ class CallerNumberAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     readonly_fields = (
         "number",
         "kind",
-        "type_name",
+        "exolve_type",
         "region",
         "category",
         "description",
@@ -71,7 +72,7 @@ class CallerNumberAdmin(ObjectMessagesMixin, admin.ModelAdmin):
                 "fields": [
                     "number",
                     "kind",
-                    "type_name",
+                    "exolve_type",
                     "region",
                     "category",
                     "description",
@@ -90,6 +91,10 @@ class CallerNumberAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def shown(self, obj):
         return str(obj)
+
+    @admin.display(description=gettext_lazy("Exolve type"))
+    def exolve_type(self, obj):
+        return format_html("<code>{}</code>", obj.type_name) if obj.type_name else "—"  # Exolve's word: DEF, ABC, KDU
 
     @admin.display(description=gettext_lazy("operator's label"))
     def label_shown(self, obj):
