@@ -14,7 +14,6 @@ def apply_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -25,34 +24,83 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CallerNumber',
+            name="CallerNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('kind', models.CharField(choices=[('mobile', 'mobile'), ('city', 'city'), ('8-800', '8-800'), ('other', 'other')], default='other', max_length=8, verbose_name='type')),
-                ('type_name', models.CharField(blank=True, max_length=16, verbose_name='Exolve type')),
-                ('region', models.CharField(blank=True, max_length=200, verbose_name='region')),
-                ('category', models.CharField(blank=True, max_length=200, verbose_name='category')),
-                ('description', models.CharField(blank=True, max_length=500, verbose_name='description at Exolve')),
-                ('can_call_out', models.BooleanField(default=False, verbose_name='can call out')),
-                ('can_send_sms', models.BooleanField(default=False, verbose_name='can send SMS')),
-                ('exolve_created_at', models.DateTimeField(blank=True, null=True, verbose_name='bought')),
-                ('raw', models.JSONField(blank=True, default=dict, verbose_name="Exolve's answer")),
-                ('first_seen_at', models.DateTimeField(verbose_name='first seen at Exolve')),
-                ('last_seen_at', models.DateTimeField(verbose_name='last seen at Exolve')),
-                ('gone_since', models.DateTimeField(blank=True, help_text='Exolve no longer lists this number: it cannot be used, and is kept for the history.', null=True, verbose_name='gone from Exolve since')),
-                ('enabled', models.BooleanField(default=False, help_text="Needs outgoing calls at Exolve and the operator's label below.", verbose_name='staff may send from it')),
-                ('label_name', models.CharField(blank=True, help_text='The name registered with the operator and shown to the person called, e.g. ООО Ромашка.', max_length=200, verbose_name='label: company name')),
-                ('label_category', models.CharField(blank=True, help_text='The category registered with the operator, e.g. Доставка.', max_length=200, verbose_name='label: category')),
-                ('labelled_since', models.DateField(blank=True, null=True, verbose_name='labelled since')),
-                ('changed_at', models.DateTimeField(blank=True, null=True, verbose_name='changed')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='changed by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("mobile", "mobile"), ("city", "city"), ("8-800", "8-800"), ("other", "other")],
+                        default="other",
+                        max_length=8,
+                        verbose_name="type",
+                    ),
+                ),
+                ("type_name", models.CharField(blank=True, max_length=16, verbose_name="Exolve type")),
+                ("region", models.CharField(blank=True, max_length=200, verbose_name="region")),
+                ("category", models.CharField(blank=True, max_length=200, verbose_name="category")),
+                ("description", models.CharField(blank=True, max_length=500, verbose_name="description at Exolve")),
+                ("can_call_out", models.BooleanField(default=False, verbose_name="can call out")),
+                ("can_send_sms", models.BooleanField(default=False, verbose_name="can send SMS")),
+                ("exolve_created_at", models.DateTimeField(blank=True, null=True, verbose_name="bought")),
+                ("raw", models.JSONField(blank=True, default=dict, verbose_name="Exolve's answer")),
+                ("first_seen_at", models.DateTimeField(verbose_name="first seen at Exolve")),
+                ("last_seen_at", models.DateTimeField(verbose_name="last seen at Exolve")),
+                (
+                    "gone_since",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Exolve no longer lists this number: it cannot be used, and is kept for the history.",
+                        null=True,
+                        verbose_name="gone from Exolve since",
+                    ),
+                ),
+                (
+                    "enabled",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Needs outgoing calls at Exolve and the operator's label below.",
+                        verbose_name="staff may send from it",
+                    ),
+                ),
+                (
+                    "label_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The name registered with the operator and shown to the person called, e.g. ООО Ромашка.",
+                        max_length=200,
+                        verbose_name="label: company name",
+                    ),
+                ),
+                (
+                    "label_category",
+                    models.CharField(
+                        blank=True,
+                        help_text="The category registered with the operator, e.g. Доставка.",
+                        max_length=200,
+                        verbose_name="label: category",
+                    ),
+                ),
+                ("labelled_since", models.DateField(blank=True, null=True, verbose_name="labelled since")),
+                ("changed_at", models.DateTimeField(blank=True, null=True, verbose_name="changed")),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="changed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'caller number',
-                'verbose_name_plural': 'caller numbers',
-                'ordering': ['number'],
-                'permissions': [('sync_caller_numbers', 'Can sync caller numbers from Exolve')],
+                "verbose_name": "caller number",
+                "verbose_name_plural": "caller numbers",
+                "ordering": ["number"],
+                "permissions": [("sync_caller_numbers", "Can sync caller numbers from Exolve")],
             },
         ),
         migrations.RunPython(apply_roles, migrations.RunPython.noop),
