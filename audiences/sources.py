@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,6 +51,24 @@ def labels_of(numbers) -> dict[str, str]:
     """{number: its recorded operator label} for those of `numbers` that have one."""
     rows = CallerNumber.objects.filter(number__in=list(numbers)).only("number", "label_name", "label_category")
     return {row.number: row.label for row in rows if row.label}
+
+
+def with_source_label(queryset):
+    """`queryset` (of rows with a `source`) with the source's recorded operator label, in the same query.
+
+    Read it with `source_label(row)`.
+    """
+    numbers = CallerNumber.objects.filter(number=OuterRef("source"))
+    return queryset.annotate(
+        source_label_name=Subquery(numbers.values("label_name")[:1]),
+        source_label_category=Subquery(numbers.values("label_category")[:1]),
+    )
+
+
+def source_label(row) -> str:
+    """ "ООО Ромашка, Доставка" from a row of `with_source_label`; "" without a label."""
+    parts = (getattr(row, "source_label_name", None), getattr(row, "source_label_category", None))
+    return ", ".join(part.strip() for part in parts if part and part.strip())
 
 
 def shown_with_label(number: str, label: str) -> str:

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audiences.sources import labels_of
+from audiences.sources import source_label, with_source_label
 from calls import planning, send_flow, steering
 from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
 from calls.lifecycle import BroadcastState, TransitionRefused
@@ -151,7 +151,8 @@ def _sandbox_hints() -> dict | None:
 @staff_page(VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION)
 def broadcast_detail(request, pk):
     broadcast = get_object_or_404(
-        Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
+        with_source_label(Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw")),
+        pk=pk,
     )
     counts = stats.broadcast_counts(broadcast)
     table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
@@ -163,7 +164,7 @@ def broadcast_detail(request, pk):
         request,
         gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
         broadcast=broadcast,
-        source_label=labels_of([broadcast.source]).get(broadcast.source, ""),  # the operator's, as recorded now
+        source_label=source_label(broadcast),  # the operator's, as recorded now
         counts=counts,
         **lifecycle,
         table=table,
