@@ -100,3 +100,18 @@ def test_the_broadcast_page_shows_the_number_s_label(numbers, voice_message, cli
     client.force_login(make_staff("boss", MANAGERS))
     page = client.get(reverse("portal:broadcast", args=[broadcast.pk])).content.decode()
     assert f'<span id="broadcast-source-label">{LABEL}</span>' in page
+
+
+def test_the_admin_s_send_again_from_a_number_disabled_since_says_what_to_do(numbers, voice_message, client):
+    sender = make_staff("boss", MANAGERS)
+    origin = create_broadcast(voice_message, ENABLED, ["79991234566"], sender, new_token())
+    origin.calls.update(state=CallState.FINISHED, status="no_answer")
+    CallerNumber.objects.filter(number=ENABLED).update(enabled=False)
+    client.force_login(sender)
+    url = reverse("admin:calls_call_changelist")
+    selected = list(origin.calls.values_list("pk", flat=True))
+
+    page = client.post(url, {"action": "resend", "_selected_action": selected, "post": "yes"}, follow=True)
+
+    assert "ask a Manager to enable it" in page.content.decode()
+    assert Broadcast.objects.count() == 1 and origin.calls.get().resent_at is None
