@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.checks import Error, register
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from .lifecycle import Window, WindowError, get_zone, typed_window
 from .models import Purpose
@@ -130,14 +130,15 @@ def check_debt_windows(working_text: str | None, rest_text: str | None) -> Windo
     working = law.working if working_text is None else typed_hours(working_text, "calling_hours")
     rest = law.rest if rest_text is None else typed_hours(rest_text, "calling_hours_rest")
     message = gettext(
-        "Debt reminders may ring only within %(hours)s (the debtor's local time) on %(days)s: the law on debt "
+        "Debt reminders may ring only within %(hours)s (the debtor's local time) %(days)s: the law on debt "
         "collection (230-FZ, article 7) allows no more, whoever sends. Give hours inside them, or leave the field "
         "empty for %(hours)s."
     )
     if not working.within(law.working):
-        raise PlanRefused(message % {"hours": law.working, "days": gettext("working days")}, "calling_hours", "debt")
+        days = pgettext("debt reminder windows", "on working days")
+        raise PlanRefused(message % {"hours": law.working, "days": days}, "calling_hours", "debt")
     if not rest.within(law.rest):
-        days = gettext("weekends and public holidays")
+        days = pgettext("debt reminder windows", "on weekends and public holidays")
         raise PlanRefused(message % {"hours": law.rest, "days": days}, "calling_hours_rest", "debt")
     return Windows(working, rest)
 

@@ -33,9 +33,9 @@ from .lifecycle import get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
-from .windows import Windows
 from .resend_plan import resend_plans
 from .steering import split_resendable
+from .windows import Windows
 
 
 class SendRefused(Exception):

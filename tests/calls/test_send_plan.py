@@ -85,7 +85,15 @@ def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_cl
     assert len({by_page.pk, by_admin.pk, by_command.pk}) == 3
     assert stored_plan(by_page) == stored_plan(by_admin) == stored_plan(by_command)
     assert stored_plan(by_page)[1:] == (
-        "10:00-20:00", "11:00-18:00", "Asia/Novosibirsk", 30, 2, 45, True, "advertising", True
+        "10:00-20:00",
+        "11:00-18:00",
+        "Asia/Novosibirsk",
+        30,
+        2,
+        45,
+        True,
+        "advertising",
+        True,
     )
     assert timezone.localtime(by_page.start_at).strftime("%Y-%m-%d %H:%M") == tomorrow_at_ten()
 
@@ -101,7 +109,16 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
 
     assert stored_plan(by_page) == stored_plan(by_command)
     assert stored_plan(by_page) == (
-        None, "09:00-21:00", "10:00-18:00", settings.TIME_ZONE, None, 1, 40, False, "information", False
+        None,
+        "09:00-21:00",
+        "10:00-18:00",
+        settings.TIME_ZONE,
+        None,
+        1,
+        40,
+        False,
+        "information",
+        False,
     )
 
 
