@@ -322,9 +322,23 @@ class PlanForm(forms.Form):
                 self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         hours = ("calling_hours", "calling_hours_rest")
         if all(name in cleaned for name in hours) and "purpose" not in self.errors:
-            values = {name: cleaned[name] for name in hours}
+            purpose = cleaned.get("purpose") or Purpose.INFORMATION
+            if purpose == Purpose.DEBT_REMINDER:
+                self._law_for_untouched_defaults(cleaned)
             try:
-                check_windows(SendPlan(purpose=cleaned.get("purpose") or Purpose.INFORMATION, **values), self.user)
+                check_windows(SendPlan(purpose=purpose, **{name: cleaned[name] for name in hours}), self.user)
             except PlanRefused as exc:
                 self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         return cleaned
+
+    @staticmethod
+    def _law_for_untouched_defaults(cleaned: dict) -> None:
+        """A debt reminder's hours left as the form offered them (the portal's) become the law's
+        where the portal's are wider: what the form would have prefilled, had it known the purpose
+        (the page has no script). Hours staff typed are checked as typed, never widened."""
+        portal = SendPlan().filled()
+        law = (DEBT_WINDOWS.working, DEBT_WINDOWS.rest)
+        for name, window in zip(("calling_hours", "calling_hours_rest"), law, strict=True):
+            typed = cleaned[name]
+            if typed is not None and typed == getattr(portal, name) and not typed_window(typed).within(window):
+                cleaned[name] = None  # the law's (SendPlan.window)

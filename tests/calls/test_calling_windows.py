@@ -8,7 +8,9 @@
   broadcast's stored windows were widened by hand (the claim keeps to the law).
 - The preview names the right local time across a weekend.
 - A debt reminder's windows cannot be widened on the page, the command or the recording,
-  whoever sends; left empty, they are the law's.
+  whoever sends; left empty, or as the form offered them, they are the law's.
+- Moving a scheduled debt reminder's start to a Saturday 08:30 makes its calls wait until
+  09:00; the broadcast page and the admin show both windows.
 """
 
 from datetime import date, datetime, time
@@ -19,6 +21,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from calls import steering
 from calls.models import Broadcast, CallState, Purpose
 from calls.planning import delayed_start, zone_starts
 from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
@@ -94,11 +97,12 @@ def test_the_preview_names_the_local_time_across_a_weekend(monkeypatch):
 
 WIDER = {
     "working days": ("calling_hours", "07:00-22:00", "--window"),
-    "days of rest": ("calling_hours_rest", "09:00-21:00", "--calling-hours-weekend"),
+    "days of rest": ("calling_hours_rest", "08:30-20:00", "--calling-hours-weekend"),
     "any time": ("calling_hours_rest", "any", "--calling-hours-weekend"),
 }
 
 
+@pytest.mark.usefixtures("portal_hours")
 @pytest.mark.parametrize("case", WIDER.values(), ids=WIDER.keys())
 def test_a_debt_reminders_windows_cannot_be_widened_even_by_whoever_may_send_at_any_time(
     client, voice_message, manager_user, dummy_tasks, case
@@ -123,3 +127,39 @@ def test_a_debt_reminders_windows_cannot_be_widened_even_by_whoever_may_send_at_
     narrower = SendPlan(purpose=Purpose.DEBT_REMINDER, calling_hours="10:00-19:00")
     broadcast = create_broadcast(voice_message, SOURCE, ["79991234561"], manager_user, new_token(), plan=narrower)
     assert (broadcast.calling_hours, broadcast.calling_hours_rest) == ("10:00-19:00", "09:00-20:00")
+
+
+@pytest.mark.usefixtures("portal_hours")
+def test_a_debt_reminder_sent_with_the_hours_the_form_offered_gets_the_laws(client, voice_message, operator_user):
+    client.force_login(operator_user)
+    data = {"voice_message": voice_message.pk, "source": SOURCE, "token": new_token(), "numbers": "79991234561"}
+    offered = {"calling_hours": "09:00-21:00", "calling_hours_rest": "09:00-21:00"}  # the portal's, every day
+    page = client.post(reverse("portal:send"), {**data, **offered, "purpose": Purpose.DEBT_REMINDER})
+    assert not page.context["form"].errors
+    plan = page.context["form"].plan
+    assert (plan.calling_hours, plan.calling_hours_rest) == ("09:00-21:00", "09:00-20:00")  # narrower kept
+    assert "09:00-20:00 on weekends and public holidays" in page.content.decode()
+
+
+def test_moving_a_debt_reminder_to_a_saturday_morning_waits_for_the_days_of_rest(
+    voice_message, operator_user, dummy_tasks, monkeypatch
+):
+    monkeypatch.setattr(timezone, "now", Clock(local("Europe/Moscow", 2025, 12, 3, 12, 0)))
+    plan = SendPlan(purpose=Purpose.DEBT_REMINDER, start_at=local("Europe/Moscow", 2025, 12, 4, 12, 0))
+    broadcast = create_broadcast(voice_message, SOURCE, [MOSCOW_LANDLINE], operator_user, new_token(), plan=plan)
+
+    steering.move(broadcast, local("Europe/Moscow", 2025, 12, 6, 8, 30), operator_user)
+
+    assert broadcast.calls.get().not_before == local("Europe/Moscow", 2025, 12, 6, 9, 0)
+
+
+def test_the_broadcast_page_and_the_admin_show_both_windows(client, voice_message, admin_user):
+    plan = SendPlan(calling_hours="09:00-21:00", calling_hours_rest="11:00-17:00")
+    broadcast = create_broadcast(voice_message, SOURCE, ["79991234561"], admin_user, new_token(), plan=plan)
+    client.force_login(admin_user)
+    shown = "09:00-21:00 on working days, 11:00-17:00 on weekends and public holidays"
+    for url in (
+        reverse("portal:broadcast", args=[broadcast.pk]),
+        reverse("admin:calls_broadcast_change", args=[broadcast.pk]),
+    ):
+        assert shown in client.get(url).content.decode()
