@@ -28,7 +28,7 @@ from calls.recording import SendPlan, SendRefused, create_broadcast, new_token
 from calls.sending import send_queued_calls
 from calls.workdays import is_working_day
 from tests.calls.test_broadcast_lifecycle import KALININGRAD_LANDLINE, MOSCOW_LANDLINE, VLADIVOSTOK_LANDLINE, Clock
-from tests.factories_calls import MAKE, SOURCE
+from tests.factories_calls import MAKE, NO_ANSWER, SOURCE, finish_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,14 @@ def test_the_broadcast_page_and_the_admin_show_both_windows(client, voice_messag
         reverse("admin:calls_broadcast_change", args=[broadcast.pk]),
     ):
         assert shown in client.get(url).content.decode()
+
+
+def test_a_debt_reminders_retry_waits_for_the_days_of_rest_window(voice_message, dummy_tasks, sandbox, monkeypatch):
+    monkeypatch.setattr(timezone, "now", Clock(local("Europe/Moscow", 2025, 12, 5, 21, 30)))  # a Friday
+    plan = SendPlan(purpose=Purpose.DEBT_REMINDER, retries=1, retry_after_minutes=60, time_zone="Europe/Moscow")
+    broadcast = create_broadcast(voice_message, SOURCE, [NO_ANSWER], None, new_token(), plan=plan)
+    send_queued_calls(broadcast.pk)
+    finish_calls(sandbox, broadcast)
+
+    # An hour later is Friday 22:30: the working days' window has closed; Saturday's opens at 09:00, not 08:00.
+    assert broadcast.calls.get(attempt=2).not_before == local("Europe/Moscow", 2025, 12, 6, 9, 0)
