@@ -234,8 +234,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         stopped = blocked(self.preview.valid)
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
         callable_numbers = [number for number in self.preview.valid if number not in stopped]
-        self.over_limit = over_limits(callable_numbers)
         plan = self.plan
+        debt = plan is not None and plan.purpose == Purpose.DEBT_REMINDER  # the law's counts too
+        self.over_limit = over_limits(callable_numbers, debt=debt)
         if plan is not None:
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)

@@ -74,6 +74,7 @@ def parse_at(text: str):
 PLAN_OPTIONS = {
     "start_at": ("--at", "at"),
     "calling_hours": ("--window", "window"),
+    "calling_hours_rest": ("--calling-hours-weekend", "calling_hours_weekend"),
     "time_zone": ("--tz", "tz"),
     "pace_per_minute": ("--pace", "pace"),
     "retries": ("--retries", "retries"),
@@ -119,6 +120,11 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         'Calling hours in the callee\'s local time, "09:00-21:00" (or overnight, "21:00-09:00"), inside '
         'EXOLVE_CALLING_HOURS ("any" only when that is any); default: EXOLVE_CALLING_HOURS.'
     )
+    weekend = _(
+        "Calling hours on weekends and public holidays (the Russian production calendar), inside "
+        "EXOLVE_CALLING_HOURS_WEEKEND; default: as --window when given, else EXOLVE_CALLING_HOURS_WEEKEND. "
+        "Debt reminders: within 08:00-22:00 and 09:00-20:00 (230-FZ), whoever sends."
+    )
     retries = _("Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES.")
     retry_after = _("Minutes between attempts (%(min)d-%(max)d); default: EXOLVE_RETRY_AFTER_MINUTES.") % {
         "min": MIN_RETRY_AFTER_MINUTES,
@@ -127,6 +133,7 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
     return [
         ("--at", "WHEN", str, at),
         ("--window", "HOURS", str, window),
+        ("--calling-hours-weekend", "HOURS", str, weekend),
         ("--tz", "ZONE", str, _("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE.")),
         ("--pace", "N", int, _("At most N calls per minute (1-%(max)d).") % {"max": MAX_PACE_PER_MINUTE}),
         ("--retries", "N", int, retries),
