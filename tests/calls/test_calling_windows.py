@@ -167,7 +167,9 @@ def test_the_broadcast_page_and_the_admin_show_both_windows(client, voice_messag
 
 def test_a_debt_reminders_retry_waits_for_the_days_of_rest_window(voice_message, dummy_tasks, sandbox, monkeypatch):
     monkeypatch.setattr(timezone, "now", Clock(local("Europe/Moscow", 2025, 12, 5, 21, 30)))  # a Friday
-    plan = SendPlan(basis="debt", purpose=Purpose.DEBT_REMINDER, retries=1, retry_after_minutes=60, time_zone="Europe/Moscow")
+    plan = SendPlan(
+        basis="debt", purpose=Purpose.DEBT_REMINDER, retries=1, retry_after_minutes=60, time_zone="Europe/Moscow"
+    )
     broadcast = create_broadcast(voice_message, SOURCE, [NO_ANSWER], None, new_token(), plan=plan)
     send_queued_calls(broadcast.pk)
     finish_calls(sandbox, broadcast)
