@@ -104,6 +104,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "created_at",
         "created_by",
         "progress",
+        "basis_column",
         "calls_link",
     )
     list_select_related = ("created_by",)
@@ -111,6 +112,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_filter = (
         ShownStateFilter,
         "purpose",
+        "basis",
         ("created_at", BoundedDateFieldListFilter),
         ("start_at", BoundedDateFieldListFilter),
         VoiceMessageFilter,
@@ -131,10 +133,11 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "state_changed_at",
         "state_changed_by",
         "start_at",
-        "calling_hours",
+        "calling_hours_shown",
         "time_zone_shown",
         "pace_per_minute",
         "purpose",
+        "basis_column",
         "consent_confirmed_shown",
         "retries",
         "retry_after_minutes",
@@ -150,6 +153,13 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_fields(self, request, obj=None):
+        # The advertising consent tick is history: shown only on the old broadcasts that had it.
+        fields = super().get_fields(request, obj)
+        if obj is None or not obj.consent_confirmed:
+            fields = [name for name in fields if name != "consent_confirmed_shown"]
+        return fields
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -201,6 +211,11 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         url = reverse("admin:calls_broadcast_change", args=[origin.pk])
         return format_html('<a href="{}" id="broadcast-repeats">{}</a>', url, origin)
 
+    @admin.display(description=_("basis"), ordering="basis")
+    def basis_column(self, obj):
+        """Why these people may be called; "not recorded" for broadcasts from before it was asked."""
+        return obj.basis_shown
+
     # Yes/no in words: Django's boolean icon carries an English alt text ("True", "False").
     @admin.display(description=_("recipients' consent confirmed"))
     def consent_confirmed_shown(self, obj):
@@ -216,7 +231,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
 
     @admin.display(description=_("calling hours"), ordering="calling_hours")
     def calling_hours_shown(self, obj):
-        return obj.calling_hours or gettext("any time")
+        return obj.calling_windows.label()  # working days and days of rest
 
     # -- steering actions (Django's confirmation pattern: a page first, then post=yes) --
 

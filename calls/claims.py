@@ -8,7 +8,8 @@
   later claim, and the broadcast's pace holds across workers (counted from when the
   lock is held);
 - calls outside calling hours wait for the next opening; calls whose voice message is
-  gone are rejected; numbers on the stop list or over their limits are skipped;
+  gone are rejected; numbers on the stop list or over their limits are skipped; the calls
+  of a broadcast whose purpose may no longer be sent (advertising recorded before) are skipped;
 - with per-number limits set, a claim holds its numbers before it counts their calls
   (`limits.hold_numbers`), so two workers sending two broadcasts of the same numbers
   never both take one number.
@@ -29,13 +30,18 @@ from django.utils.translation import gettext_noop as _
 from audiences import stop_list
 
 from . import limits
-from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone, parse_window
-from .models import Broadcast, Call, CallState
+from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone
+from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState, Purpose
+from .windows import claim_windows
 
 # Plain-language reasons stored on calls (translated when written).
 
 VOICE_MESSAGE_DELETED = _("The voice message was deleted before this call was sent; nothing was sent.")
 VOICE_MESSAGE_MISSING = _("The voice message no longer exists at Exolve (it was deleted there); nothing was sent.")
+NOT_SENDABLE_PURPOSE = _(
+    "Not called: advertising by automatic calls is forbidden by law whatever the consent "
+    "(Federal law 38-FZ “On advertising”, article 18 part 2)."
+)
 
 # A claim whose calls' numbers another claim held looks again this much later.
 HELD_BACK_RETRY = timedelta(seconds=0.05)
@@ -87,6 +93,8 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         Broadcast.objects.filter(pk=broadcast_id).update(state=BroadcastState.SENDING, state_changed_at=now)
     elif state not in CLAIMABLE_BROADCAST_STATES:
         return Claim([], halted=state)
+    if _skipped_as_not_sendable(broadcast_id, steering["purpose"]):
+        return Claim([])
     pace = steering["pace_per_minute"]
     if pace:
         next_at = steering["pace_next_at"]
@@ -99,10 +107,12 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
         # row locks; its IMMEDIATE transactions serialise the claims instead.)
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    window = parse_window(steering["calling_hours"])
+    # Working days and days of rest each have their window; a debt reminder's never wider than the law's.
+    window = claim_windows(steering["calling_hours"], steering["calling_hours_rest"], steering["purpose"])
     default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
+    debt = steering["purpose"] == Purpose.DEBT_REMINDER
     while True:
-        claimed, held_back = _claim_batch(queryset, limit, claim, now, window, default_zone)
+        claimed, held_back = _claim_batch(queryset, limit, claim, now, (window, default_zone, debt))
         if claimed is not None:
             break
     if claimed and pace:
@@ -120,7 +130,26 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     queryset = Broadcast.objects.filter(pk=broadcast_id)
     if connection.features.has_select_for_update:
         queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
-    return queryset.values("state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone").first()
+    return queryset.values(
+        "state",
+        "start_at",
+        "pace_per_minute",
+        "pace_next_at",
+        "calling_hours",
+        "calling_hours_rest",
+        "time_zone",
+        "purpose",
+    ).first()
+
+
+def _skipped_as_not_sendable(broadcast_id: int, purpose: str) -> bool:
+    """An advertising broadcast recorded before never rings: its queued calls are skipped, with the reason."""
+    if purpose in SENDABLE_PURPOSES:
+        return False
+    Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(
+        state=CallState.SKIPPED, error=gettext(NOT_SENDABLE_PURPOSE)
+    )
+    return True
 
 
 def _next_claimable_broadcast(now) -> int | None:
@@ -147,8 +176,10 @@ def _first_waiting(broadcast_id: int) -> datetime | None:
     )
 
 
-def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[list[ClaimedCall] | None, bool]:
+def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] | None, bool]:
     """One attempt: (the calls taken, whether some were held back for a later look).
+
+    `rules`: the broadcast's windows (calls/windows.py), its zone, whether it is a debt reminder.
 
     The calls are None when every row found had to be set aside (so look again)."""
     # Ordered by not_before, which follows the claim index's two equality columns
@@ -166,6 +197,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
             "voice_message__missing_since",
         )[:limit]
     )
+    window, default_zone, debt = rules
     sendable, gone, missing = [], [], []
     later: dict[datetime, list[int]] = {}  # outside calling hours: pk by next opening
     for pk, source, destination, zone_name, vm_id, exolve_id, missing_since in rows:
@@ -190,7 +222,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
         )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
-    sendable, held_back = _skip_unreachable(sendable, now)
+    sendable, held_back = _skip_unreachable(sendable, now, debt)
     if not sendable:
         return (None if rows and not held_back else []), held_back
     pks = [c.pk for c in sendable]
@@ -204,7 +236,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
     return sendable, held_back
 
 
-def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCall], bool]:
+def _skip_unreachable(sendable: list[ClaimedCall], now, debt: bool = False) -> tuple[list[ClaimedCall], bool]:
     """Leave out (as skipped, with the reason) numbers on the stop list or over their limits.
 
     Checked here again because a number may be added, or called elsewhere, after the
@@ -212,14 +244,15 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
     hold the numbers (limits.hold_numbers) and one to count their calls. Calls whose
     number another claim holds right now, and a second call to a number in the same
     batch, stay queued for a later look (then they are counted with the others): the
-    second value says whether any was held back.
+    second value says whether any was held back. A debt reminder always holds and counts
+    (230-FZ's limits, calls/debt_rules.py), with or without the portal's limits.
     """
     if not sendable:
         return sendable, False
     destinations = [call.destination for call in sendable]
     reasons = stop_list.blocked(destinations)
     held_back = False
-    if limits.limits_set():
+    if debt or limits.limits_set():
         busy = limits.hold_numbers(n for n in destinations if n not in reasons)
         seen, kept = set(busy), []
         for call in sendable:
@@ -230,7 +263,7 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
             kept.append(call)
         sendable = kept
         counted = [call.destination for call in sendable if call.destination not in reasons]
-        reasons.update(limits.over_limits(counted, now=now))
+        reasons.update(limits.over_limits(counted, now=now, debt=debt))
     if not reasons:
         return sendable, held_back
     skipped: dict[str, list[int]] = {}

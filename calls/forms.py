@@ -33,7 +33,7 @@ from voicemessages.models import VoiceMessage
 
 from . import kept_uploads
 from .limits import over_limits
-from .models import Broadcast, KeptUpload, Purpose, SendDraft
+from .models import Broadcast, KeptUpload, Purpose, SendDraft, basis_label
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
 from .planning import delayed_start, zone_starts
 from .recording import SendRefused, create_broadcast, new_token
@@ -175,6 +175,10 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         return Purpose(self.plan.purpose).label if self.plan else ""
 
     @property
+    def basis_label(self) -> str:
+        return basis_label(self.plan.basis) if self.plan else ""
+
+    @property
     def over_limit_shown(self) -> list:
         """The first 500 numbers over a limit, with the reason (untranslated), for the preview."""
         return list((self.over_limit or {}).items())[:500]
@@ -234,8 +238,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         stopped = blocked(self.preview.valid)
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
         callable_numbers = [number for number in self.preview.valid if number not in stopped]
-        self.over_limit = over_limits(callable_numbers)
         plan = self.plan
+        debt = plan is not None and plan.purpose == Purpose.DEBT_REMINDER  # the law's counts too
+        self.over_limit = over_limits(callable_numbers, debt=debt)
         if plan is not None:
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)

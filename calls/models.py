@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
-from audiences.purposes import Purpose  # noqa: F401  (imported from here by the send engine)
+from audiences.purposes import SENDABLE_PURPOSES, Basis, Purpose  # noqa: F401  (imported from here by the send engine)
 from exolve_portal.fields import staff_member
 
 from .lifecycle import BroadcastState
+from .windows import stored_windows
 
 # Exolve statuses after which nothing changes any more. The list is open: any other
 # string is stored and shown as received, and the call keeps being refreshed.
@@ -112,10 +113,18 @@ class Broadcast(models.Model):
     start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     # "09:00-21:00" in the callee's local time; "" for any time.
     calling_hours = models.CharField(_("calling hours"), max_length=16, blank=True)
+    # The same for weekends and public holidays (calls/windows.py): "" = as on working
+    # days (every broadcast recorded before had one window), "any" = any time.
+    calling_hours_rest = models.CharField(
+        _("calling hours on weekends and holidays"), max_length=16, blank=True, default=""
+    )
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
     pace_per_minute = models.PositiveIntegerField(_("calls per minute at most"), null=True, blank=True)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.INFORMATION)
+    # The advertising consent tick of old broadcasts, kept as history (advertising is no longer sent).
     consent_confirmed = models.BooleanField(_("recipients' consent confirmed"), default=False)
+    # Why these people may be called (audiences/purposes.py Basis); "": not recorded (older broadcasts).
+    basis = models.CharField(_("basis"), max_length=16, choices=Basis.choices, blank=True, default="")
     # Automatic retries of calls that got no answer or were busy ("failed" optional).
     retries = models.PositiveSmallIntegerField(_("retries"), default=0)
     retry_after_minutes = models.PositiveIntegerField(_("minutes between attempts"), default=30)
@@ -136,9 +145,23 @@ class Broadcast(models.Model):
         return _("Broadcast #%(pk)s: %(name)s from %(source)s") % {"pk": self.pk, "name": name, "source": self.source}
 
     @property
+    def basis_shown(self) -> str:
+        return basis_label(self.basis)
+
+    @property
+    def calling_windows(self):
+        """Its calling hours for working days and days of rest, as stored (calls/windows.py)."""
+        return stored_windows(self.calling_hours, self.calling_hours_rest)
+
+    @property
     def title(self) -> str:
         """What the broadcast is called on its pages: its name, else its voice message's."""
         return self.name or self.voice_message_name or self.service_id
+
+
+def basis_label(basis: str) -> str:
+    """The basis in words; "" (broadcasts recorded before the basis was): "not recorded"."""
+    return str(Basis(basis).label) if basis in Basis.values else str(_("not recorded"))
 
 
 def pending_q() -> Q:

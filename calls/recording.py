@@ -30,12 +30,13 @@ from audiences.sources import source_refusal
 from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
 from . import tasks
-from .lifecycle import Window, get_zone, zone_of_number
-from .models import Broadcast, Call, CallState, Purpose, is_resendable, resendable_q
+from .lifecycle import get_zone, zone_of_number
+from .models import Broadcast, Call, CallState, Purpose, basis_label, is_resendable, resendable_q
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .resend_plan import resend_plans
 from .steering import split_resendable
+from .windows import Windows
 
 
 class SendRefused(Exception):
@@ -257,7 +258,7 @@ def _record_broadcast(
     return broadcast
 
 
-def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Window]:
+def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Windows]:
     """The plan with its defaults, and its calling hours; SendRefused when out of bounds for `requested_by`."""
     try:
         # Whatever path the plan came by (a page, a command, a crafted request): the same bounds.
@@ -270,7 +271,7 @@ def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Window]:
 class _Openings:
     """Per callee zone, the first time its calls may ring after `start` (computed once per zone)."""
 
-    def __init__(self, window: Window, start: datetime):
+    def __init__(self, window: Windows, start: datetime):
         self.window = window
         self.start = start
         self.by_zone: dict[str, datetime] = {}
@@ -332,10 +333,15 @@ def _log_sending(broadcast: Broadcast, requested_by, count: int, plan: SendPlan)
         [broadcast],
         ADDITION,
         change_message=ngettext(
-            "Sent to %(count)d number from %(source)s; purpose: %(purpose)s",
-            "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s",
+            "Sent to %(count)d number from %(source)s; purpose: %(purpose)s; basis: %(basis)s",
+            "Sent to %(count)d numbers from %(source)s; purpose: %(purpose)s; basis: %(basis)s",
             count,
         )
-        % {"count": count, "source": broadcast.source, "purpose": Purpose(plan.purpose).label},
+        % {
+            "count": count,
+            "source": broadcast.source,
+            "purpose": Purpose(plan.purpose).label,
+            "basis": basis_label(plan.basis),
+        },
         single_object=True,
     )

@@ -3,7 +3,7 @@
 Sending calls again (the broadcast page's "Send again the ones who did not answer or were
 busy", the calls admin's action) makes one new broadcast per broadcast the calls came from,
 with that broadcast's plan (`SendPlan.of_broadcast`: calling hours, time zone, pace,
-retries, purpose and consent), starting now. The plan rules (calls/plan_rules.py) hold for
+retries, purpose and basis), starting now. The plan rules (calls/plan_rules.py) hold for
 whoever sends again, as for any send: calling hours they may not use (wider than the
 portal's, or any time, without "send at any time") become the portal's hours, and the
 confirmation says so before anything is sent; any other rule the old plan breaks refuses
@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 from django.db.models import Subquery
 from django.utils.translation import gettext
 
-from .lifecycle import typed_window
-from .models import Broadcast, Call, Purpose
-from .plan_form import SendPlan, hours_text
+from .models import Broadcast, Call, Purpose, basis_label
+from .plan_form import SendPlan
 from .plan_rules import PlanRefused, check_plan
 
 
@@ -38,15 +37,19 @@ class ResendPlan:
 
     @property
     def any_time(self) -> bool:
-        return typed_window(self.plan.calling_hours).any_time
+        return self.plan.window.any_time
 
     @property
     def original_any_time(self) -> bool:
-        return typed_window(self.original_hours).any_time
+        return self.original_hours == "any"
 
     @property
     def purpose_label(self) -> str:
         return Purpose(self.plan.purpose).label
+
+    @property
+    def basis_label(self) -> str:
+        return basis_label(self.plan.basis)
 
 
 def resend_plan(origin: Broadcast | None, user, count: int = 0) -> ResendPlan:
@@ -56,15 +59,16 @@ def resend_plan(origin: Broadcast | None, user, count: int = 0) -> ResendPlan:
         check_plan(plan, user)
         return ResendPlan(origin, plan.filled(), count)
     except PlanRefused as exc:
-        if exc.field != "calling_hours":
+        if exc.field not in ("calling_hours", "calling_hours_rest"):
             return ResendPlan(origin, plan.filled(), count, refusal=_refusal(origin, exc))
-    # Narrower hours never call anyone at a time the original did not: the portal's own hours.
-    narrowed = replace(plan, calling_hours=None)
+    # Narrower hours never call anyone at a time the original did not: the portal's own hours
+    # (for both day types: a window for days of rest alone would leave working days' as they were).
+    narrowed = replace(plan, calling_hours=None, calling_hours_rest=None)
     try:
         check_plan(narrowed, user)
     except PlanRefused as exc:
         return ResendPlan(origin, plan.filled(), count, refusal=_refusal(origin, exc))
-    return ResendPlan(origin, narrowed.filled(), count, original_hours=hours_text(plan.window))
+    return ResendPlan(origin, narrowed.filled(), count, original_hours=str(plan.window))
 
 
 def _refusal(origin, exc: PlanRefused) -> str:

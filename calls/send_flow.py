@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.utils.translation import gettext, ngettext
 
 from .forms import ConfirmSendForm, SendForm
+from .from_broadcast import FromBroadcastSendForm
 from .models import Broadcast
 from .plan_form import SendPlan
 from .planning import format_local
@@ -25,8 +26,18 @@ class SendStep:
     broadcast: Broadcast | None = None  # set once a confirmation recorded (or found) it
 
 
-def handle(request, initial: dict | None = None) -> SendStep:
-    """Run whichever step the request is; on a recorded broadcast, tell the user what happened."""
+def _send_form(selection, *args, **kwargs) -> SendForm:
+    """The send form, or the one whose recipients come from a previous broadcast (calls/from_broadcast.py)."""
+    if selection is None:
+        return SendForm(*args, **kwargs)
+    return FromBroadcastSendForm(*args, selection=selection, **kwargs)
+
+
+def handle(request, initial: dict | None = None, selection=None) -> SendStep:
+    """Run whichever step the request is; on a recorded broadcast, tell the user what happened.
+
+    `selection` (calls/from_broadcast.py): the recipients are the people of a previous broadcast.
+    """
     if request.method == "POST" and "_confirm" in request.POST:
         confirm = ConfirmSendForm(request.POST, user=request.user)
         if confirm.is_valid():
@@ -34,15 +45,15 @@ def handle(request, initial: dict | None = None) -> SendStep:
             if broadcast is not None:
                 _announce(request, broadcast, len(confirm.draft.numbers))
                 return SendStep(form=None, broadcast=broadcast)
-        form = SendForm(initial=typed_again(request.POST, confirm.draft), user=request.user)
+        form = _send_form(selection, initial=typed_again(request.POST, confirm.draft), user=request.user)
         return SendStep(form=form, confirm=confirm)
     if request.method == "POST":
-        form = SendForm(request.POST, request.FILES, user=request.user)
+        form = _send_form(selection, request.POST, request.FILES, user=request.user)
         if form.is_valid():
             draft = form.save_draft(request.user)
             return SendStep(form=form, preview=form.preview, confirm=form.confirm_form(draft))
         return SendStep(form=form)
-    return SendStep(form=SendForm(initial=initial or {}, user=request.user))
+    return SendStep(form=_send_form(selection, initial=initial or {}, user=request.user))
 
 
 def _announce(request, broadcast: Broadcast, count: int) -> None:

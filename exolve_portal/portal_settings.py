@@ -158,6 +158,13 @@ OPERATOR = (
         'narrower ones (wider or any time: Managers, "send at any time")',
     ),
     Setting(
+        "EXOLVE_CALLING_HOURS_WEEKEND",
+        "text",
+        "",
+        "the same for weekends and public holidays of the Russian production calendar (empty: the same as "
+        "EXOLVE_CALLING_HOURS)",
+    ),
+    Setting(
         "EXOLVE_RETRIES", "whole number", 0, "automatic retries of no-answer and busy calls the send form offers (0-5)"
     ),
     Setting("EXOLVE_RETRY_AFTER_MINUTES", "whole number", 30, "minutes between automatic attempts (5-10080)"),
@@ -173,6 +180,13 @@ OPERATOR = (
         "whole number",
         0,
         "at most this many calls to one number per week, across broadcasts (0: no limit)",
+        minimum=0,
+    ),
+    Setting(
+        "EXOLVE_MAX_CALLS_PER_NUMBER_MONTH",
+        "whole number",
+        0,
+        "at most this many calls to one number in 31 days, across broadcasts (0: no limit)",
         minimum=0,
     ),
     Setting(

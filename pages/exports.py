@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
 from audiences.upload_columns import NAME_KEY
-from calls.models import CallState, Purpose
+from calls.models import Basis, CallState, Purpose, basis_label
 from calls.outcomes import Outcome, outcome_expression
 from calls.statuses import STATUS_LABELS
 from exolve_portal import spreadsheets
@@ -53,7 +53,8 @@ COLUMNS = [
     (_("number as written"), "export_written"),
     (pgettext_lazy("person", "name"), "details"),
     (_("from the list"), "export_details"),
-    (_("broadcast name"), "export_broadcast_name"),  # last: the columns before keep their places
+    (_("broadcast name"), "export_broadcast_name"),  # new columns go last: the columns before keep their places
+    (_("basis"), "broadcast__basis"),
 ]
 _PURPOSE_LABELS = dict(Purpose.choices)
 _STATE_LABELS = dict(CallState.choices)
@@ -77,6 +78,7 @@ def export_rows(queryset) -> Iterator[tuple]:
     state_index = _index("state")
     outcome_index = _index("export_outcome")
     purpose_index = _index("broadcast__purpose")
+    basis_index = _index("broadcast__basis")
     status_index = _index("status")
     written_index = _index("export_written")
     name_index = _index("details")
@@ -86,12 +88,14 @@ def export_rows(queryset) -> Iterator[tuple]:
     outcomes = {outcome: str(label) for outcome, label in Outcome.choices}
     statuses = {status: str(label) for status, label in STATUS_LABELS.items()}  # an unknown one as it is
     purposes = {purpose: str(label) for purpose, label in _PURPOSE_LABELS.items()}
+    bases = {basis: basis_label(basis) for basis in ("", *Basis.values)}  # None: a call without a broadcast
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         row = list(row)
         row[state_index] = labels.get(row[state_index], row[state_index])
         row[outcome_index] = outcomes.get(row[outcome_index], row[outcome_index])
         row[status_index] = statuses.get(row[status_index], row[status_index])
         row[purpose_index] = purposes.get(row[purpose_index], row[purpose_index] or "")
+        row[basis_index] = bases.get(row[basis_index], row[basis_index] or "")
         row[written_index] = display_number(row[written_index], national=True)
         row[name_index], row[details_index] = _name_and_rest(row[name_index])
         yield tuple(row)

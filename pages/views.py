@@ -22,7 +22,7 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audiences.sources import source_label, with_source_label
-from calls import planning, send_flow, steering
+from calls import from_broadcast, planning, previous_people, send_flow, steering
 from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
 from calls.lifecycle import BroadcastState, TransitionRefused
 from calls.models import Broadcast, Call, CallState
@@ -107,9 +107,11 @@ def send(request):
     action, the change list to go back to (``?return=``, kept through both steps). The
     form's token makes a double-submitted confirmation one broadcast.
     """
-    step = send_flow.handle(
-        request, initial={k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)}
-    )
+    selection = from_broadcast.selection_from(request.GET)  # None, or people of a previous broadcast
+    if selection is not None and not request.user.has_perms((VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION)):
+        raise PermissionDenied
+    initial = {k: request.GET[k] for k in ("voice_message", "source") if request.GET.get(k)}
+    step = send_flow.handle(request, initial=initial, selection=selection)
     if step.broadcast is not None:
         return redirect("portal:broadcast", pk=step.broadcast.pk)
     form, preview, confirm = step.form, step.preview, step.confirm
@@ -128,7 +130,8 @@ def send(request):
         sandbox_hints=_sandbox_hints(),
         return_link=back,
         # The forms post back here with the way back, so it survives the preview.
-        send_url=reverse("portal:send") + (f"?{back.as_query()}" if back else ""),
+        send_url=from_broadcast.send_url(reverse("portal:send"), back.as_query() if back else "", selection),
+        from_selection=selection,
         active_tab="send",
     )
     return TemplateResponse(request, "pages/send.html", context)
@@ -179,6 +182,8 @@ def broadcast_detail(request, pk):
             if may_resend and steering.may_steer(request.user, broadcast)
             else 0
         ),
+        # "New broadcast to these people": as many people per outcome (for those who may send).
+        from_choices=previous_people.counted_choices(broadcast) if request.user.has_perm(SEND_PERMISSION) else None,
         active_tab="calls",
     )
     return TemplateResponse(request, "pages/broadcast.html", context)

@@ -113,6 +113,7 @@ def send_preview(client, voice_message, numbers="", token="page-token-1", **extr
         "source": SOURCE,
         "numbers": numbers,
         "token": token,
+        "basis": "contract",
         "_preview": "1",
         **extra,
     }

@@ -174,7 +174,11 @@ def test_stop_list_file_with_a_5_mb_cell_is_refused_at_once(operator_role_client
 def test_send_command_refuses_a_number_of_5_mb(voice_message):
     with pytest.raises(CommandError, match="Number 2 of the list is 5000000 characters long"):
         call_command(
-            "send_voicemessage", message=str(voice_message.pk), source=SOURCE, to=["79991234562", "7" * FIVE_MB]
+            "send_voicemessage",
+            message=str(voice_message.pk),
+            source=SOURCE,
+            basis="contract",
+            to=["79991234562", "7" * FIVE_MB],
         )
 
 
@@ -187,6 +191,7 @@ def test_send_command_refuses_a_file_with_a_5_mb_cell(voice_message, tmp_path):
             CommandError,
             call_command,
             "send_voicemessage",
+            basis="contract",
             message=str(voice_message.pk),
             source=SOURCE,
             file=str(path),

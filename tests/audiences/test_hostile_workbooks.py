@@ -406,7 +406,15 @@ def test_send_voicemessage_refuses_each_hostile_file_plainly(files, tmp_path, vo
         path = tmp_path / f"{index}.xlsx"
         path.write_bytes(data)
         got = command_outcome(
-            "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path)
+            "send_voicemessage",
+            "--basis",
+            "contract",
+            "--message",
+            str(voice_message.pk),
+            "--source",
+            SOURCE,
+            "--file",
+            str(path),
         )
         if isinstance(expected, list):
             broadcast = Broadcast.objects.order_by("pk").last()

@@ -265,6 +265,8 @@ def test_send_command_schedules_with_at_window_tz_and_pace(voice_message, dummy_
     when = (timezone.localtime() + timedelta(days=1)).replace(second=0, microsecond=0)
     out = run(
         "send_voicemessage",
+        "--basis",
+        "contract",
         "--message", str(voice_message.pk),
         "--source", SOURCE,
         "--to", NUMBERS[0],
@@ -285,7 +287,17 @@ def test_send_command_schedules_with_at_window_tz_and_pace(voice_message, dummy_
 
 
 def test_send_command_takes_an_offset_and_refuses_the_past(voice_message):
-    base = ["send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", NUMBERS[0]]
+    base = [
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        NUMBERS[0],
+    ]
     with pytest.raises(CommandError, match="already passed"):
         run(*base, "--at", "2020-01-01 10:00")
     with pytest.raises(CommandError, match="--window"):
@@ -306,6 +318,7 @@ def send_data(voice_message, **extra):
         "voice_message": voice_message.pk,
         "source": SOURCE,
         "token": new_token(),
+        "basis": "contract",
         "numbers": "\n".join(NUMBERS),
         **extra,
     }

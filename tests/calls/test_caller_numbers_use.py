@@ -90,7 +90,15 @@ def test_the_command_lists_enabled_numbers_and_refuses_others(numbers, voice_mes
 
     with pytest.raises(CommandError, match="ask a Manager to enable it"):
         call_command(
-            "send_voicemessage", "--message", str(voice_message.pk), "--source", DISABLED, "--to", "79991234560"
+            "send_voicemessage",
+            "--message",
+            str(voice_message.pk),
+            "--source",
+            DISABLED,
+            "--to",
+            "79991234560",
+            "--basis",
+            "contract",
         )
     assert not Broadcast.objects.exists()
 

@@ -21,6 +21,8 @@ def run(*args):
 def test_send_queues_and_lists_duplicates(voice_message, dummy_tasks, sandbox):
     out, err = run(
         "send_voicemessage",
+        "--basis",
+        "contract",
         "--message",
         str(voice_message.pk),
         "--source",
@@ -42,6 +44,8 @@ def test_send_by_exolve_id_with_invalid_numbers_exits_1(voice_message, dummy_tas
     with pytest.raises(CommandError) as info:
         run(
             "send_voicemessage",
+            "--basis",
+            "contract",
             "--message",
             voice_message.exolve_id,
             "--source",
@@ -58,14 +62,34 @@ def test_send_by_exolve_id_with_invalid_numbers_exits_1(voice_message, dummy_tas
 def test_send_reads_a_file(voice_message, dummy_tasks, tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("name,phone\nA,79991234561\nB,79991234562\n")
-    run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    run(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--file",
+        str(path),
+    )
     assert Call.objects.count() == 2
 
 
 def test_send_takes_the_callees_zones_from_the_files_time_zone_column(voice_message, dummy_tasks, tmp_path):
     path = tmp_path / "numbers.csv"
     path.write_text("phone,time zone\n79991234561,Asia/Vladivostok\n74951234560,Asia/Omsk\n79991234562,nowhere\n")
-    run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    run(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--file",
+        str(path),
+    )
     assert dict(Call.objects.values_list("destination", "time_zone")) == {
         "79991234561": "Asia/Vladivostok",
         "74951234560": "Europe/Moscow",
@@ -87,7 +111,7 @@ def test_send_refusals(voice_message, dummy_tasks, tmp_path, args, message):
     (tmp_path / "list.pdf").write_bytes(b"%PDF")
     args = [a.format(pk=voice_message.pk, tmp=tmp_path) for a in args]
     with pytest.raises(CommandError, match=message):
-        run("send_voicemessage", "--source", SOURCE, *args)
+        run("send_voicemessage", "--basis", "contract", "--source", SOURCE, *args)
     assert not Broadcast.objects.exists()
 
 
@@ -96,7 +120,17 @@ def test_send_refuses_a_missing_voice_message(voice_message, dummy_tasks):
 
     type(voice_message).objects.filter(pk=voice_message.pk).update(missing_since=timezone.now())
     with pytest.raises(CommandError, match="no longer exists at Exolve"):
-        run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", "79991234561")
+        run(
+            "send_voicemessage",
+            "--basis",
+            "contract",
+            "--message",
+            str(voice_message.pk),
+            "--source",
+            SOURCE,
+            "--to",
+            "79991234561",
+        )
 
 
 def test_send_wait_follows_every_call_to_its_outcome(voice_message, dummy_tasks, sandbox, settings):
@@ -105,6 +139,8 @@ def test_send_wait_follows_every_call_to_its_outcome(voice_message, dummy_tasks,
     sandbox.set_lifecycle(0.5)
     out, _err = run(
         "send_voicemessage",
+        "--basis",
+        "contract",
         "--message",
         str(voice_message.pk),
         "--source",
@@ -163,6 +199,8 @@ def test_refresh_calls_rejects_a_bad_date(db):
 def test_send_splits_a_to_holding_several_numbers(voice_message, dummy_tasks):
     out, _err = run(
         "send_voicemessage",
+        "--basis",
+        "contract",
         "--message",
         str(voice_message.pk),
         "--source",
@@ -178,14 +216,24 @@ def test_send_splits_a_to_holding_several_numbers(voice_message, dummy_tasks):
 
 def test_send_refuses_an_extension_instead_of_calling_the_main_number(voice_message, dummy_tasks):
     with pytest.raises(CommandError, match="No valid numbers"):
-        run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", "79991234567 доб. 12")
+        run(
+            "send_voicemessage",
+            "--basis",
+            "contract",
+            "--message",
+            str(voice_message.pk),
+            "--source",
+            SOURCE,
+            "--to",
+            "79991234567 доб. 12",
+        )
     assert not Call.objects.exists()
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "", " ", "99999999999999999999999", "a\x00b"])
 def test_send_refuses_a_bad_message_id_plainly(voice_message, dummy_tasks, value):
     with pytest.raises(CommandError, match="No voice message"):
-        run("send_voicemessage", "--message", value, "--source", SOURCE, "--to", "79991234561")
+        run("send_voicemessage", "--basis", "contract", "--message", value, "--source", SOURCE, "--to", "79991234561")
 
 
 def test_send_refuses_each_bad_file_plainly(voice_message, dummy_tasks, tmp_path, settings):
@@ -196,13 +244,25 @@ def test_send_refuses_each_bad_file_plainly(voice_message, dummy_tasks, tmp_path
         path = tmp_path / f"{index}-{name}"
         path.write_bytes(data)
         with pytest.raises(CommandError, match=message):
-            run("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+            run(
+                "send_voicemessage",
+                "--basis",
+                "contract",
+                "--message",
+                str(voice_message.pk),
+                "--source",
+                SOURCE,
+                "--file",
+                str(path),
+            )
     assert not Broadcast.objects.exists()
 
 
 def test_idempotency_key_makes_a_script_that_runs_twice_send_once(voice_message, dummy_tasks):
     args = (
         "send_voicemessage",
+        "--basis",
+        "contract",
         "--message",
         str(voice_message.pk),
         "--source",
@@ -226,6 +286,8 @@ def test_idempotency_key_makes_a_script_that_runs_twice_send_once(voice_message,
     with pytest.raises(CommandError, match="already used for a different send"):
         run(
             "send_voicemessage",
+            "--basis",
+            "contract",
             "--message",
             str(voice_message.pk),
             "--source",

@@ -58,7 +58,7 @@ def test_two_sqlite_workers_send_each_call_once(sqlite_env):
     env, sandbox_path = sqlite_env
     pk = create_voice_message(env)
     numbers = [f"7999123{n:04d}" for n in range(40)]
-    args = ["send_voicemessage", "--message", pk, "--source", SOURCE]
+    args = ["send_voicemessage", "--basis", "contract", "--message", pk, "--source", SOURCE]
     for number in numbers + ["nonsense", numbers[0]]:
         args += ["--to", number]
     result = manage(env, *args, check=False)
@@ -79,7 +79,7 @@ def test_killed_sqlite_worker_leaves_unknown_calls_that_are_never_resent(sqlite_
     pk = create_voice_message(env)
     sandbox.add_fault("latency", endpoint=MAKE, times=None, seconds=30)  # the worker is killed mid-send
     numbers = [f"7999123{n:04d}" for n in range(12)]
-    args = ["send_voicemessage", "--message", pk, "--source", SOURCE]
+    args = ["send_voicemessage", "--basis", "contract", "--message", pk, "--source", SOURCE]
     for number in numbers:
         args += ["--to", number]
     manage(env, *args)

@@ -158,7 +158,7 @@ def _states(db_path):
 
 
 def _send(env, numbers):
-    args = ["send_voicemessage", "--message", create_voice_message(env), "--source", SOURCE]
+    args = ["send_voicemessage", "--basis", "contract", "--message", create_voice_message(env), "--source", SOURCE]
     for number in numbers:
         args += ["--to", number]
     manage(env, *args)

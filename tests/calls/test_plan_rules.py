@@ -27,12 +27,30 @@ HOURS = "09:00-21:00"
 def send_page(client, user, voice_message, **plan):
     """Preview a send on the send page as `user`; the response."""
     client.force_login(user)
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "token": new_token(), "numbers": NUMBER, **plan}
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "token": new_token(),
+        "numbers": NUMBER,
+        "basis": "contract",
+        **plan,
+    }
     return client.post(reverse("portal:send"), data)
 
 
 def send_command(voice_message, *options):
-    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", NUMBER, *options)
+    call_command(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        NUMBER,
+        *options,
+    )
 
 
 def record(voice_message, user, **plan) -> Broadcast:

@@ -13,8 +13,8 @@ from django.utils import timezone
 from audiences import stop_list
 from audiences.models import StopListEntry
 from calls import steering
-from calls.models import Call, CallState, Purpose
-from calls.recording import SendPlan, SendRefused, create_broadcast, resend_calls
+from calls.models import Call, CallState
+from calls.recording import SendPlan, create_broadcast, resend_calls
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_calls
 from tests.factories_calls import ANSWERS, BUSY, MAKE, NO_ANSWER, SOURCE, finish_calls, rung
@@ -176,13 +176,3 @@ def test_old_calls_do_not_count(voice_message, dummy_tasks, sandbox, settings):
     today = send(voice_message, [ANSWERS], "today")
     send_queued_calls(today.pk)
     assert rung(sandbox) == {ANSWERS: 2}
-
-
-# --- purpose ------------------------------------------------------------------------------------------
-
-
-def test_advertising_needs_the_recipients_consent(voice_message, dummy_tasks):
-    with pytest.raises(SendRefused, match="consent"):
-        send(voice_message, [ANSWERS], "ad", purpose=Purpose.ADVERTISING)
-    broadcast = send(voice_message, [ANSWERS], "ad-ok", purpose=Purpose.ADVERTISING, consent_confirmed=True)
-    assert broadcast.purpose == Purpose.ADVERTISING and broadcast.consent_confirmed

@@ -27,6 +27,7 @@ PLAN = {
     "retry_after_minutes": 45,
     "retry_failed": True,
     "purpose": Purpose.REMINDER,
+    "basis": "consent",  # copied too: a resend records why these people may be called
 }
 
 

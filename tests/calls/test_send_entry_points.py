@@ -62,7 +62,13 @@ def test_the_way_back_survives_the_preview(operator_page_client, voice_message):
     send_url = send_page.context["send_url"]
     assert parse_qs(urlsplit(send_url).query)["return"] == [filtered_changelist()]
 
-    typed = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": "79991234561", "token": "t-1"}
+    typed = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "numbers": "79991234561",
+        "token": "t-1",
+        "basis": "contract",
+    }
     preview = operator_page_client.post(send_url, {**typed, "_preview": "1"})
 
     page = preview.content.decode()

@@ -29,16 +29,19 @@ def plan_input() -> tuple[dict, list[str]]:
     form = {
         "start_at": tomorrow_at_ten().replace(" ", "T"),
         "calling_hours": "10:00-20:00",
+        "calling_hours_rest": "11:00-18:00",
         "time_zone": "Asia/Novosibirsk",
         "pace_per_minute": "30",
         "retries": "2",
         "retry_after_minutes": "45",
         "retry_failed": "on",
-        "purpose": "advertising",
-        "consent_confirmed": "on",
+        "purpose": "debt_reminder",
+        "basis": "debt",
     }
-    options = ["--at", tomorrow_at_ten(), "--window", "10:00-20:00", "--tz", "Asia/Novosibirsk", "--pace", "30"]
-    options += ["--retries", "2", "--retry-after", "45", "--retry-failed", "--purpose", "advertising", "--consent"]
+    options = ["--at", tomorrow_at_ten(), "--window", "10:00-20:00", "--calling-hours-weekend", "11:00-18:00"]
+    options += ["--tz", "Asia/Novosibirsk", "--pace", "30"]
+    options += ["--retries", "2", "--retry-after", "45", "--retry-failed", "--purpose", "debt_reminder"]
+    options += ["--basis", "debt"]
     return form, options
 
 
@@ -53,7 +56,14 @@ def admin_send_url(client, voice_message) -> str:
 def send_on_page(client, voice_message, plan: dict, url=None):
     """Preview and confirm; the preview's response and the stored broadcast (None if refused)."""
     token = "admin" if url else "page"
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": NUMBER, "token": token, **plan}
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "numbers": NUMBER,
+        "token": token,
+        "basis": "contract",
+        **plan,
+    }
     response = client.post(url or reverse("portal:send"), {**data, "_preview": "1"})
     if response.context["form"].errors:
         return response, None
@@ -62,7 +72,18 @@ def send_on_page(client, voice_message, plan: dict, url=None):
 
 
 def send_by_command(voice_message, *options):
-    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", NUMBER, *options)
+    call_command(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--to",
+        NUMBER,
+        *options,
+    )
     return Broadcast.objects.order_by("-pk").first()
 
 
@@ -82,7 +103,17 @@ def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_cl
 
     assert len({by_page.pk, by_admin.pk, by_command.pk}) == 3
     assert stored_plan(by_page) == stored_plan(by_admin) == stored_plan(by_command)
-    assert stored_plan(by_page)[1:] == ("10:00-20:00", "Asia/Novosibirsk", 30, 2, 45, True, "advertising", True)
+    assert stored_plan(by_page)[1:] == (
+        "10:00-20:00",
+        "11:00-18:00",
+        "Asia/Novosibirsk",
+        30,
+        2,
+        45,
+        True,
+        "debt_reminder",
+        "debt",
+    )
     assert timezone.localtime(by_page.start_at).strftime("%Y-%m-%d %H:%M") == tomorrow_at_ten()
 
 
@@ -90,12 +121,24 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
     operator_page_client, voice_message, dummy_tasks, settings
 ):
     settings.EXOLVE_RETRIES, settings.EXOLVE_RETRY_AFTER_MINUTES = 1, 40
+    settings.EXOLVE_CALLING_HOURS_WEEKEND = "10:00-18:00"
 
     _page, by_page = send_on_page(operator_page_client, voice_message, {})
     by_command = send_by_command(voice_message)
 
     assert stored_plan(by_page) == stored_plan(by_command)
-    assert stored_plan(by_page) == (None, "09:00-21:00", settings.TIME_ZONE, None, 1, 40, False, "information", False)
+    assert stored_plan(by_page) == (
+        None,
+        "09:00-21:00",
+        "10:00-18:00",
+        settings.TIME_ZONE,
+        None,
+        1,
+        40,
+        False,
+        "information",
+        "contract",
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,6 +148,9 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
         ("calling_hours", "21:00-09:00", "--window"),
         ("time_zone", "Mars/Olympus", "--tz"),
         ("purpose", "spam", "--purpose"),
+        ("purpose", "advertising", "--purpose"),
+        ("basis", "everyone", "--basis"),
+        ("basis", "debt", "--basis"),  # a debt basis for information
     ],
 )
 def test_the_page_the_admin_and_the_command_refuse_bad_input_with_the_same_words(

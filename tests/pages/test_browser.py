@@ -152,6 +152,7 @@ def test_staff_member_creates_sends_follows_and_exports(portal, open_page, sandb
     page.select_option("#id_voice_message", str(message.pk))
     page.select_option("#id_source", SOURCE)
     page.fill("#id_numbers", "79991234561\n+7 999 123-45-67\n12345")
+    page.check("#id_basis_1")  # why they may be called: a contract
     page.click("#preview-send")
     page.wait_for_selector("#send-preview")
     assert "2 numbers will be called" in text(page, "#count-valid")
@@ -310,6 +311,7 @@ def test_staff_member_schedules_pauses_resumes_and_stops_a_broadcast(portal, ope
     page.fill("#id_start_at", tomorrow.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_calling_hours", "any")  # the admin is a superuser: may send at any time
     page.fill("#id_pace_per_minute", "1")
+    page.check("#id_basis_1")  # why they may be called: a contract
     page.click("#preview-send")
     page.wait_for_selector("#zone-starts")
     assert "Moscow (UTC+3)" in text(page, "#zone-starts")
@@ -401,6 +403,7 @@ def test_broadcast_with_retries_where_one_number_goes_on_the_stop_list_mid_way(p
     page.fill("#id_retries", "2")
     page.fill("#id_retry_after_minutes", "0")
     page.select_option("#id_purpose", "reminder")
+    page.check("#id_basis_1")  # why they may be called: a contract
     page.click("#preview-send")
     page.wait_for_selector("#send-preview")
     assert "up to 2 more times, 0 minutes apart" in text(page, "#plan-retries")

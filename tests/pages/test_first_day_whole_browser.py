@@ -103,6 +103,7 @@ def test_the_first_day_of_an_invited_operator_in_russian(russian_portal, open_pa
     anna.select_option("#id_source", SOURCE)
     anna.set_input_files("#id_file", str(office_workbook(tmp_path / "Клиенты декабрь.xlsx")))
     anna.fill("#id_pace_per_minute", "1")  # the first call now, the next one a minute later
+    anna.check("#id_basis_1")  # why they may be called: their contract
     anna.click("#preview-send")
     anna.wait_for_selector("#send-preview")
     column = text(anna, "#column-read")

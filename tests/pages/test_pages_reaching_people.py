@@ -44,7 +44,8 @@ def test_the_form_shows_retries_and_purpose_with_the_settings_defaults(operator_
     page = response.content.decode()
     for element in ('id="id_retries"', 'id="id_retry_after_minutes"', 'id="id_retry_failed"', 'id="id_purpose"'):
         assert element in page
-    assert 'id="id_consent_confirmed"' in page
+    assert 'id="id_consent_confirmed"' not in page and 'value="advertising"' not in page  # never offered
+    assert 'name="basis"' in page
     form = response.context["form"]
     assert form["retries"].value() == 2 and form["retry_after_minutes"].value() == 45
     assert form["purpose"].value() == Purpose.INFORMATION
@@ -60,23 +61,25 @@ def test_retries_and_purpose_travel_through_preview_and_confirm_into_the_broadca
         retries="3",
         retry_after_minutes="20",
         retry_failed="on",
-        purpose="advertising",
-        consent_confirmed="on",
+        purpose="reminder",
+        basis="consent",
     )
     assert response.status_code == 200 and response.context["preview"] is not None
     page = response.content.decode()
     assert 'id="plan-retries"' in page and "20" in page[page.index('id="plan-retries"') :][:300]
-    assert "advertising" in page[page.index('id="plan-purpose"') :][:200]
+    assert "reminder" in page[page.index('id="plan-purpose"') :][:200]
+    assert "consent" in page[page.index('id="plan-basis"') :][:200]
 
     sent = operator_page_client.post(reverse(URL), confirmation(response))
     assert sent.status_code == 302
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (3, 20, True)
-    assert (broadcast.purpose, broadcast.consent_confirmed) == (Purpose.ADVERTISING, True)
-    # The audit trail says what it was for.
+    assert (broadcast.purpose, broadcast.basis) == (Purpose.REMINDER, "consent")
+    # The audit trail says what it was for, and why these people may be called.
     from django.contrib.admin.models import LogEntry
 
-    assert "purpose: advertising" in LogEntry.objects.get(object_id=str(broadcast.pk)).change_message
+    logged = LogEntry.objects.get(object_id=str(broadcast.pk)).change_message
+    assert "purpose: reminder" in logged and "basis: the recipients' consent" in logged
 
 
 def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
@@ -89,14 +92,6 @@ def test_defaults_come_from_the_settings_when_the_fields_are_left_out(
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (1, 15, False)
     assert (broadcast.purpose, broadcast.consent_confirmed) == (Purpose.INFORMATION, False)
-
-
-def test_advertising_without_consent_is_refused_with_a_plain_error(operator_page_client, voice_message, dummy_tasks):
-    response = send_preview(operator_page_client, voice_message, NO_ANSWER, purpose="advertising")
-    assert response.context["preview"] is None
-    assert "consent" in " ".join(response.context["form"].errors["consent_confirmed"])
-    assert "prior consent" in response.content.decode()
-    assert not Broadcast.objects.exists()
 
 
 def test_too_many_retries_are_a_form_error(operator_page_client, voice_message):
@@ -137,7 +132,13 @@ def test_preview_lists_stop_listed_and_over_limit_numbers_and_does_not_count_the
 def test_the_stop_list_check_of_the_preview_does_not_grow_with_the_list(operator_page_client, voice_message):
     def queries(count, token):
         numbers = "\n".join(f"7999{n:07d}" for n in range(count))
-        data = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": token}
+        data = {
+            "voice_message": voice_message.pk,
+            "source": SOURCE,
+            "numbers": numbers,
+            "token": token,
+            "basis": "contract",
+        }
         response, n = count_queries(operator_page_client, reverse(URL), {**data, "_preview": "1"}, method="post")
         assert response.context["preview"].counts["valid"] == count
         return n
@@ -257,7 +258,17 @@ def test_the_dashboard_admin_and_export_show_the_purpose_and_the_attempt(
 
 def send_voicemessage(voice_message, *options, **kwargs):
     """`manage.py send_voicemessage` of `voice_message` from the sandbox's number, with `options`."""
-    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, *options, **kwargs)
+    call_command(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        *options,
+        **kwargs,
+    )
 
 
 def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks):
@@ -271,12 +282,11 @@ def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks)
         "10",
         "--retry-failed",
         "--purpose",
-        "advertising",
-        "--consent",
+        "reminder",
     )
     broadcast = Broadcast.objects.get()
     assert (broadcast.retries, broadcast.retry_after_minutes, broadcast.retry_failed) == (2, 10, True)
-    assert (broadcast.purpose, broadcast.consent_confirmed) == (Purpose.ADVERTISING, True)
+    assert (broadcast.purpose, broadcast.basis) == (Purpose.REMINDER, "contract")
 
 
 @pytest.mark.parametrize(
@@ -285,7 +295,7 @@ def test_send_voicemessage_takes_retries_and_purpose(voice_message, dummy_tasks)
         (["--retries", "6"], "--retries"),
         (["--retries", "-1"], "--retries"),
         (["--retry-after", "-5"], "--retry-after"),
-        (["--purpose", "advertising"], "consent"),
+        (["--purpose", "advertising"], "38-FZ"),
         (["--purpose", "spam"], "--purpose"),
     ],
 )

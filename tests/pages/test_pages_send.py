@@ -127,7 +127,14 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
     _r, small_preview = count_queries(
         operator_page_client,
         reverse(URL),
-        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t1", "_preview": "1"},
+        {
+            "voice_message": voice_message.pk,
+            "source": SOURCE,
+            "numbers": numbers,
+            "token": "t1",
+            "basis": "contract",
+            "_preview": "1",
+        },
         method="post",
     )
     bulk_calls(200, broadcast=make_broadcast(voice_message), voice_message=voice_message)
@@ -136,7 +143,14 @@ def test_send_page_queries_do_not_grow_with_rows(operator_page_client, voice_mes
     response, large_preview = count_queries(
         operator_page_client,
         reverse(URL),
-        {"voice_message": voice_message.pk, "source": SOURCE, "numbers": numbers, "token": "t2", "_preview": "1"},
+        {
+            "voice_message": voice_message.pk,
+            "source": SOURCE,
+            "numbers": numbers,
+            "token": "t2",
+            "basis": "contract",
+            "_preview": "1",
+        },
         method="post",
     )
     assert response.context["preview"].counts["valid"] == 200

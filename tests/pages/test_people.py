@@ -163,5 +163,15 @@ def test_the_send_command_keeps_the_names_of_its_file_too(voice_message, dummy_t
 
     path = tmp_path / "clients.xlsx"
     path.write_bytes(xlsx_bytes(OFFICE_ROWS))
-    call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--file", str(path))
+    call_command(
+        "send_voicemessage",
+        "--basis",
+        "contract",
+        "--message",
+        str(voice_message.pk),
+        "--source",
+        SOURCE,
+        "--file",
+        str(path),
+    )
     assert Call.objects.get(destination="79161230021").details == {"name": "Петров Пётр", "Город": "Тверь"}

@@ -380,6 +380,7 @@ def test_send_preview_speaks_russian_with_reasons(client, seeded, russian_browse
             "source": SOURCE,
             "numbers": "79991234561\n+7 999 123-45-67\n12345\n79991234561",
             "token": "i18n-token",
+            "basis": "contract",
             "_preview": "1",
         },
         **russian_browser,
@@ -477,7 +478,7 @@ def test_send_command_reports_in_russian(voice_message, settings):
     settings.LANGUAGE_CODE = "ru"
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     out, err = run(
-        "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
+        "send_voicemessage", "--basis", "contract", "--message", str(voice_message.pk), "--source", SOURCE,
         "--to", "79991234561", "--to", "79991234562", "--to", "79991234561",
     )  # fmt: skip
     assert "в очереди 2 звонка" in out and "повторов: 1" in out
@@ -651,6 +652,7 @@ def portal_pages(client, objects):
         "source": SOURCE,
         "numbers": "79991234561\n+7 999 123-45-67\n12345\n79991230001",
         "token": "scan-token",
+        "basis": "contract",
         "_preview": "1",
     }
     yield "send preview", client.post(reverse("portal:send"), preview, **RU_HEADERS)

@@ -89,6 +89,10 @@ def show(broadcast: Broadcast) -> str:
         _("Calls: %(total)d; sent to Exolve: %(sent)d; not made yet: %(waiting)d; canceled by the stop: %(canceled)d.")
         % {"total": counts["total"], "sent": sent, "waiting": waiting, "canceled": canceled},
     ]
+    lines.append(
+        _("Purpose: %(purpose)s; why these people may be called: %(basis)s.")
+        % {"purpose": broadcast.get_purpose_display(), "basis": broadcast.basis_shown}
+    )
     lines += [f"  {label}: {count}" for label, _outcome, count in labelled(counts)]
     actions = ", ".join(action for action in shown.steer_actions) or _("none")
     lines.append(_("Allowed: %(actions)s.") % {"actions": actions})

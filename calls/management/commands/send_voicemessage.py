@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from audiences.phones import ListRefused, parse_numbers
 from audiences.sources import source_help
 from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
+from calls.from_broadcast import NoRecipients, recipients
 from calls.lifecycle import get_zone
 from calls.models import Broadcast, Call, pending_q
 from calls.outcomes import labelled, outcome_counts
@@ -74,13 +75,14 @@ def parse_at(text: str):
 PLAN_OPTIONS = {
     "start_at": ("--at", "at"),
     "calling_hours": ("--window", "window"),
+    "calling_hours_rest": ("--calling-hours-weekend", "calling_hours_weekend"),
     "time_zone": ("--tz", "tz"),
     "pace_per_minute": ("--pace", "pace"),
     "retries": ("--retries", "retries"),
     "retry_after_minutes": ("--retry-after", "retry_after"),
     "retry_failed": ("--retry-failed", "retry_failed"),
     "purpose": ("--purpose", "purpose"),
-    "consent_confirmed": ("--consent", "consent"),
+    "basis": ("--basis", "basis"),
 }
 
 
@@ -100,18 +102,13 @@ def command_plan(options: dict) -> SendPlan:
 
 
 def _option_errors(form) -> list[str]:
-    """Each refusal as "--option: what is wrong", in the command's words where the page's name a tick box."""
+    """Each refusal as "--option: what is wrong"."""
     lines = []
     for field, errors in form.errors.as_data().items():
         flag = PLAN_OPTIONS[field][0]
         for error in errors:
-            if error.code == "consent":
-                lines.append(
-                    _(
-                        "Advertising calls need the recipients' prior consent: "
-                        "add --consent once they gave it, or change --purpose."
-                    )
-                )
+            if error.code == "required" and field == "basis":
+                lines.append(f"{flag}: {' '.join(error.messages)} " + _("Give --basis consent, contract or debt."))
             else:
                 lines.append(f"{flag}: {' '.join(error.messages)}")
     return lines
@@ -124,6 +121,11 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         'Calling hours in the callee\'s local time, "09:00-21:00" (or overnight, "21:00-09:00"), inside '
         'EXOLVE_CALLING_HOURS ("any" only when that is any); default: EXOLVE_CALLING_HOURS.'
     )
+    weekend = _(
+        "Calling hours on weekends and public holidays (the Russian production calendar), inside "
+        "EXOLVE_CALLING_HOURS_WEEKEND; default: as --window when given, else EXOLVE_CALLING_HOURS_WEEKEND. "
+        "Debt reminders: within 08:00-22:00 and 09:00-20:00 (230-FZ), whoever sends."
+    )
     retries = _("Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES.")
     retry_after = _("Minutes between attempts (%(min)d-%(max)d); default: EXOLVE_RETRY_AFTER_MINUTES.") % {
         "min": MIN_RETRY_AFTER_MINUTES,
@@ -132,11 +134,21 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
     return [
         ("--at", "WHEN", str, at),
         ("--window", "HOURS", str, window),
+        ("--calling-hours-weekend", "HOURS", str, weekend),
         ("--tz", "ZONE", str, _("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE.")),
         ("--pace", "N", int, _("At most N calls per minute (1-%(max)d).") % {"max": MAX_PACE_PER_MINUTE}),
         ("--retries", "N", int, retries),
         ("--retry-after", "MIN", int, retry_after),
-        ("--purpose", "PURPOSE", str, _("information (default), reminder or advertising (needs --consent).")),
+        ("--purpose", "PURPOSE", str, _("information (default), reminder or debt_reminder.")),
+        (
+            "--basis",
+            "BASIS",
+            str,
+            _(
+                "Required: why these people may be called: consent (they agreed), contract (an existing "
+                "contract or service) or debt (debt reminders only)."
+            ),
+        ),
     ]
 
 
@@ -152,6 +164,17 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help=source_help())
         parser.add_argument("--to", action="append", default=[], metavar="NUMBER", help=_("A number to call; repeat."))
         parser.add_argument("--file", help=_("A CSV or XLSX file with a phone column."))
+        parser.add_argument(
+            "--from-broadcast",
+            type=int,
+            metavar="N",
+            help=_("Instead of numbers: the people of broadcast N chosen by --outcome (their names kept)."),
+        )
+        parser.add_argument(
+            "--outcome",
+            metavar="OUTCOMES",
+            help=_("With --from-broadcast, comma-separated: no_answer, busy, failed, answered, not_reached."),
+        )
         parser.add_argument("--name", default="", help=_("A name for the broadcast, shown on its page and in lists."))
         parser.add_argument("--wait", action="store_true", help=_("Wait until every call has a final outcome."))
         parser.add_argument(
@@ -162,11 +185,6 @@ class Command(BaseCommand):
             parser.add_argument(flag, metavar=metavar, type=kind, help=help_text)
         parser.add_argument("--retry-failed", action="store_true", help=_("Call again failed calls too."))
         parser.add_argument(
-            "--consent",
-            action="store_true",
-            help=_("The recipients gave their prior consent (required for advertising)."),
-        )
-        parser.add_argument(
             "--idempotency-key",
             metavar="KEY",
             help=_("Send at most once for this key: running again with the same key sends nothing."),
@@ -176,7 +194,7 @@ class Command(BaseCommand):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
         plan = command_plan(options)
         voice_message = self._voice_message(message)
-        parsed, table = self._numbers(to, file)
+        parsed, table = self._numbers(to, file, options.get("from_broadcast"), options.get("outcome"))
         following = (wait, timeout, poll)
         if idempotency_key is not None and self._already_sent(token, voice_message, source, parsed, *following):
             return
@@ -210,11 +228,15 @@ class Command(BaseCommand):
                 returncode=1,
             )
 
-    def _numbers(self, to, file):
-        """The numbers of --to and --file, parsed, and the file as read (zones, names); CommandError if none."""
+    def _numbers(self, to, file, from_broadcast=None, outcome=None):
+        """The numbers of --to and --file (or --from-broadcast), parsed, and the file as read (zones, names);
+        CommandError if none."""
         values = list(to)
         table = UploadedList()
-        if file:
+        if from_broadcast is not None or outcome is not None:
+            table = self._from_broadcast(to, file, from_broadcast, outcome)
+            values = table.values
+        elif file:
             table = self._read_file(file)
             values += table.values
         if not values:
@@ -222,6 +244,16 @@ class Command(BaseCommand):
         try:
             return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS), table
         except ListRefused as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _from_broadcast(self, to, file, pk, outcome):
+        if to or file:
+            raise CommandError(_("Give either numbers (--to, --file) or --from-broadcast, not both."))
+        if pk is None:
+            raise CommandError(_("--outcome goes with --from-broadcast N: the broadcast whose people to call."))
+        try:
+            return recipients(pk, outcome)
+        except NoRecipients as exc:
             raise CommandError(str(exc)) from exc
 
     def _report_skipped(self, parsed):
