@@ -51,6 +51,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_roles
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py sync_caller_numbers --if-never-synced
 	@echo "Serving http://$(HOST):$(PORT)/admin/ with a task worker. Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py db_worker --no-reload --interval 0.5 & \

@@ -16,11 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 import phonenumbers
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-
-from exolve_portal.exolve import sandbox_account
 
 REGION = "RU"
 RUSSIA_COUNTRY_CODE = 7
@@ -302,11 +299,3 @@ def split_lines(text: str, *, limit: int | None = None) -> list[str]:
 def _line_number(text: str, position: int) -> int:
     """The 1-based line of `position`, whether lines end as on Windows, Unix or old Macs."""
     return max(text.count("\n", 0, position), text.count("\r", 0, position)) + 1
-
-
-def source_numbers() -> list[str]:
-    """The team's caller numbers staff may choose from (sandbox numbers in sandbox mode)."""
-    numbers = [str(n).strip() for n in settings.EXOLVE_SOURCE_NUMBERS if str(n).strip()]
-    if not numbers and settings.EXOLVE_SANDBOX:
-        numbers = list(sandbox_account.SANDBOX_SOURCE_NUMBERS)
-    return numbers

@@ -5,6 +5,7 @@
     child.py export csv|xlsx             stream the calls export; wall time and peak RSS
     child.py record <count> <first>      preview (the send form) and record a broadcast of <count> numbers
     child.py claims <ready> <waiting> <claims>  time claim_calls with and without waiting calls
+    child.py windows <ready> <claims>   time claim_calls: one window, windows by day type, a debt reminder
     child.py stoplist_fill <count> <known,...>  bulk-create <count> stop-list numbers 7926xxxxxxx plus <known>
     child.py preview <count> <first> <runs>     time SendForm.is_valid() on <count> pasted numbers
 
@@ -347,6 +348,94 @@ def measure_claims(ready: int, waiting: int, claims: int, limit: int = 30) -> di
     }
 
 
+def measure_windows(ready: int, claims: int, limit: int = 30) -> dict:
+    """Time `claim_calls` (in transaction.atomic) on three broadcasts, claims alternating:
+
+    plain: one window for every day, the per-number day and week limits (the claim as it
+    was before windows by day type); windows: a window for working days and one for days
+    of rest, and the monthly limit too; debt: a debt reminder (the law's windows, its
+    2/4/16 counted over debt reminders, numbers held) with the same limits. Every number
+    has two earlier calls (3 and 20 days ago, of a debt reminder), so the counts read rows.
+    The broadcasts' zone is one where it is about 13:00 now: inside every window.
+    """
+    import statistics as stats
+    import uuid
+    from datetime import UTC, timedelta
+
+    from django.db import connection, transaction
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from calls.claims import claim_calls
+    from calls.lifecycle import BroadcastState
+    from calls.models import Broadcast, Call, CallState, Purpose
+    from voicemessages.models import VoiceMessage
+
+    message = VoiceMessage.objects.filter(missing_since__isnull=True).order_by("pk").first()
+    now = timezone.now()
+    offset = 13 - now.astimezone(UTC).hour
+    offset = offset + 24 if offset < -12 else offset - 24 if offset > 14 else offset
+    zone = f"Etc/GMT{-offset:+d}"
+    kinds = {
+        "plain": ({"calling_hours": "09:00-20:00"}, {"EXOLVE_MAX_CALLS_PER_NUMBER_MONTH": 0}),
+        "windows": ({"calling_hours": "09:00-20:00", "calling_hours_rest": "10:00-19:00"}, {}),
+        "debt": ({"calling_hours": "08:00-22:00", "calling_hours_rest": "09:00-20:00", "purpose": "debt_reminder"}, {}),
+    }
+    limits = {"EXOLVE_MAX_CALLS_PER_NUMBER_DAY": 5, "EXOLVE_MAX_CALLS_PER_NUMBER_WEEK": 10,
+              "EXOLVE_MAX_CALLS_PER_NUMBER_MONTH": 30}  # fmt: skip
+
+    def broadcast(label, purpose=Purpose.INFORMATION, **fields):
+        return Broadcast.objects.create(
+            voice_message=message, voice_message_name=message.name, service_id=message.exolve_id,
+            source="74951234567", token=f"windows-{label}-{uuid.uuid4().hex}", state=BroadcastState.SENDING,
+            time_zone=zone, purpose=purpose, **fields,
+        )  # fmt: skip
+
+    def call(owner, number, **fields):
+        return Call(broadcast=owner, voice_message=message, service_id=message.exolve_id, source="74951234567",
+                    destination=number, **fields)  # fmt: skip
+
+    history = broadcast("history", Purpose.DEBT_REMINDER)
+    pks = {}
+    for index, (label, (fields, _settings)) in enumerate(kinds.items()):
+        owner = broadcast(label, **fields)
+        numbers = [f"7918{index}{n:06d}" for n in range(ready)]
+        rows = [call(owner, number, not_before=now - timedelta(minutes=1)) for number in numbers]
+        rows += [
+            call(history, number, state=CallState.FINISHED, claimed_at=now - timedelta(days=days))
+            for number in numbers
+            for days in (3, 20)
+        ]
+        Call.objects.bulk_create(rows, batch_size=5000)
+        pks[label] = owner.pk
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE calls_call" if connection.vendor == "postgresql" else "ANALYZE")
+
+    def phase():
+        times = {label: [] for label in kinds}
+        got = dict.fromkeys(kinds, 0)
+        for _round in range(claims):
+            for label, (_fields, overrides) in kinds.items():
+                with override_settings(**{**limits, **overrides}):
+                    started = time.perf_counter()
+                    with transaction.atomic():
+                        claim = claim_calls(pks[label], limit, "bench-windows")
+                    times[label].append(time.perf_counter() - started)
+                got[label] += len(claim.calls)
+        return {
+            label: {
+                "median_ms": stats.median(times[label]) * 1000,
+                "mean_ms": stats.mean(times[label]) * 1000,
+                "claimed": got[label],
+            }  # fmt: skip
+            for label in kinds
+        }
+
+    phase()  # warm-up: connections, imports, the calendar's cache (not counted)
+    measured = phase()
+    return {"vendor": connection.vendor, "zone": zone, "claims": claims, "limit": limit, "result": measured}
+
+
 def fill_stop_list(count: int, known: list[str]) -> dict:
     """Bulk-create `count` stop-list numbers 7926xxxxxxx (never pasted by the bench: it pastes
     7916...) and the `known` numbers (some of the pasted ones); one INSERT ... SELECT from
@@ -459,6 +548,8 @@ def main(argv: list[str]) -> None:
         result = measure_record(int(args[0]), int(args[1]))
     elif kind == "claims":
         result = measure_claims(int(args[0]), int(args[1]), int(args[2]))
+    elif kind == "windows":
+        result = measure_windows(int(args[0]), int(args[1]))
     elif kind == "stoplist_fill":
         result = fill_stop_list(int(args[0]), [n for n in (args[1] if len(args) > 1 else "").split(",") if n])
     elif kind == "preview":

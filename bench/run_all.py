@@ -7,7 +7,7 @@ else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
 and removes all of it at the end. See bench/README.md for what each row means.
 
     --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
-    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting,stoplist (comma-separated)
+    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting,stoplist,windows (comma-separated)
     --sqlite       use SQLite even when PostgreSQL answers
     --json PATH    also write the results as JSON
     --keep-logs    keep the temporary directory (worker and sandbox logs)
@@ -38,7 +38,7 @@ IN_FLIGHT = 20
 RATE_LIMIT = 100  # requests per second, the sandbox's 429 threshold in the rate-limit row
 MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
 
-BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist")
+BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist", "windows")
 
 SIZES = {
     "full": {
@@ -1029,6 +1029,36 @@ class Bench:
         )
         self.data["waiting"] = result
 
+    # --- 9. calling windows by day type, the monthly limit, a debt reminder --------------
+
+    def bench_windows(self) -> None:
+        claims = self.s["claims"]
+        self.ensure_voice_message()
+        # Every claim of the two phases (warm-up, measured) finds `limit` ready calls.
+        result = self.h.child("windows", str(2 * claims * 30 + 30), str(claims), timeout=900)
+        got = result["result"]
+        plain = got["plain"]["median_ms"]
+        ratios = {label: got[label]["median_ms"] / plain for label in ("windows", "debt")}
+        full = all(row["claimed"] == claims * result["limit"] for row in got.values())
+        worst = max(ratios.values())
+        self.add(
+            Row(
+                "claim: windows by day type, monthly limit, debt reminder",
+                f"{claims}",
+                " / ".join(f"{got[label]['median_ms']:.2f}" for label in ("plain", "windows", "debt")) + " ms",
+                "",
+                f"{worst:.2f}",
+                "<= 1.20",
+                self.judge(worst, 1.2) if full else "ERROR (a claim found fewer calls than it asked for)",
+                f"median time per claim_calls({result['limit']}) in transaction.atomic, {claims} claims each, "
+                f"alternating: plain (one window, day and week limits) / windows (working days and days of rest, "
+                f"plus the monthly limit) / debt reminder (the law's windows and 2/4/16, numbers held); "
+                f"x plain: windows {ratios['windows']:.2f}, debt {ratios['debt']:.2f}; "
+                f"zone {result['zone']}; {result['vendor']}",
+            )
+        )
+        self.data["windows"] = result
+
     # --- 8. a stop list of 1,000,000 numbers -------------------------------------------
 
     def clear_stop_list(self) -> None:
@@ -1221,6 +1251,7 @@ def main(argv=None) -> int:
             ("big", bench.bench_big),
             ("waiting", bench.bench_waiting),
             ("stoplist", bench.bench_stoplist),
+            ("windows", bench.bench_windows),
         ]
         for key, step in steps:
             if key not in only:

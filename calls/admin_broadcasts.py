@@ -133,7 +133,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "state_changed_at",
         "state_changed_by",
         "start_at",
-        "calling_hours",
+        "calling_hours_shown",
         "time_zone_shown",
         "pace_per_minute",
         "purpose",
@@ -231,7 +231,7 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
 
     @admin.display(description=_("calling hours"), ordering="calling_hours")
     def calling_hours_shown(self, obj):
-        return obj.calling_hours or gettext("any time")
+        return obj.calling_windows.label()  # working days and days of rest
 
     # -- steering actions (Django's confirmation pattern: a page first, then post=yes) --
 

@@ -30,8 +30,9 @@ from django.utils.translation import gettext_noop as _
 from audiences import stop_list
 
 from . import limits
-from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone, parse_window
-from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState
+from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone
+from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState, Purpose
+from .windows import claim_windows
 
 # Plain-language reasons stored on calls (translated when written).
 
@@ -106,10 +107,12 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
         # row locks; its IMMEDIATE transactions serialise the claims instead.)
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    window = parse_window(steering["calling_hours"])
+    # Working days and days of rest each have their window; a debt reminder's never wider than the law's.
+    window = claim_windows(steering["calling_hours"], steering["calling_hours_rest"], steering["purpose"])
     default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
+    debt = steering["purpose"] == Purpose.DEBT_REMINDER
     while True:
-        claimed, held_back = _claim_batch(queryset, limit, claim, now, window, default_zone)
+        claimed, held_back = _claim_batch(queryset, limit, claim, now, (window, default_zone, debt))
         if claimed is not None:
             break
     if claimed and pace:
@@ -128,7 +131,14 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     if connection.features.has_select_for_update:
         queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
     return queryset.values(
-        "state", "start_at", "pace_per_minute", "pace_next_at", "calling_hours", "time_zone", "purpose"
+        "state",
+        "start_at",
+        "pace_per_minute",
+        "pace_next_at",
+        "calling_hours",
+        "calling_hours_rest",
+        "time_zone",
+        "purpose",
     ).first()
 
 
@@ -166,8 +176,10 @@ def _first_waiting(broadcast_id: int) -> datetime | None:
     )
 
 
-def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[list[ClaimedCall] | None, bool]:
+def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] | None, bool]:
     """One attempt: (the calls taken, whether some were held back for a later look).
+
+    `rules`: the broadcast's windows (calls/windows.py), its zone, whether it is a debt reminder.
 
     The calls are None when every row found had to be set aside (so look again)."""
     # Ordered by not_before, which follows the claim index's two equality columns
@@ -185,6 +197,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
             "voice_message__missing_since",
         )[:limit]
     )
+    window, default_zone, debt = rules
     sendable, gone, missing = [], [], []
     later: dict[datetime, list[int]] = {}  # outside calling hours: pk by next opening
     for pk, source, destination, zone_name, vm_id, exolve_id, missing_since in rows:
@@ -209,7 +222,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
         )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
-    sendable, held_back = _skip_unreachable(sendable, now)
+    sendable, held_back = _skip_unreachable(sendable, now, debt)
     if not sendable:
         return (None if rows and not held_back else []), held_back
     pks = [c.pk for c in sendable]
@@ -223,7 +236,7 @@ def _claim_batch(queryset, limit, claim, now, window, default_zone) -> tuple[lis
     return sendable, held_back
 
 
-def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCall], bool]:
+def _skip_unreachable(sendable: list[ClaimedCall], now, debt: bool = False) -> tuple[list[ClaimedCall], bool]:
     """Leave out (as skipped, with the reason) numbers on the stop list or over their limits.
 
     Checked here again because a number may be added, or called elsewhere, after the
@@ -231,14 +244,15 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
     hold the numbers (limits.hold_numbers) and one to count their calls. Calls whose
     number another claim holds right now, and a second call to a number in the same
     batch, stay queued for a later look (then they are counted with the others): the
-    second value says whether any was held back.
+    second value says whether any was held back. A debt reminder always holds and counts
+    (230-FZ's limits, calls/debt_rules.py), with or without the portal's limits.
     """
     if not sendable:
         return sendable, False
     destinations = [call.destination for call in sendable]
     reasons = stop_list.blocked(destinations)
     held_back = False
-    if limits.limits_set():
+    if debt or limits.limits_set():
         busy = limits.hold_numbers(n for n in destinations if n not in reasons)
         seen, kept = set(busy), []
         for call in sendable:
@@ -249,7 +263,7 @@ def _skip_unreachable(sendable: list[ClaimedCall], now) -> tuple[list[ClaimedCal
             kept.append(call)
         sendable = kept
         counted = [call.destination for call in sendable if call.destination not in reasons]
-        reasons.update(limits.over_limits(counted, now=now))
+        reasons.update(limits.over_limits(counted, now=now, debt=debt))
     if not reasons:
         return sendable, held_back
     skipped: dict[str, list[int]] = {}

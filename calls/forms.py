@@ -23,9 +23,9 @@ from audiences.phones import (
     parse_numbers,
     pasted_text_limit,
     pasted_text_too_long_message,
-    source_numbers,
     split_lines,
 )
+from audiences.sources import SOURCE_NOT_ENABLED, source_choices
 from audiences.stop_list import blocked
 from audiences.upload_columns import NAME_KEY
 from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, by_number, numbers_zones, read_list
@@ -83,13 +83,17 @@ class _VoiceMessageAndSource(forms.Form):
             "invalid_choice": _("This voice message cannot be sent: it was deleted, or it no longer exists at Exolve.")
         },
     )
-    source = forms.ChoiceField(label=_("Source number"), help_text=_("The team's number the call comes from."))
+    source = forms.ChoiceField(
+        label=_("Source number"),
+        help_text=_("The team's number the call comes from, with the label the person called sees."),
+        error_messages={"invalid_choice": SOURCE_NOT_ENABLED},
+    )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)  # the column's length
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["voice_message"].queryset = sendable_voice_messages()
-        self.fields["source"].choices = [(n, n) for n in source_numbers()]
+        self.fields["source"].choices = source_choices()
         if not self.is_bound and not self.initial.get("token"):
             self.initial["token"] = new_token()
 
@@ -234,8 +238,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         stopped = blocked(self.preview.valid)
         self.stop_listed = [number for number in self.preview.valid if number in stopped]
         callable_numbers = [number for number in self.preview.valid if number not in stopped]
-        self.over_limit = over_limits(callable_numbers)
         plan = self.plan
+        debt = plan is not None and plan.purpose == Purpose.DEBT_REMINDER  # the law's counts too
+        self.over_limit = over_limits(callable_numbers, debt=debt)
         if plan is not None:
             to_call = [number for number in callable_numbers if number not in self.over_limit]
             self.zone_starts = zone_starts(to_call, plan, self.file_zones)

@@ -15,6 +15,7 @@ from audiences.purposes import SENDABLE_PURPOSES, Basis, Purpose  # noqa: F401  
 from exolve_portal.fields import staff_member
 
 from .lifecycle import BroadcastState
+from .windows import stored_windows
 
 # Exolve statuses after which nothing changes any more. The list is open: any other
 # string is stored and shown as received, and the call keeps being refreshed.
@@ -112,6 +113,11 @@ class Broadcast(models.Model):
     start_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     # "09:00-21:00" in the callee's local time; "" for any time.
     calling_hours = models.CharField(_("calling hours"), max_length=16, blank=True)
+    # The same for weekends and public holidays (calls/windows.py): "" = as on working
+    # days (every broadcast recorded before had one window), "any" = any time.
+    calling_hours_rest = models.CharField(
+        _("calling hours on weekends and holidays"), max_length=16, blank=True, default=""
+    )
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE)
     pace_per_minute = models.PositiveIntegerField(_("calls per minute at most"), null=True, blank=True)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.INFORMATION)
@@ -141,6 +147,11 @@ class Broadcast(models.Model):
     @property
     def basis_shown(self) -> str:
         return basis_label(self.basis)
+
+    @property
+    def calling_windows(self):
+        """Its calling hours for working days and days of rest, as stored (calls/windows.py)."""
+        return stored_windows(self.calling_hours, self.calling_hours_rest)
 
     @property
     def title(self) -> str:

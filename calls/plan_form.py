@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from exolve_portal.zone_names import zone_label
 
-from .lifecycle import BroadcastState, Window, any_time_word, default_window, typed_window
+from .lifecycle import BroadcastState, Window, any_time_word, typed_window
 from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .plan_rules import (
     MAX_PACE_PER_MINUTE,
@@ -31,15 +31,17 @@ from .plan_rules import (
     MIN_RETRY_AFTER_MINUTES,
     PlanRefused,
     check_basis,
-    check_calling_hours,
     check_pace,
     check_purpose,
     check_retries,
     check_retry_after,
     check_start,
     check_time_zone,
+    check_windows,
     may_send_any_time,
+    typed_hours,
 )
+from .windows import DEBT_WINDOWS, Windows, default_windows
 
 # The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
 BROADCAST_ZONES = [
@@ -65,6 +67,9 @@ class SendPlan:
 
     start_at: datetime | None = None
     calling_hours: str | None = None  # None: EXOLVE_CALLING_HOURS; "" or "any": any time
+    # Weekends and public holidays. None: EXOLVE_CALLING_HOURS_WEEKEND when `calling_hours`
+    # is None too, else the same as `calling_hours` (one window for every day, as before).
+    calling_hours_rest: str | None = None
     time_zone: str | None = None  # None: TIME_ZONE
     pace_per_minute: int | None = None
     retries: int | None = None  # None: EXOLVE_RETRIES
@@ -74,15 +79,29 @@ class SendPlan:
     basis: str = ""  # why these people may be called (Basis); the form and the command require one
 
     @property
-    def window(self) -> Window:
-        """The calling hours as read (WindowError when they cannot be); the bounds: `plan_rules.check_plan`."""
-        return default_window() if self.calling_hours is None else typed_window(self.calling_hours)
+    def window(self) -> Windows:
+        """The calling hours of both day types as read (WindowError when they cannot be).
+
+        Hours not given are the portal's; for a debt reminder, the law's (calls/debt_rules.py).
+        The bounds: `plan_rules.check_plan`.
+        """
+        defaults = DEBT_WINDOWS if self.purpose == Purpose.DEBT_REMINDER else default_windows()
+        working = defaults.working if self.calling_hours is None else typed_window(self.calling_hours)
+        if self.calling_hours_rest is not None:
+            rest = typed_window(self.calling_hours_rest)
+        elif self.calling_hours is None or self.purpose == Purpose.DEBT_REMINDER:
+            rest = defaults.rest
+        else:
+            rest = working
+        return Windows(working, rest)
 
     def filled(self) -> SendPlan:
         """The same plan with every default named (the one place defaults are filled)."""
+        windows = self.window
         return replace(
             self,
-            calling_hours=hours_text(self.window),
+            calling_hours=hours_text(windows.working),
+            calling_hours_rest=hours_text(windows.rest),
             time_zone=self.time_zone or settings.TIME_ZONE,
             retries=settings.EXOLVE_RETRIES if self.retries is None else self.retries,
             retry_after_minutes=(
@@ -116,6 +135,8 @@ class SendPlan:
         """The plan `broadcast` was recorded with, starting now (a resend rings again as it did, from now)."""
         return cls(
             calling_hours=broadcast.calling_hours or "any",  # "" on a broadcast: any time
+            # "" on a broadcast: the same as on working days
+            calling_hours_rest=broadcast.calling_hours_rest or broadcast.calling_hours or "any",
             time_zone=broadcast.time_zone,
             pace_per_minute=broadcast.pace_per_minute,
             retries=broadcast.retries,
@@ -132,7 +153,8 @@ class SendPlan:
         return {
             "state": BroadcastState.SCHEDULED if start else BroadcastState.SENDING,
             "start_at": start,
-            "calling_hours": "" if window.any_time else str(window),
+            "calling_hours": "" if window.working.any_time else str(window.working),
+            "calling_hours_rest": window.rest_text(),
             "time_zone": self.time_zone,
             "pace_per_minute": self.pace_per_minute or None,
             "purpose": self.purpose,
@@ -186,7 +208,18 @@ class PlanForm(forms.Form):
         required=False,
         max_length=16,
         help_text=_(
-            "In the callee's local time, every day, for example 09:00-21:00. Calls outside them wait until they open."
+            "On working days, in the callee's local time, for example 09:00-21:00. Calls outside them wait until "
+            "they open."
+        ),
+    )
+    calling_hours_rest = forms.CharField(
+        label=_("Calling hours on weekends and public holidays"),
+        required=False,
+        max_length=16,
+        help_text=_(
+            "The same on days of rest by the Russian production calendar. Empty: as on working days "
+            "(or the portal's hours when those are empty too). Debt reminders: within 08:00-22:00 on working days "
+            "and 09:00-20:00 on days of rest (230-FZ)."
         ),
     )
     time_zone = _CheckedChoiceField(
@@ -241,11 +274,14 @@ class PlanForm(forms.Form):
         for name, (low, high) in bounds.items():
             self.fields[name].widget.attrs.update(min=low, max=high)
         if not self.is_bound:
-            for name, value in SendPlan().filled().form_initial().items():
+            # A debt reminder's form starts from the law's windows (calls/debt_rules.py).
+            purpose = self.initial.get("purpose") or Purpose.INFORMATION
+            for name, value in SendPlan(purpose=purpose).filled().form_initial().items():
                 self.initial.setdefault(name, value)
         if self.may_send_any_time():
             hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
-            self.fields["calling_hours"].help_text = f"{self.fields['calling_hours'].help_text} {hint}"
+            for name in ("calling_hours", "calling_hours_rest"):
+                self.fields[name].help_text = f"{self.fields[name].help_text} {hint}"
 
     def may_send_any_time(self) -> bool:
         return may_send_any_time(self.user)
@@ -269,10 +305,16 @@ class PlanForm(forms.Form):
     def clean_start_at(self):
         return self._checked(check_start, self.cleaned_data.get("start_at"))
 
+    def _hours(self, name: str) -> str | None:
+        """Hours as typed, read (their bounds depend on the purpose: `clean`); None when empty."""
+        text = (self.cleaned_data.get(name) or "").strip() or None
+        return None if text is None else hours_text(self._checked(lambda value: typed_hours(value, name), text))
+
     def clean_calling_hours(self):
-        text = (self.cleaned_data.get("calling_hours") or "").strip() or None  # empty: EXOLVE_CALLING_HOURS
-        allowed = self.may_send_any_time()
-        return hours_text(self._checked(lambda value: check_calling_hours(value, any_time_allowed=allowed), text))
+        return self._hours("calling_hours")
+
+    def clean_calling_hours_rest(self):
+        return self._hours("calling_hours_rest")
 
     def clean_time_zone(self):
         return self._checked(check_time_zone, self.cleaned_data.get("time_zone") or None)  # None: TIME_ZONE
@@ -296,4 +338,25 @@ class PlanForm(forms.Form):
                 check_basis(cleaned.get("basis") or "", cleaned["purpose"], required=True)
             except PlanRefused as exc:
                 self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
+        hours = ("calling_hours", "calling_hours_rest")
+        if all(name in cleaned for name in hours) and "purpose" not in self.errors:
+            purpose = cleaned.get("purpose") or Purpose.INFORMATION
+            if purpose == Purpose.DEBT_REMINDER:
+                self._law_for_untouched_defaults(cleaned)
+            try:
+                check_windows(SendPlan(purpose=purpose, **{name: cleaned[name] for name in hours}), self.user)
+            except PlanRefused as exc:
+                self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         return cleaned
+
+    @staticmethod
+    def _law_for_untouched_defaults(cleaned: dict) -> None:
+        """A debt reminder's hours left as the form offered them (the portal's) become the law's
+        where the portal's are wider: what the form would have prefilled, had it known the purpose
+        (the page has no script). Hours staff typed are checked as typed, never widened."""
+        portal = SendPlan().filled()
+        law = (DEBT_WINDOWS.working, DEBT_WINDOWS.rest)
+        for name, window in zip(("calling_hours", "calling_hours_rest"), law, strict=True):
+            typed = cleaned[name]
+            if typed is not None and typed == getattr(portal, name) and not typed_window(typed).within(window):
+                cleaned[name] = None  # the law's (SendPlan.window)

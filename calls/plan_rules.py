@@ -8,7 +8,11 @@ functions, so no path can be typed around another.
   time" keeps them inside EXOLVE_CALLING_HOURS: narrower or equal, wrapping windows
   compared as the hours they are (21:00-09:00 is not inside 09:00-21:00). The commands
   act as nobody in particular, so they hold to EXOLVE_CALLING_HOURS too: a script that
-  must call outside them runs with its own EXOLVE_CALLING_HOURS.
+  must call outside them runs with its own EXOLVE_CALLING_HOURS. Weekends and public
+  holidays have their own hours (`calling_hours_rest`), bounded the same way by
+  EXOLVE_CALLING_HOURS_WEEKEND (calls/windows.py).
+- A debt reminder rings within the law's windows (calls/debt_rules.py, 230-FZ article 7)
+  in place of the portal's: narrower or equal, never wider, whatever the permissions.
 - The start is in the future (the recording allows START_TOLERANCE late: it then sends
   now) and at most MAX_START_AHEAD away.
 - A pace is 1 to MAX_PACE_PER_MINUTE calls a minute; retries 0 to MAX_RETRIES, at least
@@ -28,11 +32,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.checks import Error, register
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
-from .lifecycle import Window, WindowError, default_window, get_zone, typed_window
+from .lifecycle import Window, WindowError, get_zone, typed_window
 from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
+from .windows import DEBT_WINDOWS, Windows, default_windows, stored_windows
 
 if TYPE_CHECKING:
     from .plan_form import SendPlan
@@ -67,25 +72,79 @@ def may_send_any_time(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.has_perm(SEND_ANY_TIME_PERMISSION)
 
 
-def check_calling_hours(text: str | None, *, any_time_allowed: bool) -> Window:
-    """The window `text` names (None: EXOLVE_CALLING_HOURS), if this person may use it; else PlanRefused."""
-    default = default_window()
+def check_calling_hours(text: str | None, *, any_time_allowed: bool, rest: bool = False) -> Window:
+    """The window `text` names (None: the portal's), if this person may use it; else PlanRefused.
+
+    `rest`: the hours for weekends and public holidays (bounded by EXOLVE_CALLING_HOURS_WEEKEND).
+    """
+    field = "calling_hours_rest" if rest else "calling_hours"
+    defaults = default_windows()
+    default = defaults.rest if rest else defaults.working
     if text is None:
         return default
-    try:
-        window = typed_window(text)
-    except WindowError as exc:
-        raise PlanRefused(str(exc), "calling_hours") from None
+    window = typed_hours(text, field)
     if any_time_allowed or window.within(default):
         return window
     if window.any_time:
         message = gettext("You may not send at any time: give calling hours, for example %(hours)s.")
-        raise PlanRefused(message % {"hours": default}, "calling_hours", "any_time")
+        raise PlanRefused(message % {"hours": default}, field, "any_time")
+    if rest:
+        message = gettext(
+            "On weekends and public holidays calls may ring only within %(hours)s (callee's local time): "
+            "give hours inside them, for example %(hours)s."
+        )
+    else:
+        message = gettext(
+            "Calls may ring only within %(hours)s (callee's local time): give calling hours inside them, "
+            "for example %(hours)s."
+        )
+    raise PlanRefused(message % {"hours": default}, field, "outside")
+
+
+def typed_hours(text: str, field: str) -> Window:
+    """Hours as typed (`lifecycle.typed_window`), a refusal naming `field` when they cannot be read."""
+    try:
+        return typed_window(text)
+    except WindowError as exc:
+        raise PlanRefused(str(exc), field) from None
+
+
+def check_windows(plan: SendPlan, user) -> Windows:
+    """The plan's windows for both day types, if `user` may use them; else PlanRefused.
+
+    Days of rest not given: the portal's when working days are not given either, else the
+    same as working days. A debt reminder is bounded by the law's windows instead.
+    """
+    if plan.purpose == Purpose.DEBT_REMINDER:
+        return check_debt_windows(plan.calling_hours, plan.calling_hours_rest)
+    allowed = may_send_any_time(user)
+    working = check_calling_hours(plan.calling_hours, any_time_allowed=allowed)
+    if plan.calling_hours_rest is not None:
+        rest = check_calling_hours(plan.calling_hours_rest, any_time_allowed=allowed, rest=True)
+    elif plan.calling_hours is None:
+        rest = default_windows().rest
+    else:
+        rest = working
+    return Windows(working, rest)
+
+
+def check_debt_windows(working_text: str | None, rest_text: str | None) -> Windows:
+    """A debt reminder's windows (None: the law's), never wider than 230-FZ allows; else PlanRefused."""
+    law = DEBT_WINDOWS
+    working = law.working if working_text is None else typed_hours(working_text, "calling_hours")
+    rest = law.rest if rest_text is None else typed_hours(rest_text, "calling_hours_rest")
     message = gettext(
-        "Calls may ring only within %(hours)s (callee's local time): give calling hours inside them, "
-        "for example %(hours)s."
+        "Debt reminders may ring only within %(hours)s (the debtor's local time) %(days)s: the law on debt "
+        "collection (230-FZ, article 7) allows no more, whoever sends. Give hours inside them, or leave the field "
+        "empty for %(hours)s."
     )
-    raise PlanRefused(message % {"hours": default}, "calling_hours", "outside")
+    if not working.within(law.working):
+        days = pgettext("debt reminder windows", "on working days")
+        raise PlanRefused(message % {"hours": law.working, "days": days}, "calling_hours", "debt")
+    if not rest.within(law.rest):
+        days = pgettext("debt reminder windows", "on weekends and public holidays")
+        raise PlanRefused(message % {"hours": law.rest, "days": days}, "calling_hours_rest", "debt")
+    return Windows(working, rest)
 
 
 def check_start(start: datetime | None, *, late: timedelta = timedelta(0)) -> None:
@@ -174,12 +233,12 @@ def check_basis(basis: str | None, purpose: str | None, *, required: bool) -> No
         )
 
 
-def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Window:
+def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windows:
     """Every bound of `plan` for `user` (None: a command); its calling hours, or the first PlanRefused."""
     check_purpose(plan.purpose)
     check_basis(plan.basis, plan.purpose or Purpose.INFORMATION, required=False)
     check_start(plan.start_at, late=late)
-    window = check_calling_hours(plan.calling_hours, any_time_allowed=may_send_any_time(user))
+    window = check_windows(plan, user)
     check_time_zone(plan.time_zone)
     check_pace(plan.pace_per_minute)
     check_retries(plan.retries)
@@ -191,16 +250,17 @@ def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windo
 def plan_settings(app_configs, **kwargs):
     """`manage.py check` names a default the send form would refuse (the form starts from them)."""
     errors = []
-    try:
-        default_window()
-    except ValueError:
-        errors.append(
-            Error(
-                f"EXOLVE_CALLING_HOURS={settings.EXOLVE_CALLING_HOURS!r} cannot be read.",
-                hint='Write it as "09:00-21:00", or "any".',
-                id="calls.E001",
+    for name in ("EXOLVE_CALLING_HOURS", "EXOLVE_CALLING_HOURS_WEEKEND"):
+        try:
+            stored_windows(getattr(settings, name), "")
+        except ValueError:
+            errors.append(
+                Error(
+                    f"{name}={getattr(settings, name)!r} cannot be read.",
+                    hint='Write it as "09:00-21:00", or "any".',
+                    id="calls.E001",
+                )
             )
-        )
     if not 0 <= settings.EXOLVE_RETRIES <= MAX_RETRIES:
         errors.append(Error(f"EXOLVE_RETRIES must be from 0 to {MAX_RETRIES}.", id="calls.E002"))
     if not MIN_RETRY_AFTER_MINUTES <= settings.EXOLVE_RETRY_AFTER_MINUTES <= MAX_RETRY_AFTER_MINUTES:

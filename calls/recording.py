@@ -25,16 +25,18 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from audiences import stop_list
-from audiences.phones import InvalidNumber, normalize, source_numbers
+from audiences.phones import InvalidNumber, normalize
+from audiences.sources import source_refusal
 from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
 from . import tasks
-from .lifecycle import Window, get_zone, zone_of_number
+from .lifecycle import get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, basis_label, is_resendable, resendable_q
 from .plan_form import SendPlan
 from .plan_rules import START_TOLERANCE, PlanRefused, check_plan
 from .resend_plan import resend_plans
 from .steering import split_resendable
+from .windows import Windows
 
 
 class SendRefused(Exception):
@@ -85,8 +87,8 @@ def create_broadcast(
     `details` what it said of each person ({number: {"name": ..., header: cell}}).
     """
     check_voice_message(voice_message)
-    if source not in source_numbers():
-        raise SendRefused(gettext("This source number is not one of the team's numbers."))
+    if refusal := source_refusal(source):
+        raise SendRefused(refusal)
     numbers = _normalized(destinations)
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
@@ -163,6 +165,9 @@ def resend_calls(calls, user) -> Resend:
         )
     for voice_message in {call.voice_message_id: call.voice_message for call in candidates}.values():
         check_voice_message(voice_message)
+    for source in sorted({call.source for call in candidates}):
+        if refusal := source_refusal(source):  # disabled since the broadcast was sent
+            raise SendRefused(refusal)
     plans = resend_plans(candidates, user)  # refused before anything is marked resent
     refusals = [plan.refusal for plan in plans.values() if plan.refusal]
     if refusals:
@@ -253,7 +258,7 @@ def _record_broadcast(
     return broadcast
 
 
-def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Window]:
+def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Windows]:
     """The plan with its defaults, and its calling hours; SendRefused when out of bounds for `requested_by`."""
     try:
         # Whatever path the plan came by (a page, a command, a crafted request): the same bounds.
@@ -266,7 +271,7 @@ def _checked_plan(plan: SendPlan, requested_by) -> tuple[SendPlan, Window]:
 class _Openings:
     """Per callee zone, the first time its calls may ring after `start` (computed once per zone)."""
 
-    def __init__(self, window: Window, start: datetime):
+    def __init__(self, window: Windows, start: datetime):
         self.window = window
         self.start = start
         self.by_zone: dict[str, datetime] = {}

@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 from django.db.models import Subquery
 from django.utils.translation import gettext
 
-from .lifecycle import typed_window
 from .models import Broadcast, Call, Purpose, basis_label
-from .plan_form import SendPlan, hours_text
+from .plan_form import SendPlan
 from .plan_rules import PlanRefused, check_plan
 
 
@@ -38,11 +37,11 @@ class ResendPlan:
 
     @property
     def any_time(self) -> bool:
-        return typed_window(self.plan.calling_hours).any_time
+        return self.plan.window.any_time
 
     @property
     def original_any_time(self) -> bool:
-        return typed_window(self.original_hours).any_time
+        return self.original_hours == "any"
 
     @property
     def purpose_label(self) -> str:
@@ -60,15 +59,16 @@ def resend_plan(origin: Broadcast | None, user, count: int = 0) -> ResendPlan:
         check_plan(plan, user)
         return ResendPlan(origin, plan.filled(), count)
     except PlanRefused as exc:
-        if exc.field != "calling_hours":
+        if exc.field not in ("calling_hours", "calling_hours_rest"):
             return ResendPlan(origin, plan.filled(), count, refusal=_refusal(origin, exc))
-    # Narrower hours never call anyone at a time the original did not: the portal's own hours.
-    narrowed = replace(plan, calling_hours=None)
+    # Narrower hours never call anyone at a time the original did not: the portal's own hours
+    # (for both day types: a window for days of rest alone would leave working days' as they were).
+    narrowed = replace(plan, calling_hours=None, calling_hours_rest=None)
     try:
         check_plan(narrowed, user)
     except PlanRefused as exc:
         return ResendPlan(origin, plan.filled(), count, refusal=_refusal(origin, exc))
-    return ResendPlan(origin, narrowed.filled(), count, original_hours=hours_text(plan.window))
+    return ResendPlan(origin, narrowed.filled(), count, original_hours=str(plan.window))
 
 
 def _refusal(origin, exc: PlanRefused) -> str:

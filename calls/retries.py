@@ -15,8 +15,9 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from .lifecycle import BroadcastState, get_zone, parse_window
+from .lifecycle import BroadcastState, get_zone
 from .models import RETRY_STATUSES, Broadcast, Call, CallState
+from .windows import broadcast_windows
 
 
 def retry_statuses(broadcast: Broadcast) -> tuple[str, ...]:
@@ -53,7 +54,7 @@ def retries_for(finished: list[Call], now) -> list[Call]:
                 details=call.details,
                 attempt=call.attempt + 1,
                 first_attempt_id=call.first_attempt_id or call.pk,
-                not_before=parse_window(broadcast.calling_hours).next_opening(after, zone),
+                not_before=broadcast_windows(broadcast).next_opening(after, zone),
             )
         )
     if not wanted:

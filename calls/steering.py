@@ -25,12 +25,12 @@ from .lifecycle import (
     allowed,
     get_zone,
     next_state,
-    parse_window,
 )
 from .models import Broadcast, Call, CallState, pending_q
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .plan_rules import PlanRefused, check_start
 from .tasks import enqueue_sending
+from .windows import broadcast_windows
 
 
 def may_steer(user, broadcast: Broadcast) -> bool:
@@ -171,7 +171,7 @@ def move(broadcast: Broadcast, start_at: datetime, user) -> None:
             raise refusal(locked.state, "move")
         locked.start_at = start_at
         _save_with_who_and_when(locked, user, "start_at")
-        window = parse_window(locked.calling_hours)
+        window = broadcast_windows(locked)
         zones = set(
             Call.objects.filter(broadcast=locked, state=CallState.QUEUED).values_list("time_zone", flat=True).distinct()
         )

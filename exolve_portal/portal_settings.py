@@ -143,13 +143,26 @@ OPERATOR = (
         lambda values, var_dir: not values["EXOLVE_API_KEY"],
         "use the built-in sandbox instead of Exolve: nobody is really called (default: on when no key is set)",
     ),
-    Setting("EXOLVE_SOURCE_NUMBERS", "list", [], "the team's caller numbers, comma-separated (sandbox: its own two)"),
+    Setting(
+        "EXOLVE_SOURCE_NUMBERS",
+        "list",
+        [],
+        "an override only: when set, staff send from exactly these numbers (comma-separated) instead of the "
+        "caller numbers Managers enable in the admin (synced from Exolve); sandbox with none enabled: its own",
+    ),
     Setting(
         "EXOLVE_CALLING_HOURS",
         "text",
         "09:00-21:00",
         "calls ring only inside these hours of the callee's local time (`any`: any time); a broadcast may set "
         'narrower ones (wider or any time: Managers, "send at any time")',
+    ),
+    Setting(
+        "EXOLVE_CALLING_HOURS_WEEKEND",
+        "text",
+        "",
+        "the same for weekends and public holidays of the Russian production calendar (empty: the same as "
+        "EXOLVE_CALLING_HOURS)",
     ),
     Setting(
         "EXOLVE_RETRIES", "whole number", 0, "automatic retries of no-answer and busy calls the send form offers (0-5)"
@@ -167,6 +180,13 @@ OPERATOR = (
         "whole number",
         0,
         "at most this many calls to one number per week, across broadcasts (0: no limit)",
+        minimum=0,
+    ),
+    Setting(
+        "EXOLVE_MAX_CALLS_PER_NUMBER_MONTH",
+        "whole number",
+        0,
+        "at most this many calls to one number in 31 days, across broadcasts (0: no limit)",
         minimum=0,
     ),
     Setting(

@@ -38,6 +38,8 @@ OPERATOR_PERMISSIONS = [
     ADD_TO_STOP_LIST_PERMISSION,
     # Contacts and lists: view, add, import, record consent (and withdraw it: the stop list).
     *OPERATOR_AUDIENCE_PERMISSIONS,
+    # The team's caller numbers, with their labels (what the send page offers).
+    "caller_numbers.view_callernumber",
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -62,19 +64,22 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "auth.add_user",
     # Contacts and lists: change and delete them, take contacts out of lists, correct consents.
     *MANAGER_AUDIENCE_PERMISSIONS,
+    # Which caller numbers staff may send from, their operator labels, and their sync from Exolve.
+    "caller_numbers.change_callernumber",
+    "caller_numbers.sync_caller_numbers",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
     OPERATORS: _(
         "view voice messages, send them, view and refresh calls, view the stop list and add numbers to it, "
-        "view contact lists, import contacts and record their consent"
+        "view contact lists, import contacts and record their consent, view the caller numbers"
     ),
     MANAGERS: _(
         "everything operators do, plus create, change, delete and sync voice messages, "
         "change and remove stop-list numbers, change and delete contacts and lists, read the audit log, "
-        "steer anyone's broadcast, send at any time "
-        "and invite colleagues"
+        "steer anyone's broadcast, send at any time, "
+        "enable caller numbers and record their labels, and invite colleagues"
     ),
 }
 

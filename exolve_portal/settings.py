@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "exolve_portal",
     "jobs",
     "voicemessages",
+    "caller_numbers",
     "audiences",
     "calls",
     "pages",

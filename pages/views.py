@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audiences.sources import source_label, with_source_label
 from calls import from_broadcast, planning, previous_people, send_flow, steering
 from calls.jobs import REFRESH, REFRESH_JOB_LIMIT
 from calls.lifecycle import BroadcastState, TransitionRefused
@@ -123,7 +124,7 @@ def send(request):
         preview=preview,
         confirm=confirm,
         chosen_message=form.cleaned_data["voice_message"] if preview else None,
-        chosen_source=form.cleaned_data["source"] if preview else None,
+        chosen_source=dict(form.fields["source"].choices).get(form.cleaned_data["source"]) if preview else None,
         voice_message_count=voice_message_count,
         source_count=len(form.fields["source"].choices),
         sandbox_hints=_sandbox_hints(),
@@ -153,7 +154,8 @@ def _sandbox_hints() -> dict | None:
 @staff_page(VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION)
 def broadcast_detail(request, pk):
     broadcast = get_object_or_404(
-        Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw"), pk=pk
+        with_source_label(Broadcast.objects.select_related("created_by", "voice_message").defer("voice_message__raw")),
+        pk=pk,
     )
     counts = stats.broadcast_counts(broadcast)
     table = CallTable(calls_queryset().filter(broadcast=broadcast), exclude=("broadcast", "message"))
@@ -165,6 +167,7 @@ def broadcast_detail(request, pk):
         request,
         gettext("Broadcast #%(pk)s") % {"pk": broadcast.pk},
         broadcast=broadcast,
+        source_label=source_label(broadcast),  # the operator's, as recorded now
         counts=counts,
         **lifecycle,
         table=table,

@@ -2,5 +2,14 @@
 
 from .client import CallInfo, ExolveClient, RateLimiter, VoiceMessageInfo, VoiceMessageSummary
 from .errors import ExolveError
+from .owned_numbers import OwnedNumber
 
-__all__ = ["CallInfo", "ExolveClient", "ExolveError", "RateLimiter", "VoiceMessageInfo", "VoiceMessageSummary"]
+__all__ = [
+    "CallInfo",
+    "ExolveClient",
+    "ExolveError",
+    "OwnedNumber",
+    "RateLimiter",
+    "VoiceMessageInfo",
+    "VoiceMessageSummary",
+]

@@ -27,7 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from . import errors
+from . import errors, owned_numbers
 from .endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, IDEMPOTENT, MAKE_VOICE_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -351,6 +351,10 @@ class ExolveClient:
             destination=_as_str(data.get("destination")),
             raw=data,
         )
+
+    def list_numbers(self, **filters) -> list[owned_numbers.OwnedNumber]:
+        """Every number the application owns (number/customer/v1/GetList, all pages; owned_numbers.py)."""
+        return owned_numbers.list_numbers(self._post, **filters)
 
     # -- transport --
 

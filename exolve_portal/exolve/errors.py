@@ -118,6 +118,15 @@ class CallNotFoundError(NotFoundError):
     explanation = _("Exolve has no statistics for this call.")
 
 
+class WrongAddressError(ExolveAPIError):
+    """404 with an empty body: the numbering API's documented answer to a wrong request URL."""
+
+    explanation = _(
+        "Exolve does not know the address the portal asked. Ask the administrator to check the EXOLVE_API_URL setting."
+    )
+    may_have_reached = False
+
+
 class TrialRestrictionError(ExolveAPIError):
     """400 the client can only call to his own confirmed number."""
 
@@ -315,7 +324,16 @@ DOCUMENTED = {
         (400, "the client can only call to his own confirmed number"): TrialRestrictionError,
     },
     endpoints.CALL_GET_INFO: {**_CALL_COMMON, (404, "not found"): CallNotFoundError},
+    # Its 400s ("proto: syntax error ...") vary with the field: the status alone reads them.
+    endpoints.NUMBERS_GET_LIST: {
+        (401, "unauthorized"): AuthenticationError,
+        (401, "malformed token"): MalformedTokenError,
+        (500, "error getting customer status"): CustomerStatusError,
+    },
 }
+
+# Where an empty 404 is documented as "wrong request URL" (an HTML 404 stays unexpected).
+_EMPTY_404_IS_WRONG_ADDRESS = frozenset({endpoints.NUMBERS_GET_LIST})
 
 # When the message is not the documented one, what the status alone says. Never a
 # NotFoundError: "gone" needs the documented message (a proxy's 404 deletes nothing).
@@ -350,6 +368,8 @@ def error_for_response(
         wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
         return RateLimitedError(shown, retry_after=wait, status=status, body=body, endpoint=endpoint)
     key = normalise_message(message)
+    if status == 404 and endpoint in _EMPTY_404_IS_WRONG_ADDRESS and not body.strip():
+        return WrongAddressError(shown, status=status, body=body, endpoint=endpoint)
     cls = (
         DOCUMENTED.get(endpoint, {}).get((status, key))
         or _BY_STATUS.get(status)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audiences.phones import InvalidNumber, normalize, parse_numbers, source_numbers, split_lines
+from audiences.phones import InvalidNumber, normalize, parse_numbers, split_lines
 from audiences.uploads import UploadError, read_numbers_file
 from calls.forms import compute_preview
 from tests.factories_calls import csv_upload, xlsx_upload
@@ -43,17 +43,6 @@ def test_parse_lists_invalid_and_duplicates_and_keeps_each_valid_number_once():
 
 def test_empty_list_has_nothing_valid():
     assert parse_numbers(split_lines("\n  \n")).counts == {"valid": 0, "invalid": 0, "duplicates": 0}
-
-
-def test_source_numbers_are_the_sandbox_ones_in_sandbox_mode(settings):
-    settings.EXOLVE_SOURCE_NUMBERS = []
-    settings.EXOLVE_SANDBOX = True
-    assert source_numbers() == ["74951234567", "74957654321"]
-    settings.EXOLVE_SOURCE_NUMBERS = ["74990000000"]
-    assert source_numbers() == ["74990000000"]
-    settings.EXOLVE_SOURCE_NUMBERS = []
-    settings.EXOLVE_SANDBOX = False
-    assert source_numbers() == []
 
 
 # --- Uploads ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ def plan_input() -> tuple[dict, list[str]]:
     form = {
         "start_at": tomorrow_at_ten().replace(" ", "T"),
         "calling_hours": "10:00-20:00",
+        "calling_hours_rest": "11:00-18:00",
         "time_zone": "Asia/Novosibirsk",
         "pace_per_minute": "30",
         "retries": "2",
@@ -37,7 +38,8 @@ def plan_input() -> tuple[dict, list[str]]:
         "purpose": "debt_reminder",
         "basis": "debt",
     }
-    options = ["--at", tomorrow_at_ten(), "--window", "10:00-20:00", "--tz", "Asia/Novosibirsk", "--pace", "30"]
+    options = ["--at", tomorrow_at_ten(), "--window", "10:00-20:00", "--calling-hours-weekend", "11:00-18:00"]
+    options += ["--tz", "Asia/Novosibirsk", "--pace", "30"]
     options += ["--retries", "2", "--retry-after", "45", "--retry-failed", "--purpose", "debt_reminder"]
     options += ["--basis", "debt"]
     return form, options
@@ -101,7 +103,17 @@ def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_cl
 
     assert len({by_page.pk, by_admin.pk, by_command.pk}) == 3
     assert stored_plan(by_page) == stored_plan(by_admin) == stored_plan(by_command)
-    assert stored_plan(by_page)[1:] == ("10:00-20:00", "Asia/Novosibirsk", 30, 2, 45, True, "debt_reminder", "debt")
+    assert stored_plan(by_page)[1:] == (
+        "10:00-20:00",
+        "11:00-18:00",
+        "Asia/Novosibirsk",
+        30,
+        2,
+        45,
+        True,
+        "debt_reminder",
+        "debt",
+    )
     assert timezone.localtime(by_page.start_at).strftime("%Y-%m-%d %H:%M") == tomorrow_at_ten()
 
 
@@ -109,6 +121,7 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
     operator_page_client, voice_message, dummy_tasks, settings
 ):
     settings.EXOLVE_RETRIES, settings.EXOLVE_RETRY_AFTER_MINUTES = 1, 40
+    settings.EXOLVE_CALLING_HOURS_WEEKEND = "10:00-18:00"
 
     _page, by_page = send_on_page(operator_page_client, voice_message, {})
     by_command = send_by_command(voice_message)
@@ -117,6 +130,7 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
     assert stored_plan(by_page) == (
         None,
         "09:00-21:00",
+        "10:00-18:00",
         settings.TIME_ZONE,
         None,
         1,

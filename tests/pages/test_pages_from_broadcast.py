@@ -19,7 +19,14 @@ SEND = reverse("portal:send")
 
 
 def _preview(client, voice_message, query, token="from-token-1", **extra):
-    data = {"voice_message": voice_message.pk, "source": SOURCE, "token": token, "basis": "contract", "_preview": "1", **extra}
+    data = {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "token": token,
+        "basis": "contract",
+        "_preview": "1",
+        **extra,
+    }
     return client.post(f"{SEND}?{query}", data)
 
 

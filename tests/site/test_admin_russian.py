@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from audiences.models import StopListEntry
+from caller_numbers.models import CallerNumber
 from exolve_portal.roles import MANAGERS, OPERATORS, setup_roles
 from jobs.tasks import run_job
 from tests.factories import FAST_PASSWORD_HASHERS
@@ -58,6 +59,10 @@ def one_of_each(db, voice_message, russian):
     StopListEntry.objects.create(number="79991234567", note="Просил не звонить", added_by=admin)
     OrphanedVoiceMessage.objects.create(exolve_id="4242", name="Приветствие", reason=OrphanedVoiceMessage.REASONS[0][0])
     now = timezone.now()
+    CallerNumber.objects.create(
+        number="74951234567", kind="city", type_name="ABC", region="Москва", category="Обычный", description="Офис",
+        label_name="ООО Ромашка", label_category="Доставка", first_seen_at=now, last_seen_at=now,
+    )  # fmt: skip
     AccessAttempt.objects.create(username="оператор", ip_address="127.0.0.1", failures_since_start=2, user_agent="")
     AccessLog.objects.create(username="оператор", ip_address="127.0.0.1", user_agent="", attempt_time=now)
     AccessFailureLog.objects.create(

@@ -32,7 +32,17 @@ LOCALE = REPO / "locale"
 RU_PO = LOCALE / "ru" / "LC_MESSAGES" / "django.po"
 RU_MO = LOCALE / "ru" / "LC_MESSAGES" / "django.mo"
 # What `make messages` reads: the project's own code (and nothing under tests/ or bench/).
-SOURCE_TREES = ["manage.py", "exolve_portal", "jobs", "audiences", "calls", "pages", "voicemessages", "templates"]
+SOURCE_TREES = [
+    "manage.py",
+    "exolve_portal",
+    "jobs",
+    "audiences",
+    "calls",
+    "pages",
+    "voicemessages",
+    "caller_numbers",
+    "templates",
+]
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdif%r]")
 
 

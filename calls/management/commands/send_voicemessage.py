@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audiences.phones import ListRefused, parse_numbers
+from audiences.sources import source_help
 from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
 from calls.from_broadcast import NoRecipients, recipients
 from calls.lifecycle import get_zone
@@ -74,6 +75,7 @@ def parse_at(text: str):
 PLAN_OPTIONS = {
     "start_at": ("--at", "at"),
     "calling_hours": ("--window", "window"),
+    "calling_hours_rest": ("--calling-hours-weekend", "calling_hours_weekend"),
     "time_zone": ("--tz", "tz"),
     "pace_per_minute": ("--pace", "pace"),
     "retries": ("--retries", "retries"),
@@ -119,6 +121,11 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         'Calling hours in the callee\'s local time, "09:00-21:00" (or overnight, "21:00-09:00"), inside '
         'EXOLVE_CALLING_HOURS ("any" only when that is any); default: EXOLVE_CALLING_HOURS.'
     )
+    weekend = _(
+        "Calling hours on weekends and public holidays (the Russian production calendar), inside "
+        "EXOLVE_CALLING_HOURS_WEEKEND; default: as --window when given, else EXOLVE_CALLING_HOURS_WEEKEND. "
+        "Debt reminders: within 08:00-22:00 and 09:00-20:00 (230-FZ), whoever sends."
+    )
     retries = _("Call again those who did not answer or were busy, up to N more times (0-5); default: EXOLVE_RETRIES.")
     retry_after = _("Minutes between attempts (%(min)d-%(max)d); default: EXOLVE_RETRY_AFTER_MINUTES.") % {
         "min": MIN_RETRY_AFTER_MINUTES,
@@ -127,6 +134,7 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
     return [
         ("--at", "WHEN", str, at),
         ("--window", "HOURS", str, window),
+        ("--calling-hours-weekend", "HOURS", str, weekend),
         ("--tz", "ZONE", str, _("The broadcast's time zone (for numbers of unknown zone); default: TIME_ZONE.")),
         ("--pace", "N", int, _("At most N calls per minute (1-%(max)d).") % {"max": MAX_PACE_PER_MINUTE}),
         ("--retries", "N", int, retries),
@@ -153,7 +161,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--message", required=True, help=_("The voice message: its portal id or its Exolve id."))
-        parser.add_argument("--source", required=True, help=_("The caller number (one of EXOLVE_SOURCE_NUMBERS)."))
+        parser.add_argument("--source", required=True, help=source_help())
         parser.add_argument("--to", action="append", default=[], metavar="NUMBER", help=_("A number to call; repeat."))
         parser.add_argument("--file", help=_("A CSV or XLSX file with a phone column."))
         parser.add_argument(

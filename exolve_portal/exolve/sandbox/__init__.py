@@ -1,4 +1,4 @@
-"""A local stand-in for the six Exolve Voice API endpoints.
+"""A local stand-in for the six Exolve Voice API endpoints and the numbering API's GetList.
 
 It follows the vendor documentation (`exolve-voice-api.ru.txt`) exactly: the same
 paths (`endpoints.py`, shared with the client), POST with JSON bodies, the documented

@@ -1,4 +1,4 @@
-"""The six endpoints: one handler each, as strict as the vendor documentation (or stricter).
+"""The endpoints: one handler each, as strict as the vendor documentation (or stricter).
 
 A handler takes the sandbox (its keys, configuration and clock), an open write
 transaction `db`, the bearer key and the parsed body (None when it is not a JSON
@@ -16,8 +16,9 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from ..endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE
+from ..endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE, NUMBERS_GET_LIST
 from ..sandbox_account import FINAL_STATUS_BY_LAST_DIGIT
+from . import numbers
 
 CALL_TIMEOUT_SECONDS = 60
 
@@ -29,6 +30,7 @@ BODY_FIELDS = {
     DELETE: frozenset({"id"}),
     MAKE_VOICE_MESSAGE: frozenset({"source", "destination", "service_id"}),
     CALL_GET_INFO: frozenset({"call_id"}),
+    NUMBERS_GET_LIST: frozenset(numbers.REQUEST_FIELDS),
 }
 REDIRECT_FIELDS = frozenset({"digit", "redirect_number"})
 
@@ -46,8 +48,10 @@ MSG_VALIDATION = "Validation error. Please enter valid parameter values."
 MSG_CALL_VALIDATION = "Validation error. Please enter valid parameter values"
 MSG_TRIAL = "the client can only call to his own confirmed number"
 MSG_NOT_FOUND = "Not Found"
-# Undocumented: a path that is none of the six, as Go's and many gateways' routers answer.
+# Undocumented: a path that is none of the endpoints, as Go's and many gateways' routers answer.
 UNKNOWN_PATH_TEXT = "404 page not found"
+# The numbering API documents its wrong-URL 404 with no message: an empty body.
+_NUMBERING_PREFIX = "/" + NUMBERS_GET_LIST.split("/", 1)[0] + "/"
 
 _PHONE_RE = re.compile(r"^[0-9]{11}$")
 # Undocumented: "9 - 14 characters"; the examples are digits, so only digits are taken.
@@ -75,7 +79,10 @@ def dispatch(sandbox, db, endpoint, headers, body_text):
     """`(status, payload)` for one request; payload is a dict, or text for an unknown path."""
     handler = HANDLERS.get(endpoint)
     if handler is None:
-        return 404, UNKNOWN_PATH_TEXT
+        return 404, "" if _NUMBERING_PREFIX in f"/{endpoint}" else UNKNOWN_PATH_TEXT
+    if endpoint == NUMBERS_GET_LIST:
+        # Its refusals name the line and column of the bad value: it reads the body itself.
+        return numbers.get_numbers(sandbox, db, _bearer_key(headers), body_text)
     try:
         data = json.loads(body_text)
     except ValueError:
@@ -217,6 +224,10 @@ def make_voice_message(sandbox, db, key, data):
         return invalid
     if not _PHONE_RE.match(source) or not _PHONE_RE.match(destination):
         return invalid
+    if not numbers.can_call_out(sandbox.read_config(db, "numbers"), source):
+        # Undocumented answer: calls from a number that is not the account's own (or
+        # cannot call out) are blocked (API-NOTES.md); the documented validation error.
+        return invalid
     if db.execute("SELECT 1 FROM voice_message WHERE id = ?", (service_id,)).fetchone() is None:
         return invalid
     if sandbox.read_config(db, "trial") and destination not in sandbox.read_config(db, "confirmed_numbers"):
@@ -295,6 +306,7 @@ HANDLERS = {
     DELETE: delete,
     MAKE_VOICE_MESSAGE: make_voice_message,
     CALL_GET_INFO: call_get_info,
+    NUMBERS_GET_LIST: numbers.get_numbers,
 }
 
 

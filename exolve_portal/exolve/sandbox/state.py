@@ -20,6 +20,7 @@ from ...private_files import private_file, sqlite_file
 from ..sandbox_account import DEFAULT_MEDIA_IDS
 from .faults import ERROR_SHAPES
 from .handlers import call_view, insert_voice_message, normalize_endpoint, voice_message_view
+from .numbers import DEFAULT_NUMBERS, number_record
 
 DEFAULT_LIFECYCLE_SECONDS = 6.0
 
@@ -77,6 +78,7 @@ def _default_config(media_ids=DEFAULT_MEDIA_IDS, lifecycle=DEFAULT_LIFECYCLE_SEC
         "error_shape": "flat",
         "rate_limit": None,  # {"rps", "burst", "retry_after"} or None
         "rate_bucket": None,  # {"tokens", "at"}: the token bucket's state
+        "numbers": [dict(n) for n in DEFAULT_NUMBERS],  # what number/customer/v1/GetList lists
     }
 
 
@@ -231,6 +233,14 @@ class SandboxState:
             return
         limit = {"rps": float(rps), "burst": float(burst or rps), "retry_after": retry_after}
         self._set(rate_limit=limit, rate_bucket=None)
+
+    def set_numbers(self, numbers):
+        """The numbers the account owns: dicts of `numbers.number_record` fields (number_name, type_name...)."""
+        self._set(numbers=[number_record(**n) for n in numbers])
+
+    def owned_numbers(self):
+        """The numbers the account owns, as stored (GetList shows them without the ids)."""
+        return self.config()["numbers"]
 
     def advance(self, seconds):
         """Move the sandbox clock forward (calls progress, new timestamps move)."""
