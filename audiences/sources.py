@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,6 +38,27 @@ def source_numbers() -> list[str]:
     if not enabled and settings.EXOLVE_SANDBOX:
         return list(sandbox_account.SANDBOX_SOURCE_NUMBERS)
     return enabled
+
+
+def source_enabled_q() -> dict:
+    """Expressions for a row with a `source`: whether a Manager enabled that number, and whether any
+    number is enabled (the sandbox's own are offered when none is). Read in the row's own query."""
+    return {
+        "source_enabled": Exists(CallerNumber.objects.sendable().filter(number=OuterRef("source"))),
+        "any_source_enabled": Exists(CallerNumber.objects.sendable()),
+    }
+
+
+def still_allowed(row: dict) -> bool:
+    """Whether the row's `source` may still ring, from what `source_enabled_q` read: `source_numbers`'
+    rule without another query."""
+    override = [str(n).strip() for n in settings.EXOLVE_SOURCE_NUMBERS if str(n).strip()]
+    if override:
+        return row["source"] in override
+    if row["source_enabled"]:
+        return True
+    sandbox_fallback = settings.EXOLVE_SANDBOX and not row["any_source_enabled"]
+    return sandbox_fallback and row["source"] in sandbox_account.SANDBOX_SOURCE_NUMBERS
 
 
 def source_choices() -> list[tuple[str, str]]:

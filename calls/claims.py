@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
-from audiences import stop_list
+from audiences import sources, stop_list
 
 from . import limits
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone
@@ -38,6 +38,10 @@ from .windows import claim_windows
 
 VOICE_MESSAGE_DELETED = _("The voice message was deleted before this call was sent; nothing was sent.")
 VOICE_MESSAGE_MISSING = _("The voice message no longer exists at Exolve (it was deleted there); nothing was sent.")
+SOURCE_DISABLED = _(
+    "Not called: calls from this broadcast's caller number were disabled after it was recorded. "
+    "Send again from an enabled number."
+)
 NOT_SENDABLE_PURPOSE = _(
     "Not called: advertising by automatic calls is forbidden by law whatever the consent "
     "(Federal law 38-FZ “On advertising”, article 18 part 2)."
@@ -93,7 +97,7 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
         Broadcast.objects.filter(pk=broadcast_id).update(state=BroadcastState.SENDING, state_changed_at=now)
     elif state not in CLAIMABLE_BROADCAST_STATES:
         return Claim([], halted=state)
-    if _skipped_as_not_sendable(broadcast_id, steering["purpose"]):
+    if _skipped_as_not_sendable(broadcast_id, steering):
         return Claim([])
     pace = steering["pace_per_minute"]
     if pace:
@@ -130,25 +134,36 @@ def _lock_broadcast(broadcast_id: int) -> dict | None:
     queryset = Broadcast.objects.filter(pk=broadcast_id)
     if connection.features.has_select_for_update:
         queryset = queryset.select_for_update(no_key=connection.features.has_select_for_no_key_update)
-    return queryset.values(
-        "state",
-        "start_at",
-        "pace_per_minute",
-        "pace_next_at",
-        "calling_hours",
-        "calling_hours_rest",
-        "time_zone",
-        "purpose",
-    ).first()
-
-
-def _skipped_as_not_sendable(broadcast_id: int, purpose: str) -> bool:
-    """An advertising broadcast recorded before never rings: its queued calls are skipped, with the reason."""
-    if purpose in SENDABLE_PURPOSES:
-        return False
-    Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(
-        state=CallState.SKIPPED, error=gettext(NOT_SENDABLE_PURPOSE)
+    return (
+        queryset.annotate(**sources.source_enabled_q())
+        .values(
+            "state",
+            "start_at",
+            "pace_per_minute",
+            "pace_next_at",
+            "calling_hours",
+            "calling_hours_rest",
+            "time_zone",
+            "purpose",
+            "source",
+            "source_enabled",
+            "any_source_enabled",
+        )
+        .first()
     )
+
+
+def _skipped_as_not_sendable(broadcast_id: int, steering: dict) -> bool:
+    """A broadcast that may no longer ring skips its queued calls, with the reason: an advertising one
+    recorded before, or one whose caller number a Manager disabled since (the operator's anti-fraud
+    blocks calls from numbers that are not the company's own)."""
+    if steering["purpose"] not in SENDABLE_PURPOSES:
+        reason = gettext(NOT_SENDABLE_PURPOSE)
+    elif not sources.still_allowed(steering):
+        reason = gettext(SOURCE_DISABLED)
+    else:
+        return False
+    Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED).update(state=CallState.SKIPPED, error=reason)
     return True
 
 

@@ -14,6 +14,7 @@ from calls.recording import SendRefused, create_broadcast, new_token, resend_cal
 from exolve_portal.exolve.sandbox import SANDBOX_SOURCE_NUMBERS
 from exolve_portal.roles import MANAGERS
 from tests.factories import make_staff
+from tests.factories_calls import MAKE
 from tests.pages_helpers import send_preview
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dummy_tasks")]
@@ -123,3 +124,15 @@ def test_the_admin_s_send_again_from_a_number_disabled_since_says_what_to_do(num
 
     assert "ask a Manager to enable it" in page.content.decode()
     assert Broadcast.objects.count() == 1 and origin.calls.get().resent_at is None
+
+
+def test_a_number_disabled_after_recording_rings_nobody(numbers, voice_message, sandbox):
+    from calls.sending import send_queued_calls
+
+    broadcast = create_broadcast(voice_message, ENABLED, ["79991234560", "79991234561"], None, new_token())
+    CallerNumber.objects.filter(number=ENABLED).update(enabled=False)  # a Manager switched it off meanwhile
+    send_queued_calls(broadcast.pk)
+    assert sandbox.count(MAKE) == 0
+    assert {(call.state, "disabled after it was recorded" in call.error) for call in broadcast.calls.all()} == {
+        (CallState.SKIPPED, True)
+    }
