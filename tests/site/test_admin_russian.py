@@ -179,3 +179,9 @@ def test_roles_and_permissions_are_shown_in_russian_and_stored_as_they_were(clie
     assert "Рассылки: добавление" in page and "Can add" not in page
     # A role's name is not editable: the portal finds the group by it.
     assert 'name="name"' not in page
+
+
+def test_filter_titles_read_as_the_field_not_as_a_broken_case(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/calls/broadcast/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "<summary>Основание</summary>" in page and "По основание" not in page
