@@ -96,7 +96,8 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "bulk_deleted": ngettext_lazy("Deleted %(count)d broadcast.", "Deleted %(count)d broadcasts.", "count"),
     }
     # The few columns staff need to find a broadcast and see how far it is (fits 1280 px);
-    # the calls by outcome, the plan and the rest are on the broadcast's own page.
+    # the calls by outcome, the plan, the basis (also a filter) and the rest are on the
+    # broadcast's own page.
     list_display = (
         "__str__",
         "state_shown",
@@ -104,7 +105,6 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "created_at",
         "created_by",
         "progress",
-        "basis_column",
         "calls_link",
     )
     list_select_related = ("created_by",)
