@@ -37,6 +37,7 @@ from django.utils.translation import gettext, pgettext
 from .lifecycle import Window, WindowError, get_zone, typed_window
 from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
+from .sms_plan import sms_refusal
 from .windows import DEBT_WINDOWS, Windows, default_windows, stored_windows
 
 if TYPE_CHECKING:
@@ -243,7 +244,14 @@ def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windo
     check_pace(plan.pace_per_minute)
     check_retries(plan.retries)
     check_retry_after(plan.retry_after_minutes)
+    check_sms(plan)
     return window
+
+
+def check_sms(plan: SendPlan) -> None:
+    """The follow-up SMS (calls/sms_plan.py): its text, a sender that may send SMS, its outcomes."""
+    if refusal := sms_refusal(plan.sms_text, plan.sms_sender, plan.sms_on):
+        raise PlanRefused(refusal[1], refusal[0])
 
 
 @register()

@@ -26,9 +26,10 @@ from .lifecycle import (
     get_zone,
     next_state,
 )
-from .models import Broadcast, Call, CallState, pending_q
+from .models import Broadcast, Call, CallState, SmsFollowUp, SmsState, pending_q
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .plan_rules import PlanRefused, check_start
+from .sms_claims import STOPPED_NOT_SENT
 from .tasks import enqueue_sending
 from .windows import broadcast_windows
 
@@ -132,6 +133,10 @@ def _steer(broadcast: Broadcast, action: str, user, then) -> int:
 
 
 def _cancel_queued(broadcast: Broadcast) -> int:
+    # Its follow-up SMS waiting too: none is sent after a stop (the SMS claim checks it again).
+    SmsFollowUp.objects.filter(broadcast=broadcast, state=SmsState.QUEUED).update(
+        state=SmsState.CANCELED, error=gettext(STOPPED_NOT_SENT)
+    )
     return Call.objects.filter(broadcast=broadcast, state=CallState.QUEUED).update(
         state=CallState.CANCELED, error=gettext(STOPPED_NOT_CALLED)
     )

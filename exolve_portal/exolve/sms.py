@@ -44,5 +44,7 @@ def send_sms(post: Callable[[str, dict], dict], sender: str, destination: str, t
     value = data.get("message_id")
     # Seen as a numeric string; one client accepts a number too.
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        raise errors.MalformedResponseError("the answer has no 'message_id'", status=200, body=str(data), endpoint=SEND_SMS)
+        raise errors.MalformedResponseError(
+            "the answer has no 'message_id'", status=200, body=str(data), endpoint=SEND_SMS
+        )
     return SmsSent(message_id=str(value), raw=data)
