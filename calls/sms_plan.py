@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
 from caller_numbers.models import CallerNumber, Kind
-from exolve_portal.exolve import sandbox_account
 from exolve_portal.exolve.sms_text import MAX_PARTS, sms_size
 
 # The final outcomes of a person's last attempt that may trigger the SMS, and the default.
@@ -45,11 +44,15 @@ def sender_names() -> list[str]:
 
 
 def _kind(number: str) -> str:
+    """The number's type as Exolve said (caller numbers), else as the Russian numbering plan says:
+    +7 800 is 8-800, +7 9xx mobile (DEF), any other +7 code geographic, a city number (ABC)."""
     row = CallerNumber.objects.filter(number=number).values("kind").first()
-    if row:
+    if row and row["kind"] != Kind.OTHER:
         return row["kind"]
-    if settings.EXOLVE_SANDBOX and number in sandbox_account.SANDBOX_SOURCE_NUMBERS:
-        return Kind.CITY  # the sandbox's two caller numbers are city (ABC) numbers
+    if len(number) == 11 and number.isdigit() and number.startswith("7"):
+        if number.startswith("7800"):
+            return Kind.TOLL_FREE
+        return Kind.MOBILE if number[1] == "9" else Kind.CITY
     return ""
 
 
@@ -96,6 +99,6 @@ def sms_refusal(text: str, sender: str, sms_on: str) -> tuple[str, str] | None:
         return "sms_text", gettext(TOO_LONG) % {"parts": size.parts, "max": MAX_PARTS}
     if refusal := sender_refusal(sender):
         return "sms_sender", gettext(refusal)
-    if not outcomes_of(sms_on):
+    if not outcomes_of(sms_on or DEFAULT_SMS_ON):
         return "sms_on", gettext(NO_OUTCOME)
     return None

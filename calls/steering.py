@@ -84,11 +84,16 @@ def _change(broadcast_id: int, action: str, user) -> Broadcast:
         raise refusal(state, action)
     if not allowed(state, action):
         raise refusal(state, action)
-    if not Call.objects.filter(pending_q(), broadcast=locked).exists():
+    if not Call.objects.filter(pending_q(), broadcast=locked).exists() and not _sms_waiting(locked):
         raise refusal(DONE, action)  # every call has its outcome: nothing to pause, resume or stop
     locked.state = next_state(state, action)
     _save_with_who_and_when(locked, user, "state")
     return locked
+
+
+def _sms_waiting(broadcast: Broadcast) -> bool:
+    """Follow-up SMS still to be sent keep a broadcast steerable (a stop cancels them)."""
+    return SmsFollowUp.objects.filter(broadcast=broadcast, state__in=(SmsState.QUEUED, SmsState.SENDING)).exists()
 
 
 def _save_with_who_and_when(locked: Broadcast, user, *fields: str) -> None:

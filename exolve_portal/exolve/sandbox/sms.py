@@ -31,7 +31,7 @@ MSG_BODY = "proto: syntax error: the body is not a JSON object"
 MSG_UNAUTHORIZED = "Unauthorized"
 MSG_CUSTOMER_STATUS = "Customer is not in correct status"
 # The sandbox account's registered sender names (`Sandbox.set_sender_names`).
-DEFAULT_SENDER_NAMES = ("ExolvePortal",)
+DEFAULT_SENDER_NAMES = ("ExolveSMS",)
 _REFUSED_TYPES = ("ABC", "KDU")
 
 
