@@ -81,6 +81,7 @@ def _send_waiting_by(broadcast_id: int, at: datetime) -> bool:
 @task()
 def refresh_due_calls() -> dict:
     sending.sweep_stale_sending()
+    sms_sending.sweep_stale_sms()
     resume_stalled_sending()
     summary = statistics.refresh_due_calls()
     for broadcast_id, at in summary.retry_sends.items():  # automatic retries wait for their time
