@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.exolve.sms_text import sms_size
 from exolve_portal.zone_names import zone_label
 
 from .lifecycle import BroadcastState, Window, any_time_word, typed_window
@@ -324,6 +325,17 @@ class PlanForm(forms.Form):
             hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
             for name in ("calling_hours", "calling_hours_rest"):
                 self.fields[name].help_text = f"{self.fields[name].help_text} {hint}"
+
+    @property
+    def sms_preview(self) -> dict | None:
+        """The follow-up SMS as the preview shows it: its size, and at most how many SMS parts in all."""
+        plan = self.plan
+        if plan is None or not plan.sms_text:
+            return None
+        size = sms_size(plan.sms_text)
+        people = getattr(self, "calls_to_make", 0) or 0
+        on = ", ".join(str(label) for value, label in SMS_OUTCOMES if value in outcomes_of(plan.sms_on))
+        return {"size": size, "sender": plan.sms_sender, "on": on, "max_parts": size.parts * people}
 
     def may_send_any_time(self) -> bool:
         return may_send_any_time(self.user)

@@ -168,7 +168,8 @@ def _sms_broadcast(voice_message, numbers, token, **plan):
 def test_only_those_not_reached_after_the_last_attempt_get_one_sms(voice_message, dummy_tasks, sandbox, settings):
     settings.EXOLVE_SMS_SENDER_NAMES = [SENDER]
     listed = "79991234576"  # no answer too, but on the stop list by the time the SMS goes
-    broadcast = _sms_broadcast(voice_message, [NO_ANSWER, BUSY, ANSWERS, listed], "once", retries=1, retry_after_minutes=0)
+    numbers = [NO_ANSWER, BUSY, ANSWERS, listed]
+    broadcast = _sms_broadcast(voice_message, numbers, "once", retries=1, retry_after_minutes=0)
     send_queued_calls(broadcast.pk)
     finish_calls(sandbox, broadcast)
     assert not SmsFollowUp.objects.exists()  # a retry follows: not the last attempt yet
