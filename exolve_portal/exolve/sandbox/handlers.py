@@ -40,6 +40,7 @@ BODY_FIELDS = {
     MAKE_VOICE_MESSAGE: frozenset({"source", "destination", "service_id"}),
     CALL_GET_INFO: frozenset({"call_id"}),
     NUMBERS_GET_LIST: frozenset(numbers.REQUEST_FIELDS),
+    SEND_SMS: frozenset(sms.FIELDS),
 }
 REDIRECT_FIELDS = frozenset({"digit", "redirect_number"})
 
