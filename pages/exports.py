@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models import F, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -114,8 +114,8 @@ def sms_columns() -> dict:
     person = SmsFollowUp.objects.filter(broadcast_id=OuterRef("broadcast_id"), destination=OuterRef("destination"))
     return {
         "export_sms": Subquery(person.values("state")[:1]),
-        "export_sms_reason": Coalesce(Subquery(person.values("error")[:1]), Value("")),
-        "export_sms_id": Coalesce(Subquery(person.values("message_id")[:1]), Value("")),
+        "export_sms_reason": Coalesce(Subquery(person.values("error")[:1]), Value(""), output_field=TextField()),
+        "export_sms_id": Coalesce(Subquery(person.values("message_id")[:1]), Value(""), output_field=TextField()),
     }
 
 
