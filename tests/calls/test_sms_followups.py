@@ -223,3 +223,29 @@ def test_a_stop_before_the_last_attempt_is_final_creates_no_sms(voice_message, d
     send_followup_sms(broadcast.pk)
     assert not SmsFollowUp.objects.exists() and sandbox.count(SEND_SMS) == 0
     assert Call.objects.get().state == CallState.FINISHED
+
+
+# --- the send page ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("portal_hours")
+def test_the_preview_estimates_the_sms_parts_and_a_city_sender_is_refused_with_the_reason(
+    operator_page_client, voice_message, settings
+):
+    from django.urls import reverse
+
+    settings.EXOLVE_SMS_SENDER_NAMES = [SENDER]
+    data = {
+        "voice_message": voice_message.pk, "source": SOURCE, "numbers": f"{NO_ANSWER}\n{BUSY}\n{ANSWERS}",
+        "token": "sms-page", "basis": "contract", "sms_text": "я" * 71, "sms_on": ["no_answer"], "_preview": "1",
+    }  # fmt: skip
+    page = operator_page_client.get(reverse("portal:send"))
+    assert b"sms_counter.js" in page.content and b'data-sms-counter="1"' in page.content
+
+    preview = operator_page_client.post(reverse("portal:send"), {**data, "sms_sender": SENDER})
+    assert b'id="sms-preview" data-max-parts="6"' in preview.content  # 2 parts x 3 people at most
+
+    refused = operator_page_client.post(reverse("portal:send"), {**data, "sms_sender": CITY})
+    assert "city (ABC) or 8-800" in str(refused.context["form"].errors["sms_sender"])
+    assert refused.context["form"]["sms_text"].value() == "я" * 71  # nothing typed is lost
