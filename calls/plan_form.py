@@ -154,9 +154,7 @@ class SendPlan:
             retry_failed=broadcast.retry_failed,
             purpose=broadcast.purpose,
             basis=broadcast.basis,
-            sms_text=broadcast.sms_text,
-            sms_sender=broadcast.sms_sender,
-            sms_on=broadcast.sms_on,
+            # No follow-up SMS: its SMS went (once per person) with the broadcast it repeats.
         )
 
     def broadcast_fields(self, now: datetime) -> dict:
@@ -392,7 +390,8 @@ class PlanForm(forms.Form):
         cleaned = super().clean()
         if not any(name in self.errors for name in ("sms_text", "sms_sender", "sms_on")):
             try:
-                check_sms(SendPlan(**{n: cleaned.get(n) or "" for n in ("sms_text", "sms_sender", "sms_on")}).filled())
+                sms = {n: cleaned.get(n) or "" for n in ("sms_text", "sms_sender", "sms_on")}
+                check_sms(SendPlan(purpose=cleaned.get("purpose") or Purpose.INFORMATION, **sms).filled())
             except PlanRefused as exc:
                 self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         if "purpose" in cleaned and "basis" not in self.errors:

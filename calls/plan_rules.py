@@ -249,7 +249,19 @@ def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windo
 
 
 def check_sms(plan: SendPlan) -> None:
-    """The follow-up SMS (calls/sms_plan.py): its text, a sender that may send SMS, its outcomes."""
+    """The follow-up SMS (calls/sms_plan.py): its text, a sender that may send SMS, its outcomes.
+
+    Not with a debt reminder: 230-FZ counts text messages with the calls (2 a day, 4 a week,
+    16 a month) and the portal's counts (calls/limits.py) know calls only.
+    """
+    if plan.purpose == Purpose.DEBT_REMINDER and (plan.sms_text or "").strip():
+        raise PlanRefused(
+            gettext(
+                "A debt reminder cannot be followed by an SMS: the law (230-FZ) counts text messages with "
+                "the calls, and the portal counts calls only. Leave the SMS text empty."
+            ),
+            "sms_text",
+        )
     if refusal := sms_refusal(plan.sms_text, plan.sms_sender, plan.sms_on):
         raise PlanRefused(refusal[1], refusal[0])
 

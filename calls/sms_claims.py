@@ -91,6 +91,9 @@ def claim_sms(broadcast_id: int, limit: int, worker_id: str) -> SmsClaim:
     if taken != len(pks):
         ours = set(SmsFollowUp.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
         sendable = [row for row in sendable if row[0] in ours]
+    if not sendable:  # all of this batch wait for their window or were refused: look again then
+        first = waiting.order_by("not_before").values_list("not_before", flat=True).first()
+        return SmsClaim([], retry_at=first)
     text = broadcast.sms_text
     return SmsClaim([ClaimedSms(pk, sender, destination, text, claim) for pk, sender, destination, _z in sendable])
 

@@ -30,7 +30,7 @@ from .models import Broadcast, Call, CallState, SmsFollowUp, SmsState, pending_q
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .plan_rules import PlanRefused, check_start
 from .sms_claims import STOPPED_NOT_SENT
-from .tasks import enqueue_sending
+from .tasks import enqueue_sending, send_sms_later
 from .windows import broadcast_windows
 
 
@@ -150,6 +150,8 @@ def _cancel_queued(broadcast: Broadcast) -> int:
 def _send_waiting(broadcast: Broadcast) -> int:
     waiting = waiting_count(broadcast)
     transaction.on_commit(lambda: enqueue_sending(broadcast.pk, waiting))
+    if SmsFollowUp.objects.filter(broadcast=broadcast, state=SmsState.QUEUED).exists():
+        transaction.on_commit(lambda: send_sms_later(broadcast.pk, timezone.now()))  # its SMS go on too
     return waiting
 
 

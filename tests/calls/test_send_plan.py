@@ -37,15 +37,11 @@ def plan_input() -> tuple[dict, list[str]]:
         "retry_failed": "on",
         "purpose": "debt_reminder",
         "basis": "debt",
-        "sms_text": "Долг: позвоните нам",
-        "sms_sender": "ExolveSMS",
-        "sms_on": ["no_answer", "busy"],
     }
     options = ["--at", tomorrow_at_ten(), "--window", "10:00-20:00", "--calling-hours-weekend", "11:00-18:00"]
     options += ["--tz", "Asia/Novosibirsk", "--pace", "30"]
     options += ["--retries", "2", "--retry-after", "45", "--retry-failed", "--purpose", "debt_reminder"]
     options += ["--basis", "debt"]
-    options += ["--sms-text", "Долг: позвоните нам", "--sms-from", "ExolveSMS", "--sms-on", "busy,no_answer"]
     return form, options
 
 
@@ -96,10 +92,7 @@ def stored_plan(broadcast) -> tuple:
     return tuple(getattr(broadcast, name) for name in PLAN_FIELDS)
 
 
-def test_the_page_the_admin_and_the_command_store_the_same_plan(
-    operator_page_client, voice_message, dummy_tasks, settings
-):
-    settings.EXOLVE_SMS_SENDER_NAMES = ["ExolveSMS"]
+def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_client, voice_message, dummy_tasks):
     form, options = plan_input()
 
     _page, by_page = send_on_page(operator_page_client, voice_message, form)
@@ -120,9 +113,9 @@ def test_the_page_the_admin_and_the_command_store_the_same_plan(
         True,
         "debt_reminder",
         "debt",
-        "Долг: позвоните нам",
-        "ExolveSMS",
-        "no_answer,busy",
+        "",  # no follow-up SMS with a debt reminder (calls/plan_rules.check_sms)
+        "",
+        "",
     )
     assert timezone.localtime(by_page.start_at).strftime("%Y-%m-%d %H:%M") == tomorrow_at_ten()
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from calls import steering
-from calls.models import Call, CallState, SmsFollowUp, SmsState
+from calls.models import Broadcast, Call, CallState, SmsFollowUp, SmsState
 from calls.plan_form import PlanForm
 from calls.recording import SendPlan, SendRefused, create_broadcast
 from calls.sending import send_queued_calls
@@ -153,6 +153,18 @@ def test_a_city_caller_number_as_sms_sender_is_refused_on_every_path(voice_messa
     assert sms.state == SmsState.REFUSED and "city (ABC) or 8-800" in sms.error
     assert sandbox.count(SEND_SMS) == 0
     assert FROM_CITY  # the one wording of the reason
+
+
+@pytest.mark.django_db
+def test_the_command_stores_the_sms_plan_and_a_debt_reminder_takes_none(voice_message, sandbox, settings):
+    settings.EXOLVE_SMS_SENDER_NAMES = [SENDER]
+    base = ["send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--to", NO_ANSWER]
+    sms = ["--sms-text", "Вода", "--sms-from", SENDER]
+    call_command(*base, "--basis", "contract", *sms, "--sms-on", "busy,no_answer")
+    broadcast = Broadcast.objects.get()
+    assert (broadcast.sms_text, broadcast.sms_sender, broadcast.sms_on) == ("Вода", SENDER, "no_answer,busy")
+    with pytest.raises(CommandError, match="--sms-text: .*230-FZ"):
+        call_command(*base, "--basis", "debt", "--purpose", "debt_reminder", *sms)
 
 
 # --- exactly once -------------------------------------------------------------------------------
