@@ -261,3 +261,24 @@ def test_the_preview_estimates_the_sms_parts_and_a_city_sender_is_refused_with_t
     refused = operator_page_client.post(reverse("portal:send"), {**data, "sms_sender": CITY})
     assert "city (ABC) or 8-800" in str(refused.context["form"].errors["sms_sender"])
     assert refused.context["form"]["sms_text"].value() == "я" * 71  # nothing typed is lost
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fault", "state", "delivered"),
+    [("rate_limited", SmsState.SENT, 1), ("lost_response", SmsState.UNKNOWN, 1), ("timeout", SmsState.UNKNOWN, 1)],
+)
+def test_the_worker_sends_later_after_a_429_and_never_again_when_it_may_have_arrived(
+    voice_message, dummy_tasks, sandbox, settings, fault, state, delivered
+):
+    from django.utils import timezone
+
+    settings.EXOLVE_SMS_SENDER_NAMES = [SENDER]
+    broadcast = _sms_broadcast(voice_message, [NO_ANSWER], f"fault-{fault}")
+    SmsFollowUp.objects.create(broadcast=broadcast, destination=NO_ANSWER, sender=SENDER, not_before=timezone.now())
+    sandbox.add_fault(fault, endpoint=SEND_SMS, seconds=0)
+    for _round in range(3):  # a task run again, the safety net...
+        send_followup_sms(broadcast.pk)
+    assert SmsFollowUp.objects.get().state == state
+    assert len(sandbox.sms_sent()) == delivered
+    assert sandbox.count(SEND_SMS) == (2 if fault == "rate_limited" else 1)
