@@ -26,6 +26,7 @@ from django.utils import timezone
 from jobs import task_queue
 
 from . import sending, sms_sending, statistics
+from .lifecycle import BroadcastState
 from .models import Broadcast, Call, CallState, SmsFollowUp, SmsState
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ def resume_stalled_sms() -> list:
     cutoff = timezone.now() - timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
     stalled = set(
         SmsFollowUp.objects.filter(state=SmsState.QUEUED, not_before__lte=cutoff)
+        .exclude(broadcast__state=BroadcastState.PAUSED)  # resumed with its broadcast (steering.resume)
         .order_by()
         .values_list("broadcast_id", flat=True)
         .distinct()
