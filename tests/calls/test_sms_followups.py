@@ -217,6 +217,10 @@ def test_a_stop_between_the_last_attempt_and_the_sms_sends_none(voice_message, d
     send_queued_calls(broadcast.pk)
     finish_calls(sandbox, broadcast)  # the last attempts are final: the SMS wait
     assert SmsFollowUp.objects.filter(state=SmsState.QUEUED).count() == 3
+    # Every call has its outcome, but SMS wait: the broadcast is not done, staff may stop it.
+    from calls.outcomes import status_of
+
+    assert status_of(broadcast).allows("stop")
 
     steering.stop(broadcast, make_staff("manager", perms=("calls.steer_broadcast",)))
     send_followup_sms(broadcast.pk)
