@@ -10,12 +10,13 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from audiences.contact_models import Contact
 from calls import steering
 from calls.models import Broadcast, Call, CallState, SmsFollowUp, SmsState
 from calls.plan_form import PlanForm
 from calls.recording import SendPlan, SendRefused, create_broadcast
 from calls.sending import send_queued_calls
-from calls.sms_claims import ON_STOP_LIST
+from calls.sms_claims import NO_CONSENT, ON_STOP_LIST
 from calls.sms_followups import sms_outcome, with_sms_outcome
 from calls.sms_plan import FROM_CITY
 from calls.sms_sending import send_followup_sms
@@ -180,7 +181,9 @@ def _sms_broadcast(voice_message, numbers, token, **plan):
 def test_only_those_not_reached_after_the_last_attempt_get_one_sms(voice_message, dummy_tasks, sandbox, settings):
     settings.EXOLVE_SMS_SENDER_NAMES = [SENDER]
     listed = "79991234576"  # no answer too, but on the stop list by the time the SMS goes
-    numbers = [NO_ANSWER, BUSY, ANSWERS, listed]
+    contact = "79991234586"  # no answer too, a contact of the portal without consent for the purpose
+    Contact.objects.create(number=contact, name="Анна")
+    numbers = [NO_ANSWER, BUSY, ANSWERS, listed, contact]
     broadcast = _sms_broadcast(voice_message, numbers, "once", retries=1, retry_after_minutes=0)
     send_queued_calls(broadcast.pk)
     finish_calls(sandbox, broadcast)
@@ -194,19 +197,20 @@ def test_only_those_not_reached_after_the_last_attempt_get_one_sms(voice_message
     for _round in range(2):
         send_followup_sms(broadcast.pk)
 
-    assert rung(sandbox) == {NO_ANSWER: 2, BUSY: 2, ANSWERS: 1, listed: 2}
+    assert rung(sandbox) == {NO_ANSWER: 2, BUSY: 2, ANSWERS: 1, listed: 2, contact: 2}
     assert [s["destination"] for s in sandbox.sms_sent()] == [NO_ANSWER]
     assert dict(SmsFollowUp.objects.values_list("destination", "state")) == {
         NO_ANSWER: SmsState.SENT,
         listed: SmsState.REFUSED,
+        contact: SmsState.REFUSED,
     }
-    assert SmsFollowUp.objects.get(destination=listed).error.startswith("Not sent")
+    assert SmsFollowUp.objects.get(destination=listed).error == ON_STOP_LIST
+    assert SmsFollowUp.objects.get(destination=contact).error == NO_CONSENT
     last = Call.objects.get(broadcast=broadcast, destination=NO_ANSWER, attempt=2)
     assert sms_outcome(last)["state"] == SmsState.SENT
     assert sms_outcome(Call.objects.get(broadcast=broadcast, destination=ANSWERS))["state"] == "none"
     shown = dict(with_sms_outcome(Call.objects.filter(attempt=2)).values_list("destination", "sms_state"))
     assert shown[NO_ANSWER] == SmsState.SENT and shown[BUSY] is None
-    assert ON_STOP_LIST
 
 
 @pytest.mark.django_db
