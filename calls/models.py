@@ -129,6 +129,11 @@ class Broadcast(models.Model):
     retries = models.PositiveSmallIntegerField(_("retries"), default=0)
     retry_after_minutes = models.PositiveIntegerField(_("minutes between attempts"), default=30)
     retry_failed = models.BooleanField(_("retry failed calls too"), default=False)
+    # A follow-up SMS to those the calls did not reach (calls/sms_followups.py); "": none.
+    sms_text = models.TextField(_("follow-up SMS text"), blank=True, default="")
+    sms_sender = models.CharField(_("SMS sender"), max_length=20, blank=True, default="")
+    # The final outcomes of the last attempt that trigger it, comma-separated ("no_answer,busy").
+    sms_on = models.CharField(_("SMS after"), max_length=40, blank=True, default="")
     # Under a pace, the next call may be claimed at this time (held across all workers).
     pace_next_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -327,3 +332,6 @@ class KeptUpload(models.Model):
 
     def __str__(self):
         return self.name
+
+
+from .sms_models import SmsFollowUp, SmsState  # noqa: E402, F401  (a model of this app)

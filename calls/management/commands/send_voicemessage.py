@@ -83,6 +83,9 @@ PLAN_OPTIONS = {
     "retry_failed": ("--retry-failed", "retry_failed"),
     "purpose": ("--purpose", "purpose"),
     "basis": ("--basis", "basis"),
+    "sms_text": ("--sms-text", "sms_text"),
+    "sms_sender": ("--sms-from", "sms_from"),
+    "sms_on": ("--sms-on", "sms_on"),
 }
 
 
@@ -95,6 +98,8 @@ def command_plan(options: dict) -> SendPlan:
     data = {field: options.get(name) for field, (_flag, name) in PLAN_OPTIONS.items()}
     if data["start_at"]:
         data["start_at"] = parse_moment(data["start_at"])
+    if data["sms_on"] is not None:
+        data["sms_on"] = [part.strip() for part in data["sms_on"].split(",") if part.strip()]
     form = PlanForm({field: value for field, value in data.items() if value is not None}, user=None)
     if not form.is_valid():
         raise CommandError("\n".join(_option_errors(form)))
@@ -140,6 +145,14 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         ("--retries", "N", int, retries),
         ("--retry-after", "MIN", int, retry_after),
         ("--purpose", "PURPOSE", str, _("information (default), reminder or debt_reminder.")),
+        ("--sms-text", "TEXT", str, _("Then one SMS with this text to those the calls did not reach.")),
+        (
+            "--sms-from",
+            "SENDER",
+            str,
+            _("The SMS sender: a registered sender name or an enabled mobile number (not city or 8-800)."),
+        ),
+        ("--sms-on", "OUTCOMES", str, _("Comma-separated: no_answer (default), busy, failed.")),
         (
             "--basis",
             "BASIS",
