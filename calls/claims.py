@@ -8,8 +8,10 @@
   later claim, and the broadcast's pace holds across workers (counted from when the
   lock is held);
 - calls outside calling hours wait for the next opening; calls whose voice message is
-  gone are rejected; numbers on the stop list or over their limits are skipped; the calls
-  of a broadcast whose purpose may no longer be sent (advertising recorded before) are skipped;
+  gone are rejected; numbers on the stop list or over their limits are skipped, and so are
+  calls from a contact list whose contact no longer has a consent in force for the purpose
+  (read in the claim's own query: calls/audience_recipients.py); the calls of a broadcast
+  whose purpose may no longer be sent (advertising recorded before) are skipped;
 - with per-number limits set, a claim holds its numbers before it counts their calls
   (`limits.hold_numbers`), so two workers sending two broadcasts of the same numbers
   never both take one number.
@@ -30,6 +32,7 @@ from django.utils.translation import gettext_noop as _
 from audiences import sources, stop_list
 
 from . import limits
+from .audience_recipients import CONSENT_GONE, consent_in_force_expression
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone
 from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState, Purpose
 from .windows import claim_windows
@@ -106,7 +109,9 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
             return Claim([], retry_at=next_at)
         limit = 1  # one call per pace slot, whichever worker takes it
     claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
-    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now)
+    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now).annotate(
+        consent_in_force=consent_in_force_expression(steering["purpose"])
+    )
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
         # row locks; its IMMEDIATE transactions serialise the claims instead.)
@@ -210,13 +215,16 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
             "voice_message_id",
             "voice_message__exolve_id",
             "voice_message__missing_since",
+            "consent_in_force",
         )[:limit]
     )
     window, default_zone, debt = rules
-    sendable, gone, missing = [], [], []
+    sendable, gone, missing, no_consent = [], [], [], []
     later: dict[datetime, list[int]] = {}  # outside calling hours: pk by next opening
-    for pk, source, destination, zone_name, vm_id, exolve_id, missing_since in rows:
-        if vm_id is None or not exolve_id:
+    for pk, source, destination, zone_name, vm_id, exolve_id, missing_since, consent_ok in rows:
+        if not consent_ok:
+            no_consent.append(pk)
+        elif vm_id is None or not exolve_id:
             gone.append(pk)
         elif missing_since is not None:
             missing.append(pk)
@@ -234,6 +242,10 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
     if missing:
         Call.objects.filter(pk__in=missing, state=CallState.QUEUED).update(
             state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_MISSING)
+        )
+    if no_consent:
+        Call.objects.filter(pk__in=no_consent, state=CallState.QUEUED).update(
+            state=CallState.SKIPPED, error=gettext(CONSENT_GONE)
         )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)

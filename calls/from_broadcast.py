@@ -29,7 +29,7 @@ from .models import Broadcast
 from .planning import delayed_start, zone_starts
 
 # The send form's ways of giving numbers, replaced by the previous broadcast's people.
-LIST_FIELDS = ("numbers", "file", "phone_column", "forget_file")
+LIST_FIELDS = ("numbers", "file", "phone_column", "forget_file", "contact_lists")
 
 
 @dataclass
@@ -121,7 +121,7 @@ class FromBroadcastSendForm(SendForm):
     def __init__(self, *args, selection: Selection, **kwargs):
         super().__init__(*args, **kwargs)
         for name in LIST_FIELDS:
-            del self.fields[name]
+            self.fields.pop(name, None)  # the lists' field is there only for those who may see lists
         self.selection = selection
 
     def clean(self):
