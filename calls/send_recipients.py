@@ -21,6 +21,8 @@ from audiences.phones import ParsedNumbers, parse_numbers, split_lines
 from audiences.uploads import UploadedList, by_number, numbers_zones, read_list
 
 from .audience_recipients import NOT_CALLED, Recipients, TooManyRecipients, list_recipients
+
+__all__ = ["TooManyRecipients", "list_recipients", "compute_preview", "merged", "lists_named", "ListsForm"]
 from .models import Purpose
 
 # At most this many lists in one send (the field's choices are the team's lists, a few dozen).
@@ -77,6 +79,31 @@ def left_out_lines(counts) -> list[str]:
         "over_limit": lambda n: ngettext("%(n)d over the per-number limits", "%(n)d over the per-number limits", n),
     }
     return [words[why](counts[why]) % {"n": counts[why]} for why in NOT_CALLED if counts.get(why)]
+
+
+def merged(parsed: ParsedNumbers, found: Recipients, details: dict | None, zones: dict | None) -> ParsedNumbers:
+    """The typed numbers and the lists' contacts to call, as one preview: a typed number of a chosen list's
+    contact is the contact (its consent decides), counted as a duplicate; `details` and `zones` follow."""
+    in_lists = [n for n in parsed.valid if n in found.to_call or n in found.left_out]
+    for number in in_lists:
+        (details or {}).pop(number, None)
+        (zones or {}).pop(number, None)
+    if zones is not None:
+        zones.update(found.zones)
+    typed = [n for n in parsed.valid if n not in found.to_call and n not in found.left_out]
+    return ParsedNumbers(
+        valid=typed + list(found.to_call), invalid=parsed.invalid, duplicates=parsed.duplicates + in_lists
+    )
+
+
+def lists_named(names) -> list[ContactList]:
+    """The contact lists of these exact names (the command's --list); ValueError naming those that do not exist."""
+    names = list(dict.fromkeys(name.strip() for name in names))
+    found = {item.name: item for item in ContactList.objects.filter(name__in=names)}
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        raise ValueError(", ".join(f"“{name[:200]}”" for name in unknown))
+    return [found[name] for name in names]
 
 
 class ListsForm(forms.Form):
@@ -136,16 +163,7 @@ class ListsForm(forms.Form):
             )
             return preview
         self.audience, self.list_names = found, dict(found.names)
-        in_lists = [n for n in preview.valid if n in found.to_call or n in found.left_out]
-        for number in in_lists:
-            (self.details or {}).pop(number, None)
-            (self.file_zones or {}).pop(number, None)
-        if self.file_zones is not None:
-            self.file_zones.update(found.zones)
-        typed = [n for n in preview.valid if n not in found.to_call and n not in found.left_out]
-        return ParsedNumbers(
-            valid=typed + list(found.to_call), invalid=preview.invalid, duplicates=preview.duplicates + in_lists
-        )
+        return merged(preview, found, self.details, self.file_zones)
 
     @property
     def left_out_lines(self) -> list[str]:
