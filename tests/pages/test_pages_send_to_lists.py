@@ -61,8 +61,9 @@ def test_the_preview_in_russian(client, settings, voice_message, club):  # noqa:
         page = _preview(client, voice_message, club[:1]).content.decode()
     lists = page[page.index('id="lists-preview"') :]
     assert "Из списков контактов: Club" in lists
-    assert "2 на стоп-листе" in lists and "2 без согласия на эту цель" in lists
-    assert "Не звоним: нет согласия на эту цель." in lists
+    assert "2 в стоп-листе" in lists and "2 без согласия на эту цель" in lists
+    assert "Не звоним: нет согласия на звонки с этой целью." in lists
+    assert "Позвоним 1 контакту" in lists
     assert "Сохранить эти номера" not in page  # nothing typed: nothing to save
 
 
