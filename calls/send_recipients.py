@@ -115,8 +115,8 @@ class ListsForm(forms.Form):
         queryset=ContactList.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 5}),
         help_text=_(
-            "Or, with the numbers above, one or several saved lists (Ctrl-click for several). Only contacts with "
-            "a consent in force for the purpose are called; the preview says who is not, and why."
+            "Or, with the numbers above, one or several saved lists. Only contacts with a consent in force for "
+            "the purpose are called; the preview says who is not, and why."
         ),
         error_messages={
             "invalid_choice": _("A chosen list no longer exists (it may have been deleted); choose again."),
