@@ -161,6 +161,12 @@ def _judge(chunk, purpose: str, debt: bool, found: Recipients) -> None:
                 found.names.append((number, name))
 
 
+def stored_numbers(contacts: dict[str, int] | None) -> set[str]:
+    """Of a recording's {number: contact id}, the numbers in the stored (normalised) form: the recording takes
+    them as they are instead of parsing each again (a contact's number was normalised when it was saved)."""
+    return {number for number in contacts or () if isinstance(number, str) and _STORED_NUMBER.fullmatch(number)}
+
+
 def consent_by_contact(contact_ids: list[int], purpose: str) -> dict[int, str]:
     """contact id -> "in_force" or "withdrawn" (a contact with no consent for `purpose` is absent); chunked."""
     found: dict[int, str] = {}

@@ -95,7 +95,7 @@ def create_broadcast(
     check_voice_message(voice_message)
     if refusal := source_refusal(source):
         raise SendRefused(refusal)
-    numbers = _normalized(destinations)
+    numbers = _normalized(destinations, audience_recipients.stored_numbers(contacts))
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
     if not token:
@@ -131,10 +131,15 @@ def create_broadcast(
     return broadcast
 
 
-def _normalized(destinations) -> list[str]:
-    """Each destination normalised, once, in order; SendRefused naming the first that is no number."""
+def _normalized(destinations, stored=frozenset()) -> list[str]:
+    """Each destination normalised, once, in order; SendRefused naming the first that is no number.
+
+    `stored`: contacts' numbers, normalised when the contacts were saved, taken as they are."""
     numbers = {}
     for raw in destinations:
+        if raw in stored:
+            numbers.setdefault(raw, None)
+            continue
         try:
             numbers.setdefault(normalize(raw), None)
         except InvalidNumber as exc:
