@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from tests.calls.test_broadcast_workers import NO_REFRESH, made, shared_site, wait_for
+from tests.factories_calls import postgres_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ print(json.dumps({"pk": b.pk, "queued": b.calls.filter(state="queued").count()})
 """
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=postgres_only)])
 def site(request, tmp_path):
     yield from shared_site(request, tmp_path, EXOLVE_MAX_IN_FLIGHT=4, **NO_REFRESH)
 
