@@ -109,13 +109,7 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
             return Claim([], retry_at=next_at)
         limit = 1  # one call per pace slot, whichever worker takes it
     claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
-    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now).annotate(
-        consent_in_force=consent_in_force_expression(steering["purpose"])
-    )
-    if connection.features.has_select_for_update_skip_locked:
-        # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
-        # row locks; its IMMEDIATE transactions serialise the claims instead.)
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    queryset = _claimable(broadcast_id, now, steering["purpose"])
     # Working days and days of rest each have their window; a debt reminder's never wider than the law's.
     window = claim_windows(steering["calling_hours"], steering["calling_hours_rest"], steering["purpose"])
     default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
@@ -133,6 +127,17 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
     if held_back:  # another claim holds their numbers for a moment: look again soon
         return Claim([], retry_at=now + HELD_BACK_RETRY)
     return Claim([], retry_at=_first_waiting(broadcast_id))
+
+
+def _claimable(broadcast_id: int, now, purpose: str):
+    """The broadcast's queued calls whose time has come, with whether each may still ring for lack of consent."""
+    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now)
+    queryset = queryset.annotate(consent_in_force=consent_in_force_expression(purpose))
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
+        # row locks; its IMMEDIATE transactions serialise the claims instead.)
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
 
 
 def _lock_broadcast(broadcast_id: int) -> dict | None:
@@ -235,18 +240,11 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
                     later.setdefault(opening, []).append(pk)
                     continue
             sendable.append(ClaimedCall(pk, source, destination, exolve_id, claim))
-    if gone:
-        Call.objects.filter(pk__in=gone, state=CallState.QUEUED).update(
-            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_DELETED)
-        )
-    if missing:
-        Call.objects.filter(pk__in=missing, state=CallState.QUEUED).update(
-            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_MISSING)
-        )
-    if no_consent:
-        Call.objects.filter(pk__in=no_consent, state=CallState.QUEUED).update(
-            state=CallState.SKIPPED, error=gettext(CONSENT_GONE)
-        )
+    _set_aside(
+        (gone, CallState.REJECTED, VOICE_MESSAGE_DELETED),
+        (missing, CallState.REJECTED, VOICE_MESSAGE_MISSING),
+        (no_consent, CallState.SKIPPED, CONSENT_GONE),
+    )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
     sendable, held_back = _skip_unreachable(sendable, now, debt)
@@ -261,6 +259,13 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
         ours = set(Call.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
         sendable = [c for c in sendable if c.pk in ours]
     return sendable, held_back
+
+
+def _set_aside(*groups) -> None:
+    """Each (calls, final state, reason) group that will not ring: moved there, with the reason."""
+    for pks, state, reason in groups:
+        if pks:
+            Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(state=state, error=gettext(reason))
 
 
 def _skip_unreachable(sendable: list[ClaimedCall], now, debt: bool = False) -> tuple[list[ClaimedCall], bool]:

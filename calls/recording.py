@@ -106,21 +106,12 @@ def create_broadcast(
         existing.created_now = False
         return existing
     requested_by = user if getattr(user, "pk", None) else None
+    skipped = {"invalid_numbers": [list(i) for i in invalid_numbers], "duplicate_numbers": list(duplicate_numbers)}
     try:
         broadcast = _record_broadcast(
-            voice_message,
-            source,
-            numbers,
-            requested_by,
-            token,
-            invalid_numbers=[list(item) for item in invalid_numbers],
-            duplicate_numbers=list(duplicate_numbers),
-            plan=plan,
-            zones=zones,
-            name=name,
-            details=details,
-            people=(contacts or {}, audiences or {}),
-        )
+            voice_message, source, numbers, requested_by, token, **skipped,
+            plan=plan, zones=zones, name=name, details=details, people=(contacts or {}, audiences or {}),
+        )  # fmt: skip
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
         existing = Broadcast.objects.filter(token=token).first()
