@@ -23,7 +23,10 @@ def _preview(client, voice_message, lists=(), numbers="", token="lists-token-1",
 
 
 def test_the_preview_says_who_of_the_lists_is_called_and_why_not_and_the_broadcast_keeps_them(
-    operator_page_client, voice_message, club, django_capture_on_commit_callbacks  # noqa: F811
+    operator_page_client,
+    voice_message,
+    club,
+    django_capture_on_commit_callbacks,  # noqa: F811
 ):
     response = _preview(operator_page_client, voice_message, club, numbers="79990000002\n+7 999 000-00-60")
     page = response.content.decode()
@@ -87,7 +90,13 @@ def test_a_pasted_list_is_saved_as_a_new_list_with_its_consent(operator_page_cli
     token = response.context["confirm"]["token"].value()
     saved = operator_page_client.post(
         reverse("portal:send_save_list"),
-        {"token": token, "new_list": "Residents", "purpose": "information", "kind": "written", "given_at": "2026-11-01"},
+        {
+            "token": token,
+            "new_list": "Residents",
+            "purpose": "information",
+            "kind": "written",
+            "given_at": "2026-11-01",
+        },
     )
     residents = ContactList.objects.get(name="Residents")
     assert saved.url == reverse("portal:contact_list", args=[residents.pk])
