@@ -6,42 +6,15 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from audiences import stop_list
-from audiences.consent import record_consent, withdraw_consent
-from audiences.contact_models import Contact, ContactList, Membership
+from audiences.consent import withdraw_consent
+from audiences.contact_models import Contact
 from calls.audience_recipients import list_recipients
 from calls.models import Broadcast, CallState
 from calls.recording import create_broadcast, new_token
 from calls.sending import send_queued_calls
-from tests.factories_calls import MAKE, SOURCE
+from tests.factories_calls import MAKE, SOURCE, contact
 
 pytestmark = pytest.mark.django_db
-
-GIVEN = datetime.date(2026, 11, 1)
-
-
-def contact(number, name="", lists=(), consent=("information",), **extra):
-    person = Contact.objects.create(number=number, name=name, extra=extra)
-    for purpose in consent:
-        record_consent(person, purpose=purpose, kind="written", given_at=GIVEN)
-    for item in lists:
-        Membership.objects.create(contact_list=item, contact=person)
-    return person
-
-
-@pytest.fixture
-def club(db):
-    """A list whose members are each a case: called, no consent, withdrawn, stop list, another purpose, invalid."""
-    club, other = ContactList.objects.create(name="Club"), ContactList.objects.create(name="Building")
-    contact("79990000001", "Anna", [club, other], flat="12")  # in both lists: once
-    contact("79990000002", "Boris", [club], consent=())
-    withdraw_consent(contact("79990000003", "Vera", [club]).consents.get(), channel="phone_call")  # and stop-listed
-    contact("79990000004", "Gleb", [club], consent=("reminder",))
-    contact("79990000005", "Dina", [club])
-    stop_list.add(["79990000005"])  # its consent withdrawn by the stop list
-    contact("123", "Typo", [other])
-    contact("79990000007", "Egor", [other])
-    return club, other
 
 
 def test_each_contact_is_called_once_with_consent_for_the_purpose_and_the_others_are_told_why(club):

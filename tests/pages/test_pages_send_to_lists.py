@@ -8,7 +8,6 @@ from django.utils import translation
 
 from audiences.contact_models import Contact, ContactList
 from calls.models import Broadcast, CallState
-from tests.calls.test_send_to_lists import club  # noqa: F401  (the fixture)
 from tests.factories_calls import SOURCE
 from tests.pages_helpers import confirmation
 
@@ -26,7 +25,7 @@ def test_the_preview_says_who_of_the_lists_is_called_and_why_not_and_the_broadca
     operator_page_client,
     voice_message,
     club,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     response = _preview(operator_page_client, voice_message, club, numbers="79990000002\n+7 999 000-00-60")
     page = response.content.decode()
@@ -54,7 +53,7 @@ def test_the_preview_says_who_of_the_lists_is_called_and_why_not_and_the_broadca
     assert "2 contacts to call" in shown
 
 
-def test_the_preview_in_russian(client, settings, voice_message, club):  # noqa: F811
+def test_the_preview_in_russian(client, settings, voice_message, club):
     from exolve_portal.roles import OPERATORS
     from tests.factories import make_staff
 
@@ -70,13 +69,13 @@ def test_the_preview_in_russian(client, settings, voice_message, club):  # noqa:
     assert "Сохранить эти номера" not in page  # nothing typed: nothing to save
 
 
-def test_nobody_to_call_in_the_lists_says_why(operator_page_client, voice_message, club):  # noqa: F811
+def test_nobody_to_call_in_the_lists_says_why(operator_page_client, voice_message, club):
     response = _preview(operator_page_client, voice_message, club, purpose="debt_reminder", basis="debt")
     errors = " ".join(response.context["form"].non_field_errors())
     assert "Nobody in the chosen lists can be called" in errors and "without consent for this purpose" in errors
 
 
-def test_the_admin_sends_to_the_chosen_lists(client, manager_user, club):  # noqa: F811
+def test_the_admin_sends_to_the_chosen_lists(client, manager_user, club):
     client.force_login(manager_user)
     changelist = reverse("admin:audiences_contactlist_changelist")
     response = client.post(changelist, {"action": "send_to_lists", "_selected_action": [item.pk for item in club]})
