@@ -7,6 +7,8 @@ on the stop list, has a consent in force for the broadcast's purpose (whatever t
 broadcast's basis: a list is the portal's own record of who agreed to what) and is not
 over the per-number limits. A contact in several of the lists is called once.
 
+To record a broadcast to them: `recording.create_broadcast(voice_message, source,
+list(found.to_call), user, token, plan=..., contacts=found.to_call, audiences=found.record())`.
 The recipients are fixed when the broadcast is recorded: each call keeps its contact
 (`Call.contact`) and what the contact's record said (name, other fields) in its details,
 and is marked `needs_consent`. The recording checks the consent once more
