@@ -106,10 +106,21 @@ def lists_named(names) -> list[ContactList]:
     return [found[name] for name in names]
 
 
+class _ListsField(forms.ModelMultipleChoiceField):
+    """At most MAX_LISTS lists, refused before any query (a crafted POST may carry thousands of values)."""
+
+    def clean(self, value):
+        if value and not isinstance(value, str) and len(value) > MAX_LISTS:
+            raise forms.ValidationError(
+                gettext("Choose at most %(count)d lists for one broadcast.") % {"count": MAX_LISTS}, code="too_many"
+            )
+        return super().clean(value)
+
+
 class ListsForm(forms.Form):
     """The send form's contact lists (for those who may see lists) and their merge into the preview."""
 
-    contact_lists = forms.ModelMultipleChoiceField(
+    contact_lists = _ListsField(
         label=_("Contact lists"),
         required=False,
         queryset=ContactList.objects.none(),
@@ -134,14 +145,6 @@ class ListsForm(forms.Form):
             self.fields.pop("contact_lists", None)
         else:
             self.fields["contact_lists"].queryset = ContactList.objects.order_by("name")
-
-    def clean_contact_lists(self):
-        chosen = self.cleaned_data.get("contact_lists")
-        if chosen is not None and len(chosen) > MAX_LISTS:
-            raise forms.ValidationError(
-                gettext("Choose at most %(count)d lists for one broadcast.") % {"count": MAX_LISTS}, code="too_many"
-            )
-        return chosen
 
     @property
     def lists_chosen(self) -> bool:

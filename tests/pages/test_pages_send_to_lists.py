@@ -109,3 +109,9 @@ def test_a_pasted_list_is_saved_as_a_new_list_with_its_consent(operator_page_cli
     assert LogEntry.objects.filter(user=operator_user, object_repr="Residents").exists()  # audited
     again = operator_page_client.post(reverse("portal:send_save_list"), {"token": token, "new_list": "Residents"})
     assert again.url == SEND and ContactList.objects.count() == 1  # the name is taken: refused, nothing made
+
+
+def test_a_crafted_post_of_many_lists_is_refused_in_words(operator_page_client, voice_message):
+    response = _preview(operator_page_client, voice_message, numbers="79990000021", contact_lists=list(range(900)))
+    assert response.status_code == 200
+    assert "Choose at most 20 lists" in str(response.context["form"].errors["contact_lists"])
