@@ -27,6 +27,8 @@ from .models import Purpose
 
 # At most this many lists in one send (the field's choices are the team's lists, a few dozen).
 MAX_LISTS = 20
+# Lists the send page offers (a team keeps a few dozen; the admin's action chooses among any).
+LISTS_OFFERED = 500
 
 
 def compute_preview(
@@ -144,7 +146,18 @@ class ListsForm(forms.Form):
         if not getattr(self, "user", None) or not self.user.has_perm(VIEW_LISTS_PERMISSION):
             self.fields.pop("contact_lists", None)
         else:
-            self.fields["contact_lists"].queryset = ContactList.objects.order_by("name")
+            field = self.fields["contact_lists"]
+            field.queryset = ContactList.objects.order_by("name")  # what may be chosen: any list
+            # What the page offers: the first LISTS_OFFERED by name, and those already chosen.
+            if self.is_bound and hasattr(self.data, "getlist"):
+                chosen = self.data.getlist(self.add_prefix("contact_lists"))
+            else:
+                chosen = self.initial.get("contact_lists") or []
+            chosen = [int(pk) for pk in chosen[:MAX_LISTS] if str(pk).isascii() and str(pk).isdigit()]
+            offered = field.queryset.filter(pk__in=chosen) | field.queryset.filter(
+                pk__in=field.queryset.values("pk")[:LISTS_OFFERED]
+            )
+            field.widget.choices = list(offered.values_list("pk", "name"))
 
     @property
     def lists_chosen(self) -> bool:
