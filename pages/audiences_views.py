@@ -29,6 +29,7 @@ from audiences.permissions import (
     WITHDRAW_CONSENT_PERMISSION,
 )
 from audiences.phones import InvalidNumber, normalize
+from calls.permissions import VIEW_CALLS_PERMISSION
 from calls.save_as_list import SAVE_PERMISSIONS, SaveAsListForm, save_as_list
 from exolve_portal.pagination import ADMIN_PAGE, EstimatingPaginator
 from jobs.views import job_url
@@ -37,6 +38,8 @@ from .views import page_context, staff_page
 
 # Lists shown on the lists page (a team keeps a few dozen; more are found in the admin).
 LISTS_SHOWN = 200
+# A contact's latest calls on its page.
+CALLS_SHOWN = 20
 
 
 @staff_page(VIEW_LISTS_PERMISSION)
@@ -112,6 +115,10 @@ def contact_detail(request, pk):
         contact=contact,
         lists=contact.lists.order_by("name")[:LISTS_SHOWN],
         consents=contact.consents.select_related("entered_by", "withdrawn_by").order_by("-entered_at", "-pk"),
+        # Calls recorded from a list keep their contact (calls/audience_recipients.py): the latest ones.
+        calls=contact.calls.order_by("-pk").only("pk", "queued_at", "broadcast_id", "state")[:CALLS_SHOWN]
+        if request.user.has_perm(VIEW_CALLS_PERMISSION)
+        else None,
         form=form,
         withdraw_form=WithdrawForm(),
         can_add=request.user.has_perm(ADD_CONSENT_PERMISSION),

@@ -51,6 +51,8 @@ def test_the_preview_says_who_of_the_lists_is_called_and_why_not_and_the_broadca
     shown = operator_page_client.get(done.url).content.decode()
     assert "Building" in shown[shown.index('id="broadcast-lists"') :][:600]
     assert "2 contacts to call" in shown
+    anna = operator_page_client.get(reverse("portal:contact", args=[Contact.objects.get(name="Anna").pk]))
+    assert f"broadcast #{broadcast.pk}" in anna.content.decode()[anna.content.decode().index('id="contact-calls"') :]
     in_admin = operator_page_client.get(reverse("admin:calls_broadcast_change", args=[broadcast.pk]))
     assert "Building, Club" in in_admin.content.decode()
     export = operator_page_client.get(reverse("portal:calls_export_csv"), {"broadcast": broadcast.pk})
