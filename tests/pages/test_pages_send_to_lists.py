@@ -8,7 +8,7 @@ from django.utils import translation
 
 from audiences.contact_models import Contact, ContactList
 from calls.models import Broadcast, CallState
-from tests.factories_calls import SOURCE
+from tests.factories_calls import SOURCE, csv_upload
 from tests.pages_helpers import confirmation
 
 pytestmark = pytest.mark.django_db
@@ -91,8 +91,9 @@ def test_the_admin_sends_to_the_chosen_lists(client, manager_user, club):
     assert all(f'value="{item.pk}" selected' in page for item in club)
 
 
-def test_a_pasted_list_is_saved_as_a_new_list_with_its_consent(operator_page_client, operator_user, voice_message):
-    response = _preview(operator_page_client, voice_message, numbers="79990000021\n79990000022")
+def test_an_uploaded_list_is_saved_as_a_new_list_with_its_consent(operator_page_client, operator_user, voice_message):
+    upload = csv_upload("телефон,ФИО,квартира\n+7 999 000-00-21,Анна,12\n8 999 000 00 22,Борис,14\n")
+    response = _preview(operator_page_client, voice_message, file=upload)
     token = response.context["confirm"]["token"].value()
     saved = operator_page_client.post(
         reverse("portal:send_save_list"),
@@ -106,7 +107,10 @@ def test_a_pasted_list_is_saved_as_a_new_list_with_its_consent(operator_page_cli
     )
     residents = ContactList.objects.get(name="Residents")
     assert saved.url == reverse("portal:contact_list", args=[residents.pk])
-    assert set(residents.contacts.values_list("number", flat=True)) == {"79990000021", "79990000022"}
+    assert sorted(residents.contacts.values_list("number", "name", "extra")) == [
+        ("79990000021", "Анна", {"квартира": "12"}),
+        ("79990000022", "Борис", {"квартира": "14"}),
+    ]
     assert all(c.consents.get().purpose == "information" for c in residents.contacts.all())
     assert LogEntry.objects.filter(user=operator_user, object_repr="Residents").exists()  # audited
     again = operator_page_client.post(reverse("portal:send_save_list"), {"token": token, "new_list": "Residents"})
