@@ -139,6 +139,7 @@ class ListsForm(forms.Form):
 
     audience: Recipients | None = None  # what the chosen lists give, once previewed
     list_names: dict | None = None  # {number: name} of the first contacts to call, for the preview
+    kept_contacts: dict | None = None  # {number: contact id} of a previous broadcast's people from lists
     save_list_form = None  # the preview's "Save these numbers as a new list" (calls/save_as_list.py)
 
     def __init__(self, *args, **kwargs):
@@ -197,7 +198,11 @@ class ListsForm(forms.Form):
         }
 
     def list_draft(self) -> dict:
-        """What the draft keeps of the lists, in its plan: {"contacts": {number: id}, "audiences": [...]}."""
+        """What the draft keeps of the lists, in its plan: {"contacts": {number: id}, "audiences": {...}}.
+
+        `kept_contacts`: people of a previous broadcast who came from a list keep their contact
+        (calls/from_broadcast.py), so they too are called only with its consent."""
+        contacts = dict(self.kept_contacts or {})
         if self.audience is None:
-            return {}
-        return {"contacts": dict(self.audience.to_call), "audiences": self.audience.record()}
+            return {"contacts": contacts} if contacts else {}
+        return {"contacts": {**contacts, **self.audience.to_call}, "audiences": self.audience.record()}

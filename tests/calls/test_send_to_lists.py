@@ -109,3 +109,17 @@ def test_the_command_sends_to_lists_by_name(club, sandbox, voice_message, capsys
     with pytest.raises(CommandError, match="No contact list named “Nobody”"):
         call_command("send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE,
                      "--list", "Nobody", "--basis", "consent")  # fmt: skip
+
+
+def test_a_follow_up_of_a_list_broadcast_calls_its_contacts_only_with_consent(club, sandbox, voice_message):
+    first = create_broadcast_to(club, "information")
+    first.calls.update(state=CallState.FINISHED, status="no_answer")
+    Contact.objects.get(name="Egor").consents.update(withdrawn_at=first.created_at)  # withdrawn since
+    call_command(
+        "send_voicemessage", "--message", str(voice_message.pk), "--source", SOURCE, "--from-broadcast",
+        str(first.pk), "--outcome", "no_answer", "--basis", "consent", "--window", "any",
+    )  # fmt: skip
+    follow_up = Broadcast.objects.exclude(pk=first.pk).get()
+    calls = {call.destination: call for call in follow_up.calls.all()}
+    assert calls["79990000001"].state == CallState.QUEUED and calls["79990000001"].contact.name == "Anna"
+    assert calls["79990000007"].state == CallState.SKIPPED  # from the list, its consent withdrawn

@@ -210,7 +210,7 @@ class Command(BaseCommand):
         parsed, table = self._numbers(to, file, options.get("from_broadcast"), options.get("outcome"), bool(lists))
         zones = numbers_zones(table.zones, parsed.valid)
         details = by_number(table.details, parsed.valid)
-        found = None
+        found, kept = None, dict(getattr(table, "contacts", {}))  # --from-broadcast: people who came from lists
         if lists:
             found = self._from_lists(lists, plan.purpose)
             parsed = merged(parsed, found, details, zones)
@@ -231,7 +231,7 @@ class Command(BaseCommand):
                 zones=zones or None,
                 details=details or None,  # the names of the file's people
                 name=options.get("name") or "",
-                contacts=found.to_call if found else None,
+                contacts={**kept, **found.to_call} if found else kept or None,
                 audiences=found.record() if found else None,
             )
         except SendRefused as exc:
