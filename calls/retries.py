@@ -57,6 +57,9 @@ def retries_for(finished: list[Call], now) -> list[Call]:
                 requested_by_id=call.requested_by_id,
                 time_zone=call.time_zone,
                 details=call.details,
+                # A person from a list stays one: each attempt is claimed only with the consent in force.
+                contact_id=call.contact_id,
+                needs_consent=call.needs_consent,
                 attempt=call.attempt + 1,
                 first_attempt_id=call.first_attempt_id or call.pk,
                 not_before=broadcast_windows(broadcast).next_opening(after, zone),

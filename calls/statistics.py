@@ -195,6 +195,7 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
             # What a refresh reads, and what a retry copies (calls/retries.py).
             "pk", "call_id", "sent_at", "destination", "next_refresh_at", "state", "broadcast_id", "attempt",
             "first_attempt_id", "voice_message_id", "service_id", "source", "requested_by_id", "time_zone",
+            "contact_id", "needs_consent",
         )  # fmt: skip
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)

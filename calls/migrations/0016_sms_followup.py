@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0014_calling_windows_by_day_type'),
+        ('calls', '0015_call_contact'),
     ]
 
     operations = [
