@@ -7,7 +7,8 @@ else a SQLite file), serves the Exolve sandbox over HTTP from a separate process
 and removes all of it at the end. See bench/README.md for what each row means.
 
     --quick        small sizes: a smoke run in about a minute (ratios are not meaningful)
-    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting,stoplist,windows (comma-separated)
+    --only LIST    some of: send,sync,refresh,ratelimit,pages,export,big,waiting,stoplist,windows,sms,listsend
+                   (comma-separated)
     --sqlite       use SQLite even when PostgreSQL answers
     --json PATH    also write the results as JSON
     --keep-logs    keep the temporary directory (worker and sandbox logs)
@@ -40,6 +41,7 @@ MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
 
 BENCHMARKS = (
     "send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist", "windows", "sms",
+    "listsend",
 )  # fmt: skip
 
 SIZES = {
@@ -65,6 +67,7 @@ SIZES = {
         "stoplist_known": 10,  # ... of which this many are on the stop list
         "stoplist_send": 1000,
         "preview_runs": 5,
+        "listsend": (1000, 10_000),  # broadcasts to contact lists of these sizes (bench/bench_list_send.py)
     },
     "quick": {
         "latency_ms": 100,
@@ -88,6 +91,7 @@ SIZES = {
         "stoplist_known": 10,
         "stoplist_send": 200,
         "preview_runs": 3,
+        "listsend": (100, 400),
     },
 }
 
@@ -161,9 +165,12 @@ class Bench:
 
         return task_queue.count_active("send_broadcast")
 
-    def broadcast(self, count: int, timeout: float) -> dict:
+    def broadcast(self, count: int, timeout: float, contacts: dict[str, int] | None = None) -> dict:
         """Queue one broadcast of `count` numbers; wait until no call is queued/sending.
 
+        With `contacts` ({number: contact id}, a list's contacts to call), the broadcast is
+        recorded as one to a list: each call carries its contact and `needs_consent`, so every
+        claim checks the consent in its own query (bench/bench_list_send.py).
         Returns wall time from the enqueue (create_broadcast) to that moment, the
         workers' CPU time over the whole send (until their send tasks finished), and
         the final states.
@@ -171,15 +178,17 @@ class Bench:
         from django.db.models import Count
 
         from calls.models import Call, CallState
+        from calls.plan_form import SendPlan
         from calls.recording import create_broadcast, new_token
 
         voice_message = self.ensure_voice_message()
-        numbers = self.numbers(count)
+        numbers = list(contacts) if contacts else self.numbers(count)
+        options = {"plan": SendPlan(basis="consent"), "contacts": contacts} if contacts else {}
         workers = list(self.h.workers)
         cpu_before = sum(cpu_seconds(p.pid) for p in workers)
         started = time.perf_counter()
         # Records the broadcast and its calls, and enqueues the send tasks on commit.
-        broadcast = create_broadcast(voice_message, SOURCE, numbers, None, new_token())
+        broadcast = create_broadcast(voice_message, SOURCE, numbers, None, new_token(), **options)
         enqueued_at = time.perf_counter()
         enqueued = enqueued_at - started
         pending = Call.objects.filter(broadcast_id=broadcast.pk, state__in=[CallState.QUEUED, CallState.SENDING])
@@ -1087,6 +1096,12 @@ class Bench:
         self.add(Row(**values, result=self.judge(0 if ok else 2, 1)))
         self.data["sms"] = result
 
+    def bench_listsend(self) -> None:
+        """Broadcasts to contact lists (consent checked by every claim) against the floor (bench/bench_list_send.py)."""
+        from bench import bench_list_send
+
+        bench_list_send.run(self, Row)
+
     def bench_stoplist(self) -> None:
         """The preview of 10,000 pasted numbers with an empty stop list and with 1,000,000
         numbers on it; then a bulk send of 1,000 with the 1,000,000 in place (the claim-time
@@ -1266,6 +1281,7 @@ def main(argv=None) -> int:
             ("stoplist", bench.bench_stoplist),
             ("windows", bench.bench_windows),
             ("sms", bench.bench_sms),
+            ("listsend", bench.bench_listsend),
         ]
         for key, step in steps:
             if key not in only:
