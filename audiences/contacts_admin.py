@@ -15,7 +15,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from exolve_portal.admin_messages import ObjectMessagesMixin
-from exolve_portal.pagination import ADMIN_PAGE
+from exolve_portal.pagination import ADMIN_PAGE, EstimatingPaginator
 
 from .admin_search import NumberSearchMixin
 from .consent import withdraw_consent
@@ -77,6 +77,9 @@ class ContactAdmin(ObjectMessagesMixin, NumberSearchMixin, admin.ModelAdmin):
     inlines = [ConsentInline]
     show_full_result_count = False
     list_max_show_all = ADMIN_PAGE
+    # No COUNT(*) over a million contacts on every visit (bench/bench_audiences.py): "about N contacts"
+    # (admin/audiences/contact/pagination.html) above EXACT_COUNT_LIMIT.
+    paginator = EstimatingPaginator
     delete_confirmation_template = "admin/audiences/contact/delete_confirmation.html"
     delete_selected_confirmation_template = "admin/audiences/contact/delete_selected_confirmation.html"
 

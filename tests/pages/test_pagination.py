@@ -91,3 +91,31 @@ def test_the_admin_page_builds_no_status_choices_by_reading_every_call(admin_cli
         admin_client.get(reverse("admin:calls_call_changelist"))
     distinct = [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
     assert distinct == []
+
+
+def _contacts(count):
+    from audiences.models import Contact
+
+    Contact.objects.bulk_create([Contact(number=f"7916{index:07d}", name=f"N{index}") for index in range(count)])
+
+
+def test_the_contacts_admin_counts_exactly_under_the_limit(admin_client, english):
+    _contacts(3)
+    page = admin_client.get(reverse("admin:audiences_contact_changelist")).content.decode()
+    count = page.split('class="result-count"')[1][:60]
+    assert "3 contacts" in count and "about" not in count
+    assert "79160000002" in page
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="estimates are PostgreSQL's")
+def test_the_contacts_admin_says_about_when_estimated_and_counts_no_further(small_limit, admin_client, english):
+    from django.test.utils import CaptureQueriesContext
+
+    _contacts(40)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(reverse("admin:audiences_contact_changelist")).content.decode()
+    assert "about 40 contacts" in page
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "audiences_contact" in q["sql"]]
+    assert counts and all("LIMIT 6" in sql for sql in counts), counts  # bounded: EXACT_COUNT_LIMIT + 1
