@@ -210,9 +210,14 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
         for number, item in numbers.items()
         if number not in existing
     ]
-    # A number another import created meanwhile is not an error; the pks are read back.
-    Contact.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
-    _read_pks(new)
+    # A number another import created meanwhile is not an error: that contact is kept as it is (the
+    # conflict "updates" its number to the same value) and its pk returned with the others, in the same
+    # statement, instead of being read back number by number.
+    Contact.objects.bulk_create(
+        new, batch_size=500, update_conflicts=True, unique_fields=["number"], update_fields=["number"]
+    )
+    if any(contact.pk is None for contact in new):  # a database that returns no pks from an insert
+        _read_pks(new)
     result.added += len(new)
     result.updated += len(changed)
     result.unchanged += len(existing) - len(changed)

@@ -306,3 +306,22 @@ def test_the_admin_refuses_a_second_consent_in_force_for_the_same_purpose(operat
 
     assert "already has a consent in force" in response.content.decode()
     assert Consent.objects.count() == 1
+
+
+def test_a_number_another_import_created_meanwhile_is_kept_as_it_is_and_joins_the_list(club, monkeypatch):
+    """The contact created between the import's read and its insert (another import): not overwritten, not an
+    error, and put in the list with the others (its pk comes back from the insert itself)."""
+    real_zone = contacts_import._zone
+
+    def someone_else_creates_boris(item, number=""):  # called while the new contacts are built
+        if not Contact.objects.filter(number="79991234562").exists():
+            Contact.objects.create(number="79991234562", name="Boris (other import)")
+        return real_zone(item, number)
+
+    monkeypatch.setattr(contacts_import, "_zone", someone_else_creates_boris)
+    result = merge(rows_from_file(csv_upload(CLUB)), club)
+
+    boris = Contact.objects.get(number="79991234562")
+    assert boris.name == "Boris (other import)" and boris.extra == {}
+    assert set(club.contacts.values_list("number", flat=True)) == {"79991234561", "79991234562"}
+    assert (result.joined, Membership.objects.filter(contact_list=club).count()) == (2, 2)
