@@ -12,14 +12,14 @@ this order: the CSV file (phone, name, two other columns) is read by the bounded
 (`rows_from_file`, reported); the floor: a bare `bulk_create` of the same contacts
 (numbers already normalised, names and fields as read) and of their memberships of the
 list (building the model instances from the rows included), then the tables emptied; the
-import: `contacts_import.merge` of the rows into a list, as the background job runs it
-(normalising, merging, the membership, the audit trail); the same rows merged again (every contact unchanged). The XLSX file (the same
-rows written by openpyxl, the phone as typed) is imported as the background job runs it:
-read by the bounded reader, the job recorded with its rows (`contact_jobs.start_import`,
-reported) and run by `jobs.tasks.run_job` (claimed, `merge` with progress, result written);
-then again with every contact unchanged. The tables are emptied between the formats.
-Targets: each import and each merge again within 1.5 x the floor. Exits 1 when a row is
-off target.
+import: `contacts_import.merge` of the rows into a list (normalising, merging, the
+membership, the audit trail); the same rows merged again (every contact unchanged).
+The XLSX file (the same rows written by openpyxl, the phone as typed) is imported as
+the background job runs it: read by the bounded reader, the job recorded with its rows
+(`contact_jobs.start_import`, reported) and run by `jobs.tasks.run_job` (claimed,
+`merge` with progress, result written); then again with every contact unchanged. The
+tables are emptied between the formats. Targets: each import and each merge again
+within 1.5 x the floor. Exits 1 when a row is off target.
 """
 
 from __future__ import annotations
