@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from django.contrib.admin.models import CHANGE
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -190,10 +190,7 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
     numbers = _read_chunk(rows, result, seen)
     by = user if getattr(user, "pk", None) else None
     now = timezone.now()
-    existing = {}
-    for start in range(0, len(numbers), _CHUNK):
-        chunk = list(numbers)[start : start + _CHUNK]
-        existing.update({c.number: c for c in Contact.objects.filter(number__in=chunk).order_by()})
+    existing = _existing(list(numbers))
     changed = [c for number, c in existing.items() if _merged(c, numbers[number])]
     for contact in changed:
         contact.updated_by, contact.updated_at = by, now
@@ -236,6 +233,24 @@ def _merge_chunk(rows, contact_list, result: MergeResult, seen, user, consent) -
     }
     if any(counts.values()):
         audit(user, [contact_list], CHANGE, [{"changed": {"fields": ["contacts"], "import": counts}}])
+
+
+def _existing(numbers: list[str]) -> dict[str, Contact]:
+    """{number: contact} of those of `numbers` that are contacts already.
+
+    On PostgreSQL one query with the numbers as one array parameter: 900 parameters quoted one
+    by one cost the client more than the lookup costs the server (bench/README.md, "Contacts
+    import"). Elsewhere `IN` in chunks of _CHUNK (SQLite's limit on parameters).
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Contact._meta.db_table)
+        rows = Contact.objects.extra(where=[f"{table}.number = ANY(%s)"], params=[numbers]).order_by()
+        return {c.number: c for c in rows}
+    existing = {}
+    for start in range(0, len(numbers), _CHUNK):
+        rows = Contact.objects.filter(number__in=numbers[start : start + _CHUNK]).order_by()
+        existing.update({c.number: c for c in rows})
+    return existing
 
 
 def _read_pks(contacts: list[Contact]) -> None:
