@@ -37,6 +37,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import InFlight
 
+from . import events
 from .claims import Claim, ClaimedCall, claim_calls
 from .lifecycle import STOPPED_NOT_CALLED, BroadcastState
 from .models import Broadcast, Call, CallState
@@ -69,6 +70,8 @@ class SendResult:
     explanation: str = ""
     detail: str = ""
     suffix: str = ""
+    # The broadcast cannot continue (events.ACCOUNT_BLOCKED, events.KEY_REFUSED), or "".
+    blocking: str = ""
 
     def error_text(self) -> str:
         if not self.explanation:
@@ -125,7 +128,7 @@ def send_one(client, call: ClaimedCall) -> SendResult:
         # Not carried out: back to the queue (the client already slowed every thread down).
         return SendResult(CallState.QUEUED)
     except REFUSALS as exc:
-        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
+        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc), blocking=_blocking(exc))
     except errors.ExolveError as exc:
         if exc.may_have_reached:
             return SendResult(CallState.UNKNOWN, explanation=exc.explanation, detail=str(exc))
@@ -135,6 +138,14 @@ def send_one(client, call: ClaimedCall) -> SendResult:
         logger.exception("Unexpected error sending call %s", call.pk)
         return SendResult(CallState.UNKNOWN, explanation=UNEXPECTED, detail=type(exc).__name__)
     return SendResult(CallState.SENT, call_id=call_id)
+
+
+def _blocking(exc: Exception) -> str:
+    if isinstance(exc, errors.AccountStatusError):
+        return events.ACCOUNT_BLOCKED
+    if isinstance(exc, errors.AuthenticationError):
+        return events.KEY_REFUSED
+    return ""
 
 
 def _changes(call: ClaimedCall, outcome: SendResult, now) -> dict:
@@ -202,9 +213,30 @@ def record_outcomes(finished: list[tuple[ClaimedCall, SendResult]], now=None) ->
         Call.objects.filter(
             pk__in=[call.pk for call in requeued], claimed_by__in={call.claim for call in requeued}
         ).update(state=CallState.QUEUED, claimed_by="", claimed_at=None)
+    final = []
     for call, outcome in others:  # refusals and unknowns are rare: one UPDATE each
         if outcome.state != CallState.QUEUED:
-            Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now))
+            if Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now)):
+                final.append((call, outcome))
+    if requeued or final:
+        _tell(final, requeued=len(requeued))
+
+
+def _tell(final: list[tuple[ClaimedCall, SendResult]], *, requeued: int) -> None:
+    """Tell listeners (events.py) of refusals, unknowns and 429s: the rare outcomes, never a sent call."""
+    if requeued:
+        events.on_commit(events.exolve_answers, kind="rate_limited", count=requeued)
+    if not final:
+        return
+    for kind, state in (("refused", CallState.REJECTED), ("unknown", CallState.UNKNOWN)):
+        if count := sum(outcome.state == state for _call, outcome in final):
+            events.on_commit(events.exolve_answers, kind=kind, count=count)
+    pks = [call.pk for call, _outcome in final]
+    broadcasts = dict(Call.objects.filter(pk__in=pks).values_list("pk", "broadcast_id"))
+    for call, outcome in final:
+        if outcome.blocking and broadcasts.get(call.pk):
+            events.on_commit(events.broadcast_failed, broadcast_id=broadcasts[call.pk], reason=outcome.blocking)
+    events.calls_became_final(pks, {b for b in broadcasts.values() if b})
 
 
 def send_queued_calls(

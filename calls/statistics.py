@@ -24,6 +24,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import InFlight
 
+from . import events
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
 
@@ -148,6 +149,7 @@ def _collect(pool: InFlight, not_done: set, summary: RefreshSummary, progress, l
         now = timezone.now()
         with transaction.atomic():
             finals = [call for call, answer in results if _write(call, answer, now, summary)]
+            events.calls_became_final([call.pk for call in finals], {call.broadcast_id for call in finals} - {None})
             for retry in retries_for(finals, now):
                 summary.retries += 1
                 earliest = summary.retry_sends.get(retry.broadcast_id)

@@ -23,6 +23,7 @@ from calls.permissions import (
     VIEW_BROADCASTS_PERMISSION,
     VIEW_CALLS_PERMISSION,
 )
+from integrations.permissions import MANAGER_INTEGRATION_PERMISSIONS
 
 from .role_names import MANAGERS, OPERATORS
 
@@ -67,6 +68,8 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Which caller numbers staff may send from, their operator labels, and their sync from Exolve.
     "caller_numbers.change_callernumber",
     "caller_numbers.sync_caller_numbers",
+    # Webhook endpoints, their delivery log ("send again") and who gets e-mail notices.
+    *MANAGER_INTEGRATION_PERMISSIONS,
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
@@ -79,7 +82,8 @@ ROLE_DESCRIPTIONS = {
         "everything operators do, plus create, change, delete and sync voice messages, "
         "change and remove stop-list numbers, change and delete contacts and lists, read the audit log, "
         "steer anyone's broadcast, send at any time, "
-        "enable caller numbers and record their labels, and invite colleagues"
+        "enable caller numbers and record their labels, invite colleagues, "
+        "and register webhooks and e-mail notices"
     ),
 }
 

@@ -12,6 +12,8 @@ from exolve_portal.invitations import invite_colleague
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # Prometheus metrics, for a token or an allowed address (integrations/views.py).
+    path("", include("integrations.urls")),
     # The language switch works on the login page too (StaffRequiredMiddleware allows it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     # The stop list's admin moved with its model (calls -> audiences): old links still lead there.
