@@ -129,5 +129,10 @@ class AnswerCount(models.Model):
     kind = models.CharField(max_length=32, primary_key=True)
     count = models.BigIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("Exolve answer count")
+        verbose_name_plural = _("Exolve answer counts")
+        default_permissions = ()  # nobody edits it: the workers count, /metrics reads
+
     def __str__(self):
         return f"{self.kind}: {self.count}"
