@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 # Pauses after the 1st, 2nd, ... failed attempt (the last repeats), as Standard Webhooks suggests.
 RETRY_DELAYS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600)
 BATCH = 200
+WRITE_EVERY = 0.2
 LEASE = timedelta(minutes=5)
 ANSWER_CHARS = 500
 
@@ -96,9 +97,12 @@ def deliver_due(now: datetime | None = None, *, in_flight: int | None = None) ->
     summary = Summary()
     slots = max(int(in_flight or settings.EXOLVE_WEBHOOK_IN_FLIGHT), 1)
     outstanding, exhausted = 0, False
+    # Answers are written a hundred at a time (or every WRITE_EVERY seconds), and the next
+    # batch is claimed while half of one still waits for a thread: the threads never idle
+    # and this thread's database work stays small next to the requests.
     with InFlight(lambda job: attempt(job, timestamp), slots, name="webhooks") as pool:
         while True:
-            if not exhausted and outstanding < 2 * slots:
+            if not exhausted and outstanding < max(BATCH // 2, 2 * slots):
                 jobs = claim(now, BATCH)
                 exhausted = len(jobs) < BATCH
                 for job in jobs:
@@ -106,7 +110,7 @@ def deliver_due(now: datetime | None = None, *, in_flight: int | None = None) ->
                 outstanding += len(jobs)
             if not outstanding:
                 break
-            results = pool.drain(0.05, at_least=min(outstanding, slots))
+            results = pool.drain(WRITE_EVERY, at_least=min(outstanding, BATCH // 2))
             if results:
                 outstanding -= len(results)
                 write(results, now, summary)
