@@ -157,20 +157,8 @@ def measure(events: int, url: str) -> list[dict]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--json")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--receiver", help=argparse.SUPPRESS)
-    options = parser.parse_args()
-    if options.receiver:
-        receive(options.receiver)
-        return 0
-    if options.child:
-        print(json.dumps(measure(options.events, options.child)))
-        return 0
+def run(options) -> list[dict] | None:
+    """The receiver, a database of its own and the measuring child; the child's rows (None when it failed)."""
     python = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
@@ -211,13 +199,32 @@ def main() -> int:
         )
         if output.returncode:
             print(output.stderr[-3000:], file=sys.stderr)
-            return 2
+            return None
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
         if not options.sqlite:
             subprocess.run([*admin, f"{server}/postgres", f"DROP DATABASE IF EXISTS {name}"], check=False)
-    rows = json.loads(output.stdout.strip().splitlines()[-1])
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--json")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--receiver", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.receiver:
+        receive(options.receiver)
+        return 0
+    if options.child:
+        print(json.dumps(measure(options.events, options.child)))
+        return 0
+    rows = run(options)
+    if rows is None:
+        return 2
     off = False
     for row in rows:
         ratio = row["ratio"]

@@ -233,9 +233,13 @@ def _tell(final: list[tuple[ClaimedCall, SendResult]], *, requeued: int) -> None
             events.on_commit(events.exolve_answers, kind=kind, count=count)
     pks = [call.pk for call, _outcome in final]
     broadcasts = dict(Call.objects.filter(pk__in=pks).values_list("pk", "broadcast_id"))
-    for call, outcome in final:
-        if outcome.blocking and broadcasts.get(call.pk):
-            events.on_commit(events.broadcast_failed, broadcast_id=broadcasts[call.pk], reason=outcome.blocking)
+    blocked = {
+        (broadcasts[call.pk], outcome.blocking)
+        for call, outcome in final
+        if outcome.blocking and broadcasts.get(call.pk)
+    }
+    for broadcast_id, reason in blocked:  # once per broadcast and turn, however many calls were refused
+        events.on_commit(events.broadcast_failed, broadcast_id=broadcast_id, reason=reason)
     events.calls_became_final(pks, {b for b in broadcasts.values() if b})
 
 

@@ -149,7 +149,9 @@ def _collect(pool: InFlight, not_done: set, summary: RefreshSummary, progress, l
         now = timezone.now()
         with transaction.atomic():
             finals = [call for call, answer in results if _write(call, answer, now, summary)]
-            events.calls_became_final([call.pk for call in finals], {call.broadcast_id for call in finals} - {None})
+            # Final, or no longer refreshed (too old, gone at Exolve): the call's outcome will not change by itself.
+            over = [call for call, _answer in results if call.state == CallState.FINISHED or not call.next_refresh_at]
+            events.calls_became_final([call.pk for call in over], {call.broadcast_id for call in over} - {None})
             for retry in retries_for(finals, now):
                 summary.retries += 1
                 earliest = summary.retry_sends.get(retry.broadcast_id)

@@ -91,19 +91,23 @@ def attempt(job: Job, timestamp: int) -> tuple[int | None, str]:
 
 
 def deliver_due(now: datetime | None = None, *, in_flight: int | None = None) -> Summary:
-    """Post every delivery due at `now` (default: the clock), writing each turn's answers together."""
-    now = now or timezone.now()
-    timestamp = int(now.timestamp())
+    """Post every delivery due now, writing each turn's answers together.
+
+    `now` (tests) fixes the clock: what is due, the attempts' times and the signed
+    `webhook-timestamp`. Without it each claim, write and signature reads the clock, so a
+    long backlog is never signed with a stale time (receivers refuse those).
+    """
+    clock = (lambda: now) if now is not None else timezone.now
     summary = Summary()
     slots = max(int(in_flight or settings.EXOLVE_WEBHOOK_IN_FLIGHT), 1)
     outstanding, exhausted = 0, False
     # Answers are written a hundred at a time (or every WRITE_EVERY seconds), and the next
     # batch is claimed while half of one still waits for a thread: the threads never idle
     # and this thread's database work stays small next to the requests.
-    with InFlight(lambda job: attempt(job, timestamp), slots, name="webhooks") as pool:
+    with InFlight(lambda job: attempt(job, int(clock().timestamp())), slots, name="webhooks") as pool:
         while True:
             if not exhausted and outstanding < max(BATCH // 2, 2 * slots):
-                jobs = claim(now, BATCH)
+                jobs = claim(clock(), BATCH)
                 exhausted = len(jobs) < BATCH
                 for job in jobs:
                     pool.submit(job)
@@ -113,7 +117,7 @@ def deliver_due(now: datetime | None = None, *, in_flight: int | None = None) ->
             results = pool.drain(WRITE_EVERY, at_least=min(outstanding, BATCH // 2))
             if results:
                 outstanding -= len(results)
-                write(results, now, summary)
+                write(results, clock(), summary)
     return summary
 
 

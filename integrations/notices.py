@@ -8,6 +8,7 @@ go out once: the event is marked before the mail is sent (`Event.noticed_at`).
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -56,8 +57,6 @@ def broadcast_text(event: Event, broadcast: Broadcast) -> tuple[str, str]:
 
 
 def broadcast_reason(event: Event) -> str:
-    import json
-
     return json.loads(event.body).get("data", {}).get("reason", "")
 
 
@@ -77,6 +76,9 @@ def send_notices(event_id: int) -> int:
     broadcast = Broadcast.objects.filter(pk=event.broadcast_id).first()
     if broadcast is None:
         return 0
+    failed = Event.objects.filter(key=f"{EventKind.BROADCAST_FAILED}:{broadcast.pk}").exists()
+    if event.kind == EventKind.BROADCAST_FINISHED and failed:
+        return 0  # its people were told it cannot continue: "finished" (every call refused) would only confuse
     to = recipients(broadcast)
     if not to:
         return 0

@@ -85,3 +85,22 @@ def test_metrics_count_a_known_broadcast(scraped, sent_and_finished):
         assert _value(text, "exolve_calls_queued") == 0
         assert _value(text, 'exolve_answers_total{class="refused"}') == 0
         assert _value(text, 'exolve_webhook_deliveries{state="pending"}') == 0
+
+
+def test_a_blocked_account_is_told_once_as_cannot_continue_and_counted(
+    settings, voice_message, sandbox, operator, mailoutbox, immediate_tasks, scraped, django_capture_on_commit_callbacks
+):
+    operator.email = "sender@example.com"
+    operator.save()
+    sandbox.set_blocked(True)
+    broadcast = queue(voice_message, [ANSWERS, NO_ANSWER], user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        from calls.sending import send_queued_calls
+
+        send_queued_calls(broadcast.pk)
+
+    assert [mail.subject for mail in mailoutbox] == ["Broadcast “Greeting” cannot continue"]
+    assert "account is blocked" in mailoutbox[0].body
+    text = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
+    assert _value(text, 'exolve_answers_total{class="refused"}') == 2
+    assert _value(text, 'exolve_calls{outcome="failed"}') == 2
