@@ -14,6 +14,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -82,9 +83,36 @@ class _PinnedTLS(_Pinned):
         self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-    """POST `body` to `url` (checked again); (HTTP status, the start of the answer). OSError, Refused on failure."""
-    scheme, host, port, address = resolve(url)
+class Resolved:
+    """`resolve` of each address at most once per `seconds` (one delivery run's batch), refusals included.
+
+    The request still goes to exactly the address checked; only the look-up is shared.
+    """
+
+    def __init__(self, seconds: float = 30.0):
+        self.seconds = seconds
+        self._found: dict[str, tuple[float, object]] = {}
+
+    def __call__(self, url: str) -> tuple[str, str, int, str]:
+        now = time.monotonic()
+        found = self._found.get(url)
+        if found is None or found[0] < now:
+            try:
+                answer = resolve(url)
+            except Refused as exc:
+                answer = exc
+            found = self._found[url] = (now + self.seconds, answer)
+        if isinstance(found[1], Refused):
+            raise found[1]
+        return found[1]
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float, resolved=resolve) -> tuple[int, str]:
+    """POST `body` to `url` (checked again, by `resolved`); (HTTP status, the start of the answer).
+
+    OSError or Refused on failure.
+    """
+    scheme, host, port, address = resolved(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = (_PinnedTLS if scheme == "https" else _Pinned)(host, port, address, timeout)

@@ -7,6 +7,7 @@ The secret is `whsec_` + base64 of 32 random bytes; the signature of a message i
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -18,6 +19,7 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@functools.lru_cache(maxsize=256)
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(PREFIX))
 
