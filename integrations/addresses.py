@@ -10,7 +10,9 @@ receiver on the company's own network).
 
 from __future__ import annotations
 
+import functools
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
@@ -63,8 +65,33 @@ def resolve(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, addresses[0]
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The answer's bytes, each read given only the time left: a receiver dripping its answer byte by byte
+    is cut off at the deadline (a per-read timeout alone would wait for it for ever)."""
+
+    def __init__(self, sock, deadline: float):
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the receiver took too long to answer")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(buffer)
+
+
+class _Response(http.client.HTTPResponse):
+    def __init__(self, sock, *args, deadline: float, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()
+        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
+
 class _Pinned(http.client.HTTPConnection):
-    """A connection to the IP address checked, whatever the name resolves to now."""
+    """A connection to the IP address checked, whatever the name resolves to now; the answer read within `timeout`."""
 
     def __init__(self, host, port, address, timeout):
         super().__init__(host, port, timeout=timeout)
@@ -73,6 +100,10 @@ class _Pinned(http.client.HTTPConnection):
     def connect(self):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def getresponse(self):
+        self.response_class = functools.partial(_Response, deadline=time.monotonic() + self.timeout)
+        return super().getresponse()
 
 
 class _PinnedTLS(_Pinned):

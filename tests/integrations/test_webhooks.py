@@ -1,6 +1,9 @@
 """Webhooks: each event delivered once, signed as Standard Webhooks says, retried; private addresses refused."""
 
 import json
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -8,7 +11,7 @@ from django.utils import timezone
 
 from calls import steering
 from calls.sending import send_queued_calls
-from integrations import delivery
+from integrations import addresses, delivery
 from integrations.admin import EndpointForm
 from integrations.models import Delivery, DeliveryState, Endpoint, EventKind
 from tests.factories_calls import ANSWERS, NO_ANSWER, finish_calls, queue
@@ -132,3 +135,36 @@ def test_a_private_address_is_refused_again_at_delivery(
     refused = Delivery.objects.get()
     assert refused.state == DeliveryState.PENDING and refused.failures == 1
     assert "public addresses" in refused.last_answer
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout(settings, db):
+    """Bounded time whatever the receiver does: an answer sent a byte at a time counts as failed."""
+    settings.EXOLVE_WEBHOOKS_ALLOW_PRIVATE = True
+    settings.EXOLVE_WEBHOOK_TIMEOUT = 0.5
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        connection, _address = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\\r\\n")
+        for _byte in range(200):  # a header line for 10 s, each byte well inside a read's timeout
+            if stop.wait(0.05):
+                break
+            try:
+                connection.sendall(b"x")
+            except OSError:
+                break
+        connection.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    started = time.monotonic()
+    try:
+        with pytest.raises(OSError):
+            addresses.post(url, b"{}", {"content-type": "application/json"}, settings.EXOLVE_WEBHOOK_TIMEOUT)
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        listener.close()
