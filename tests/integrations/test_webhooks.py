@@ -7,13 +7,16 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from calls import steering
 from calls.sending import send_queued_calls
+from exolve_portal.role_names import MANAGERS
 from integrations import addresses, delivery
 from integrations.admin import EndpointForm
 from integrations.models import Delivery, DeliveryState, Endpoint, EventKind
+from tests.factories import make_staff
 from tests.factories_calls import ANSWERS, NO_ANSWER, finish_calls, queue
 
 from .receiver import Receiver, verify
@@ -168,3 +171,35 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout(settings, db):
     finally:
         stop.set()
         listener.close()
+
+
+def test_a_manager_registers_an_endpoint_and_sends_a_delivery_again(
+    receiver, client, voice_message, operator, django_capture_on_commit_callbacks
+):
+    boss = make_staff("boss", MANAGERS)
+    client.force_login(boss)
+    answer = client.post(
+        reverse("admin:integrations_endpoint_add"),
+        {"name": "CRM", "url": receiver.url, "events": ["broadcast.stopped"], "enabled": "on"},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    hook = Endpoint.objects.get()
+    assert hook.owner == boss and hook.secret.startswith("whsec_") and len(hook.secret) > 40
+    broadcast = queue(voice_message, [ANSWERS], user=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        steering.stop(broadcast, operator)
+    receiver.fail_first = 0
+    delivery.deliver_due(timezone.now())
+    sent = Delivery.objects.get()
+    assert sent.state == DeliveryState.DELIVERED and len(receiver.requests) == 1
+
+    answer = client.post(
+        reverse("admin:integrations_delivery_changelist"),
+        {"action": "send_again", "_selected_action": [sent.pk]},
+    )
+    assert answer.status_code == 302
+    delivery.deliver_due(timezone.now())
+
+    assert len(receiver.requests) == 2
+    first, again = (headers for headers, _body, _status in receiver.requests)
+    assert first["webhook-id"] == again["webhook-id"]  # the same event: the receiver can drop it
