@@ -194,6 +194,13 @@ OPERATOR = (
     ),
     Setting("EXOLVE_UPLOAD_MAX_BYTES", "whole number", 5 * 1024 * 1024, "largest uploaded list, in bytes", minimum=1),
     Setting(
+        "EXOLVE_API_RATE_PER_MINUTE",
+        "whole number",
+        600,
+        "requests one API token may make per minute, shared by every worker (0: no limit); more answer 429",
+        minimum=0,
+    ),
+    Setting(
         "EXOLVE_EXPORT_IN_REQUEST",
         "whole number",
         100_000,

@@ -67,6 +67,10 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Which caller numbers staff may send from, their operator labels, and their sync from Exolve.
     "caller_numbers.change_callernumber",
     "caller_numbers.sync_caller_numbers",
+    # Tokens of the HTTP API for other systems (api/): create, change scopes and expiry, revoke.
+    "api.view_apitoken",
+    "api.add_apitoken",
+    "api.change_apitoken",
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
@@ -79,7 +83,7 @@ ROLE_DESCRIPTIONS = {
         "everything operators do, plus create, change, delete and sync voice messages, "
         "change and remove stop-list numbers, change and delete contacts and lists, read the audit log, "
         "steer anyone's broadcast, send at any time, "
-        "enable caller numbers and record their labels, and invite colleagues"
+        "enable caller numbers and record their labels, create and revoke API tokens, and invite colleagues"
     ),
 }
 

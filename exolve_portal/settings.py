@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "audiences",
     "calls",
     "pages",
+    "api",
+    "ninja",  # django-ninja: the API's docs page and its static files (Swagger UI, served by the portal)
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
     "exolve_portal.installed_apps.TaskResultsConfig",  # django_tasks_db, named in the staff's words

@@ -1,0 +1,75 @@
+"""Tokens, scopes, expiry, the rate limit and the problem+json answers, over real HTTP."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from api.models import ApiToken
+from audiences.models import StopListEntry
+from tests.api.conftest import PAST, problem
+
+pytestmark = pytest.mark.slow
+
+
+def test_missing_wrong_expired_revoked_and_out_of_scope_tokens_are_refused(api, make_token):
+    reader = make_token(["read"])
+    assert api.call("GET", "/broadcasts", reader).status_code == 200
+
+    assert "Authorization" in problem(api.call("GET", "/broadcasts"), 401)["detail"]
+    assert "not known" in problem(api.call("GET", "/broadcasts", reader + "x"), 401)["detail"]
+    expired = make_token(["read"], expires_in=PAST)
+    assert "expired" in problem(api.call("GET", "/broadcasts", expired), 401)["detail"]
+    ApiToken.objects.update(revoked_at=timezone.now())
+    assert "revoked" in problem(api.call("GET", "/broadcasts", reader), 401)["detail"]
+
+    sender = make_token(["send"])
+    body = problem(api.call("POST", "/broadcasts/1/stop", sender), 403)
+    assert "steer" in body["detail"]
+    assert problem(api.call("GET", "/stop-list/79991234567", sender), 403)
+    assert problem(api.call("GET", "/broadcasts", sender), 403)
+
+
+def test_refusals_in_russian_and_unknown_paths_as_problems(api, make_token):
+    russian = {"Accept-Language": "ru"}
+    body = problem(api.call("GET", "/broadcasts", headers=russian), 401)
+    assert body["title"] == "Нет входа" and "Authorization: Bearer" in body["detail"], body
+    assert api.call("GET", "/broadcasts", headers=russian).headers["Content-Language"] == "ru"
+
+    for path in ("/no-such-thing", "/../v2/whatever"):
+        assert problem(api.call("GET", path, make_token(["read"])), 404)
+    unknown = api.get(api.base.replace("/api/v1", "/api/v9/x"), timeout=10, headers=russian)
+    assert problem(unknown, 404)["title"] == "Не найдено"
+
+
+def test_the_rate_limit_answers_429_with_retry_after(api, make_token, settings):
+    settings.EXOLVE_API_RATE_PER_MINUTE = 3
+    token, other = make_token(["read"]), make_token(["read"])
+    answers = [api.call("GET", "/voice-messages", token) for _ in range(4)]
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    body = problem(answers[3], 429)
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60 and body["retry_after"] == int(
+        answers[3].headers["Retry-After"]
+    )
+    assert api.call("GET", "/voice-messages", other).status_code == 200  # per token
+    assert ApiToken.objects.exclude(last_used_at=None).count() == 2
+
+
+def test_stop_list_add_and_check_audited_with_the_tokens_name(api, make_token):
+    token = make_token(["stop_list"], name="Clinic CRM")
+    assert api.call("GET", "/stop-list/8 999 123-45-67", token).json()["on_stop_list"] is False
+    added = api.call("POST", "/stop-list", token, json={"number": "+7 999 123 45 67", "reason": "complaint"})
+    assert added.status_code == 201 and added.json()["number"] == "79991234567"
+    assert api.call("POST", "/stop-list", token, json={"number": "79991234567"}).json()["added"] is False
+    check = api.call("GET", "/stop-list/79991234567", token).json()
+    assert check["on_stop_list"] is True and check["reason"] == "complaint"
+    assert StopListEntry.objects.get().reason == "complaint"
+    assert LogEntry.objects.filter(change_message__contains="“Clinic CRM”").count() == 1
+    assert problem(api.call("POST", "/stop-list", token, json={"number": "12"}), 422)
+    assert problem(api.call("POST", "/stop-list", token, json={"number": "79991234568", "reason": "x"}), 422)
+
+
+def test_the_schema_and_the_docs_page_are_served(api):
+    schema = api.get(api.base + "/openapi.json", timeout=10).json()
+    assert "/api/v1/broadcasts" in schema["paths"] and "Idempotency-Key" in str(schema)
+    docs = api.get(api.base + "/docs", timeout=10)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower() and "cdn" not in docs.text.lower()
