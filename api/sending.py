@@ -22,7 +22,7 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from audiences.consent import consent_verdicts
 from audiences.phones import ListRefused, parse_numbers
@@ -87,7 +87,9 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
             answer = {"broadcast": broadcast_out(broadcast), "numbers": verdicts}
             row.broadcast, row.answer = broadcast, answer
             row.save(update_fields=["broadcast", "answer"])
-            audit(token, broadcast, gettext("sent to %(count)d numbers") % {"count": len(to_record)})
+            count = len(to_record)
+            what = ngettext("sent to %(count)d number", "sent to %(count)d numbers", count) % {"count": count}
+            audit(token, broadcast, what)
     except IntegrityError:
         # The same key at the same moment: the other request recorded it (or its row is now visible).
         repeat = _repeat(token, key, digest)

@@ -37,8 +37,8 @@ def unknown(request, rest=""):
     return not_found().response()
 
 
-api_patterns, app_name, namespace = api.urls
+api_patterns, api_app, api_namespace = api.urls
 urlpatterns = [
-    path("v1/", include((_exempt(api_patterns), app_name), namespace=namespace)),
+    path("v1/", include((_exempt(api_patterns), api_app), namespace=api_namespace)),
     re_path(r"^(?P<rest>.*)$", unknown),
 ]

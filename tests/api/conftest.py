@@ -1,4 +1,4 @@
-"""The API over real HTTP: a live server (pytest-django's), the in-process sandbox, tokens made as the admin makes them."""
+"""The API over real HTTP: pytest-django's live server, the in-process sandbox, tokens made as the admin does."""
 
 from datetime import timedelta
 

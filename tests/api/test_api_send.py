@@ -70,7 +70,8 @@ def test_the_same_key_gives_the_same_broadcast_and_another_body_is_refused(api, 
     assert "different request" in problem(changed, 422)["detail"]
     assert Broadcast.objects.count() == 1 and Call.objects.count() == 1
     # Another token may use the same key for its own send.
-    other = api.call("POST", "/broadcasts", make_token(["send"]), json=body(voice_message, ["79991234561"]), headers=key)
+    other_token = make_token(["send"])
+    other = api.call("POST", "/broadcasts", other_token, json=body(voice_message, ["79991234561"]), headers=key)
     assert other.status_code == 201 and Broadcast.objects.count() == 2
     assert problem(api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"])), 422)
 
@@ -110,9 +111,8 @@ def test_read_calls_with_cursor_and_filters_then_steer(api, make_token, voice_me
     token = make_token(["send", "read", "steer"])
     numbers = [f"7999123450{n}" for n in range(5)]
     later = (timezone.now() + timedelta(days=1)).isoformat()
-    sent = api.call(
-        "POST", "/broadcasts", token, json=body(voice_message, numbers, start_at=later), headers={"Idempotency-Key": "r"}
-    )
+    planned = body(voice_message, numbers, start_at=later)
+    sent = api.call("POST", "/broadcasts", token, json=planned, headers={"Idempotency-Key": "r"})
     pk = sent.json()["broadcast"]["id"]
     Call.objects.filter(destination="79991234500").update(state=CallState.FINISHED, status="no_answer")
     seen, cursor = [], None
