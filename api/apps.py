@@ -4,5 +4,5 @@ from django.utils.translation import gettext_lazy as _
 
 class ApiConfig(AppConfig):
     name = "api"
-    verbose_name = _("HTTP API")
+    verbose_name = _("Access for other systems (API)")
     default_auto_field = "django.db.models.BigAutoField"

@@ -43,13 +43,24 @@ SINCE = Query(None, description="Calls sent at or after this moment (ISO 8601)."
 UNTIL = Query(None, description="Calls sent before this moment (ISO 8601).")
 
 
-@router.post("/broadcasts", auth=TokenAuth(Scope.SEND), summary="Send a voice message (once per Idempotency-Key)")
+# One URL name for the path's two methods: Django gets one pattern for it, django-ninja picks the method.
+@router.post(
+    "/broadcasts",
+    auth=TokenAuth(Scope.SEND),
+    url_name="broadcasts",
+    summary="Send a voice message (once per Idempotency-Key)",
+)
 def send(request, body: SendIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
     status, answer = sending.send(request.api_token, idempotency_key, body.model_dump(mode="json"))
     return JsonResponse(answer, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-@router.get("/broadcasts", auth=TokenAuth(Scope.READ), summary="Broadcasts, newest first, with counts by outcome")
+@router.get(
+    "/broadcasts",
+    auth=TokenAuth(Scope.READ),
+    url_name="broadcasts",
+    summary="Broadcasts, newest first, with counts by outcome",
+)
 def broadcasts(request, cursor: str | None = None, limit: int | None = None):
     return reading.broadcasts_page(cursor, limit)
 

@@ -75,6 +75,9 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        default_permissions = ()  # not in the admin: nobody is given rights on it
         constraints = [models.UniqueConstraint(fields=["token", "key"], name="api_one_send_per_token_key")]
 
     def __str__(self):

@@ -39,6 +39,8 @@ def test_refusals_in_russian_and_unknown_paths_as_problems(api, make_token):
         assert problem(api.call("GET", path, make_token(["read"])), 404)
     unknown = api.get(api.base.replace("/api/v1", "/api/v9/x"), timeout=10, headers=russian)
     assert problem(unknown, 404)["title"] == "Не найдено"
+    wrong_method = api.call("DELETE", "/voice-messages", make_token(["read"]), headers=russian)
+    assert "GET" in problem(wrong_method, 405)["detail"]
 
 
 def test_the_rate_limit_answers_429_with_retry_after(api, make_token, settings):

@@ -41,6 +41,7 @@ SOURCE_TREES = [
     "pages",
     "voicemessages",
     "caller_numbers",
+    "api",
     "templates",
 ]
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdif%r]")
