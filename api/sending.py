@@ -30,6 +30,7 @@ from audiences.sources import source_refusal
 from audiences.stop_list import blocked
 from calls.forms import sendable_voice_messages
 from calls.models import Basis
+from calls.outcomes import Outcome
 from calls.plan_form import PLAN_FIELDS, PlanForm
 from calls.recording import SendRefused, create_broadcast
 
@@ -84,7 +85,7 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
                 plan=plan,
                 name=body.get("name") or "",
             )
-            answer = {"broadcast": broadcast_out(broadcast), "numbers": verdicts}
+            answer = {"broadcast": broadcast_out(broadcast, fresh_counts(verdicts)), "numbers": verdicts}
             row.broadcast, row.answer = broadcast, answer
             row.save(update_fields=["broadcast", "answer"])
             count = len(to_record)
@@ -99,6 +100,16 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
     except SendRefused as exc:
         raise invalid(str(exc)) from exc
     return 201, answer
+
+
+def fresh_counts(verdicts: list[dict]) -> dict:
+    """The counts of a broadcast just recorded, from its verdicts (no query: every call is pending or,
+    stop-listed, not called)."""
+    stopped = sum(1 for v in verdicts if v["verdict"] == "stop_list")
+    pending = sum(1 for v in verdicts if v["verdict"] == "valid")
+    counts = dict.fromkeys(Outcome.values, 0)
+    counts.update(total=stopped + pending, pending=pending, not_called=stopped)
+    return counts
 
 
 def _repeat(token, key: str, digest: str) -> dict | None:
