@@ -255,6 +255,7 @@ def profile(count: int, env: dict, setup: dict) -> None:
     print(f"{count} sends in-process: {(time.perf_counter() - started) / count * 1000:.2f} ms each")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    pstats.Stats(profiler).sort_stats("cumulative").print_callees("sending.py.*\\(send\\)|sending.py.*_checked")
 
 
 def main() -> int:
