@@ -23,6 +23,9 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from audiences.permissions import ADD_TO_STOP_LIST_PERMISSION, VIEW_STOP_LIST_PERMISSION
+from calls.permissions import SEND_PERMISSION
+
 from .models import ApiToken, Scope
 from .problems import Problem, forbidden, too_many, unauthorized
 
@@ -58,11 +61,18 @@ def authenticate(header: str) -> ApiToken:
     if token.expires_at is not None and token.expires_at <= now:
         raise unauthorized(gettext("This token expired. Ask a Manager for a new one."))
     owner = token.created_by
-    if owner is None or not owner.is_active:
+    if owner is None or not owner.is_active or not owner.is_staff:
         raise unauthorized(
             gettext("The person who created this token no longer has an account. Ask a Manager for a new token.")
         )
     return token
+
+
+# What the token's owner must still be allowed to do for a write scope (reads need an active staff owner).
+OWNER_PERMISSIONS = {
+    Scope.SEND: (SEND_PERMISSION,),
+    Scope.STOP_LIST: (VIEW_STOP_LIST_PERMISSION, ADD_TO_STOP_LIST_PERMISSION),
+}
 
 
 def require(token: ApiToken, scope: str) -> None:
@@ -70,6 +80,14 @@ def require(token: ApiToken, scope: str) -> None:
         raise forbidden(
             gettext("This token may not %(what)s. Ask a Manager to give it that scope (“%(scope)s”).")
             % {"what": scope_label(scope), "scope": scope}
+        )
+    if not token.created_by.has_perms(OWNER_PERMISSIONS.get(scope, ())):
+        raise forbidden(
+            gettext(
+                "The person who created this token may no longer %(what)s, so the token may not either. "
+                "Ask a Manager for a new token."
+            )
+            % {"what": scope_label(scope)}
         )
 
 

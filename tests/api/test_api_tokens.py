@@ -29,6 +29,19 @@ def test_missing_wrong_expired_revoked_and_out_of_scope_tokens_are_refused(api, 
     assert problem(api.call("GET", "/broadcasts", sender), 403)
 
 
+def test_a_token_can_do_no_more_than_its_owner(api, make_token):
+    from tests.factories import make_staff
+
+    operator_without_sending = make_staff("clerk", perms=("calls.view_broadcast",))
+    token = make_token(["send", "read", "stop_list"], owner=operator_without_sending)
+    assert api.call("GET", "/broadcasts", token).status_code == 200
+    assert "no longer" in problem(api.call("POST", "/stop-list", token, json={"number": "79991234567"}), 403)["detail"]
+    assert problem(api.call("POST", "/broadcasts", token, json={}, headers={"Idempotency-Key": "k"}), 403)
+    operator_without_sending.is_active = False
+    operator_without_sending.save()
+    assert "no longer has an account" in problem(api.call("GET", "/broadcasts", token), 401)["detail"]
+
+
 def test_refusals_in_russian_and_unknown_paths_as_problems(api, make_token):
     russian = {"Accept-Language": "ru"}
     body = problem(api.call("GET", "/broadcasts", headers=russian), 401)
