@@ -4,6 +4,8 @@ It goes through the same middleware as the API (sessions, locale, CSRF exemption
 middleware's exemption) and writes one row, in autocommit, as a Django view at its simplest.
 """
 
+import json
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
@@ -21,4 +23,19 @@ def insert_row(request):
     return JsonResponse({"ok": True}, status=201)
 
 
-urlpatterns = [path("bench/insert", insert_row), *portal_urlpatterns]
+@login_not_required
+@csrf_exempt
+def record_only(request):
+    """The send page's recording alone (`create_broadcast`, as the command calls it): what a send
+    costs before any API work (no token, no key, no checks of the body, no verdicts, no audit)."""
+    from calls.recording import SendPlan, create_broadcast, new_token
+    from voicemessages.models import VoiceMessage
+
+    body = json.loads(request.body)
+    voice_message = VoiceMessage.objects.get(pk=body["voice_message"])
+    plan = SendPlan(basis="contract", calling_hours="any")
+    broadcast = create_broadcast(voice_message, body["source"], body["numbers"], None, new_token(), plan=plan)
+    return JsonResponse({"broadcast": broadcast.pk}, status=201)
+
+
+urlpatterns = [path("bench/insert", insert_row), path("bench/record", record_only), *portal_urlpatterns]
