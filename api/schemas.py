@@ -25,7 +25,9 @@ class PlanIn(Schema):
 class SendIn(Schema):
     voice_message: int = Field(..., description="The voice message's id (GET /voice-messages).")
     source: str = Field(..., max_length=20, description="An enabled caller number (GET /caller-numbers).")
-    numbers: list[str] = Field(..., min_length=1, max_length=10_000, description="The numbers to call.")
+    numbers: list[str] = Field(
+        ..., min_length=1, description="The numbers to call (at most EXOLVE_UPLOAD_MAX_ROWS; the body at most 5 MB)."
+    )
     name: str = Field("", max_length=200)
     plan: PlanIn
 

@@ -85,6 +85,12 @@ def test_refusals_name_each_field(api, make_token, voice_message, settings):
     assert {"source", "plan.purpose", "plan.retries"} <= fields, answer
     shape = problem(api.call("POST", "/broadcasts", token, json={"numbers": 5}, headers={"Idempotency-Key": "b"}), 422)
     assert shape["errors"]
+    settings.EXOLVE_UPLOAD_MAX_ROWS = 3
+    many = body(voice_message, [f"7999123456{n}" for n in range(4)])
+    assert problem(api.call("POST", "/broadcasts", token, json=many, headers={"Idempotency-Key": "c"}), 422)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    huge = body(voice_message, ["79991234561"] * 200)
+    assert problem(api.call("POST", "/broadcasts", token, json=huge, headers={"Idempotency-Key": "d"}), 413)
     assert not Broadcast.objects.exists() and not IdempotencyKey.objects.exists()
 
 
