@@ -6,7 +6,8 @@ digest found is compared again in constant time.
 
 `admit` is the one database write of a request: one UPDATE counts the request in the token's
 current minute (the rate limit, shared by every gunicorn worker through the row) and refreshes
-`last_used_at` when it is more than a minute old.
+`last_used_at` when it is more than a minute old. With no limit (EXOLVE_API_RATE_PER_MINUTE=0)
+only a "last used" older than a minute is written: most reads write nothing.
 """
 
 from __future__ import annotations
@@ -94,9 +95,13 @@ def require(token: ApiToken, scope: str) -> None:
 def admit(token: ApiToken) -> None:
     """Count this request in the token's minute; Problem 429 (with Retry-After) over the limit."""
     limit = settings.EXOLVE_API_RATE_PER_MINUTE
+    now = timezone.now()
+    if not limit:  # nothing to count: write only a "last used" older than a minute
+        if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=1):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return
     now_seconds = time.time()
     minute = int(now_seconds // 60)
-    now = timezone.now()
     ops = connection.ops
     table = ops.quote_name(ApiToken._meta.db_table)
     with connection.cursor() as cursor:
@@ -115,7 +120,7 @@ def admit(token: ApiToken) -> None:
             ],
         )
         row = cursor.fetchone()
-    if limit and row is not None and row[0] > limit:
+    if row is not None and row[0] > limit:
         raise too_many(max(1, math.ceil(60 - now_seconds % 60)), limit)
 
 
