@@ -76,6 +76,28 @@ def test_the_same_key_gives_the_same_broadcast_and_another_body_is_refused(api, 
     assert problem(api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"])), 422)
 
 
+def test_a_key_committed_between_the_check_and_the_insert_answers_the_first_broadcast(
+    api, make_token, voice_message, monkeypatch
+):
+    # The path of two requests at the same moment, without timing: the second's early check
+    # misses the first's key (not committed yet); its INSERT then meets the unique constraint.
+    from api import sending
+
+    token = make_token(["send"])
+    key = {"Idempotency-Key": "same-moment"}
+    first = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
+    real_repeat, checks = sending._repeat, []
+
+    def not_yet_committed(*args):
+        checks.append(args)
+        return None if len(checks) == 1 else real_repeat(*args)
+
+    monkeypatch.setattr(sending, "_repeat", not_yet_committed)
+    second = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
+    assert (first.status_code, second.status_code) == (201, 200) and first.json() == second.json()
+    assert len(checks) == 2 and Broadcast.objects.count() == 1 and Call.objects.count() == 1
+
+
 def test_refusals_name_each_field(api, make_token, voice_message, settings):
     token = make_token(["send"])
     bad = body(voice_message, ["79991234561"], purpose="advertising", retries=99)
