@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "caller_numbers",
     "audiences",
     "calls",
+    "schedules",
     "pages",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
