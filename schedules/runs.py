@@ -59,7 +59,10 @@ def runs_left(schedule) -> int | None:
 
 
 def upcoming(schedule, now: datetime | None = None, *, limit: int = 1) -> list[datetime]:
-    """The next `limit` run moments of an active schedule (none when paused, ended or used up)."""
+    """The next `limit` run moments of an active schedule (none when paused, ended or used up).
+
+    The first may be past: a run due and not created yet (the tick is about to, or the portal was down).
+    """
     if schedule.state != ScheduleState.ACTIVE:
         return []
     left = runs_left(schedule)
@@ -70,7 +73,7 @@ def upcoming(schedule, now: datetime | None = None, *, limit: int = 1) -> list[d
     now = now or timezone.now()
     rule = Rule.of(schedule)
     last = last_run_date(schedule)
-    start = max(now, schedule.active_since)
+    start = max(schedule.active_since, now - timedelta(days=400))  # bounded after a long outage
     found = []
     for day in rule.dates(rule.local_date(start)):
         at = rule.moment(day)
