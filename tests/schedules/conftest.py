@@ -57,3 +57,7 @@ def hours_ago(hours: float):
 @pytest.fixture
 def club(db):
     return make_list()
+
+
+# Worker processes (tests/calls/conftest.py), for the tests with real `db_worker`s.
+from tests.calls.conftest import workers  # noqa: E402, F401
