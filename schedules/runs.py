@@ -21,7 +21,7 @@ import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # A run created later than this after its moment was missed (the portal or its workers were down).
 LATE_AFTER = timedelta(minutes=15)
+# A schedule whose run failed unexpectedly (a bug, not a refusal) is looked at again after this.
+RETRY_AFTER_ERROR = timedelta(minutes=5)
 MISSED = gettext_noop("Missed while the portal was down; skipped as the schedule asks.")
 REPLACED = gettext_noop("Missed while the portal was down; a later run was created instead.")
 
@@ -100,8 +102,15 @@ def tick(now: datetime | None = None) -> dict:
     counts = {"created": 0, "skipped": 0, "refused": 0}
     due = Schedule.objects.filter(state=ScheduleState.ACTIVE, next_run_at__lte=now).order_by("next_run_at", "pk")
     for schedule in due[:500]:
-        for state in run_due(schedule, now):
-            counts[state] += 1
+        try:
+            for state in run_due(schedule, now):
+                counts[state] += 1
+        except DatabaseError:
+            raise  # the worker waits the trouble out and schedules the tick again
+        except Exception:
+            # One schedule's fault must not stop the others, nor make the tick spin on it: look again later.
+            logger.exception("Repeating broadcast %s could not make its run; trying again later", schedule.pk)
+            Schedule.objects.filter(pk=schedule.pk).update(next_run_at=now + RETRY_AFTER_ERROR)
     return counts
 
 

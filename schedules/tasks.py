@@ -29,9 +29,10 @@ TICK_PRIORITY = 0  # below sending (calls.tasks.SEND_PRIORITY)
 
 @task(priority=TICK_PRIORITY)
 def tick_schedules() -> dict:
-    counts = runs.tick()
-    schedule_tick()
-    return counts
+    try:
+        return runs.tick()
+    finally:
+        schedule_tick()  # the next one, whatever became of this one
 
 
 def next_due() -> datetime | None:

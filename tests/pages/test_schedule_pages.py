@@ -129,3 +129,19 @@ def test_the_pages_render_in_russian(client, manager_user, voice_message, settin
     assert "Повторяется" in texts["new"] and "Дни недели" in texts["new"]
     refused = client.post(pages["new"], {"name": "x"}, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Выберите хотя бы один список контактов." in refused
+
+
+def test_the_admin_lists_schedules_in_russian_and_ends_them(client, voice_message, settings):
+    from exolve_portal.roles import MANAGERS
+    from tests.factories import make_staff
+
+    settings.LANGUAGE_CODE = "ru"
+    schedule = make_schedule(voice_message, [make_list()])
+    client.force_login(make_staff("boss", MANAGERS))
+    changelist = reverse("admin:schedules_schedule_changelist")
+    assert "Повторяющиеся рассылки" in client.get(changelist, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    detail = client.get(reverse("admin:schedules_schedule_change", args=[schedule.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+    assert detail.status_code == 200
+    client.post(changelist, {"action": "end", "_selected_action": [schedule.pk]}, HTTP_ACCEPT_LANGUAGE="ru")
+    schedule.refresh_from_db()
+    assert schedule.state == ScheduleState.ENDED

@@ -151,3 +151,16 @@ def test_a_working_days_schedule_has_no_run_on_a_holiday(voice_message, club):
     later = timezone.datetime(2025, 11, 4, 23, tzinfo=timezone.get_fixed_timezone(0))
     assert runs.run_due(schedule, later) == []
     assert runs.upcoming(schedule, later)[0].date() == date(2025, 11, 5)
+
+
+def test_a_schedule_that_fails_unexpectedly_does_not_stop_the_others_nor_spin(voice_message, club, monkeypatch):
+    moment, at = hours_ago(0.1)
+    broken = make_schedule(voice_message, [club], since=moment - timedelta(minutes=1), time=at, name="Broken")
+    fine = make_schedule(voice_message, [club], since=moment - timedelta(minutes=1), time=at, name="Fine")
+    real = runs.members_of
+    monkeypatch.setattr(runs, "members_of", lambda s: real(s) if s.pk == fine.pk else 1 / 0)
+
+    assert runs.tick()["created"] == 1
+    broken.refresh_from_db()
+    assert broken.next_run_at > timezone.now() + timedelta(minutes=4)  # looked at again later, not at once
+    assert not ScheduleRun.objects.filter(schedule=broken).exists()
