@@ -85,6 +85,12 @@ class ScheduleForm(PlanForm):
         help_text=_("Either way a list is never called twice for one date, nor several times at once."),
     )  # fmt: skip
 
+    field_order = [
+        "name", "voice_message", "source", "contact_lists", "purpose", "basis",
+        "recurrence", "weekdays", "month_day", "time", "time_zone", "starts_on", "until", "run_limit", "missed",
+        "calling_hours", "calling_hours_rest", "pace_per_minute", "retries", "retry_after_minutes", "retry_failed",
+    ]  # fmt: skip
+
     def __init__(self, *args, instance: Schedule | None = None, **kwargs):
         self.instance = instance or Schedule()
         if instance is not None and instance.pk and "initial" not in kwargs:

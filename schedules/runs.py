@@ -2,7 +2,7 @@
 
 For each active schedule whose next run is due, the dates due since the schedule was
 made, resumed or changed (`active_since`) and after its last run are looked at:
-- the latest one is created, if on time (within LATE_AFTER of its moment) or if the
+- the latest one is created, if on time (within LATE_AFTER, an hour, of its moment) or if the
   schedule says "create late"; otherwise it is recorded skipped;
 - any earlier ones (the portal was down over several run dates) are recorded skipped:
   one list is never rung several times at once to catch up.
@@ -35,8 +35,9 @@ from .recurrence import Rule
 
 logger = logging.getLogger(__name__)
 
-# A run created later than this after its moment was missed (the portal or its workers were down).
-LATE_AFTER = timedelta(minutes=15)
+# A run created later than this after its moment was missed (the portal or its workers were down,
+# or every worker was busy that long): "skip" then skips it. Workers busy a few minutes are not down.
+LATE_AFTER = timedelta(hours=1)
 # A schedule whose run failed unexpectedly (a bug, not a refusal) is looked at again after this.
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 MISSED = gettext_noop("Missed while the portal was down; skipped as the schedule asks.")
@@ -149,8 +150,8 @@ def create_run(schedule_pk: int, day: date, due_at: datetime) -> ScheduleRun | N
         with transaction.atomic():
             # Row lock (PostgreSQL): a second worker waits here, then finds the run made.
             schedule = Schedule.objects.select_for_update().filter(pk=schedule_pk).first()
-            if schedule is None or schedule.state != ScheduleState.ACTIVE:
-                return None
+            if schedule is None or schedule.state != ScheduleState.ACTIVE or due_at < schedule.active_since:
+                return None  # paused, ended, or changed since this date was found due (its runs count from then)
             if ScheduleRun.objects.filter(schedule=schedule, run_date=day).exists():
                 return None
             run = ScheduleRun(schedule=schedule, run_date=day, due_at=due_at, state=RunState.CREATED)

@@ -164,3 +164,15 @@ def test_a_schedule_that_fails_unexpectedly_does_not_stop_the_others_nor_spin(vo
     broken.refresh_from_db()
     assert broken.next_run_at > timezone.now() + timedelta(minutes=4)  # looked at again later, not at once
     assert not ScheduleRun.objects.filter(schedule=broken).exists()
+
+
+def test_the_command_creates_due_runs_now(voice_message, club):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    moment, at = hours_ago(0.1)
+    make_schedule(voice_message, [club], since=moment - timedelta(minutes=1), time=at)
+    out = StringIO()
+    call_command("tick_schedules", stdout=out)
+    assert "Runs created: 1" in out.getvalue() and ScheduleRun.objects.count() == 1
