@@ -99,7 +99,14 @@ def test_a_worker_killed_at_the_moment_of_creation_leaves_neither_and_the_next_c
         )
         first = workers.start(site.env)
         with watcher.cursor() as cursor:
-            wait_for(lambda: _waiting_insert(cursor), 60, "the worker to be inserting the run")
+            ((pid,),) = wait_for(lambda: _waiting_insert(cursor), 60, "the worker to be inserting the run")
+            # Its transaction has written the broadcast and its calls already (row locks held on both tables).
+            cursor.execute(
+                "SELECT DISTINCT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE l.pid = %s AND l.mode = 'RowExclusiveLock'",
+                [pid],
+            )
+            assert {"calls_broadcast", "calls_call"} <= {name for (name,) in cursor.fetchall()}
         first.kill()  # SIGKILL, its broadcast and calls written, not committed
         first.wait(timeout=10)
         holder.rollback()
