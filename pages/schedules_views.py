@@ -66,7 +66,8 @@ def _form_page(request, schedule, title):
     form = ScheduleForm(request.POST or None, instance=schedule, user=request.user)
     if request.method == "POST" and form.is_valid():
         new = schedule.pk is None
-        steering.save_schedule(form.filled_instance(), form.cleaned_data["contact_lists"], request.user)
+        changed = [str(form.fields[name].label) for name in form.changed_data]
+        steering.save_schedule(form.filled_instance(), form.cleaned_data["contact_lists"], request.user, changed)
         if new:
             messages.success(request, gettext("The repeating broadcast was saved. Its runs appear below."))
         else:

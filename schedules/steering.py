@@ -15,14 +15,17 @@ from . import runs
 from .models import Schedule, ScheduleState
 from .tasks import schedule_tick_on_commit
 
+# In the audit trail as Django words it ("Changed state."), in the reader's language.
+STATE_CHANGED = [{"changed": {"fields": ["state"]}}]
+
 
 def _log(user, schedule, flag, message) -> None:
     if getattr(user, "pk", None):
         LogEntry.objects.log_actions(user.pk, [schedule], flag, message, single_object=True)
 
 
-def save_schedule(schedule: Schedule, contact_lists, user) -> Schedule:
-    """Save a new or changed schedule (from its form); its runs count from now."""
+def save_schedule(schedule: Schedule, contact_lists, user, changed: list[str] | None = None) -> Schedule:
+    """Save a new or changed schedule (from its form: `changed` names the fields); its runs count from now."""
     new = schedule.pk is None
     with transaction.atomic():
         schedule.active_since = timezone.now()
@@ -33,12 +36,13 @@ def save_schedule(schedule: Schedule, contact_lists, user) -> Schedule:
         schedule.contact_lists.set(contact_lists)
         runs.refresh_next_run(schedule)
         schedule.refresh_from_db()
-        _log(user, schedule, ADDITION if new else CHANGE, [{"added": {}}] if new else [{"changed": {"fields": []}}])
+        message = [{"added": {}}] if new else [{"changed": {"fields": changed or []}}]
+        _log(user, schedule, ADDITION if new else CHANGE, message)
         schedule_tick_on_commit(schedule.next_run_at)
     return schedule
 
 
-def _move(schedule: Schedule, user, frm, to: str, message: str, **changes) -> bool:
+def _move(schedule: Schedule, user, frm, to: str, **changes) -> bool:
     """A conditional UPDATE from the states `frm` to `to`; True when this request made it."""
     with transaction.atomic():
         moved = Schedule.objects.filter(pk=schedule.pk, state__in=frm).update(
@@ -51,19 +55,17 @@ def _move(schedule: Schedule, user, frm, to: str, message: str, **changes) -> bo
             runs.refresh_next_run(schedule)
             schedule.refresh_from_db()
             schedule_tick_on_commit(schedule.next_run_at)
-        _log(user, schedule, CHANGE, message)
+        _log(user, schedule, CHANGE, STATE_CHANGED)
     return True
 
 
 def pause(schedule: Schedule, user) -> bool:
-    return _move(schedule, user, [ScheduleState.ACTIVE], ScheduleState.PAUSED, "Paused", next_run_at=None)
+    return _move(schedule, user, [ScheduleState.ACTIVE], ScheduleState.PAUSED, next_run_at=None)
 
 
 def resume(schedule: Schedule, user) -> bool:
-    return _move(schedule, user, [ScheduleState.PAUSED], ScheduleState.ACTIVE, "Resumed", active_since=timezone.now())
+    return _move(schedule, user, [ScheduleState.PAUSED], ScheduleState.ACTIVE, active_since=timezone.now())
 
 
 def end(schedule: Schedule, user) -> bool:
-    return _move(
-        schedule, user, [ScheduleState.ACTIVE, ScheduleState.PAUSED], ScheduleState.ENDED, "Ended", next_run_at=None
-    )
+    return _move(schedule, user, [ScheduleState.ACTIVE, ScheduleState.PAUSED], ScheduleState.ENDED, next_run_at=None)
