@@ -32,7 +32,11 @@ def save_schedule(schedule: Schedule, contact_lists, user, changed: list[str] | 
         schedule.updated_by = user if getattr(user, "pk", None) else None
         if new:
             schedule.created_by = schedule.updated_by
-        schedule.save()
+        if new:
+            schedule.save()
+        else:  # never the state: a colleague may have paused or ended it meanwhile
+            kept = {"id", "state", "next_run_at", "created_by", "created_at"}
+            schedule.save(update_fields=[f.name for f in Schedule._meta.concrete_fields if f.name not in kept])
         schedule.contact_lists.set(contact_lists)
         runs.refresh_next_run(schedule)
         schedule.refresh_from_db()

@@ -176,3 +176,13 @@ def test_the_command_creates_due_runs_now(voice_message, club):
     out = StringIO()
     call_command("tick_schedules", stdout=out)
     assert "Runs created: 1" in out.getvalue() and ScheduleRun.objects.count() == 1
+
+
+def test_a_change_saved_after_a_colleague_ended_it_does_not_bring_it_back(voice_message, club):
+    schedule = make_schedule(voice_message, [club])
+    stale = ScheduleRun.schedule.field.related_model.objects.get(pk=schedule.pk)
+    steering.end(schedule, make_staff("boss"))
+    stale.name = "Renamed"
+    steering.save_schedule(stale, [club], make_staff("olga"))
+    schedule.refresh_from_db()
+    assert schedule.state == ScheduleState.ENDED and schedule.name == "Renamed" and runs.upcoming(schedule) == []
