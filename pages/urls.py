@@ -29,6 +29,7 @@ urlpatterns += [
     path("lists/<int:pk>/", audiences_views.contact_list, name="contact_list"),
     path("lists/<int:pk>/remove/<int:contact_pk>/", audiences_views.contact_list_remove, name="contact_list_remove"),
     path("lists/import/", audiences_views.contacts_import, name="contacts_import"),
+    path("send/save-list/", audiences_views.send_save_list, name="send_save_list"),
     path("contacts/<int:pk>/", audiences_views.contact_detail, name="contact"),
     path("consents/<int:pk>/withdraw/", audiences_views.consent_withdraw, name="consent_withdraw"),
 ]

@@ -1,29 +1,32 @@
-"""Who a schedule's run calls: the seam between schedules and the choice of recipients.
+"""Who a schedule's run calls: the send page's own choice of recipients from lists.
 
-`members_of(schedule)`: (number, contact id) of the members of the schedule's lists with a
-consent in force for its purpose and not on the stop list, each number once, in number
-order. Built on audiences' own checks (consent_verdicts, stop_list.blocked); the send
-page's choice of recipients from lists is to take this body's place, with the same answer.
+`recipients_of(schedule)` is `calls.audience_recipients.list_recipients` over the schedule's
+lists for its purpose (consent in force, not on the stop list, within the limits), so a run
+and a broadcast sent by hand to the same lists call the same people.
 """
 
 from __future__ import annotations
 
-from audiences import stop_list
-from audiences.consent import consent_verdicts
+from django.utils.translation import gettext
+
 from audiences.contact_models import Contact
+from calls.audience_recipients import Recipients, TooManyRecipients, list_recipients
+from calls.recording import SendRefused
+
+
+def recipients_of(schedule) -> Recipients:
+    """Who of the schedule's lists this run calls (number -> contact id) and who not, and why."""
+    try:
+        return list_recipients(schedule.contact_lists.all(), schedule.purpose)
+    except TooManyRecipients as exc:
+        # The same words as the send page's (one msgid in the catalogue).
+        words = gettext("The chosen lists hold more than %(count)d contacts; send to fewer lists at a time.")
+        raise SendRefused(words % {"count": exc.args[0]}) from exc
 
 
 def members_of(schedule) -> list[tuple[str, int]]:
-    members = (
-        Contact.objects.filter(memberships__contact_list__in=schedule.contact_lists.all())
-        .order_by("number")
-        .values_list("number", "pk")
-        .distinct()
-    )
-    found = dict(members)
-    refused = consent_verdicts(found, schedule.purpose)
-    blocked = stop_list.blocked(found)
-    return [(number, pk) for number, pk in found.items() if number not in refused and number not in blocked]
+    """(number, contact id) of the people a run calls, in number order."""
+    return list(recipients_of(schedule).to_call.items())
 
 
 def zones_of(numbers) -> dict[str, str]:

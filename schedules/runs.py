@@ -30,7 +30,7 @@ from calls.plan_form import SendPlan
 from calls.recording import SendRefused, create_broadcast
 
 from .models import RunState, Schedule, ScheduleRun, ScheduleState
-from .recipients import members_of, zones_of
+from .recipients import recipients_of, zones_of
 from .recurrence import Rule
 
 logger = logging.getLogger(__name__)
@@ -170,8 +170,8 @@ def create_run(schedule_pk: int, day: date, due_at: datetime) -> ScheduleRun | N
 
 def _record(schedule, day: date):
     """The run's broadcast, recorded as the send page records one (its plan, audit, enqueue on commit)."""
-    members = members_of(schedule)
-    numbers = [number for number, _contact in members]
+    found = recipients_of(schedule)
+    numbers = list(found.to_call)
     plan = replace(SendPlan.from_json(schedule.plan), start_at=None, purpose=schedule.purpose, basis=schedule.basis)
     return create_broadcast(
         schedule.voice_message,
@@ -182,4 +182,6 @@ def _record(schedule, day: date):
         plan=plan,
         zones=zones_of(numbers),
         name=f"{schedule.name} ({day.isoformat()})",
+        contacts=found.to_call,
+        audiences=found.record(),
     )

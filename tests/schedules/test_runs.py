@@ -55,8 +55,12 @@ def test_only_members_with_consent_for_the_purpose_and_off_the_stop_list_are_cal
 
     assert [number for number, _pk in members_of(schedule)] == [NUMBERS[2]]
     runs.tick()
-    send_queued_calls(ScheduleRun.objects.get().broadcast_id)
+    broadcast = ScheduleRun.objects.get().broadcast
+    send_queued_calls(broadcast.pk)
     assert rung(sandbox) == {NUMBERS[2]: 1}
+    # Each call remembers its contact, and the broadcast its lists, as one sent by hand.
+    assert list(broadcast.calls.values_list("contact__number", flat=True)) == [NUMBERS[2]]
+    assert {item["name"] for item in broadcast.audiences["lists"]} == {club.name, "Other purpose"}
 
 
 @pytest.mark.parametrize("missed", ["late", "skip"])
@@ -157,8 +161,8 @@ def test_a_schedule_that_fails_unexpectedly_does_not_stop_the_others_nor_spin(vo
     moment, at = hours_ago(0.1)
     broken = make_schedule(voice_message, [club], since=moment - timedelta(minutes=1), time=at, name="Broken")
     fine = make_schedule(voice_message, [club], since=moment - timedelta(minutes=1), time=at, name="Fine")
-    real = runs.members_of
-    monkeypatch.setattr(runs, "members_of", lambda s: real(s) if s.pk == fine.pk else 1 / 0)
+    real = runs.recipients_of
+    monkeypatch.setattr(runs, "recipients_of", lambda s: real(s) if s.pk == fine.pk else 1 / 0)
 
     assert runs.tick()["created"] == 1
     broken.refresh_from_db()
