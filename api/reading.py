@@ -16,6 +16,7 @@ from audiences.sources import labels_of, source_numbers
 from calls.forms import sendable_voice_messages
 from calls.models import Broadcast, Call
 from calls.outcomes import Outcome, outcome_counts, outcome_expression, outcome_q, status_of, with_outcome_counts
+from calls.sms_followups import NO_SMS, with_sms_outcome
 
 from .problems import invalid, not_found
 
@@ -110,7 +111,15 @@ def call_out(call: Call) -> dict:
         "duration": call.duration,
         "error": call.error,
         "details": call.details or {},
+        "contact": call.contact_id,
+        "sms": _sms_of(call),
     }
+
+
+def _sms_of(call: Call) -> dict:
+    """The person's follow-up SMS (issue 25): "none", or its state, with the reason when refused or unknown."""
+    state = getattr(call, "sms_state", None)
+    return {"state": state or NO_SMS, "reason": getattr(call, "sms_reason", None) or ""}
 
 
 def _outcome_of(call: Call) -> str:
@@ -119,7 +128,8 @@ def _outcome_of(call: Call) -> str:
 
 def calls_page(broadcast_id, *, outcome, since, until, cursor, limit) -> dict:
     size = page_size(limit)
-    queryset = Call.objects.filter(broadcast_id=broadcast_id).annotate(outcome=outcome_expression()).order_by("pk")
+    queryset = with_sms_outcome(Call.objects.filter(broadcast_id=broadcast_id)).annotate(outcome=outcome_expression())
+    queryset = queryset.order_by("pk")
     if outcome:
         if outcome not in Outcome.values:
             raise invalid(gettext("“outcome” is one of: %(values)s.") % {"values": ", ".join(Outcome.values)})
@@ -138,7 +148,7 @@ def calls_page(broadcast_id, *, outcome, since, until, cursor, limit) -> dict:
 
 
 def one_call(pk: int) -> dict:
-    call = Call.objects.filter(pk=pk).annotate(outcome=outcome_expression()).first()
+    call = with_sms_outcome(Call.objects.filter(pk=pk)).annotate(outcome=outcome_expression()).first()
     if call is None:
         raise not_found(gettext("There is no call %(pk)s.") % {"pk": pk})
     return call_out(call)

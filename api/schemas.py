@@ -19,6 +19,9 @@ class PlanIn(Schema):
     retry_after_minutes: int | None = None
     retry_failed: bool = False
     purpose: str | None = Field(None, description="information, reminder or debt_reminder.")
+    sms_text: str | None = Field(None, description="A follow-up SMS to those the calls did not reach; empty: none.")
+    sms_sender: str | None = Field(None, description="A registered sender name or an enabled mobile caller number.")
+    sms_on: list[str] | None = Field(None, description="Outcomes that trigger it: no_answer (default), busy, failed.")
     basis: str = Field(..., description="Why these people may be called: consent, contract or debt.")
 
 
@@ -26,7 +29,12 @@ class SendIn(Schema):
     voice_message: int = Field(..., description="The voice message's id (GET /voice-messages).")
     source: str = Field(..., max_length=20, description="An enabled caller number (GET /caller-numbers).")
     numbers: list[str] = Field(
-        ..., min_length=1, description="The numbers to call (at most EXOLVE_UPLOAD_MAX_ROWS; the body at most 5 MB)."
+        [], description="The numbers to call (at most EXOLVE_UPLOAD_MAX_ROWS; the body at most 5 MB)."
+    )
+    lists: list[str] = Field(
+        [],
+        max_length=20,
+        description="Contact lists by name: their contacts with a consent in force for the purpose are called.",
     )
     name: str = Field("", max_length=200)
     plan: PlanIn

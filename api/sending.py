@@ -33,6 +33,7 @@ from calls.models import Basis
 from calls.outcomes import Outcome
 from calls.plan_form import PLAN_FIELDS, PlanForm
 from calls.recording import SendRefused, create_broadcast
+from calls.send_recipients import TooManyRecipients, list_recipients, lists_named
 
 from .audit import audit
 from .models import IdempotencyKey
@@ -67,8 +68,13 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
         return 200, repeat
     owner = token.created_by
     voice_message, source, plan = _checked(body, owner)
-    parsed = _parsed(body.get("numbers") or [])
+    audience = _audience(body.get("lists") or [], plan)
+    parsed = _parsed(body.get("numbers") or [], audience is not None)
     verdicts, to_record = _verdicts(parsed, plan)
+    stopped = sum(1 for v in verdicts if v["verdict"] == "stop_list")  # recorded, never called
+    contacts = {}
+    if audience is not None:
+        verdicts, to_record, contacts = _with_audience(audience, verdicts, to_record)
     if not to_record:
         raise invalid(gettext("None of the numbers can be called."), verdicts)
     try:
@@ -84,8 +90,10 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
                 duplicate_numbers=parsed.duplicates,
                 plan=plan,
                 name=body.get("name") or "",
+                contacts=contacts,
+                audiences=audience.record() if audience is not None else None,
             )
-            answer = {"broadcast": broadcast_out(broadcast, fresh_counts(verdicts)), "numbers": verdicts}
+            answer = {"broadcast": broadcast_out(broadcast, fresh_counts(len(to_record), stopped)), "numbers": verdicts}
             row.broadcast, row.answer = broadcast, answer
             row.save(update_fields=["broadcast", "answer"])
             count = len(to_record)
@@ -102,13 +110,10 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
     return 201, answer
 
 
-def fresh_counts(verdicts: list[dict]) -> dict:
-    """The counts of a broadcast just recorded, from its verdicts (no query: every call is pending or,
-    stop-listed, not called)."""
-    stopped = sum(1 for v in verdicts if v["verdict"] == "stop_list")
-    pending = sum(1 for v in verdicts if v["verdict"] == "valid")
+def fresh_counts(recorded: int, stopped: int) -> dict:
+    """The counts of a broadcast just recorded (no query: every call is pending or, stop-listed, not called)."""
     counts = dict.fromkeys(Outcome.values, 0)
-    counts.update(total=stopped + pending, pending=pending, not_called=stopped)
+    counts.update(total=recorded, pending=recorded - stopped, not_called=stopped)
     return counts
 
 
@@ -153,9 +158,11 @@ def _checked(body: dict, owner):
     return voice_message, source, form.plan
 
 
-def _parsed(numbers: list):
+def _parsed(numbers: list, with_lists: bool):
+    if not numbers and not with_lists:
+        raise invalid(gettext("Give at least one number or contact list."))
     if not numbers:
-        raise invalid(gettext("Give at least one number."))
+        return parse_numbers([])
     try:
         return parse_numbers([str(n) for n in numbers], limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
     except ListRefused as exc:
@@ -183,3 +190,52 @@ def _verdicts(parsed, plan) -> tuple[list[dict], list[str]]:
         for number in parsed.duplicates
     ]
     return verdicts, to_record
+
+
+# A list's contact left out: its verdict in the answer (the preview's reasons, calls/audience_recipients.py).
+_LEFT_OUT_VERDICTS = {
+    "invalid": "invalid",
+    "stop_list": "stop_list",
+    "withdrawn": "no_consent",
+    "no_consent": "no_consent",
+    "over_limit": "over_limit",
+}
+
+
+def _audience(names: list, plan):
+    """Who of the named lists the broadcast calls (the send page's own choice), or None without lists."""
+    if not names:
+        return None
+    try:
+        return list_recipients(lists_named(names), plan.purpose)
+    except TooManyRecipients as exc:
+        raise invalid(
+            gettext("The chosen lists hold more than %(count)d contacts; send to fewer lists at a time.")
+            % {"count": exc.args[0]}
+        ) from exc
+    except ValueError as exc:
+        raise invalid(gettext("There is no contact list named %(names)s.") % {"names": exc}) from exc
+
+
+def _with_audience(audience, verdicts: list[dict], to_record: list[str]):
+    """The typed numbers' verdicts and the lists' together; a number in both counts as the list's contact."""
+    words = _left_out_words()
+    typed = set(to_record)
+    for number, why in audience.left_out.items():
+        if number not in typed:
+            verdicts.append({"number": number, "verdict": _LEFT_OUT_VERDICTS[why], "reason": words[why]})
+    for number in audience.to_call:
+        if number not in typed:
+            verdicts.append({"number": number, "verdict": "valid", "reason": ""})
+    to_record = to_record + [number for number in audience.to_call if number not in typed]
+    return verdicts, to_record, dict(audience.to_call)
+
+
+def _left_out_words() -> dict[str, str]:
+    return {
+        "invalid": gettext("The contact's number is not a valid number; correct it on the contact."),
+        "stop_list": gettext("On the stop list: not called."),
+        "withdrawn": gettext("The contact's consent for this purpose was withdrawn."),
+        "no_consent": gettext("The contact has no consent for this purpose."),
+        "over_limit": gettext("Over the per-number limits: not called now."),
+    }

@@ -151,6 +151,13 @@ OPERATOR = (
         "caller numbers Managers enable in the admin (synced from Exolve); sandbox with none enabled: its own",
     ),
     Setting(
+        "EXOLVE_SMS_SENDER_NAMES",
+        "list",
+        [],
+        "SMS sender names registered for the application in the Exolve personal account (comma-separated), "
+        "offered for follow-up SMS besides the enabled mobile caller numbers",
+    ),
+    Setting(
         "EXOLVE_CALLING_HOURS",
         "text",
         "09:00-21:00",

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "caller_numbers",
     "audiences",
     "calls",
+    "schedules",
     "pages",
     "api",
     "ninja",  # django-ninja: the API's docs page and its static files (Swagger UI, served by the portal)

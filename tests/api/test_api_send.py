@@ -14,7 +14,7 @@ from django.utils import timezone
 from api.models import IdempotencyKey
 from audiences.contact_models import Consent, Contact
 from audiences.models import StopListEntry
-from calls.models import Broadcast, Call, CallState
+from calls.models import Broadcast, Call, CallState, SmsFollowUp
 from tests.api.conftest import problem
 from tests.calls.test_broadcast_workers import DB_TASKS, NO_REFRESH, wait_for
 from tests.factories_calls import SOURCE, postgres_only, rung, skip_unless_postgres, worker_env
@@ -133,6 +133,55 @@ def test_no_consent_is_left_out_when_consent_is_the_basis(api, make_token, voice
         "79991234563": "no_consent",
     }
     assert list(Call.objects.values_list("destination", flat=True)) == ["79991234561"]
+
+
+def test_a_send_to_lists_calls_their_contacts_with_consent_and_says_why_not_the_others(
+    api, make_token, voice_message, club
+):
+    token = make_token(["send"])
+    sent = api.call(
+        "POST",
+        "/broadcasts",
+        token,
+        json={**body(voice_message, ["79991234561"]), "lists": ["Club", "Building"]},
+        headers={"Idempotency-Key": "lists"},
+    )
+    assert sent.status_code == 201, sent.text
+    verdicts = {v["number"]: v["verdict"] for v in sent.json()["numbers"]}
+    assert {n for n, v in verdicts.items() if v == "valid"} == {"79991234561", "79990000001", "79990000007"}
+    assert verdicts["79990000002"] == "no_consent" and verdicts["79990000004"] == "no_consent"
+    assert verdicts["79990000005"] == "stop_list" and verdicts["123"] == "invalid"
+    broadcast = Broadcast.objects.get()
+    assert dict(broadcast.calls.values_list("destination", "contact__name")) == {
+        "79991234561": None,
+        "79990000001": "Anna",
+        "79990000007": "Egor",
+    }
+    assert {item["name"] for item in broadcast.audiences["lists"]} == {"Club", "Building"}
+    assert sent.json()["broadcast"]["counts"]["pending"] == 3
+    # Each call read back names its contact and its follow-up SMS (none was planned).
+    read = api.call("GET", f"/broadcasts/{broadcast.pk}/calls", make_token(["read"])).json()["items"]
+    assert {(c["destination"], c["contact"] is not None, c["sms"]["state"]) for c in read} == {
+        ("79991234561", False, "none"),
+        ("79990000001", True, "none"),
+        ("79990000007", True, "none"),
+    }
+    anna = broadcast.calls.get(destination="79990000001")
+    SmsFollowUp.objects.create(
+        broadcast=broadcast, call=anna, destination=anna.destination, sender="Clinic", state="refused",
+        not_before=timezone.now(), error="The number cannot take SMS.",
+    )  # fmt: skip
+    sms = api.call("GET", f"/calls/{anna.pk}", make_token(["read"])).json()["sms"]
+    assert sms == {"state": "refused", "reason": "The number cannot take SMS."}
+
+    unknown = api.call(
+        "POST",
+        "/broadcasts",
+        token,
+        json={**body(voice_message, []), "lists": ["Nobody's list"]},
+        headers={"Idempotency-Key": "unknown-list"},
+    )
+    assert "Nobody's list" in problem(unknown, 422)["detail"]
 
 
 def test_read_calls_with_cursor_and_filters_then_steer(api, make_token, voice_message):

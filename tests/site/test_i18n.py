@@ -38,6 +38,7 @@ SOURCE_TREES = [
     "jobs",
     "audiences",
     "calls",
+    "schedules",
     "pages",
     "voicemessages",
     "caller_numbers",
