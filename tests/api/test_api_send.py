@@ -243,3 +243,25 @@ def test_two_identical_sends_at_once_make_one_broadcast_rung_once_each(
     wait_for(lambda: not Call.objects.filter(state=CallState.QUEUED).exists(), 60, "the worker to send every call")
     workers.stop()
     assert rung(sandbox) == {number: 1 for number in numbers}
+
+
+def test_a_send_carries_the_follow_up_sms_and_refuses_a_city_sender(api, make_token, voice_message, settings):
+    settings.EXOLVE_SMS_SENDER_NAMES = ["Clinic"]
+    token = make_token(["send"])
+    sms = {"sms_text": "Воды не будет в понедельник", "sms_sender": "Clinic", "sms_on": ["no_answer", "busy"]}
+    sent = api.call(
+        "POST", "/broadcasts", token, json=body(voice_message, ["79991234561"], **sms), headers={"Idempotency-Key": "s"}
+    )
+    assert sent.status_code == 201, sent.text
+    broadcast = Broadcast.objects.get()
+    assert (broadcast.sms_sender, set(broadcast.sms_on.split(","))) == ("Clinic", {"no_answer", "busy"})
+
+    city = {**sms, "sms_sender": "74951234567"}
+    refused = api.call(
+        "POST",
+        "/broadcasts",
+        token,
+        json=body(voice_message, ["79991234561"], **city),
+        headers={"Idempotency-Key": "c"},
+    )
+    assert any(error["field"].startswith("plan.sms") for error in problem(refused, 422)["errors"])
