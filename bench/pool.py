@@ -3,6 +3,7 @@
     pool.py send <api url> <start at> <voice message id> <first number> <count>
     pool.py sync <api url> <start at>               GetList, then GetInfo of every message listed
     pool.py refresh <api url> <start at> <file>     call GetInfo of every call id in <file> (one a line)
+    pool.py sms <api url> <start at> <first number> <count>   SendSMS to each number (bench_sms.py)
 
 Run by run_all.py in fresh processes, one per pool, so that a floor of 2 or 4 pools
 shares the machine the way 2 or 4 workers do, and so that this process's CPU time is
@@ -72,6 +73,13 @@ def main(mode: str, url: str, start_at: str, *args: str) -> dict:
 
         def requests_to_make():
             return (lambda c=c: client.get_call(c) for c in call_ids)
+
+    elif mode == "sms":
+        first, count = int(args[0]), int(args[1])
+        numbers = [f"7916{index % 10**7:07d}" for index in range(first, first + count)]
+
+        def requests_to_make():
+            return (lambda n=n: client.send_sms("ExolveSMS", n, "Воду отключат завтра с 10:00") for n in numbers)
 
     else:
         raise SystemExit(f"unknown mode {mode!r}")

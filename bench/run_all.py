@@ -38,7 +38,9 @@ IN_FLIGHT = 20
 RATE_LIMIT = 100  # requests per second, the sandbox's 429 threshold in the rate-limit row
 MAKE_VOICE_MESSAGE = "call/v1/MakeVoiceMessage"
 
-BENCHMARKS = ("send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist", "windows")
+BENCHMARKS = (
+    "send", "sync", "refresh", "ratelimit", "pages", "export", "big", "waiting", "stoplist", "windows", "sms",
+)  # fmt: skip
 
 SIZES = {
     "full": {
@@ -1074,6 +1076,17 @@ class Bench:
             else:
                 cursor.execute(f"DELETE FROM {table}")
 
+    def bench_sms(self) -> None:
+        """Follow-up SMS of 10,000 unanswered numbers against the floor (bench/bench_sms.py)."""
+        from bench import bench_sms
+
+        count = 1000 if self.quick else 10_000
+        result = bench_sms.run(self.h, count, self.s["latency_ms"])
+        values = bench_sms.row_values(result, count, self.s["latency_ms"])
+        ok = values.pop("ok")
+        self.add(Row(**values, result=self.judge(0 if ok else 2, 1)))
+        self.data["sms"] = result
+
     def bench_stoplist(self) -> None:
         """The preview of 10,000 pasted numbers with an empty stop list and with 1,000,000
         numbers on it; then a bulk send of 1,000 with the 1,000,000 in place (the claim-time
@@ -1252,6 +1265,7 @@ def main(argv=None) -> int:
             ("waiting", bench.bench_waiting),
             ("stoplist", bench.bench_stoplist),
             ("windows", bench.bench_windows),
+            ("sms", bench.bench_sms),
         ]
         for key, step in steps:
             if key not in only:

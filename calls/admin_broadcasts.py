@@ -138,10 +138,14 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
         "pace_per_minute",
         "purpose",
         "basis_column",
+        "lists_shown",
         "consent_confirmed_shown",
         "retries",
         "retry_after_minutes",
         "retry_failed_shown",
+        "sms_text",
+        "sms_sender",
+        "sms_on",
         "counts_table",
         "calls_link",
         "skipped_numbers",
@@ -215,6 +219,12 @@ class BroadcastAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     def basis_column(self, obj):
         """Why these people may be called; "not recorded" for broadcasts from before it was asked."""
         return obj.basis_shown
+
+    @admin.display(description=_("contact lists"))
+    def lists_shown(self, obj):
+        """The contact lists it was sent to, as they were named then (calls/audience_recipients.py)."""
+        lists = (obj.audiences or {}).get("lists") or []
+        return ", ".join(str(item.get("name", "")) for item in lists) or gettext("no contact list")
 
     # Yes/no in words: Django's boolean icon carries an English alt text ("True", "False").
     @admin.display(description=_("recipients' consent confirmed"))

@@ -134,7 +134,7 @@ class CallAdmin(ObjectMessagesMixin, CallStopListMixin, NumberSearchMixin, admin
             {
                 "fields": (
                     *("number_written", "person", "outcome_shown", "error"),
-                    *("voice_message", "source_written", "broadcast", "requested_by"),
+                    *("voice_message", "source_written", "broadcast", "contact", "requested_by"),
                 )
             },
         ),

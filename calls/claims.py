@@ -8,8 +8,10 @@
   later claim, and the broadcast's pace holds across workers (counted from when the
   lock is held);
 - calls outside calling hours wait for the next opening; calls whose voice message is
-  gone are rejected; numbers on the stop list or over their limits are skipped; the calls
-  of a broadcast whose purpose may no longer be sent (advertising recorded before) are skipped;
+  gone are rejected; numbers on the stop list or over their limits are skipped, and so are
+  calls from a contact list whose contact no longer has a consent in force for the purpose
+  (read in the claim's own query: calls/audience_recipients.py); the calls of a broadcast
+  whose purpose may no longer be sent (advertising recorded before) are skipped;
 - with per-number limits set, a claim holds its numbers before it counts their calls
   (`limits.hold_numbers`), so two workers sending two broadcasts of the same numbers
   never both take one number.
@@ -30,6 +32,7 @@ from django.utils.translation import gettext_noop as _
 from audiences import sources, stop_list
 
 from . import limits
+from .audience_recipients import CONSENT_GONE, consent_in_force_expression
 from .lifecycle import CLAIMABLE_BROADCAST_STATES, BroadcastState, get_zone
 from .models import SENDABLE_PURPOSES, Broadcast, Call, CallState, Purpose
 from .windows import claim_windows
@@ -106,11 +109,7 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
             return Claim([], retry_at=next_at)
         limit = 1  # one call per pace slot, whichever worker takes it
     claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
-    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now)
-    if connection.features.has_select_for_update_skip_locked:
-        # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
-        # row locks; its IMMEDIATE transactions serialise the claims instead.)
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    queryset = _claimable(broadcast_id, now, steering["purpose"])
     # Working days and days of rest each have their window; a debt reminder's never wider than the law's.
     window = claim_windows(steering["calling_hours"], steering["calling_hours_rest"], steering["purpose"])
     default_zone = get_zone(steering["time_zone"]) or get_zone(settings.TIME_ZONE)
@@ -128,6 +127,17 @@ def claim_calls(broadcast_id: int | None, limit: int, worker_id: str) -> Claim:
     if held_back:  # another claim holds their numbers for a moment: look again soon
         return Claim([], retry_at=now + HELD_BACK_RETRY)
     return Claim([], retry_at=_first_waiting(broadcast_id))
+
+
+def _claimable(broadcast_id: int, now, purpose: str):
+    """The broadcast's queued calls whose time has come, with whether each may still ring for lack of consent."""
+    queryset = Call.objects.filter(broadcast_id=broadcast_id, state=CallState.QUEUED, not_before__lte=now)
+    queryset = queryset.annotate(consent_in_force=consent_in_force_expression(purpose))
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: workers skip each other's rows instead of waiting. (SQLite has no
+        # row locks; its IMMEDIATE transactions serialise the claims instead.)
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
 
 
 def _lock_broadcast(broadcast_id: int) -> dict | None:
@@ -210,13 +220,16 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
             "voice_message_id",
             "voice_message__exolve_id",
             "voice_message__missing_since",
+            "consent_in_force",
         )[:limit]
     )
     window, default_zone, debt = rules
-    sendable, gone, missing = [], [], []
+    sendable, gone, missing, no_consent = [], [], [], []
     later: dict[datetime, list[int]] = {}  # outside calling hours: pk by next opening
-    for pk, source, destination, zone_name, vm_id, exolve_id, missing_since in rows:
-        if vm_id is None or not exolve_id:
+    for pk, source, destination, zone_name, vm_id, exolve_id, missing_since, consent_ok in rows:
+        if not consent_ok:
+            no_consent.append(pk)
+        elif vm_id is None or not exolve_id:
             gone.append(pk)
         elif missing_since is not None:
             missing.append(pk)
@@ -227,14 +240,11 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
                     later.setdefault(opening, []).append(pk)
                     continue
             sendable.append(ClaimedCall(pk, source, destination, exolve_id, claim))
-    if gone:
-        Call.objects.filter(pk__in=gone, state=CallState.QUEUED).update(
-            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_DELETED)
-        )
-    if missing:
-        Call.objects.filter(pk__in=missing, state=CallState.QUEUED).update(
-            state=CallState.REJECTED, error=gettext(VOICE_MESSAGE_MISSING)
-        )
+    _set_aside(
+        (gone, CallState.REJECTED, VOICE_MESSAGE_DELETED),
+        (missing, CallState.REJECTED, VOICE_MESSAGE_MISSING),
+        (no_consent, CallState.SKIPPED, CONSENT_GONE),
+    )
     for opening, pks in later.items():  # the window closed while they waited: wait again
         Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(not_before=opening)
     sendable, held_back = _skip_unreachable(sendable, now, debt)
@@ -249,6 +259,13 @@ def _claim_batch(queryset, limit, claim, now, rules) -> tuple[list[ClaimedCall] 
         ours = set(Call.objects.filter(pk__in=pks, claimed_by=claim).values_list("pk", flat=True))
         sendable = [c for c in sendable if c.pk in ours]
     return sendable, held_back
+
+
+def _set_aside(*groups) -> None:
+    """Each (calls, final state, reason) group that will not ring: moved there, with the reason."""
+    for pks, state, reason in groups:
+        if pks:
+            Call.objects.filter(pk__in=pks, state=CallState.QUEUED).update(state=state, error=gettext(reason))
 
 
 def _skip_unreachable(sendable: list[ClaimedCall], now, debt: bool = False) -> tuple[list[ClaimedCall], bool]:

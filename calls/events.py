@@ -13,6 +13,7 @@ Signals (keyword arguments; `sender` is always `events`):
 - `broadcast_stopped(broadcast_id, user_id)`: staff stopped it;
 - `broadcast_failed(broadcast_id, reason)`: it cannot continue (reason "account_blocked"
   or "key_refused");
+- `sms_finished(sms_ids)`: these follow-up SMS reached a final state (sent, refused, unknown);
 - `exolve_answers(kind, count)`: Exolve answered `count` requests of class `kind`
   ("rate_limited", "refused", "unknown"), for the metrics.
 """
@@ -32,6 +33,7 @@ broadcast_finished = Signal()
 broadcast_stopped = Signal()
 broadcast_failed = Signal()
 exolve_answers = Signal()
+sms_finished = Signal()
 
 ACCOUNT_BLOCKED = "account_blocked"
 KEY_REFUSED = "key_refused"

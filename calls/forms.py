@@ -17,18 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.phones import (
-    ListRefused,
-    ParsedNumbers,
-    parse_numbers,
-    pasted_text_limit,
-    pasted_text_too_long_message,
-    split_lines,
-)
+from audiences.phones import ListRefused, ParsedNumbers, pasted_text_limit, pasted_text_too_long_message, split_lines
 from audiences.sources import SOURCE_NOT_ENABLED, source_choices
 from audiences.stop_list import blocked
 from audiences.upload_columns import NAME_KEY
-from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, by_number, numbers_zones, read_list
+from audiences.uploads import NoPhoneColumn, UploadedList, UploadError, read_list
 from voicemessages.models import VoiceMessage
 
 from . import kept_uploads
@@ -37,6 +30,7 @@ from .models import Broadcast, KeptUpload, Purpose, SendDraft, basis_label
 from .plan_form import PLAN_FIELDS, PlanForm, SendPlan
 from .planning import delayed_start, zone_starts
 from .recording import SendRefused, create_broadcast, new_token
+from .send_recipients import ListsForm, compute_preview  # noqa: F401  (compute_preview: imported from here)
 
 # A preview may be confirmed this long; older drafts are deleted when a new one is stored.
 DRAFT_MAX_AGE = timedelta(days=1)
@@ -45,34 +39,6 @@ DRAFT_MAX_AGE = timedelta(days=1)
 def sendable_voice_messages():
     """Voice messages that exist at Exolve as far as the portal knows."""
     return VoiceMessage.objects.filter(missing_since__isnull=True).order_by("name", "pk")
-
-
-def compute_preview(
-    text: str = "",
-    uploaded=None,
-    zones: dict[str, str] | None = None,
-    *,
-    table: UploadedList | None = None,
-    details: dict | None = None,
-) -> ParsedNumbers:
-    """Parse pasted text and an optional uploaded file (or the `table` already read from one) into one preview.
-
-    `zones`, when given, gets {normalised valid number: zone} from the file's time-zone
-    column, for the numbers whose zone the numbering plan does not tell; `details` gets
-    {normalised valid number: {"name": ..., header: cell}} from the file's other columns.
-    Raises UploadError (the file) or ListRefused (the whole list: too many numbers, a line too long).
-    """
-    values = split_lines(text, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-    if table is None and uploaded is not None:
-        table = read_list(uploaded)
-    if table is not None:
-        values += table.values
-    parsed = parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS)
-    if table is not None and zones is not None and table.zones:
-        zones.update(numbers_zones(table.zones, parsed.valid))
-    if table is not None and details is not None and table.details:
-        details.update(by_number(table.details, parsed.valid))
-    return parsed
 
 
 class _VoiceMessageAndSource(forms.Form):
@@ -98,8 +64,9 @@ class _VoiceMessageAndSource(forms.Form):
             self.initial["token"] = new_token()
 
 
-class SendForm(_VoiceMessageAndSource, PlanForm):
-    """Step 1: what to send, from which number, to whom, and the plan (calls/plan_form.py)."""
+class SendForm(_VoiceMessageAndSource, ListsForm, PlanForm):
+    """Step 1: what to send, from which number, to whom (numbers, a file, contact lists: calls/send_recipients.py),
+    and the plan (calls/plan_form.py)."""
 
     numbers = forms.CharField(
         label=_("Numbers"),
@@ -155,6 +122,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
 
     field_order = [
         *("voice_message", "source", "name", "token", "numbers", "file", "phone_column", "forget_file"),
+        "contact_lists",
         *PLAN_FIELDS,
     ]
 
@@ -198,8 +166,8 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
     @property
     def to_call_shown(self) -> list[tuple[str, str]]:
         """The first 1000 numbers to call, each with the person's name from the file ("" without one)."""
-        details = self.details or {}
-        return [(number, details.get(number, {}).get(NAME_KEY, "")) for number in self.to_call[:1000]]
+        details, names = self.details or {}, self.list_names or {}
+        return [(n, details.get(n, {}).get(NAME_KEY, "") or names.get(n, "")) for n in self.to_call[:1000]]
 
     def clean(self):
         cleaned = super().clean()  # the plan: PlanForm.clean
@@ -218,8 +186,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
             return cleaned
         if table is not None and cleaned.get("phone_column"):
             self._offer_columns(table.read.headers, cleaned["phone_column"])
-        if not text.strip() and table is None:
-            raise forms.ValidationError(gettext("Paste at least one number or upload a file."), code="empty")
+        if not text.strip() and table is None and not self.lists_chosen:
+            words = gettext("Paste at least one number, upload a file or choose a contact list.")
+            raise forms.ValidationError(words, code="empty")
         field = "file" if table is not None else "numbers"
         self.columns_read = table.read if table is not None else None
         try:
@@ -230,6 +199,9 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         except ListRefused as exc:
             self.add_error(field, str(exc))
             return cleaned
+        self.preview = self.add_list_recipients(cleaned, self.preview)
+        if not self.preview.valid and self.lists_chosen and "contact_lists" not in self.errors:
+            raise forms.ValidationError(self.nobody_in_lists(), code="no_valid")
         if not self.preview.valid:
             raise forms.ValidationError(
                 " ".join([gettext("None of the numbers can be called."), *self._where_read()]), code="no_valid"
@@ -307,6 +279,7 @@ class SendForm(_VoiceMessageAndSource, PlanForm):
         if self.file_zones:
             # Callees' zones from the file's time-zone column travel with the plan.
             content["plan"]["zones"] = dict(self.file_zones)
+        content["plan"].update(self.list_draft())  # which numbers are contacts of which lists
         if self.cleaned_data.get("name", "").strip():
             content["plan"]["name"] = self.cleaned_data["name"].strip()  # not part of the plan: it travels with it
         token = self.cleaned_data["token"]
@@ -431,6 +404,8 @@ class ConfirmSendForm(_VoiceMessageAndSource):
                 zones=(draft.plan or {}).get("zones") or None,
                 name=(draft.plan or {}).get("name", ""),
                 details=draft.details or None,
+                contacts=(draft.plan or {}).get("contacts") or None,
+                audiences=(draft.plan or {}).get("audiences") or None,
             )
         except SendRefused as exc:
             self.add_error(None, str(exc))

@@ -29,7 +29,7 @@ from .models import Broadcast
 from .planning import delayed_start, zone_starts
 
 # The send form's ways of giving numbers, replaced by the previous broadcast's people.
-LIST_FIELDS = ("numbers", "file", "phone_column", "forget_file")
+LIST_FIELDS = ("numbers", "file", "phone_column", "forget_file", "contact_lists")
 
 
 @dataclass
@@ -79,11 +79,19 @@ def selection_from(query) -> Selection | None:
     return Selection(broadcast, outcomes)
 
 
+@dataclass
+class PeopleList(UploadedList):
+    """The people of a previous broadcast as an uploaded list would give them, and the contacts of those
+    who came from a contact list ({number: contact id}): they are called again only with its consent."""
+
+    contacts: dict[str, int | None] = field(default_factory=dict)
+
+
 class NoRecipients(Exception):
     """The previous broadcast or its outcomes give nobody to call; `str()` says why in plain words."""
 
 
-def recipients(pk, outcomes_text: str | None) -> UploadedList:
+def recipients(pk, outcomes_text: str | None) -> PeopleList:
     """The people of broadcast `pk` chosen by `outcomes_text` ("no_answer,busy"), as an uploaded list would give
     them (numbers, zones, details): for `manage.py send_voicemessage --from-broadcast N --outcome ...`."""
     broadcast = Broadcast.objects.filter(pk=pk).first()
@@ -101,9 +109,11 @@ def recipients(pk, outcomes_text: str | None) -> UploadedList:
             )
             % {"choices": ", ".join(previous_people.PreviousOutcome.values)}
         )
-    found = UploadedList()
+    found = PeopleList()
     for person in previous_people.people(broadcast, outcomes):
         found.values.append(person.number)
+        if person.from_list:
+            found.contacts[person.number] = person.contact_id
         if person.details:
             found.details[person.number] = person.details
         if person.time_zone:
@@ -121,7 +131,7 @@ class FromBroadcastSendForm(SendForm):
     def __init__(self, *args, selection: Selection, **kwargs):
         super().__init__(*args, **kwargs)
         for name in LIST_FIELDS:
-            del self.fields[name]
+            self.fields.pop(name, None)  # the lists' field is there only for those who may see lists
         self.selection = selection
 
     def clean(self):
@@ -129,9 +139,11 @@ class FromBroadcastSendForm(SendForm):
         selection = self.selection
         if selection.error:
             raise forms.ValidationError(selection.error, code="from_broadcast")
-        self.file_zones, self.details, valid = {}, {}, []
+        self.file_zones, self.details, self.kept_contacts, valid = {}, {}, {}, []
         for person in previous_people.people(selection.broadcast, selection.outcomes):
             valid.append(person.number)
+            if person.from_list:  # called only with the contact's consent (none once it was deleted)
+                self.kept_contacts[person.number] = person.contact_id
             if person.details:
                 self.details[person.number] = person.details
             if person.time_zone:

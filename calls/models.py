@@ -9,6 +9,7 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audiences.phones import display_number
 from audiences.purposes import SENDABLE_PURPOSES, Basis, Purpose  # noqa: F401  (imported from here by the send engine)
@@ -129,8 +130,16 @@ class Broadcast(models.Model):
     retries = models.PositiveSmallIntegerField(_("retries"), default=0)
     retry_after_minutes = models.PositiveIntegerField(_("minutes between attempts"), default=30)
     retry_failed = models.BooleanField(_("retry failed calls too"), default=False)
+    # A follow-up SMS to those the calls did not reach (calls/sms_followups.py); "": none.
+    sms_text = models.TextField(_("follow-up SMS text"), blank=True, default="")
+    sms_sender = models.CharField(_("SMS sender"), max_length=20, blank=True, default="")
+    # The final outcomes of the last attempt that trigger it, comma-separated ("no_answer,busy").
+    sms_on = models.CharField(_("SMS after"), max_length=40, blank=True, default="")
     # Under a pace, the next call may be claimed at this time (held across all workers).
     pace_next_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The contact lists it was sent to, as they were then (calls/audience_recipients.py `Recipients.record`):
+    # names kept, so a list renamed or deleted later does not change the record. {}: none.
+    audiences = models.JSONField(_("contact lists"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("broadcast")
@@ -211,6 +220,19 @@ class Call(models.Model):
     first_attempt = models.ForeignKey(
         "self", verbose_name=_("first attempt"), null=True, blank=True, on_delete=models.CASCADE, related_name="retries"
     )
+    # The contact of a list it was recorded from (calls/audience_recipients.py); deleting the
+    # contact keeps the call and its number. `needs_consent`: recorded from a list, so rung only
+    # while the contact has a consent in force for the broadcast's purpose (checked at the claim;
+    # a contact deleted since has none).
+    contact = models.ForeignKey(
+        "audiences.Contact",
+        verbose_name=pgettext_lazy("person", "contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    needs_consent = models.BooleanField(_("called only with consent"), default=False)
     # Set, with a conditional UPDATE, in the transaction that records this call's resend:
     # a call is resent at most once, however often the resend form is submitted.
     resent_at = models.DateTimeField(_("resent at"), null=True, blank=True)
@@ -327,3 +349,6 @@ class KeptUpload(models.Model):
 
     def __str__(self):
         return self.name
+
+
+from .sms_models import SmsFollowUp, SmsState  # noqa: E402, F401  (a model of this app)

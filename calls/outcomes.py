@@ -22,7 +22,7 @@ from django.db.models import Case, Count, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from .lifecycle import Status, status
-from .models import CallState, pending_q
+from .models import CallState, SmsFollowUp, SmsState, pending_q
 
 FAILED_STATUSES = ("failed", "canceled", "rejected")
 
@@ -131,4 +131,10 @@ def status_of(broadcast, counts: dict | None = None) -> Status:
         counts = {outcome: getattr(broadcast, _field(outcome)) for outcome in (Outcome.PENDING, Outcome.NOT_CALLED)}
     if counts is None:
         counts = outcome_counts(broadcast.calls.all())
-    return status(broadcast.state, counts.get(Outcome.PENDING, 0), counts.get(Outcome.NOT_CALLED, 0))
+    pending = counts.get(Outcome.PENDING, 0)
+    if not pending and getattr(broadcast, "sms_text", ""):
+        # Follow-up SMS still to be sent: not done yet (and a stop cancels them).
+        pending = SmsFollowUp.objects.filter(
+            broadcast_id=broadcast.pk, state__in=(SmsState.QUEUED, SmsState.SENDING)
+        ).count()
+    return status(broadcast.state, pending, counts.get(Outcome.NOT_CALLED, 0))

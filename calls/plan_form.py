@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.exolve.sms_text import sms_size
 from exolve_portal.zone_names import zone_label
 
 from .lifecycle import BroadcastState, Window, any_time_word, typed_window
@@ -35,12 +36,14 @@ from .plan_rules import (
     check_purpose,
     check_retries,
     check_retry_after,
+    check_sms,
     check_start,
     check_time_zone,
     check_windows,
     may_send_any_time,
     typed_hours,
 )
+from .sms_plan import DEFAULT_SMS_ON, MAX_SMS_TEXT, SMS_OUTCOMES, outcomes_of, sender_choices
 from .windows import DEBT_WINDOWS, Windows, default_windows
 
 # The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
@@ -77,6 +80,10 @@ class SendPlan:
     retry_failed: bool = False
     purpose: str = Purpose.INFORMATION
     basis: str = ""  # why these people may be called (Basis); the form and the command require one
+    # The follow-up SMS (calls/sms_plan.py): "" text and sender for none; `sms_on` comma-separated outcomes.
+    sms_text: str = ""
+    sms_sender: str = ""
+    sms_on: str = ""
 
     @property
     def window(self) -> Windows:
@@ -108,6 +115,9 @@ class SendPlan:
                 settings.EXOLVE_RETRY_AFTER_MINUTES if self.retry_after_minutes is None else self.retry_after_minutes
             ),
             purpose=self.purpose or Purpose.INFORMATION,
+            sms_text=(self.sms_text or "").strip(),
+            sms_sender=(self.sms_sender or "").strip(),
+            sms_on=(self.sms_on or DEFAULT_SMS_ON) if (self.sms_text or "").strip() else "",
         )
 
     def to_json(self) -> dict:
@@ -144,6 +154,7 @@ class SendPlan:
             retry_failed=broadcast.retry_failed,
             purpose=broadcast.purpose,
             basis=broadcast.basis,
+            # No follow-up SMS: its SMS went (once per person) with the broadcast it repeats.
         )
 
     def broadcast_fields(self, now: datetime) -> dict:
@@ -162,6 +173,9 @@ class SendPlan:
             "retries": self.retries,
             "retry_after_minutes": self.retry_after_minutes,
             "retry_failed": self.retry_failed,
+            "sms_text": self.sms_text or "",
+            "sms_sender": (self.sms_sender or "") if self.sms_text else "",
+            "sms_on": self.sms_on or "",
         }
 
 
@@ -258,14 +272,42 @@ class PlanForm(forms.Form):
         help_text=_("Recorded with the broadcast, shown on its page, in the audit trail and in the exports."),
     )
 
+    # The follow-up SMS (calls/sms_plan.py checks it, here and at the recording).
+    sms_text = forms.CharField(
+        label=_("Then an SMS to those the calls did not reach"),
+        required=False,
+        max_length=MAX_SMS_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3, "data-sms-counter": "1"}),
+        help_text=_(
+            "Optional. Sent once per person after their last attempt, inside the calling hours. 70 characters "
+            "per SMS in Cyrillic (67 per part when longer), 160 in Latin (153)."
+        ),
+    )
+    sms_sender = _CheckedChoiceField(
+        label=_("SMS from"),
+        required=False,
+        help_text=_("A registered sender name or a mobile number of the team: city and 8-800 numbers cannot send SMS."),
+    )
+    sms_on = forms.MultipleChoiceField(
+        label=_("Send the SMS when the last attempt was"),
+        required=False,
+        choices=SMS_OUTCOMES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
     def __init__(self, *args, user=None, **kwargs):
         """`user`: who plans (None: a command, which keeps to EXOLVE_CALLING_HOURS)."""
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["sms_sender"].choices = sender_choices()
+        if isinstance(self.initial.get("sms_on"), str):
+            self.initial["sms_on"] = list(outcomes_of(self.initial["sms_on"]) or (DEFAULT_SMS_ON,))
+        self.initial.setdefault("sms_on", [DEFAULT_SMS_ON])
         self.fields["start_at"].help_text = _(
             "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
         ) % {"zone": zone_label(timezone.get_current_timezone_name())}
-        self.fields["time_zone"].choices = zone_choices()
+        # Lazy: read (with each zone's offset) only when the field is shown; the API's form never shows it.
+        self.fields["time_zone"].choices = zone_choices
         bounds = {
             "pace_per_minute": (1, MAX_PACE_PER_MINUTE),
             "retries": (0, MAX_RETRIES),
@@ -282,6 +324,17 @@ class PlanForm(forms.Form):
             hint = gettext("“%(word)s” for any time.") % {"word": any_time_word()}
             for name in ("calling_hours", "calling_hours_rest"):
                 self.fields[name].help_text = f"{self.fields[name].help_text} {hint}"
+
+    @property
+    def sms_preview(self) -> dict | None:
+        """The follow-up SMS as the preview shows it: its size, and at most how many SMS parts in all."""
+        plan = self.plan
+        if plan is None or not plan.sms_text:
+            return None
+        size = sms_size(plan.sms_text)
+        people = getattr(self, "calls_to_make", 0) or 0
+        on = ", ".join(str(label) for value, label in SMS_OUTCOMES if value in outcomes_of(plan.sms_on))
+        return {"size": size, "sender": plan.sms_sender, "on": on, "max_parts": size.parts * people}
 
     def may_send_any_time(self) -> bool:
         return may_send_any_time(self.user)
@@ -331,8 +384,17 @@ class PlanForm(forms.Form):
     def clean_purpose(self):
         return self._checked(check_purpose, self.cleaned_data.get("purpose") or None) or Purpose.INFORMATION
 
+    def clean_sms_on(self):
+        return ",".join(o for o, _label in SMS_OUTCOMES if o in (self.cleaned_data.get("sms_on") or []))
+
     def clean(self):
         cleaned = super().clean()
+        if not any(name in self.errors for name in ("sms_text", "sms_sender", "sms_on")):
+            try:
+                sms = {n: cleaned.get(n) or "" for n in ("sms_text", "sms_sender", "sms_on")}
+                check_sms(SendPlan(purpose=cleaned.get("purpose") or Purpose.INFORMATION, **sms).filled())
+            except PlanRefused as exc:
+                self.add_error(exc.field, forms.ValidationError(str(exc), code=exc.code))
         if "purpose" in cleaned and "basis" not in self.errors:
             try:
                 check_basis(cleaned.get("basis") or "", cleaned["purpose"], required=True)

@@ -37,6 +37,7 @@ from django.utils.translation import gettext, pgettext
 from .lifecycle import Window, WindowError, get_zone, typed_window
 from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
+from .sms_plan import sms_refusal
 from .windows import DEBT_WINDOWS, Windows, default_windows, stored_windows
 
 if TYPE_CHECKING:
@@ -243,7 +244,26 @@ def check_plan(plan: SendPlan, user, *, late: timedelta = timedelta(0)) -> Windo
     check_pace(plan.pace_per_minute)
     check_retries(plan.retries)
     check_retry_after(plan.retry_after_minutes)
+    check_sms(plan)
     return window
+
+
+def check_sms(plan: SendPlan) -> None:
+    """The follow-up SMS (calls/sms_plan.py): its text, a sender that may send SMS, its outcomes.
+
+    Not with a debt reminder: 230-FZ counts text messages with the calls (2 a day, 4 a week,
+    16 a month) and the portal's counts (calls/limits.py) know calls only.
+    """
+    if plan.purpose == Purpose.DEBT_REMINDER and (plan.sms_text or "").strip():
+        raise PlanRefused(
+            gettext(
+                "A debt reminder cannot be followed by an SMS: the law (230-FZ) counts text messages with "
+                "the calls, and the portal counts calls only. Leave the SMS text empty."
+            ),
+            "sms_text",
+        )
+    if refusal := sms_refusal(plan.sms_text, plan.sms_sender, plan.sms_on):
+        raise PlanRefused(refusal[1], refusal[0])
 
 
 @register()

@@ -162,10 +162,15 @@ class Person:
     number: str
     details: dict  # what the list said of them (name, other columns), as their calls kept it
     time_zone: str  # "" when not known from the number or the list
+    # Its calls came from a contact list (called again only with the contact's consent), and the contact
+    # (None once deleted: then not called again).
+    from_list: bool = False
+    contact_id: int | None = None
 
 
 def people(broadcast: Broadcast, outcomes) -> Iterator[Person]:
     """The people `outcomes` choose, one per number, in the order of their last attempts (streamed)."""
-    rows = matching(broadcast, outcomes).order_by("pk").values_list("destination", "details", "time_zone")
-    for number, details, time_zone in rows.iterator(chunk_size=CHUNK):
-        yield Person(number, details if isinstance(details, dict) else {}, time_zone or "")
+    rows = matching(broadcast, outcomes).order_by("pk")
+    rows = rows.values_list("destination", "details", "time_zone", "needs_consent", "contact_id")
+    for number, details, time_zone, from_list, contact_id in rows.iterator(chunk_size=CHUNK):
+        yield Person(number, details if isinstance(details, dict) else {}, time_zone or "", from_list, contact_id)

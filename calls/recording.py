@@ -25,11 +25,12 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from audiences import stop_list
+from audiences.consent import WITHDRAWN
 from audiences.phones import InvalidNumber, normalize
 from audiences.sources import source_refusal
 from audiences.upload_columns import MAX_DETAIL_CHARS, MAX_DETAIL_COLUMNS
 
-from . import tasks
+from . import audience_recipients, tasks
 from .lifecycle import get_zone, zone_of_number
 from .models import Broadcast, Call, CallState, Purpose, basis_label, is_resendable, resendable_q
 from .plan_form import SendPlan
@@ -76,6 +77,8 @@ def create_broadcast(
     zones: dict[str, str] | None = None,
     name: str = "",
     details: dict[str, dict] | None = None,
+    contacts: dict[str, int] | None = None,
+    audiences: dict | None = None,
 ) -> Broadcast:
     """Record one broadcast with one queued call per destination and enqueue its sending.
 
@@ -85,11 +88,14 @@ def create_broadcast(
     malformed number. `plan` says when and how fast (default: now, the default calling
     hours, no pace); `zones` gives callees' time zones read from an uploaded list, and
     `details` what it said of each person ({number: {"name": ..., header: cell}}).
+    `contacts` ({number: contact id}, calls/audience_recipients.py) are the numbers taken from
+    contact lists: their calls keep the contact and what its record says, and ring only with a
+    consent in force for the purpose; `audiences` is what the broadcast keeps of its lists.
     """
     check_voice_message(voice_message)
     if refusal := source_refusal(source):
         raise SendRefused(refusal)
-    numbers = _normalized(destinations)
+    numbers = _normalized(destinations, audience_recipients.stored_numbers(contacts))
     if not numbers:
         raise SendRefused(gettext("There are no valid numbers to call."))
     if not token:
@@ -100,20 +106,12 @@ def create_broadcast(
         existing.created_now = False
         return existing
     requested_by = user if getattr(user, "pk", None) else None
+    skipped = {"invalid_numbers": [list(i) for i in invalid_numbers], "duplicate_numbers": list(duplicate_numbers)}
     try:
         broadcast = _record_broadcast(
-            voice_message,
-            source,
-            numbers,
-            requested_by,
-            token,
-            invalid_numbers=[list(item) for item in invalid_numbers],
-            duplicate_numbers=list(duplicate_numbers),
-            plan=plan,
-            zones=zones,
-            name=name,
-            details=details,
-        )
+            voice_message, source, numbers, requested_by, token, **skipped,
+            plan=plan, zones=zones, name=name, details=details, people=(contacts or {}, audiences or {}),
+        )  # fmt: skip
     except IntegrityError:
         # The same form, submitted twice at the same moment: the other request won.
         existing = Broadcast.objects.filter(token=token).first()
@@ -124,10 +122,15 @@ def create_broadcast(
     return broadcast
 
 
-def _normalized(destinations) -> list[str]:
-    """Each destination normalised, once, in order; SendRefused naming the first that is no number."""
+def _normalized(destinations, stored=frozenset()) -> list[str]:
+    """Each destination normalised, once, in order; SendRefused naming the first that is no number.
+
+    `stored`: contacts' numbers, normalised when the contacts were saved, taken as they are."""
     numbers = {}
     for raw in destinations:
+        if raw in stored:
+            numbers.setdefault(raw, None)
+            continue
         try:
             numbers.setdefault(normalize(raw), None)
         except InvalidNumber as exc:
@@ -230,8 +233,11 @@ def _record_broadcast(
     zones: dict[str, str] | None = None,
     name: str = "",
     details: dict[str, dict] | None = None,
+    people: tuple[dict, dict] = ({}, {}),
 ) -> Broadcast:
-    """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit."""
+    """Write a broadcast, one queued call per number and its audit entry; enqueue sending on commit.
+
+    `people`: ({number: contact id} of the numbers from contact lists, what to keep of the lists)."""
     plan, window = _checked_plan(plan or SendPlan(), requested_by)
     now = timezone.now()
     with transaction.atomic():
@@ -245,10 +251,11 @@ def _record_broadcast(
             token=token,
             invalid_numbers=invalid_numbers,
             duplicate_numbers=duplicate_numbers,
+            audiences=people[1],
             **plan.broadcast_fields(now),
         )
         openings = _Openings(window, broadcast.start_at or now)
-        calls = _queued_calls(broadcast, numbers, resend_of or {}, zones, openings, details or {})
+        calls = _queued_calls(broadcast, numbers, resend_of or {}, zones, openings, details or {}, people[0])
         Call.objects.bulk_create(calls, batch_size=500)
         if requested_by is not None:
             _log_sending(broadcast, requested_by, len(numbers), plan)
@@ -287,14 +294,22 @@ class _Openings:
 
 
 def _queued_calls(
-    broadcast: Broadcast, numbers, resend_of: dict, zones, openings: _Openings, details: dict
+    broadcast: Broadcast, numbers, resend_of: dict, zones, openings: _Openings, details: dict, contacts: dict
 ) -> list[Call]:
-    """One call per number, each with its callee's zone, first ringing time and details; stop-listed ones skipped."""
+    """One call per number, each with its callee's zone, first ringing time and details; stop-listed ones skipped,
+    and those from a contact list whose consent for the purpose is no longer in force."""
     blocked = stop_list.blocked(numbers)
+    contacts = {**{n: old.contact_id for n, old in resend_of.items() if old.needs_consent}, **contacts}
+    records = audience_recipients.contact_details(contacts.values())  # as the contacts' records say now
+    gone = audience_recipients.consent_gone(contacts.values(), broadcast.purpose)
+    for number, contact_id in contacts.items():
+        if contact_id in gone and number not in blocked:
+            blocked[number] = WITHDRAWN
     voice_message = broadcast.voice_message
     calls = []
     for number in numbers:
         known, effective = callee_zone(number, zones, broadcast.time_zone)
+        contact_id = contacts.get(number)
         calls.append(
             Call(
                 broadcast=broadcast,
@@ -305,7 +320,9 @@ def _queued_calls(
                 requested_by=broadcast.created_by,
                 resend_of=resend_of.get(number),
                 time_zone=known,
-                details=_details_of(number, details, resend_of),
+                details=records.get(contact_id) or _details_of(number, details, resend_of),
+                contact_id=contact_id if contact_id in records else None,  # deleted since: the number stays
+                needs_consent=contact_id is not None,
                 not_before=openings.of(effective),
                 # On the stop list: recorded, never called, with the reason.
                 state=CallState.SKIPPED if number in blocked else CallState.QUEUED,

@@ -24,6 +24,11 @@ def retry_statuses(broadcast: Broadcast) -> tuple[str, ...]:
     return (*RETRY_STATUSES, "failed") if broadcast.retry_failed else RETRY_STATUSES
 
 
+def deserves_retry(call: Call, broadcast: Broadcast) -> bool:
+    """Whether this final attempt is followed by another (its broadcast not stopped)."""
+    return call.attempt <= broadcast.retries and call.status in retry_statuses(broadcast)
+
+
 def retries_for(finished: list[Call], now) -> list[Call]:
     """Create the next attempt of each call in `finished` (just final) that deserves one.
 
@@ -38,7 +43,7 @@ def retries_for(finished: list[Call], now) -> list[Call]:
         broadcast = broadcasts.get(call.broadcast_id)
         if broadcast is None or broadcast.state == BroadcastState.STOPPED:
             continue
-        if call.attempt > broadcast.retries or call.status not in retry_statuses(broadcast):
+        if not deserves_retry(call, broadcast):
             continue
         zone = get_zone(call.time_zone or broadcast.time_zone) or get_zone(settings.TIME_ZONE)
         after = now + timedelta(minutes=broadcast.retry_after_minutes)
@@ -52,6 +57,9 @@ def retries_for(finished: list[Call], now) -> list[Call]:
                 requested_by_id=call.requested_by_id,
                 time_zone=call.time_zone,
                 details=call.details,
+                # A person from a list stays one: each attempt is claimed only with the consent in force.
+                contact_id=call.contact_id,
+                needs_consent=call.needs_consent,
                 attempt=call.attempt + 1,
                 first_attempt_id=call.first_attempt_id or call.pk,
                 not_before=broadcast_windows(broadcast).next_opening(after, zone),

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.utils.translation import gettext, ngettext
 
+from . import save_as_list
 from .forms import ConfirmSendForm, SendForm
 from .from_broadcast import FromBroadcastSendForm
 from .models import Broadcast
 from .plan_form import SendPlan
 from .planning import format_local
+from .send_recipients import lists_from_query
 
 
 @dataclass
@@ -51,9 +53,11 @@ def handle(request, initial: dict | None = None, selection=None) -> SendStep:
         form = _send_form(selection, request.POST, request.FILES, user=request.user)
         if form.is_valid():
             draft = form.save_draft(request.user)
+            form.save_list_form = save_as_list.offer(request.user, draft)  # "Save these numbers as a new list"
             return SendStep(form=form, preview=form.preview, confirm=form.confirm_form(draft))
         return SendStep(form=form)
-    return SendStep(form=_send_form(selection, initial=initial or {}, user=request.user))
+    initial = {**(initial or {}), "contact_lists": lists_from_query(request.GET)}  # the admin's "Send to these lists…"
+    return SendStep(form=_send_form(selection, initial=initial, user=request.user))
 
 
 def _announce(request, broadcast: Broadcast, count: int) -> None:
@@ -81,8 +85,12 @@ def typed_again(post, draft=None) -> dict:
     lines = []
     plan = {"name": post.get("name", "")}
     if draft is not None:
-        lines = [*draft.numbers, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
-        plan = {**SendPlan.from_json(draft.plan).form_initial(), "name": (draft.plan or {}).get("name", "")}
+        stored = draft.plan or {}
+        contacts = stored.get("contacts") or {}  # from the lists: chosen again, not typed
+        typed = [number for number in draft.numbers if number not in contacts]
+        lines = [*typed, *(raw for raw, _reason in draft.invalid), *draft.duplicates]
+        plan = {**SendPlan.from_json(stored).form_initial(), "name": stored.get("name", "")}
+        plan["contact_lists"] = [item["id"] for item in (stored.get("audiences") or {}).get("lists", [])]
     return {
         "voice_message": post.get("voice_message"),
         "source": post.get("source"),

@@ -27,6 +27,7 @@ from exolve_portal.threads import InFlight
 from . import events
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
+from .sms_followups import followups_for
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class RefreshSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (destination or call id, reason)
     retries: int = 0  # automatic retries created (calls/retries.py)
     retry_sends: dict = field(default_factory=dict)  # broadcast id -> when its first retry may ring
+    sms_sends: dict = field(default_factory=dict)  # broadcast id -> when its first follow-up SMS may go
 
     def message(self) -> str:
         """What staff read after a refresh (admin, broadcast page, job page)."""
@@ -54,6 +56,8 @@ class RefreshSummary:
         self.retries += other.retries
         for broadcast_id, at in other.retry_sends.items():
             self.retry_sends[broadcast_id] = min(self.retry_sends.get(broadcast_id, at), at)
+        for broadcast_id, at in other.sms_sends.items():
+            self.sms_sends[broadcast_id] = min(self.sms_sends.get(broadcast_id, at), at)
 
 
 def next_refresh_time(sent_at: datetime | None, now: datetime) -> datetime | None:
@@ -156,6 +160,9 @@ def _collect(pool: InFlight, not_done: set, summary: RefreshSummary, progress, l
                 summary.retries += 1
                 earliest = summary.retry_sends.get(retry.broadcast_id)
                 summary.retry_sends[retry.broadcast_id] = min(earliest or retry.not_before, retry.not_before)
+            # The people whose last attempt this was: their follow-up SMS (calls/sms_followups.py).
+            for broadcast_id, at in followups_for(finals, now).items():
+                summary.sms_sends[broadcast_id] = min(summary.sms_sends.get(broadcast_id, at), at)
         if progress:
             progress(len(results))
 
@@ -192,6 +199,7 @@ def claim_due_calls(limit: int = DUE_BATCH) -> list[Call]:
             # What a refresh reads, and what a retry copies (calls/retries.py).
             "pk", "call_id", "sent_at", "destination", "next_refresh_at", "state", "broadcast_id", "attempt",
             "first_attempt_id", "voice_message_id", "service_id", "source", "requested_by_id", "time_zone",
+            "contact_id", "needs_consent",
         )  # fmt: skip
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)

@@ -27,10 +27,11 @@ from .lifecycle import (
     get_zone,
     next_state,
 )
-from .models import Broadcast, Call, CallState, pending_q
+from .models import Broadcast, Call, CallState, SmsFollowUp, SmsState, pending_q
 from .permissions import SEND_PERMISSION, STEER_PERMISSION
 from .plan_rules import PlanRefused, check_start
-from .tasks import enqueue_sending
+from .sms_claims import STOPPED_NOT_SENT
+from .tasks import enqueue_sending, send_sms_later
 from .windows import broadcast_windows
 
 
@@ -84,11 +85,16 @@ def _change(broadcast_id: int, action: str, user) -> Broadcast:
         raise refusal(state, action)
     if not allowed(state, action):
         raise refusal(state, action)
-    if not Call.objects.filter(pending_q(), broadcast=locked).exists():
+    if not Call.objects.filter(pending_q(), broadcast=locked).exists() and not _sms_waiting(locked):
         raise refusal(DONE, action)  # every call has its outcome: nothing to pause, resume or stop
     locked.state = next_state(state, action)
     _save_with_who_and_when(locked, user, "state")
     return locked
+
+
+def _sms_waiting(broadcast: Broadcast) -> bool:
+    """Follow-up SMS still to be sent keep a broadcast steerable (a stop cancels them)."""
+    return SmsFollowUp.objects.filter(broadcast=broadcast, state__in=(SmsState.QUEUED, SmsState.SENDING)).exists()
 
 
 def _save_with_who_and_when(locked: Broadcast, user, *fields: str) -> None:
@@ -133,6 +139,10 @@ def _steer(broadcast: Broadcast, action: str, user, then) -> int:
 
 
 def _cancel_queued(broadcast: Broadcast) -> int:
+    # Its follow-up SMS waiting too: none is sent after a stop (the SMS claim checks it again).
+    SmsFollowUp.objects.filter(broadcast=broadcast, state=SmsState.QUEUED).update(
+        state=SmsState.CANCELED, error=gettext(STOPPED_NOT_SENT)
+    )
     return Call.objects.filter(broadcast=broadcast, state=CallState.QUEUED).update(
         state=CallState.CANCELED, error=gettext(STOPPED_NOT_CALLED)
     )
@@ -141,6 +151,8 @@ def _cancel_queued(broadcast: Broadcast) -> int:
 def _send_waiting(broadcast: Broadcast) -> int:
     waiting = waiting_count(broadcast)
     transaction.on_commit(lambda: enqueue_sending(broadcast.pk, waiting))
+    if SmsFollowUp.objects.filter(broadcast=broadcast, state=SmsState.QUEUED).exists():
+        transaction.on_commit(lambda: send_sms_later(broadcast.pk, timezone.now()))  # its SMS go on too
     return waiting
 
 

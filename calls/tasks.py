@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from jobs import task_queue
 
-from . import sending, statistics
-from .models import Broadcast, Call, CallState
+from . import sending, sms_sending, statistics
+from .lifecycle import BroadcastState
+from .models import Broadcast, Call, CallState, SmsFollowUp, SmsState
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,14 @@ def _send_waiting_by(broadcast_id: int, at: datetime) -> bool:
 @task()
 def refresh_due_calls() -> dict:
     sending.sweep_stale_sending()
+    sms_sending.sweep_stale_sms()
     resume_stalled_sending()
     summary = statistics.refresh_due_calls()
     for broadcast_id, at in summary.retry_sends.items():  # automatic retries wait for their time
         send_later(broadcast_id, at)
+    for broadcast_id, at in summary.sms_sends.items():  # follow-up SMS wait for the calling window
+        send_sms_later(broadcast_id, at)
+    resume_stalled_sms()
     schedule_refresh()
     return {"refreshed": summary.refreshed, "finished": summary.finished, "failed": summary.failed}
 
@@ -120,7 +125,9 @@ def next_watch_time() -> datetime | None:
     call is queued or sending one refresh task stays scheduled: a worker killed mid-send
     (kill -9, a reboot) leaves one behind for the next worker to run.
     """
-    if not Call.objects.filter(state__in=(CallState.QUEUED, CallState.SENDING)).exists():
+    if not Call.objects.filter(state__in=(CallState.QUEUED, CallState.SENDING)).exists() and not (
+        SmsFollowUp.objects.filter(state__in=(SmsState.QUEUED, SmsState.SENDING)).exists()
+    ):
         return None
     return timezone.now() + timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
 
@@ -159,6 +166,50 @@ def resume_stalled_sending(stalled_after: timedelta | None = None) -> list:
     if stalled:
         logger.warning("Resumed sending for broadcast(s) %s: their send tasks were lost", sorted(stalled, key=str))
     return sorted(stalled, key=str)
+
+
+@task(priority=SEND_PRIORITY)
+def send_sms_followups(broadcast_id: int) -> dict:
+    """Send the broadcast's due follow-up SMS (calls/sms_sending.py); each is sent once."""
+    summary = sms_sending.send_followup_sms(broadcast_id)
+    if summary.stopped and SmsFollowUp.objects.filter(broadcast_id=broadcast_id, state=SmsState.QUEUED).exists():
+        send_sms_followups.enqueue(broadcast_id)
+    elif summary.retry_at is not None and not summary.halted:
+        send_sms_later(broadcast_id, summary.retry_at)
+    schedule_refresh()  # the safety net keeps watching while SMS wait
+    return summary.counts
+
+
+def send_sms_later(broadcast_id: int, at: datetime) -> bool:
+    """Make sure an SMS task for the broadcast runs at `at` (now when due); True when one was enqueued."""
+    at = max(at, timezone.now())
+    if task_queue.is_waiting(send_sms_followups, due_by=at, argument=broadcast_id):
+        return False
+    if at > timezone.now() + timedelta(seconds=1) and send_sms_followups.get_backend().supports_defer:
+        send_sms_followups.using(run_after=at).enqueue(broadcast_id)
+    else:
+        send_sms_followups.enqueue(broadcast_id)
+    return True
+
+
+def resume_stalled_sms() -> list:
+    """The safety net for SMS: broadcasts whose due SMS waited EXOLVE_SEND_TASK_LOST_AFTER with no task waiting.
+
+    A worker killed while sending leaves its task "running" for good; a second task is
+    harmless (each SMS is claimed once).
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.EXOLVE_SEND_TASK_LOST_AFTER)
+    stalled = set(
+        SmsFollowUp.objects.filter(state=SmsState.QUEUED, not_before__lte=cutoff)
+        .exclude(broadcast__state=BroadcastState.PAUSED)  # resumed with its broadcast (steering.resume)
+        .order_by()
+        .values_list("broadcast_id", flat=True)
+        .distinct()
+    )
+    waiting = {b for state, b in task_queue.first_arguments(send_sms_followups) if state == task_queue.WAITING}
+    for broadcast_id in stalled - waiting:
+        send_sms_followups.enqueue(broadcast_id)
+    return sorted(stalled - waiting)
 
 
 def _broadcasts_being_sent() -> tuple[set, set]:

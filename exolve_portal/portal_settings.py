@@ -151,6 +151,13 @@ OPERATOR = (
         "caller numbers Managers enable in the admin (synced from Exolve); sandbox with none enabled: its own",
     ),
     Setting(
+        "EXOLVE_SMS_SENDER_NAMES",
+        "list",
+        [],
+        "SMS sender names registered for the application in the Exolve personal account (comma-separated), "
+        "offered for follow-up SMS besides the enabled mobile caller numbers",
+    ),
+    Setting(
         "EXOLVE_CALLING_HOURS",
         "text",
         "09:00-21:00",
@@ -193,6 +200,13 @@ OPERATOR = (
         "EXOLVE_UPLOAD_MAX_ROWS", "whole number", 10_000, "most numbers one uploaded or pasted list may hold", minimum=1
     ),
     Setting("EXOLVE_UPLOAD_MAX_BYTES", "whole number", 5 * 1024 * 1024, "largest uploaded list, in bytes", minimum=1),
+    Setting(
+        "EXOLVE_API_RATE_PER_MINUTE",
+        "whole number",
+        600,
+        "requests one API token may make per minute, shared by every worker (0: no limit); more answer 429",
+        minimum=0,
+    ),
     Setting(
         "EXOLVE_EXPORT_IN_REQUEST",
         "whole number",

@@ -91,7 +91,10 @@ INSTALLED_APPS = [
     "caller_numbers",
     "audiences",
     "calls",
+    "schedules",
     "pages",
+    "api",
+    "ninja",  # django-ninja: the API's docs page and its static files (Swagger UI, served by the portal)
     "integrations",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.

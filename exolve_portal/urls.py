@@ -38,6 +38,8 @@ urlpatterns = [
     ),
     path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
+    # The HTTP API for other systems (token auth, problem+json errors): api/urls.py.
+    path("api/", include("api.urls")),
     # Progress pages of background jobs (sync, bulk deletes, refreshes): jobs/urls.py.
     path("portal/jobs/", include("jobs.urls")),
     # The staff pages (dashboard, send, broadcasts, calls): pages/urls.py.

@@ -23,6 +23,7 @@ class EventKind(models.TextChoices):
     BROADCAST_FINISHED = "broadcast.finished", _("broadcast finished")
     BROADCAST_STOPPED = "broadcast.stopped", _("broadcast stopped")
     BROADCAST_FAILED = "broadcast.failed", _("broadcast cannot continue")
+    SMS_FINISHED = "sms.finished", _("follow-up SMS sent, refused or unknown")
 
 
 BROADCAST_KINDS = (EventKind.BROADCAST_FINISHED, EventKind.BROADCAST_STOPPED, EventKind.BROADCAST_FAILED)

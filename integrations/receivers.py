@@ -32,6 +32,12 @@ def _broadcast_event(kind: str, broadcast_id: int, **extra) -> None:
     tasks.enqueue_notices(event.pk)
 
 
+@receiver(events.sms_finished)
+def _sms_finished(sender, sms_ids, **kwargs):
+    if recording.record_sms_finished(sms_ids):
+        tasks.wake_delivery()
+
+
 @receiver(events.broadcast_finished)
 def _broadcast_finished(sender, broadcast_id, **kwargs):
     _broadcast_event(EventKind.BROADCAST_FINISHED, broadcast_id)

@@ -13,7 +13,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from calls.models import Broadcast, Call
+from calls.models import Broadcast, Call, SmsFollowUp, SmsState
 from calls.outcomes import outcome_counts, outcome_expression, status_of
 
 from .models import Delivery, Endpoint, Event, EventKind
@@ -57,20 +57,41 @@ def broadcast_data(broadcast: Broadcast, **extra) -> dict:
 
 def record_calls_finished(call_ids: list[int]) -> list[Event]:
     """One `call.finished` event per call (for endpoints that want them); the events stored."""
-    endpoints = _wanting(EventKind.CALL_FINISHED)
-    if not endpoints or not call_ids:
-        return []
     calls = Call.objects.filter(pk__in=call_ids).annotate(outcome=outcome_expression())
+    return _record_each(EventKind.CALL_FINISHED, call_ids, calls, call_data)
+
+
+def record_sms_finished(sms_ids: list[int]) -> list[Event]:
+    """One `sms.finished` event per follow-up SMS in a final state (for endpoints that want them)."""
+    rows = SmsFollowUp.objects.filter(pk__in=sms_ids).exclude(state__in=(SmsState.QUEUED, SmsState.SENDING))
+    return _record_each(EventKind.SMS_FINISHED, sms_ids, rows, sms_data)
+
+
+def _record_each(kind: str, ids: list[int], rows, data_of) -> list[Event]:
+    """An event of `kind` per row of `rows` (not read when no endpoint wants it), keyed "kind:pk"."""
+    endpoints = _wanting(kind)
+    if not endpoints or not ids:
+        return []
     events = [
-        Event(
-            kind=EventKind.CALL_FINISHED,
-            key=f"call.finished:{call.pk}",
-            broadcast_id=call.broadcast_id,
-            body=_body(EventKind.CALL_FINISHED, call_data(call)),
-        )
-        for call in calls
+        Event(kind=kind, key=f"{kind}:{row.pk}", broadcast_id=row.broadcast_id, body=_body(kind, data_of(row)))
+        for row in rows
     ]
     return _store(events, endpoints)
+
+
+def sms_data(sms: SmsFollowUp) -> dict:
+    """The person's SMS: "state" sent, refused or unknown (Exolve's delivery reports are not read)."""
+    return {
+        "sms_id": sms.pk,
+        "broadcast_id": sms.broadcast_id,
+        "call_id": sms.call_id,
+        "number": sms.destination,
+        "sender": sms.sender,
+        "state": sms.state,
+        "reason": sms.error,
+        "exolve_message_id": sms.message_id,
+        "sent_at": sms.sent_at,
+    }
 
 
 def record_broadcast(kind: str, broadcast_id: int, **extra) -> Event | None:

@@ -29,12 +29,17 @@ from audiences.permissions import (
     WITHDRAW_CONSENT_PERMISSION,
 )
 from audiences.phones import InvalidNumber, normalize
+from calls.permissions import VIEW_CALLS_PERMISSION
+from calls.save_as_list import SAVE_PERMISSIONS, SaveAsListForm, save_as_list
 from exolve_portal.pagination import ADMIN_PAGE, EstimatingPaginator
+from jobs.views import job_url
 
 from .views import page_context, staff_page
 
 # Lists shown on the lists page (a team keeps a few dozen; more are found in the admin).
 LISTS_SHOWN = 200
+# A contact's latest calls on its page.
+CALLS_SHOWN = 20
 
 
 @staff_page(VIEW_LISTS_PERMISSION)
@@ -110,6 +115,10 @@ def contact_detail(request, pk):
         contact=contact,
         lists=contact.lists.order_by("name")[:LISTS_SHOWN],
         consents=contact.consents.select_related("entered_by", "withdrawn_by").order_by("-entered_at", "-pk"),
+        # Calls recorded from a list keep their contact (calls/audience_recipients.py): the latest ones.
+        calls=contact.calls.order_by("-pk").only("pk", "queued_at", "broadcast_id", "state")[:CALLS_SHOWN]
+        if request.user.has_perm(VIEW_CALLS_PERMISSION)
+        else None,
         form=form,
         withdraw_form=WithdrawForm(),
         can_add=request.user.has_perm(ADD_CONSENT_PERMISSION),
@@ -144,3 +153,25 @@ def contact_list_remove(request, pk, contact_pk):
     membership.delete()
     messages.success(request, gettext("%(contact)s was taken out of the list.") % {"contact": membership.contact})
     return redirect("portal:contact_list", pk=pk)
+
+
+@staff_page(*SAVE_PERMISSIONS)
+@require_POST
+def send_save_list(request):
+    """The send preview's typed or uploaded numbers saved as a new contact list (calls/save_as_list.py)."""
+    form = SaveAsListForm(request.POST, user=request.user)
+    if form.is_valid() and (form.consent is None or request.user.has_perm(ADD_CONSENT_PERMISSION)):
+        contact_list, result, job = save_as_list(form, request.user, reverse("portal:contact_lists"))
+        if job is not None:
+            return redirect(job_url(job))
+        messages.success(
+            request,
+            gettext("The list “%(name)s” was saved: %(added)d contacts added, %(updated)d updated, %(joined)d in it.")
+            % {"name": contact_list.name, "added": result.added, "updated": result.updated, "joined": result.joined},
+        )
+        return redirect("portal:contact_list", pk=contact_list.pk)
+    errors = [str(error) for errors in form.errors.values() for error in errors] or [
+        gettext("You may not record consent; save the list without it.")
+    ]
+    messages.error(request, " ".join([gettext("The list was not saved:"), *errors]))
+    return redirect("portal:send")

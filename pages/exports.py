@@ -14,15 +14,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, Value
+from django.db.models import F, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from audiences.phones import display_number
 from audiences.upload_columns import NAME_KEY
-from calls.models import Basis, CallState, Purpose, basis_label
+from calls.models import Basis, CallState, Purpose, SmsFollowUp, basis_label
 from calls.outcomes import Outcome, outcome_expression
+from calls.sms_followups import sms_label
 from calls.statuses import STATUS_LABELS
 from exolve_portal import spreadsheets
 from exolve_portal.private_files import open_private, private_folder
@@ -55,6 +56,10 @@ COLUMNS = [
     (_("from the list"), "export_details"),
     (_("broadcast name"), "export_broadcast_name"),  # new columns go last: the columns before keep their places
     (_("basis"), "broadcast__basis"),
+    # The person's follow-up SMS (issue 25): sent, refused (with the reason), unknown...; empty: none.
+    (_("SMS"), "export_sms"),
+    (_("SMS reason"), "export_sms_reason"),
+    (_("Exolve SMS id"), "export_sms_id"),
 ]
 _PURPOSE_LABELS = dict(Purpose.choices)
 _STATE_LABELS = dict(CallState.choices)
@@ -72,6 +77,7 @@ def export_rows(queryset) -> Iterator[tuple]:
             export_written=F("destination"),
             export_details=F("details"),
             export_broadcast_name=Coalesce(F("broadcast__name"), Value("")),
+            **sms_columns(),
         )
         .values_list(*[field for _header, field in COLUMNS])
     )
@@ -83,6 +89,7 @@ def export_rows(queryset) -> Iterator[tuple]:
     written_index = _index("export_written")
     name_index = _index("details")
     details_index = _index("export_details")
+    sms_index = _index("export_sms")
     # Labels looked up once, in the active language, not once per row.
     labels = {state: str(label) for state, label in _STATE_LABELS.items()}
     outcomes = {outcome: str(label) for outcome, label in Outcome.choices}
@@ -98,7 +105,18 @@ def export_rows(queryset) -> Iterator[tuple]:
         row[basis_index] = bases.get(row[basis_index], row[basis_index] or "")
         row[written_index] = display_number(row[written_index], national=True)
         row[name_index], row[details_index] = _name_and_rest(row[name_index])
+        row[sms_index] = sms_label(row[sms_index])
         yield tuple(row)
+
+
+def sms_columns() -> dict:
+    """The person's follow-up SMS in this broadcast: its state, reason and message id (subqueries)."""
+    person = SmsFollowUp.objects.filter(broadcast_id=OuterRef("broadcast_id"), destination=OuterRef("destination"))
+    return {
+        "export_sms": Subquery(person.values("state")[:1]),
+        "export_sms_reason": Coalesce(Subquery(person.values("error")[:1]), Value(""), output_field=TextField()),
+        "export_sms_id": Coalesce(Subquery(person.values("message_id")[:1]), Value(""), output_field=TextField()),
+    }
 
 
 def _name_and_rest(details) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from audiences.phones import display_number
 from audiences.upload_columns import NAME_KEY
 from calls.models import Call
 from calls.outcomes import outcome_expression, outcome_label
+from calls.sms_followups import sms_label, with_sms_outcome
 from calls.statuses import status_html
 from exolve_portal.pagination import EstimatingPaginator
 
@@ -23,11 +24,12 @@ PER_PAGE = 50
 
 def calls_queryset():
     """Calls with everything a row shows, in one query (large JSON columns left out)."""
-    return (
+    queryset = (
         Call.objects.select_related("voice_message", "broadcast", "requested_by")
         .defer("raw", "voice_message__raw", "broadcast__invalid_numbers", "broadcast__duplicate_numbers")
         .annotate(outcome=outcome_expression())
     )
+    return with_sms_outcome(queryset)  # the person's follow-up SMS (issue 25), in the same query
 
 
 def message_name(call) -> str:
@@ -113,8 +115,15 @@ class CallTable(tables.Table):
         name = record.broadcast.name if record.broadcast is not None else ""
         return f"#{value} {name}" if name else f"#{value}"
 
-    def render_outcome(self, value):
-        return format_html('<span class="outcome outcome-{}">{}</span>', value, outcome_label(value))
+    def render_outcome(self, value, record):
+        """The call's outcome, and under it the person's follow-up SMS when there is one."""
+        called = format_html('<span class="outcome outcome-{}">{}</span>', value, outcome_label(value))
+        state = getattr(record, "sms_state", None)
+        if not state:
+            return called
+        reason = getattr(record, "sms_reason", "") or ""
+        label = sms_label(state)
+        return format_html('{}<br><span class="sms sms-{}" title="{}">{}</span>', called, state, reason, label)
 
     def render_status(self, value):
         return status_html(value)

@@ -1,5 +1,6 @@
 """Fixtures and helpers for the calls tests (import the fixtures you use into the test module)."""
 
+import datetime
 import io
 import os
 import subprocess
@@ -179,3 +180,40 @@ def start_worker(env, *args) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+# --- Contact lists to send to (tests/calls/test_send_to_lists.py, tests/pages/test_pages_send_to_lists.py) ---
+
+GIVEN = datetime.date(2026, 11, 1)
+
+
+def contact(number, name="", lists=(), consent=("information",), **extra):
+    """A contact with a consent in force for each of `consent`, in `lists`."""
+    from audiences.consent import record_consent
+    from audiences.contact_models import Contact, Membership
+
+    person = Contact.objects.create(number=number, name=name, extra=extra)
+    for purpose in consent:
+        record_consent(person, purpose=purpose, kind="written", given_at=GIVEN)
+    for item in lists:
+        Membership.objects.create(contact_list=item, contact=person)
+    return person
+
+
+@pytest.fixture
+def club(db):
+    """Two lists whose members are each a case: called, no consent, withdrawn, stop list, another purpose, invalid."""
+    from audiences import stop_list
+    from audiences.consent import withdraw_consent
+    from audiences.contact_models import ContactList
+
+    club, other = ContactList.objects.create(name="Club"), ContactList.objects.create(name="Building")
+    contact("79990000001", "Anna", [club, other], flat="12")  # in both lists: once
+    contact("79990000002", "Boris", [club], consent=())
+    withdraw_consent(contact("79990000003", "Vera", [club]).consents.get(), channel="phone_call")  # and stop-listed
+    contact("79990000004", "Gleb", [club], consent=("reminder",))
+    contact("79990000005", "Dina", [club])
+    stop_list.add(["79990000005"])  # its consent withdrawn by the stop list
+    contact("123", "Typo", [other])
+    contact("79990000007", "Egor", [other])
+    return club, other

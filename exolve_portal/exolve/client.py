@@ -27,7 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from . import errors, owned_numbers
+from . import errors, owned_numbers, sms
 from .endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, IDEMPOTENT, MAKE_VOICE_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -37,8 +37,6 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
 # --- Typed results ----------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class VoiceMessageSummary:
     """One row of GetList."""
@@ -81,8 +79,6 @@ class CallInfo:
 
 
 # --- Parsing helpers --------------------------------------------------------------
-
-
 def parse_rfc3339(value: Any) -> datetime | None:
     """Voice-message timestamps: ``2022-12-15T10:23:54.912Z``. Empty -> None."""
     if not value or not isinstance(value, str):
@@ -356,6 +352,10 @@ class ExolveClient:
         """Every number the application owns (number/customer/v1/GetList, all pages; owned_numbers.py)."""
         return owned_numbers.list_numbers(self._post, **filters)
 
+    def send_sms(self, sender: str, destination: str, text: str) -> sms.SmsSent:
+        """messaging/v1/SendSMS (sms.py). Not idempotent: never repeated when it may have arrived."""
+        return sms.send_sms(self._post, sender, destination, text)
+
     # -- transport --
 
     def _post_for_id(self, endpoint: str, body: dict, key: str) -> tuple[dict, str]:
@@ -375,9 +375,8 @@ class ExolveClient:
                 data = self._post_once(endpoint, body)
             except errors.RateLimitedError as error:
                 self.rate_limiter.slow_down(error.retry_after)
-                # Nothing was done; a read or Delete goes again once the wait is over (the
-                # limiter holds it back). Create and MakeVoiceMessage are the caller's to
-                # put back: a staff request must not wait, a worker requeues the call.
+                # Nothing was done; a read or Delete goes again once the wait is over. Create,
+                # MakeVoiceMessage and SendSMS are the caller's to put back (a worker requeues).
                 if endpoint not in IDEMPOTENT or waits >= self.rate_limited_retries:
                     raise
                 waits += 1

@@ -137,6 +137,26 @@ class TrialRestrictionError(ExolveAPIError):
     may_have_reached = False
 
 
+class SmsSenderRefusedError(ExolveAPIError):
+    """400 SendSMS from a city (ABC) or 8-800 number, or a sender the account does not have (docs/exolve-api.md)."""
+
+    explanation = _(
+        "Exolve refused the SMS sender: SMS cannot be sent from city (ABC) or 8-800 numbers, only from a "
+        "mobile number of the team or a sender name registered in the Exolve personal account."
+    )
+    may_have_reached = False
+
+
+class SmsDestinationRefusedError(ExolveAPIError):
+    """400 destination is not permitted for delivery (a trial account's unconfirmed number, seen in code)."""
+
+    explanation = _(
+        "Exolve does not deliver SMS to this number from this account (in the trial period only the "
+        "account's own confirmed numbers). Confirm the number in Exolve or end the trial."
+    )
+    may_have_reached = False
+
+
 class ValidationError(ExolveAPIError):
     """400 Validation error. Please enter valid parameter values."""
 
@@ -246,7 +266,8 @@ MAX_RETRY_AFTER = 300.0
 def message_from_body(text: str) -> str:
     """The API's message from an error body of any shape seen; "" when there is none.
 
-    Shapes: ``{"error": "<m>"}`` (the documented one), ``{"error": {"message": "<m>"}}``,
+    Shapes: ``{"error": "<m>"}`` (the documented one), ``{"error": {"message": "<m>"}}``
+    (SendSMS's adds ``"details"``; read alone when there is no message),
     ``{"message": "<m>"}``, a JSON string, or a one-line plain-text body. An HTML page
     (a proxy's, a wrong base URL's) has no message: its title must never be mistaken for
     a documented answer such as call GetInfo's "Not Found".
@@ -259,8 +280,10 @@ def message_from_body(text: str) -> str:
         error = data.get("error")
         if isinstance(error, str):
             return error
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+        if isinstance(error, dict):
+            for key in ("message", "details"):
+                if isinstance(error.get(key), str) and error[key].strip():
+                    return error[key]
         if isinstance(data.get("message"), str):
             return data["message"]
         return ""
@@ -272,6 +295,17 @@ def message_from_body(text: str) -> str:
     if not stripped or stripped.startswith("<") or "\n" in stripped or len(stripped) > _MAX_TEXT_MESSAGE:
         return ""
     return stripped
+
+
+def details_from_body(text: str) -> str:
+    """The ``details`` of ``{"error": {"message", "details"}}`` (SendSMS), or ""."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return details if isinstance(details, str) else ""
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -330,6 +364,17 @@ DOCUMENTED = {
         (401, "malformed token"): MalformedTokenError,
         (500, "error getting customer status"): CustomerStatusError,
     },
+}
+
+# SendSMS (seen in code and chosen: docs/exolve-api.md); its other 400s are validation errors.
+DOCUMENTED[endpoints.SEND_SMS] = {
+    (401, "malformed token"): MalformedTokenError,
+    (401, "unauthorized"): AuthenticationError,
+    (403, "customer is not in correct status"): AccountStatusError,
+    (400, "sending sms from abc and 8-800 numbers is not allowed"): SmsSenderRefusedError,
+    (400, "sender is not registered"): SmsSenderRefusedError,
+    (400, "destination is not permitted for delivery"): SmsDestinationRefusedError,
+    (500, "error getting customer status"): CustomerStatusError,
 }
 
 # Where an empty 404 is documented as "wrong request URL" (an HTML 404 stays unexpected).

@@ -34,6 +34,7 @@ CONTROL_ACTIONS = (
     "reset",
     "set_trial",
     "set_blocked",
+    "set_sender_names",
     "set_media_ids",
     "add_voice_message",
     "config",

@@ -113,6 +113,9 @@ def test_the_page_the_admin_and_the_command_store_the_same_plan(operator_page_cl
         True,
         "debt_reminder",
         "debt",
+        "",  # no follow-up SMS with a debt reminder (calls/plan_rules.check_sms)
+        "",
+        "",
     )
     assert timezone.localtime(by_page.start_at).strftime("%Y-%m-%d %H:%M") == tomorrow_at_ten()
 
@@ -138,6 +141,9 @@ def test_a_plan_left_empty_gets_the_same_defaults_everywhere(
         False,
         "information",
         "contract",
+        "",
+        "",
+        "",
     )
 
 

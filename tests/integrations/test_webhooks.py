@@ -17,7 +17,7 @@ from integrations import addresses, delivery
 from integrations.admin import EndpointForm
 from integrations.models import Delivery, DeliveryState, Endpoint, EventKind
 from tests.factories import make_staff
-from tests.factories_calls import ANSWERS, NO_ANSWER, finish_calls, queue
+from tests.factories_calls import ANSWERS, NO_ANSWER, SOURCE, finish_calls, queue
 
 from .receiver import Receiver, verify
 
@@ -203,3 +203,34 @@ def test_a_manager_registers_an_endpoint_and_sends_a_delivery_again(
     assert len(receiver.requests) == 2
     first, again = (headers for headers, _body, _status in receiver.requests)
     assert first["webhook-id"] == again["webhook-id"]  # the same event: the receiver can drop it
+
+
+def test_each_follow_up_sms_is_told_once_sent_or_refused(
+    receiver, voice_message, sandbox, settings, django_capture_on_commit_callbacks
+):
+    from audiences import stop_list
+    from calls.recording import SendPlan, create_broadcast
+    from calls.sms_sending import send_followup_sms
+
+    settings.EXOLVE_SMS_SENDER_NAMES = ["ExolveSMS"]
+    hook = endpoint(receiver.url, kinds=[EventKind.SMS_FINISHED])
+    listed = "79991234576"  # no answer too, on the stop list by the time its SMS goes
+    plan = SendPlan(calling_hours="any", sms_text="Воду отключат завтра", sms_sender="ExolveSMS")
+    broadcast = create_broadcast(voice_message, SOURCE, [NO_ANSWER, listed, ANSWERS], None, "sms", plan=plan)
+    send_queued_calls(broadcast.pk)
+    finish_calls(sandbox, broadcast)
+    stop_list.add([listed])
+    with django_capture_on_commit_callbacks(execute=True):
+        send_followup_sms(broadcast.pk)
+        send_followup_sms(broadcast.pk)  # again: nothing new to tell
+
+    start = timezone.now()
+    assert Delivery.objects.count() == 2
+    for offset in (0, 10, 600, 3600):  # the receiver fails each first three times: retried
+        delivery.deliver_due(start + timedelta(seconds=offset))
+    accepted = receiver.accepted()
+    assert all(verify(hook.secret, headers, body) for headers, body in accepted)
+    told = {json.loads(body)["data"]["number"]: json.loads(body)["data"] for _h, body in accepted}
+    assert set(told) == {NO_ANSWER, listed} and len(accepted) == 2
+    assert told[NO_ANSWER]["state"] == "sent" and told[NO_ANSWER]["exolve_message_id"]
+    assert told[listed]["state"] == "refused" and told[listed]["reason"]

@@ -38,9 +38,11 @@ SOURCE_TREES = [
     "jobs",
     "audiences",
     "calls",
+    "schedules",
     "pages",
     "voicemessages",
     "caller_numbers",
+    "api",
     "integrations",
     "templates",
 ]

@@ -35,6 +35,7 @@ from calls.plan_rules import (
     check_start,
 )
 from calls.recording import SendRefused, create_broadcast, new_token
+from calls.send_recipients import TooManyRecipients, left_out_words, list_recipients, lists_named, merged
 from calls.sending import send_queued_calls
 from calls.statistics import refresh_due_calls
 from voicemessages.models import VoiceMessage
@@ -83,6 +84,9 @@ PLAN_OPTIONS = {
     "retry_failed": ("--retry-failed", "retry_failed"),
     "purpose": ("--purpose", "purpose"),
     "basis": ("--basis", "basis"),
+    "sms_text": ("--sms-text", "sms_text"),
+    "sms_sender": ("--sms-from", "sms_from"),
+    "sms_on": ("--sms-on", "sms_on"),
 }
 
 
@@ -95,6 +99,8 @@ def command_plan(options: dict) -> SendPlan:
     data = {field: options.get(name) for field, (_flag, name) in PLAN_OPTIONS.items()}
     if data["start_at"]:
         data["start_at"] = parse_moment(data["start_at"])
+    if data["sms_on"] is not None:
+        data["sms_on"] = [part.strip() for part in data["sms_on"].split(",") if part.strip()]
     form = PlanForm({field: value for field, value in data.items() if value is not None}, user=None)
     if not form.is_valid():
         raise CommandError("\n".join(_option_errors(form)))
@@ -140,6 +146,14 @@ def _plan_options() -> list[tuple[str, str, type, str]]:
         ("--retries", "N", int, retries),
         ("--retry-after", "MIN", int, retry_after),
         ("--purpose", "PURPOSE", str, _("information (default), reminder or debt_reminder.")),
+        ("--sms-text", "TEXT", str, _("Then one SMS with this text to those the calls did not reach.")),
+        (
+            "--sms-from",
+            "SENDER",
+            str,
+            _("The SMS sender: a registered sender name or an enabled mobile number (not city or 8-800)."),
+        ),
+        ("--sms-on", "OUTCOMES", str, _("Comma-separated: no_answer (default), busy, failed.")),
         (
             "--basis",
             "BASIS",
@@ -164,6 +178,17 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help=source_help())
         parser.add_argument("--to", action="append", default=[], metavar="NUMBER", help=_("A number to call; repeat."))
         parser.add_argument("--file", help=_("A CSV or XLSX file with a phone column."))
+        parser.add_argument(
+            "--list",
+            action="append",
+            default=[],
+            dest="lists",
+            metavar="NAME",
+            help=_(
+                "A contact list by its name; repeat for several. Only contacts with a consent in force for "
+                "--purpose are called; the others are listed with the reason."
+            ),
+        )
         parser.add_argument(
             "--from-broadcast",
             type=int,
@@ -194,7 +219,14 @@ class Command(BaseCommand):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
         plan = command_plan(options)
         voice_message = self._voice_message(message)
-        parsed, table = self._numbers(to, file, options.get("from_broadcast"), options.get("outcome"))
+        lists = options.get("lists") or []
+        parsed, table = self._numbers(to, file, options.get("from_broadcast"), options.get("outcome"), bool(lists))
+        zones = numbers_zones(table.zones, parsed.valid)
+        details = by_number(table.details, parsed.valid)
+        found, kept = None, dict(getattr(table, "contacts", {}))  # --from-broadcast: people who came from lists
+        if lists:
+            found = self._from_lists(lists, plan.purpose)
+            parsed = merged(parsed, found, details, zones)
         following = (wait, timeout, poll)
         if idempotency_key is not None and self._already_sent(token, voice_message, source, parsed, *following):
             return
@@ -209,9 +241,11 @@ class Command(BaseCommand):
                 invalid_numbers=parsed.invalid,
                 duplicate_numbers=parsed.duplicates,
                 plan=plan,
-                zones=numbers_zones(table.zones, parsed.valid) or None,
-                details=by_number(table.details, parsed.valid) or None,  # the names of the file's people
+                zones=zones or None,
+                details=details or None,  # the names of the file's people
                 name=options.get("name") or "",
+                contacts={**kept, **found.to_call} if found else kept or None,
+                audiences=found.record() if found else None,
             )
         except SendRefused as exc:
             raise CommandError(str(exc)) from exc
@@ -228,19 +262,21 @@ class Command(BaseCommand):
                 returncode=1,
             )
 
-    def _numbers(self, to, file, from_broadcast=None, outcome=None):
+    def _numbers(self, to, file, from_broadcast=None, outcome=None, lists=False):
         """The numbers of --to and --file (or --from-broadcast), parsed, and the file as read (zones, names);
-        CommandError if none."""
+        CommandError if none (and no --list)."""
         values = list(to)
         table = UploadedList()
         if from_broadcast is not None or outcome is not None:
+            if lists:
+                raise CommandError(_("Give either --list or --from-broadcast, not both."))
             table = self._from_broadcast(to, file, from_broadcast, outcome)
             values = table.values
         elif file:
             table = self._read_file(file)
             values += table.values
-        if not values:
-            raise CommandError(_("Give at least one number with --to or --file."))
+        if not values and not lists:
+            raise CommandError(_("Give at least one number with --to or --file, or a contact list with --list."))
         try:
             return parse_numbers(values, limit=settings.EXOLVE_UPLOAD_MAX_ROWS), table
         except ListRefused as exc:
@@ -255,6 +291,23 @@ class Command(BaseCommand):
             return recipients(pk, outcome)
         except NoRecipients as exc:
             raise CommandError(str(exc)) from exc
+
+    def _from_lists(self, names, purpose):
+        """Who of the named lists is called (calls/audience_recipients.py); who not is written with the reason."""
+        try:
+            found = list_recipients(lists_named(names), purpose)
+        except ValueError as exc:  # TooManyRecipients is one too
+            if isinstance(exc, TooManyRecipients):
+                raise CommandError(_("The lists hold more than %(count)d contacts.") % {"count": exc.args[0]}) from exc
+            raise CommandError(_("No contact list named %(names)s.") % {"names": exc}) from exc
+        for item in found.sample:
+            self.stderr.write(
+                _("from the lists, not called: %(number)s %(name)s: %(reason)s")
+                % {"number": item.number, "name": item.name, "reason": _(item.reason)}
+            )
+        if found.left_out:
+            self.stderr.write(_("Of the lists, not called: %(who)s.") % {"who": left_out_words(found.counts)})
+        return found
 
     def _report_skipped(self, parsed):
         for raw, reason in parsed.invalid:

@@ -80,7 +80,7 @@ class Sandbox(SandboxState):
             elif isinstance(payload, str):  # a plain-text answer (an unknown path)
                 raw, content_type = payload.encode(), "text/plain; charset=utf-8"
             elif status >= 400:
-                error = faults.error_reply(status, payload["error"], shape)
+                error = faults.error_reply(status, payload["error"], shape, details=payload.get("details", ""))
                 raw, content_type = error.body, error.content_type
             else:
                 raw, content_type = json.dumps(payload, ensure_ascii=False).encode(), "application/json"

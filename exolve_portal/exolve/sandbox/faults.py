@@ -15,6 +15,8 @@ from .handlers import MSG_CUSTOMER_STATUS_ERROR, normalize_endpoint
 from .transport import Reply, reason_phrase
 
 ERROR_SHAPES = ("flat", "nested", "text")
+# SendSMS's answers are seen as `{"error": {"message", "details"}}`: "detailed" (any endpoint).
+SMS_ERROR_SHAPES = (*ERROR_SHAPES, "detailed")
 
 FAULT_KINDS = {
     "latency": "sleep `seconds` before answering",
@@ -86,11 +88,16 @@ def take_faults(db, endpoint):
     return latency, fault
 
 
-def error_reply(status, message, shape, headers=()):
-    """An API error answer carrying `message` in the body shape `shape`."""
+def error_reply(status, message, shape, headers=(), details=""):
+    """An API error answer carrying `message` (and, "detailed", `details`) in the body shape `shape`."""
     if shape == "text":
         return Reply(status, message.encode(), "text/plain; charset=utf-8", headers=headers)
-    payload = {"error": {"message": message}} if shape == "nested" else {"error": message}
+    if shape == "detailed":
+        payload = {"error": {"message": message, "details": details or message}}
+    elif shape == "nested":
+        payload = {"error": {"message": message}}
+    else:
+        payload = {"error": message}
     return Reply(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers=headers)
 
 

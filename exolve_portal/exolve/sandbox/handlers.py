@@ -16,9 +16,18 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from ..endpoints import CALL_GET_INFO, CREATE, DELETE, GET_INFO, GET_LIST, MAKE_VOICE_MESSAGE, NUMBERS_GET_LIST
+from ..endpoints import (
+    CALL_GET_INFO,
+    CREATE,
+    DELETE,
+    GET_INFO,
+    GET_LIST,
+    MAKE_VOICE_MESSAGE,
+    NUMBERS_GET_LIST,
+    SEND_SMS,
+)
 from ..sandbox_account import FINAL_STATUS_BY_LAST_DIGIT
-from . import numbers
+from . import numbers, sms
 
 CALL_TIMEOUT_SECONDS = 60
 
@@ -31,6 +40,7 @@ BODY_FIELDS = {
     MAKE_VOICE_MESSAGE: frozenset({"source", "destination", "service_id"}),
     CALL_GET_INFO: frozenset({"call_id"}),
     NUMBERS_GET_LIST: frozenset(numbers.REQUEST_FIELDS),
+    SEND_SMS: frozenset(sms.FIELDS),
 }
 REDIRECT_FIELDS = frozenset({"digit", "redirect_number"})
 
@@ -83,6 +93,8 @@ def dispatch(sandbox, db, endpoint, headers, body_text):
     if endpoint == NUMBERS_GET_LIST:
         # Its refusals name the line and column of the bad value: it reads the body itself.
         return numbers.get_numbers(sandbox, db, _bearer_key(headers), body_text)
+    if endpoint == SEND_SMS:  # its refusals name the field: it reads the body itself
+        return sms.send_sms(sandbox, db, _bearer_key(headers), body_text)
     try:
         data = json.loads(body_text)
     except ValueError:
@@ -307,6 +319,7 @@ HANDLERS = {
     MAKE_VOICE_MESSAGE: make_voice_message,
     CALL_GET_INFO: call_get_info,
     NUMBERS_GET_LIST: numbers.get_numbers,
+    SEND_SMS: sms.send_sms,
 }
 
 

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 
 from ...private_files import private_file, sqlite_file
 from ..sandbox_account import DEFAULT_MEDIA_IDS
-from .faults import ERROR_SHAPES
+from .faults import SMS_ERROR_SHAPES
 from .handlers import call_view, insert_voice_message, normalize_endpoint, voice_message_view
 from .numbers import DEFAULT_NUMBERS, number_record
+from .sms import DEFAULT_SENDER_NAMES
 
 DEFAULT_LIFECYCLE_SECONDS = 6.0
 
@@ -54,6 +55,14 @@ CREATE TABLE IF NOT EXISTS request_log (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS request_log_endpoint ON request_log (endpoint);
+CREATE TABLE IF NOT EXISTS sms (
+    pk INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    text TEXT NOT NULL,
+    parts INTEGER NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fault (
     pk INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,6 +88,7 @@ def _default_config(media_ids=DEFAULT_MEDIA_IDS, lifecycle=DEFAULT_LIFECYCLE_SEC
         "rate_limit": None,  # {"rps", "burst", "retry_after"} or None
         "rate_bucket": None,  # {"tokens", "at"}: the token bucket's state
         "numbers": [dict(n) for n in DEFAULT_NUMBERS],  # what number/customer/v1/GetList lists
+        "sender_names": list(DEFAULT_SENDER_NAMES),  # registered SMS sender names (SendSMS `number`)
     }
 
 
@@ -217,9 +227,9 @@ class SandboxState:
         self._set(lifecycle_seconds=float(seconds))
 
     def set_error_shape(self, shape):
-        """How error bodies look: "flat", "nested" or "text" (see faults.py)."""
-        if shape not in ERROR_SHAPES:
-            raise ValueError(f"unknown error shape {shape!r}; known: {', '.join(ERROR_SHAPES)}")
+        """How error bodies look: "flat", "nested", "text" or "detailed" (see faults.py)."""
+        if shape not in SMS_ERROR_SHAPES:
+            raise ValueError(f"unknown error shape {shape!r}; known: {', '.join(SMS_ERROR_SHAPES)}")
         self._set(error_shape=shape)
 
     def set_rate_limit(self, rps, burst=None, retry_after=None):
@@ -238,6 +248,14 @@ class SandboxState:
         """The numbers the account owns: dicts of `numbers.number_record` fields (number_name, type_name...)."""
         self._set(numbers=[number_record(**n) for n in numbers])
 
+    def set_sender_names(self, names):
+        """The SMS sender names registered for the account (SendSMS refuses any other name)."""
+        self._set(sender_names=[str(n) for n in names])
+
+    def sms_sent(self):
+        """Every SMS SendSMS accepted, oldest first: {"sender", "destination", "text", "parts", "at"}."""
+        return [dict(row) for row in self._read("SELECT sender, destination, text, parts, at FROM sms ORDER BY pk")]
+
     def owned_numbers(self):
         """The numbers the account owns, as stored (GetList shows them without the ids)."""
         return self.config()["numbers"]
@@ -250,7 +268,7 @@ class SandboxState:
     def reset(self):
         """Forget everything: resources, log, faults, and configuration to defaults."""
         with self.transaction() as db:
-            for table in ("voice_message", "call", "request_log", "fault", "config"):
+            for table in ("voice_message", "call", "sms", "request_log", "fault", "config"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             for key, value in _default_config(self._initial_media_ids).items():
                 self.write_config(db, key, value)
