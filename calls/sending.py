@@ -97,13 +97,19 @@ class SendSummary:
 
 def sweep_stale_sending(stale_after: float | None = None) -> int:
     """Calls left "sending" by a worker that died become "unknown" (never re-sent)."""
+    sending = Call.objects.filter(state=CallState.SENDING)
+    return mark_stale_unknown(sending, CallState.UNKNOWN, WORKER_STOPPED, stale_after)
+
+
+def mark_stale_unknown(sending, unknown_state: str, reason: str, stale_after: float | None = None) -> int:
+    """Rows of `sending` (calls or SMS being sent) claimed longer ago than the setting by a worker
+    that died become `unknown_state` with `reason`: they may have reached Exolve, so they are
+    never sent again."""
     seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
     cutoff = timezone.now() - timedelta(seconds=seconds)
-    swept = Call.objects.filter(state=CallState.SENDING, claimed_at__lte=cutoff).update(
-        state=CallState.UNKNOWN, error=gettext(WORKER_STOPPED)
-    )
+    swept = sending.filter(claimed_at__lte=cutoff).update(state=unknown_state, error=gettext(reason))
     if swept:
-        logger.warning("Marked %d call(s) left sending by a stopped worker as unknown", swept)
+        logger.warning("Marked %d %s left sending by a stopped worker as unknown", swept, sending.model.__name__)
     return swept
 
 

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +37,7 @@ from . import events
 from .lifecycle import BroadcastState
 from .models import Broadcast, SmsFollowUp, SmsState
 from .send_loop import SendLoop, stop_on_signal
+from .sending import mark_stale_unknown
 from .sms_claims import STOPPED_NOT_SENT, ClaimedSms, SmsClaim, claim_sms
 
 logger = logging.getLogger(__name__)
@@ -88,14 +89,8 @@ def send_one_sms(client, sms: ClaimedSms) -> SmsResult:
 
 def sweep_stale_sms(stale_after: float | None = None) -> int:
     """SMS left "sending" by a worker that died become "unknown" (never re-sent)."""
-    seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
-    cutoff = timezone.now() - timedelta(seconds=seconds)
-    swept = SmsFollowUp.objects.filter(state=SmsState.SENDING, claimed_at__lte=cutoff).update(
-        state=SmsState.UNKNOWN, error=gettext(WORKER_STOPPED)
-    )
-    if swept:
-        logger.warning("Marked %d SMS left sending by a stopped worker as unknown", swept)
-    return swept
+    sending = SmsFollowUp.objects.filter(state=SmsState.SENDING)
+    return mark_stale_unknown(sending, SmsState.UNKNOWN, WORKER_STOPPED, stale_after)
 
 
 def record_sms_outcomes(finished: list[tuple[ClaimedSms, SmsResult]]) -> int:
