@@ -52,9 +52,10 @@ run: $(VENV)/.installed
 	$(PY) manage.py setup_roles
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py sync_caller_numbers --if-never-synced
-	@echo "Serving http://$(HOST):$(PORT)/admin/ with a task worker. Ctrl-C stops both."
+	@echo "Serving http://$(HOST):$(PORT)/admin/ with a task worker and a webhook worker. Ctrl-C stops them all."
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py db_worker --no-reload --interval 0.5 & \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name default & \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name webhooks & \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev

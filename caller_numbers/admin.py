@@ -43,48 +43,32 @@ class GoneFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What Exolve says of a number (synced, never edited here).
+AT_EXOLVE = (
+    "number",
+    "kind",
+    "exolve_type",
+    "region",
+    "category",
+    "description",
+    "can_call_out",
+    "can_send_sms",
+    "exolve_created_at",
+    "first_seen_at",
+    "last_seen_at",
+    "gone_since",
+)
+
+
 @admin.register(CallerNumber)
 class CallerNumberAdmin(ObjectMessagesMixin, admin.ModelAdmin):
     list_display = ("shown", "kind", "region", "category", "description", "can_call_out", "enabled", "label_shown")
     list_filter = ("enabled", "kind", "can_call_out", GoneFilter)
     search_fields = ("number", "label_name", "label_category", "description")
-    readonly_fields = (
-        "number",
-        "kind",
-        "exolve_type",
-        "region",
-        "category",
-        "description",
-        "can_call_out",
-        "can_send_sms",
-        "exolve_created_at",
-        "first_seen_at",
-        "last_seen_at",
-        "gone_since",
-        "changed_by",
-        "changed_at",
-    )
+    readonly_fields = (*AT_EXOLVE, "changed_by", "changed_at")
     fieldsets = [
         (None, {"fields": [*DECIDED_FIELDS]}),
-        (
-            gettext_lazy("At Exolve"),
-            {
-                "fields": [
-                    "number",
-                    "kind",
-                    "exolve_type",
-                    "region",
-                    "category",
-                    "description",
-                    "can_call_out",
-                    "can_send_sms",
-                    "exolve_created_at",
-                    "first_seen_at",
-                    "last_seen_at",
-                    "gone_since",
-                ]
-            },
-        ),
+        (gettext_lazy("At Exolve"), {"fields": [*AT_EXOLVE]}),
         (gettext_lazy("Changes"), {"fields": ["changed_by", "changed_at"]}),
     ]
 

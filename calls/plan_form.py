@@ -306,7 +306,8 @@ class PlanForm(forms.Form):
         self.fields["start_at"].help_text = _(
             "Leave empty to send now, or give a date and time in your time zone, %(zone)s."
         ) % {"zone": zone_label(timezone.get_current_timezone_name())}
-        self.fields["time_zone"].choices = zone_choices()
+        # Lazy: read (with each zone's offset) only when the field is shown; the API's form never shows it.
+        self.fields["time_zone"].choices = zone_choices
         bounds = {
             "pace_per_minute": (1, MAX_PACE_PER_MINUTE),
             "retries": (0, MAX_RETRIES),

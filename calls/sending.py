@@ -37,6 +37,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import InFlight
 
+from . import events
 from .claims import Claim, ClaimedCall, claim_calls
 from .lifecycle import STOPPED_NOT_CALLED, BroadcastState
 from .models import Broadcast, Call, CallState
@@ -69,6 +70,8 @@ class SendResult:
     explanation: str = ""
     detail: str = ""
     suffix: str = ""
+    # The broadcast cannot continue (events.ACCOUNT_BLOCKED, events.KEY_REFUSED), or "".
+    blocking: str = ""
 
     def error_text(self) -> str:
         if not self.explanation:
@@ -94,13 +97,19 @@ class SendSummary:
 
 def sweep_stale_sending(stale_after: float | None = None) -> int:
     """Calls left "sending" by a worker that died become "unknown" (never re-sent)."""
+    sending = Call.objects.filter(state=CallState.SENDING)
+    return mark_stale_unknown(sending, CallState.UNKNOWN, WORKER_STOPPED, stale_after)
+
+
+def mark_stale_unknown(sending, unknown_state: str, reason: str, stale_after: float | None = None) -> int:
+    """Rows of `sending` (calls or SMS being sent) claimed longer ago than the setting by a worker
+    that died become `unknown_state` with `reason`: they may have reached Exolve, so they are
+    never sent again."""
     seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
     cutoff = timezone.now() - timedelta(seconds=seconds)
-    swept = Call.objects.filter(state=CallState.SENDING, claimed_at__lte=cutoff).update(
-        state=CallState.UNKNOWN, error=gettext(WORKER_STOPPED)
-    )
+    swept = sending.filter(claimed_at__lte=cutoff).update(state=unknown_state, error=gettext(reason))
     if swept:
-        logger.warning("Marked %d call(s) left sending by a stopped worker as unknown", swept)
+        logger.warning("Marked %d %s left sending by a stopped worker as unknown", swept, sending.model.__name__)
     return swept
 
 
@@ -125,7 +134,7 @@ def send_one(client, call: ClaimedCall) -> SendResult:
         # Not carried out: back to the queue (the client already slowed every thread down).
         return SendResult(CallState.QUEUED)
     except REFUSALS as exc:
-        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc))
+        return SendResult(CallState.REJECTED, explanation=exc.explanation, detail=str(exc), blocking=_blocking(exc))
     except errors.ExolveError as exc:
         if exc.may_have_reached:
             return SendResult(CallState.UNKNOWN, explanation=exc.explanation, detail=str(exc))
@@ -135,6 +144,14 @@ def send_one(client, call: ClaimedCall) -> SendResult:
         logger.exception("Unexpected error sending call %s", call.pk)
         return SendResult(CallState.UNKNOWN, explanation=UNEXPECTED, detail=type(exc).__name__)
     return SendResult(CallState.SENT, call_id=call_id)
+
+
+def _blocking(exc: Exception) -> str:
+    if isinstance(exc, errors.AccountStatusError):
+        return events.ACCOUNT_BLOCKED
+    if isinstance(exc, errors.AuthenticationError):
+        return events.KEY_REFUSED
+    return ""
 
 
 def _changes(call: ClaimedCall, outcome: SendResult, now) -> dict:
@@ -202,9 +219,34 @@ def record_outcomes(finished: list[tuple[ClaimedCall, SendResult]], now=None) ->
         Call.objects.filter(
             pk__in=[call.pk for call in requeued], claimed_by__in={call.claim for call in requeued}
         ).update(state=CallState.QUEUED, claimed_by="", claimed_at=None)
+    final = []
     for call, outcome in others:  # refusals and unknowns are rare: one UPDATE each
         if outcome.state != CallState.QUEUED:
-            Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now))
+            if Call.objects.filter(pk=call.pk, claimed_by=call.claim).update(**_changes(call, outcome, now)):
+                final.append((call, outcome))
+    if requeued or final:
+        _tell(final, requeued=len(requeued))
+
+
+def _tell(final: list[tuple[ClaimedCall, SendResult]], *, requeued: int) -> None:
+    """Tell listeners (events.py) of refusals, unknowns and 429s: the rare outcomes, never a sent call."""
+    if requeued:
+        events.on_commit(events.exolve_answers, kind="rate_limited", count=requeued)
+    if not final:
+        return
+    for kind, state in (("refused", CallState.REJECTED), ("unknown", CallState.UNKNOWN)):
+        if count := sum(outcome.state == state for _call, outcome in final):
+            events.on_commit(events.exolve_answers, kind=kind, count=count)
+    pks = [call.pk for call, _outcome in final]
+    broadcasts = dict(Call.objects.filter(pk__in=pks).values_list("pk", "broadcast_id"))
+    blocked = {
+        (broadcasts[call.pk], outcome.blocking)
+        for call, outcome in final
+        if outcome.blocking and broadcasts.get(call.pk)
+    }
+    for broadcast_id, reason in blocked:  # once per broadcast and turn, however many calls were refused
+        events.on_commit(events.broadcast_failed, broadcast_id=broadcast_id, reason=reason)
+    events.calls_became_final(pks, {b for b in broadcasts.values() if b})
 
 
 def send_queued_calls(

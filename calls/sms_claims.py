@@ -25,6 +25,7 @@ from audiences import stop_list
 from audiences.consent import consent_verdicts
 from audiences.contact_models import Contact
 
+from . import events
 from .lifecycle import BroadcastState, get_zone
 from .models import Broadcast, SmsFollowUp, SmsState
 from .sms_plan import sender_refusal
@@ -82,6 +83,8 @@ def claim_sms(broadcast_id: int, limit: int, worker_id: str) -> SmsClaim:
             state=SmsState.REFUSED, error=gettext(reason)
         )
     refused = {pk for pks in refusals.values() for pk in pks}
+    if refused:
+        events.on_commit(events.sms_finished, sms_ids=sorted(refused))
     claim = f"{worker_id[:40]}:{uuid.uuid4().hex[:16]}"
     sendable = [row for row in rows if row[0] not in refused]
     pks = [row[0] for row in sendable]

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -33,9 +33,11 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import InFlight
 
+from . import events
 from .lifecycle import BroadcastState
 from .models import Broadcast, SmsFollowUp, SmsState
 from .send_loop import SendLoop, stop_on_signal
+from .sending import mark_stale_unknown
 from .sms_claims import STOPPED_NOT_SENT, ClaimedSms, SmsClaim, claim_sms
 
 logger = logging.getLogger(__name__)
@@ -87,19 +89,13 @@ def send_one_sms(client, sms: ClaimedSms) -> SmsResult:
 
 def sweep_stale_sms(stale_after: float | None = None) -> int:
     """SMS left "sending" by a worker that died become "unknown" (never re-sent)."""
-    seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
-    cutoff = timezone.now() - timedelta(seconds=seconds)
-    swept = SmsFollowUp.objects.filter(state=SmsState.SENDING, claimed_at__lte=cutoff).update(
-        state=SmsState.UNKNOWN, error=gettext(WORKER_STOPPED)
-    )
-    if swept:
-        logger.warning("Marked %d SMS left sending by a stopped worker as unknown", swept)
-    return swept
+    sending = SmsFollowUp.objects.filter(state=SmsState.SENDING)
+    return mark_stale_unknown(sending, SmsState.UNKNOWN, WORKER_STOPPED, stale_after)
 
 
 def record_sms_outcomes(finished: list[tuple[ClaimedSms, SmsResult]]) -> int:
     """Write what came back (keyed on the claim); returns how many went back to the queue."""
-    now, requeued = timezone.now(), []
+    now, requeued, final = timezone.now(), [], []
     for sms, result in finished:
         if isinstance(result, Exception):  # cannot happen (send_one_sms catches all): unknown
             result = SmsResult(SmsState.UNKNOWN, explanation=UNEXPECTED, detail=type(result).__name__)
@@ -108,9 +104,12 @@ def record_sms_outcomes(finished: list[tuple[ClaimedSms, SmsResult]]) -> int:
             requeued.append(sms.pk)
             mine.update(state=SmsState.QUEUED, claimed_by="", claimed_at=None)
         elif result.state == SmsState.SENT:
-            mine.update(state=SmsState.SENT, message_id=result.message_id, raw=result.raw, sent_at=now, error="")
-        else:
-            mine.update(state=result.state, raw=result.raw, error=result.error_text())
+            if mine.update(state=SmsState.SENT, message_id=result.message_id, raw=result.raw, sent_at=now, error=""):
+                final.append(sms.pk)
+        elif mine.update(state=result.state, raw=result.raw, error=result.error_text()):
+            final.append(sms.pk)
+    if final:
+        events.on_commit(events.sms_finished, sms_ids=final)
     return len(requeued)
 
 

@@ -24,6 +24,7 @@ from exolve_portal.exolve import errors
 from exolve_portal.exolve_connection import get_client
 from exolve_portal.threads import InFlight
 
+from . import events
 from .models import FINAL_STATUSES, Call, CallState
 from .retries import retries_for
 from .sms_followups import followups_for
@@ -152,6 +153,9 @@ def _collect(pool: InFlight, not_done: set, summary: RefreshSummary, progress, l
         now = timezone.now()
         with transaction.atomic():
             finals = [call for call, answer in results if _write(call, answer, now, summary)]
+            # Final, or no longer refreshed (too old, gone at Exolve): the call's outcome will not change by itself.
+            over = [call for call, _answer in results if call.state == CallState.FINISHED or not call.next_refresh_at]
+            events.calls_became_final([call.pk for call in over], {call.broadcast_id for call in over} - {None})
             for retry in retries_for(finals, now):
                 summary.retries += 1
                 earliest = summary.retry_sends.get(retry.broadcast_id)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from . import events
 from .lifecycle import (
     DONE,
     SHOWN_LABELS,
@@ -157,7 +158,9 @@ def _send_waiting(broadcast: Broadcast) -> int:
 
 def stop(broadcast: Broadcast, user) -> int:
     """Stop for good: every queued call no worker holds becomes canceled at once. Returns how many."""
-    return _steer(broadcast, "stop", user, _cancel_queued)
+    count = _steer(broadcast, "stop", user, _cancel_queued)
+    events.on_commit(events.broadcast_stopped, broadcast_id=broadcast.pk, user_id=getattr(user, "pk", None))
+    return count
 
 
 def pause(broadcast: Broadcast, user) -> int:

@@ -201,6 +201,13 @@ OPERATOR = (
     ),
     Setting("EXOLVE_UPLOAD_MAX_BYTES", "whole number", 5 * 1024 * 1024, "largest uploaded list, in bytes", minimum=1),
     Setting(
+        "EXOLVE_API_RATE_PER_MINUTE",
+        "whole number",
+        600,
+        "requests one API token may make per minute, shared by every worker (0: no limit); more answer 429",
+        minimum=0,
+    ),
+    Setting(
         "EXOLVE_EXPORT_IN_REQUEST",
         "whole number",
         100_000,
@@ -235,9 +242,35 @@ OPERATOR = (
         "Exolve requests per second per worker process (0: no cap; Exolve documents no limit)",
         minimum=0,
     ),
+    # Integrations (integrations/): webhooks, e-mail notices, metrics.
+    Setting("EXOLVE_METRICS_TOKEN", "text", "", "token Prometheus sends (Authorization: Bearer ...) for /metrics"),
+    Setting(
+        "EXOLVE_METRICS_ALLOWED_ADDRESSES",
+        "list",
+        [],
+        "addresses or networks that may read /metrics without the token, e.g. 127.0.0.1,10.0.0.0/8",
+    ),
+    Setting(
+        "EXOLVE_WEBHOOKS_ALLOW_PRIVATE",
+        "on/off",
+        False,
+        "let webhooks go to private, loopback and link-local addresses (a receiver inside the company's network)",
+    ),
+    Setting("EXOLVE_WEBHOOK_RETRY_HOURS", "number", 24.0, "hours a failing webhook delivery is retried", 0),
+    Setting(
+        "EXOLVE_WEBHOOK_DISABLE_AFTER",
+        "whole number",
+        100,
+        "failed webhook attempts in a row after which an endpoint is switched off (its owner is told)",
+        1,
+    ),
 )
 
 TUNING = (
+    Setting(
+        "EXOLVE_WEBHOOK_TIMEOUT", "number", 10.0, "seconds to wait for a webhook receiver (connect, each read)", 0.1
+    ),
+    Setting("EXOLVE_WEBHOOK_IN_FLIGHT", "whole number", 20, "webhook requests one worker keeps in flight", 1),
     Setting(
         "EXOLVE_SANDBOX_STATE",
         "path",

@@ -23,6 +23,8 @@ from calls.permissions import (
     VIEW_BROADCASTS_PERMISSION,
     VIEW_CALLS_PERMISSION,
 )
+from integrations.permissions import MANAGER_INTEGRATION_PERMISSIONS
+from schedules.permissions import MANAGER_SCHEDULE_PERMISSIONS, OPERATOR_SCHEDULE_PERMISSIONS
 
 from .role_names import MANAGERS, OPERATORS
 
@@ -40,6 +42,8 @@ OPERATOR_PERMISSIONS = [
     *OPERATOR_AUDIENCE_PERMISSIONS,
     # The team's caller numbers, with their labels (what the send page offers).
     "caller_numbers.view_callernumber",
+    # Repeating broadcasts: view, create, pause and resume them.
+    *OPERATOR_SCHEDULE_PERMISSIONS,
 ]
 MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     "voicemessages.add_voicemessage",
@@ -67,19 +71,29 @@ MANAGER_PERMISSIONS = OPERATOR_PERMISSIONS + [
     # Which caller numbers staff may send from, their operator labels, and their sync from Exolve.
     "caller_numbers.change_callernumber",
     "caller_numbers.sync_caller_numbers",
+    # Tokens of the HTTP API for other systems (api/): create, change scopes and expiry, revoke.
+    "api.view_apitoken",
+    "api.add_apitoken",
+    "api.change_apitoken",
+    # Repeating broadcasts: change them (future runs only) and end them.
+    *MANAGER_SCHEDULE_PERMISSIONS,
+    # Webhook endpoints, their delivery log ("send again") and who gets e-mail notices.
+    *MANAGER_INTEGRATION_PERMISSIONS,
 ]
 
 ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
 ROLE_DESCRIPTIONS = {
     OPERATORS: _(
         "view voice messages, send them, view and refresh calls, view the stop list and add numbers to it, "
-        "view contact lists, import contacts and record their consent, view the caller numbers"
+        "view contact lists, import contacts and record their consent, view the caller numbers, "
+        "create, pause and resume repeating broadcasts"
     ),
     MANAGERS: _(
         "everything operators do, plus create, change, delete and sync voice messages, "
         "change and remove stop-list numbers, change and delete contacts and lists, read the audit log, "
         "steer anyone's broadcast, send at any time, "
-        "enable caller numbers and record their labels, and invite colleagues"
+        "enable caller numbers and record their labels, change and end repeating broadcasts, "
+        "create and revoke API tokens, invite colleagues, and register webhooks and e-mail notices"
     ),
 }
 
@@ -131,6 +145,11 @@ def _model_comes_later(apps, app_label: str, codename: str) -> bool:
         return False
     action, _sep, model = codename.partition("_")
     if action not in ("add", "change", "delete", "view"):
+        # A custom permission ("schedules.pause_schedule"): later when its app has no model yet.
+        try:
+            apps.get_app_config(app_label)
+        except LookupError:
+            return True
         return False
     try:
         apps.get_model(app_label, model)

@@ -91,7 +91,11 @@ INSTALLED_APPS = [
     "caller_numbers",
     "audiences",
     "calls",
+    "schedules",
     "pages",
+    "api",
+    "ninja",  # django-ninja: the API's docs page and its static files (Swagger UI, served by the portal)
+    "integrations",
     # After `calls`, whose `db_worker` (the same worker, first looking for work left
     # behind by a killed one) takes precedence over this app's.
     "exolve_portal.installed_apps.TaskResultsConfig",  # django_tasks_db, named in the staff's words
@@ -230,7 +234,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost"
 
 # Background work (sending, statistics refresh) goes through django.tasks, stored in
 # the same database and run by `manage.py db_worker`.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Two queues: "default" (sending, statistics, jobs) and "webhooks" (webhook deliveries and
+# e-mail notices, integrations/tasks.py), each with its own worker so delivering never
+# takes a sender's turn.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "webhooks"]}}
 
 # --- The portal's own settings (exolve_portal/portal_settings.py declares each one) ---
 # Typed and checked: a value that cannot be read keeps its default here and fails

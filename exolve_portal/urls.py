@@ -12,6 +12,8 @@ from exolve_portal.invitations import invite_colleague
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # Prometheus metrics, for a token or an allowed address (integrations/views.py).
+    path("", include("integrations.urls")),
     # The language switch works on the login page too (StaffRequiredMiddleware allows it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     # The stop list's admin moved with its model (calls -> audiences): old links still lead there.
@@ -36,6 +38,8 @@ urlpatterns = [
     ),
     path("admin/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
+    # The HTTP API for other systems (token auth, problem+json errors): api/urls.py.
+    path("api/", include("api.urls")),
     # Progress pages of background jobs (sync, bulk deletes, refreshes): jobs/urls.py.
     path("portal/jobs/", include("jobs.urls")),
     # The staff pages (dashboard, send, broadcasts, calls): pages/urls.py.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import audiences_views, views
+from . import audiences_views, schedules_views, views
 
 app_name = "portal"
 
@@ -32,4 +32,15 @@ urlpatterns += [
     path("send/save-list/", audiences_views.send_save_list, name="send_save_list"),
     path("contacts/<int:pk>/", audiences_views.contact_detail, name="contact"),
     path("consents/<int:pk>/withdraw/", audiences_views.consent_withdraw, name="consent_withdraw"),
+]
+
+# Repeating broadcasts (pages/schedules_views.py).
+urlpatterns += [
+    path("schedules/", schedules_views.schedules, name="schedules"),
+    path("schedules/new/", schedules_views.schedule_new, name="schedule_new"),
+    path("schedules/<int:pk>/", schedules_views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/change/", schedules_views.schedule_edit, name="schedule_edit"),
+    path("schedules/<int:pk>/pause/", schedules_views.schedule_steer, {"action": "pause"}, name="schedule_pause"),
+    path("schedules/<int:pk>/resume/", schedules_views.schedule_steer, {"action": "resume"}, name="schedule_resume"),
+    path("schedules/<int:pk>/end/", schedules_views.schedule_steer, {"action": "end"}, name="schedule_end"),
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+from django.conf import settings
 from django.core.management import get_commands
 
 from tests.deploy_env import BASE_DIR, TEST_API_KEY, clean_env, documented_production_env, manage
@@ -97,7 +98,9 @@ def _units_for_this_checkout(tmp_path: Path) -> Path:
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("unit", ["exolve-portal-web.service", "exolve-portal-worker@1.service"])
+@pytest.mark.parametrize(
+    "unit", ["exolve-portal-web.service", "exolve-portal-worker@1.service", "exolve-portal-webhooks.service"]
+)
 def test_systemd_unit_is_valid_and_its_command_exists(tmp_path, unit):
     folder = _units_for_this_checkout(tmp_path)
 
@@ -112,13 +115,19 @@ def test_systemd_unit_is_valid_and_its_command_exists(tmp_path, unit):
     assert "Unknown" not in result.stderr and "not executable" not in result.stderr, result.stderr
 
 
-def test_worker_unit_runs_every_queue_with_a_unique_worker_id():
-    unit = (DEPLOY_DIR / "exolve-portal-worker@.service").read_text()
-    command = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE).group(1)
+def test_worker_units_run_every_queue_each_with_a_unique_worker_id():
+    # The senders' queue and the webhooks' queue have their own workers (settings.TASKS).
+    commands = {}
+    for name in ("exolve-portal-worker@.service", "exolve-portal-webhooks.service"):
+        unit = (DEPLOY_DIR / name).read_text()
+        commands[name] = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE).group(1)
+        assert "manage.py db_worker" in commands[name]
 
-    assert "manage.py db_worker" in command
-    assert "--queue-name *" in command
-    assert "--worker-id %H-%i" in command
+    assert "--queue-name default" in commands["exolve-portal-worker@.service"]
+    assert "--worker-id %H-%i" in commands["exolve-portal-worker@.service"]
+    assert "--queue-name webhooks" in commands["exolve-portal-webhooks.service"]
+    assert "--worker-id %H-webhooks" in commands["exolve-portal-webhooks.service"]
+    assert set(settings.TASKS["default"]["QUEUES"]) == {"default", "webhooks"}
 
 
 @pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")

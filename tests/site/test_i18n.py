@@ -38,9 +38,12 @@ SOURCE_TREES = [
     "jobs",
     "audiences",
     "calls",
+    "schedules",
     "pages",
     "voicemessages",
     "caller_numbers",
+    "api",
+    "integrations",
     "templates",
 ]
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdif%r]")

@@ -61,8 +61,8 @@ def test_roles_say_what_each_may_do():
     # they create, change or delete nothing else.
     assert {"audiences.view_stoplistentry", "audiences.add_stoplistentry"} <= operators
     models = ("stoplistentry", "contact", "contactlist", "membership", "consent")
-    adding = {f"audiences.add_{model}" for model in models}
-    assert adding <= operators
+    adding = {f"audiences.add_{model}" for model in models} | {"schedules.add_schedule"}
+    assert adding <= operators  # and repeating broadcasts (schedules): they create and pause them
     others = operators - adding
     assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in others)
     assert {"audiences.change_stoplistentry", "audiences.delete_stoplistentry"} <= managers

@@ -42,6 +42,8 @@ PUBLIC = {
     "password_reset_done": "a forgotten password: the mail is on its way",
     "password_reset_confirm": "the link in the e-mail (an invitation or a reset): setting a password",
     "password_reset_complete": "the password is set: log in",
+    "api:openapi-json": "the HTTP API's schema (no data; every other /api/ path needs a token)",
+    "api:openapi-view": "the HTTP API's documentation page",
 }
 # Redirects an anonymous visitor somewhere other than the login page, harmlessly.
 HARMLESS_REDIRECTS = {
@@ -138,7 +140,12 @@ def _is_login_redirect(response):
 
 
 def _refused(response) -> bool:
-    return _is_login_redirect(response) or response.status_code in (403, 405)
+    return _is_login_redirect(response) or response.status_code in (403, 405) or _api_refusal(response)
+
+
+def _api_refusal(response) -> bool:
+    """The HTTP API (api/) refuses by its token, not the login: 401, or 404 for what does not exist."""
+    return response.status_code in (401, 404) and response.get("Content-Type") == "application/problem+json"
 
 
 @pytest.mark.django_db
@@ -226,7 +233,9 @@ def test_staff_without_permissions_gets_no_content_and_no_server_error(client, s
         status = response.status_code
         if status >= 500:
             failures.append((method.upper(), path, name, status))
-        elif not name.startswith("admin:") and not (_is_login_redirect(response) or status in (302, 403, 404, 405)):
+        elif not name.startswith("admin:") and not (
+            _is_login_redirect(response) or status in (302, 403, 404, 405) or _api_refusal(response)
+        ):
             # The portal's own pages: a permission is needed for every one of them.
             failures.append((method.upper(), path, name, status))
         elif name.startswith("admin:") and _is_model_admin_view(name) and 200 <= status < 300:

@@ -48,10 +48,13 @@ def look_for_work_left_behind() -> None:
     refresh, which also keeps the safety net going) may not have scheduled its next run.
     """
     from calls import sending, tasks
+    from calls.signals import worker_looking_for_work
 
     sending.sweep_stale_sending()
     tasks.resume_stalled_sending()
     tasks.schedule_refresh()
+    # Apps above the calls keep their own periodic work scheduled (schedules: the tick).
+    worker_looking_for_work.send(sender=None)
 
 
 class Worker(base.Worker):

@@ -1,0 +1,84 @@
+"""API tokens (one per integration) and the idempotency keys of the sends made with them.
+
+A token is shown once when a Manager creates it; only its SHA-256 is stored (api/tokens.py).
+A token acts with the rights of the Manager who created it (`created_by`): the broadcasts it
+sends, steers and the stop-list entries it adds are theirs in the audit trail, with the
+token's name in every entry.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Scope(models.TextChoices):
+    SEND = "send", _("send broadcasts")
+    READ = "read", _("read broadcasts, calls, voice messages and caller numbers")
+    STEER = "steer", _("stop, pause and resume broadcasts")
+    STOP_LIST = "stop_list", _("add numbers to the stop list and check them")
+
+
+class ApiToken(models.Model):
+    name = models.CharField(
+        _("name"), max_length=100, unique=True, help_text=_("Which system uses it, e.g. “Clinic booking system”.")
+    )
+    # The first characters of the token, to recognise it in lists (never enough to use it).
+    prefix = models.CharField(_("begins with"), max_length=16, editable=False)
+    digest = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    expires_at = models.DateTimeField(
+        _("expires at"), null=True, blank=True, help_text=_("Empty: it does not expire (revoke it when unused).")
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Written at most once a minute (in the rate limit's own update): reads stay cheap.
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    # The per-minute rate limit, shared by every gunicorn worker: the minute (epoch minutes) and its count.
+    rate_minute = models.BigIntegerField(default=0, editable=False)
+    rate_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of one token: the body it came with and the broadcast it made.
+
+    The unique constraint holds two identical requests at the same moment: the second
+    waits for the first's transaction (PostgreSQL) and then finds its row.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_digest = models.CharField(max_length=64)
+    broadcast = models.ForeignKey("calls.Broadcast", null=True, on_delete=models.SET_NULL, related_name="+")
+    # The answer given the first time, given again to every repeat.
+    answer = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        default_permissions = ()  # not in the admin: nobody is given rights on it
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="api_one_send_per_token_key")]
+
+    def __str__(self):
+        return self.key

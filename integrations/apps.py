@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = _("Integrations")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Listens to the calls app's events (calls/events.py): webhooks and e-mail notices.
+        from . import receivers  # noqa: F401
