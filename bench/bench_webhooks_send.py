@@ -88,6 +88,35 @@ def seed(events: int, url: str) -> None:
     )
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (every process, others' too)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
+
+
+def processes_cpu(harness: Harness) -> dict:
+    """CPU seconds so far of each process of the run (sandbox, receiver, workers)."""
+    cpu = {}
+    for name, proc in harness.processes:
+        if proc.poll() is None and name in ("sandbox", "receiver", "webhooks worker", "worker 0"):
+            cpu[name] = cpu_seconds(proc.pid)
+    cpu["this process"] = cpu_seconds(os.getpid())
+    return cpu
+
+
+def send(bench, calls: int, timeout: float) -> dict:
+    """bench.broadcast, with the CPU each process of the run and the whole machine spent meanwhile."""
+    before, machine_before = processes_cpu(bench.h), machine_busy()
+    result = bench.broadcast(calls, timeout)
+    after, machine_after = processes_cpu(bench.h), machine_busy()
+    busy, total = (a - b for a, b in zip(machine_after, machine_before, strict=True))
+    result["cpu_by"] = {name: round(after[name] - before[name], 2) for name in after if name in before}
+    result["machine_busy"] = busy / total  # of all CPUs
+    return result
+
+
 def delivered() -> int:
     from integrations.models import Delivery, DeliveryState
 
@@ -116,7 +145,7 @@ def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worke
 
     wait_until(first_posted, 30, 0.01, "the first webhook delivery")
     at_start = counted(receiver)["requests"] - before
-    result = bench.broadcast(calls, timeout)
+    result = send(bench, calls, timeout)
     at_end = counted(receiver)["requests"] - before
     webhook_cpu = cpu_seconds(webhook_worker.pid) - cpu_before
 
@@ -153,7 +182,7 @@ def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: floa
         harness.log(f"round {number + 1}: floor, alone, with {events} deliveries")
         floors.append(bench.floor(calls)["wall"])
         harness.check_workers()
-        alone.append(bench.broadcast(calls, timeout))
+        alone.append(send(bench, calls, timeout))
         during.append(with_deliveries(bench, receiver, events, calls, webhook_worker, timeout))
         bench.purge_tasks()
     got = counted(receiver)
@@ -188,6 +217,10 @@ def report(result: dict, calls: int, events: int, latency_ms: float) -> tuple[li
             f"{r['deliveries_seconds']:.2f} s; webhook worker CPU beside the send {r['webhook_cpu_during']:.2f} s; "
             f"sending worker CPU {r['cpu']:.2f} s (alone: {result['alone'][index - 1]['cpu']:.2f} s)"
         )
+        for label, row in (("alone", result["alone"][index - 1]), ("beside", r)):
+            lines.append(
+                f"      CPU s during the send, {label}: {row['cpu_by']}; the machine {row['machine_busy']:.0%} busy"
+            )
     lines.append(
         f"all calls sent: {all_sent}; each delivery received once a round: {result['once']} ({result['receiver']})"
     )
