@@ -43,11 +43,15 @@ TARGET = 1.10
 IN_FLIGHT = 20
 
 
-def start_receiver(harness: Harness) -> str:
+def niced(nice: int) -> list[str]:
+    return ["nice", "-n", str(nice)] if nice else []
+
+
+def start_receiver(harness: Harness, nice: int = 0) -> str:
     """bench_webhooks.py's receiver in a process of its own (stopped by the harness); its URL."""
     port_file = harness.tmp / "receiver-port"
     proc = subprocess.Popen(
-        [PYTHON, str(ROOT / "bench" / "bench_webhooks.py"), "--receiver", str(port_file)],
+        [*niced(nice), PYTHON, str(ROOT / "bench" / "bench_webhooks.py"), "--receiver", str(port_file)],
         cwd=ROOT, env=harness.env(), start_new_session=True,
     )  # fmt: skip
     harness.processes.append(("receiver", proc))
@@ -55,11 +59,11 @@ def start_receiver(harness: Harness) -> str:
     return f"http://127.0.0.1:{port_file.read_text()}/hooks"
 
 
-def start_webhook_worker(harness: Harness) -> subprocess.Popen:
+def start_webhook_worker(harness: Harness, nice: int = 0) -> subprocess.Popen:
     """The webhook queue's own worker, as deploy/exolve-portal-webhooks.service runs it."""
     log = open(harness.tmp / "webhooks-worker.log", "a")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [PYTHON, MANAGE, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05",
+        [*niced(nice), PYTHON, MANAGE, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05",
          "--queue-name", "webhooks", "--worker-id", f"bench-webhooks-{os.getpid()}"],
         cwd=ROOT, env=harness.env(**harness.worker_env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -165,36 +169,52 @@ def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worke
     }
 
 
-def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: float) -> dict:
+def renice(pid: int, nice: int) -> None:
+    """Every thread of `pid` (nice is per thread on Linux; threads started later inherit their creator's)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+        except ProcessLookupError:  # a thread that just ended
+            pass
+
+
+def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: float, nice=(0, 0), compare=None) -> dict:
     from bench_webhooks import counted
     from run_all import SIZES, Bench
 
-    receiver = start_receiver(harness)
+    receiver = start_receiver(harness, nice[1])
     seed(events, receiver)
     bench = Bench(harness, {**SIZES["full"], "latency_ms": latency_ms}, quick=False)
     bench.ensure_voice_message()
     harness.set_latency(latency_ms)
     bench.start_workers(1)  # warmed up by a small broadcast
-    webhook_worker = start_webhook_worker(harness)
+    webhook_worker = start_webhook_worker(harness, nice[0])
     timeout = max(120, 10 * calls * latency_ms / 1000 / IN_FLIGHT)
-    floors, alone, during = [], [], []
+    floors, alone, during, reniced = [], [], [], []
     for number in range(rounds):
         harness.log(f"round {number + 1}: floor, alone, with {events} deliveries")
         floors.append(bench.floor(calls)["wall"])
         harness.check_workers()
         alone.append(send(bench, calls, timeout))
-        during.append(with_deliveries(bench, receiver, events, calls, webhook_worker, timeout))
+        # With --compare-nice: (c), the webhook worker reniced, before or after (b) in turn.
+        for niced_now in [False, True][:: 1 if number % 2 else -1] if compare is not None else [False]:
+            bench.purge_tasks()
+            renice(webhook_worker.pid, compare if niced_now else nice[0])
+            measured = with_deliveries(bench, receiver, events, calls, webhook_worker, timeout)
+            (reniced if niced_now else during).append(measured)
+        renice(webhook_worker.pid, nice[0])
         bench.purge_tasks()
     got = counted(receiver)
-    once = got["ids"] == events and got["max"] == rounds and got["requests"] == rounds * events
-    return {"floors": floors, "alone": alone, "during": during, "receiver": got, "once": once}
+    posts = rounds * (1 if compare is None else 2)
+    once = got["ids"] == events and got["max"] == posts and got["requests"] == posts * events
+    return {"floors": floors, "alone": alone, "during": during, "reniced": reniced, "receiver": got, "once": once}
 
 
 def report(result: dict, calls: int, events: int, latency_ms: float) -> tuple[list[str], bool]:
     floors = result["floors"]
     alone = [r["wall"] / f for r, f in zip(result["alone"], floors, strict=True)]
     during = [r["wall"] / f for r, f in zip(result["during"], floors, strict=True)]
-    all_sent = all(r["states"] == {"sent": calls} for r in result["alone"] + result["during"])
+    all_sent = all(r["states"] == {"sent": calls} for r in result["alone"] + result["during"] + result["reniced"])
     ok = statistics.median(during) <= TARGET and all_sent and result["once"]
     ideal = calls * latency_ms / 1000 / IN_FLIGHT
 
@@ -210,7 +230,16 @@ def report(result: dict, calls: int, events: int, latency_ms: float) -> tuple[li
         f"(rounds: {' '.join(f'{x:.3f}' for x in during)}; s: {walls(result['during'])}) "
         f"target <= {TARGET:.2f}: {'ok' if ok else 'OFF TARGET'}",
     ]
-    for index, r in enumerate(result["during"], 1):
+    if result["reniced"]:
+        reniced = [r["wall"] / f for r, f in zip(result["reniced"], floors, strict=True)]
+        lines.append(
+            f"(c) the same, the webhook worker reniced          median {statistics.median(reniced):.3f} x floor "
+            f"(rounds: {' '.join(f'{x:.3f}' for x in reniced)}; s: {walls(result['reniced'])})"
+        )
+    for index, r in enumerate(result["during"] + result["reniced"], 1):
+        if index == len(result["during"]) + 1:
+            lines.append("    (c), reniced:")
+        index = (index - 1) % len(result["during"]) + 1
         lines.append(
             f"    round {index}: deliveries {r['deliveries_at_start']} before the send, {r['deliveries_during']} "
             f"beside it, {r['deliveries_at_end']} of {events} at its end; all {events} in "
@@ -233,6 +262,11 @@ def main(argv=None) -> int:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--nice-webhooks", type=int, default=0, help="run the webhook worker under nice -n N")
+    parser.add_argument("--nice-receiver", type=int, default=0, help="run the receiver under nice -n N")
+    parser.add_argument(
+        "--compare-nice", type=int, help="also (c) each round: the same with the webhook worker reniced to N"
+    )
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--json")
@@ -250,7 +284,8 @@ def main(argv=None) -> int:
         import django
 
         django.setup()
-        result = run(harness, args.calls, args.events, args.rounds, args.latency_ms)
+        nice = (args.nice_webhooks, args.nice_receiver)
+        result = run(harness, args.calls, args.events, args.rounds, args.latency_ms, nice, args.compare_nice)
         from django.db import connections
 
         connections.close_all()
@@ -260,7 +295,8 @@ def main(argv=None) -> int:
     print()
     print("\n".join(lines))
     print(
-        f"\n{harness.backend}, sandbox latency {args.latency_ms:g} ms, {IN_FLIGHT} in flight; total "
+        f"\n{harness.backend}, sandbox latency {args.latency_ms:g} ms, {IN_FLIGHT} in flight; nice: webhook "
+        f"worker {args.nice_webhooks}, receiver {args.nice_receiver}; total "
         f"{time.perf_counter() - started:.0f} s; load average before {load_before[0]:.2f}, now "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
