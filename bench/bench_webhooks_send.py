@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,15 +111,23 @@ def processes_cpu(harness: Harness) -> dict:
     return cpu
 
 
+def cpu_mark(harness: Harness) -> tuple[dict, tuple[float, float]]:
+    return processes_cpu(harness), machine_busy()
+
+
+def cpu_since(harness: Harness, mark) -> dict:
+    """The CPU each process of the run spent since `mark`, and how busy the whole machine was."""
+    (before, machine_before), (after, machine_after) = mark, cpu_mark(harness)
+    busy, total = (a - b for a, b in zip(machine_after, machine_before, strict=True))
+    cpu_by = {name: round(after[name] - before[name], 2) for name in after if name in before}
+    return {"cpu_by": cpu_by, "machine_busy": busy / total}  # of all CPUs
+
+
 def send(bench, calls: int, timeout: float) -> dict:
     """bench.broadcast, with the CPU each process of the run and the whole machine spent meanwhile."""
-    before, machine_before = processes_cpu(bench.h), machine_busy()
+    mark = cpu_mark(bench.h)
     result = bench.broadcast(calls, timeout)
-    after, machine_after = processes_cpu(bench.h), machine_busy()
-    busy, total = (a - b for a, b in zip(machine_after, machine_before, strict=True))
-    result["cpu_by"] = {name: round(after[name] - before[name], 2) for name in after if name in before}
-    result["machine_busy"] = busy / total  # of all CPUs
-    return result
+    return {**result, **cpu_since(bench.h, mark)}
 
 
 def delivered() -> int:
@@ -127,8 +136,12 @@ def delivered() -> int:
     return Delivery.objects.filter(state=DeliveryState.DELIVERED).count()
 
 
-def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worker, timeout: float) -> dict:
-    """(b): make the deliveries due, wake the webhook worker, and send the broadcast while it delivers."""
+def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worker, timeout: float, bare=False) -> dict:
+    """(b): make the deliveries due, wake the webhook worker, and send the broadcast while it delivers.
+
+    `bare`: (d) instead of the broadcast, the floor's bare pool beside the deliveries. Its process
+    starts its requests 2 s after it is launched (bench/pool.py imports first), so the deliveries
+    are woken 1.7 s after the launch."""
     from bench_webhooks import counted
     from django.utils import timezone
 
@@ -138,6 +151,11 @@ def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worke
     before = counted(receiver)["requests"]
     Delivery.objects.update(state=DeliveryState.PENDING, next_attempt_at=timezone.now(), attempts=0)
     cpu_before = cpu_seconds(webhook_worker.pid)
+    if bare:
+        mark = cpu_mark(bench.h)
+        launcher = ThreadPoolExecutor(1)
+        floor = launcher.submit(bench.floor, calls)
+        time.sleep(1.7)
     woken = time.perf_counter()
     tasks.wake_delivery()
 
@@ -149,7 +167,12 @@ def with_deliveries(bench, receiver: str, events: int, calls: int, webhook_worke
 
     wait_until(first_posted, 30, 0.01, "the first webhook delivery")
     at_start = counted(receiver)["requests"] - before
-    result = send(bench, calls, timeout)
+    if bare:
+        result = {"wall": floor.result()["wall"], "states": {"sent": calls}, "cpu": 0.0}
+        launcher.shutdown()
+        result.update(cpu_since(bench.h, mark))
+    else:
+        result = send(bench, calls, timeout)
     at_end = counted(receiver)["requests"] - before
     webhook_cpu = cpu_seconds(webhook_worker.pid) - cpu_before
 
@@ -178,7 +201,9 @@ def renice(pid: int, nice: int) -> None:
             pass
 
 
-def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: float, nice=(0, 0), compare=None) -> dict:
+def run(
+    harness: Harness, calls: int, events: int, rounds: int, latency_ms: float, nice=(0, 0), compare=None, beside=True
+) -> dict:
     from bench_webhooks import counted
     from run_all import SIZES, Bench
 
@@ -190,7 +215,7 @@ def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: floa
     bench.start_workers(1)  # warmed up by a small broadcast
     webhook_worker = start_webhook_worker(harness, nice[0])
     timeout = max(120, 10 * calls * latency_ms / 1000 / IN_FLIGHT)
-    floors, alone, during, reniced = [], [], [], []
+    floors, alone, during, reniced, bare_beside = [], [], [], [], []
     for number in range(rounds):
         harness.log(f"round {number + 1}: floor, alone, with {events} deliveries")
         floors.append(bench.floor(calls)["wall"])
@@ -203,11 +228,22 @@ def run(harness: Harness, calls: int, events: int, rounds: int, latency_ms: floa
             measured = with_deliveries(bench, receiver, events, calls, webhook_worker, timeout)
             (reniced if niced_now else during).append(measured)
         renice(webhook_worker.pid, nice[0])
+        if beside:  # (d): the floor's bare pool beside the same deliveries: what the machine leaves any client
+            bench.purge_tasks()
+            bare_beside.append(with_deliveries(bench, receiver, events, calls, webhook_worker, timeout, bare=True))
         bench.purge_tasks()
     got = counted(receiver)
-    posts = rounds * (1 if compare is None else 2)
+    posts = rounds * (1 + (compare is not None) + beside)
     once = got["ids"] == events and got["max"] == posts and got["requests"] == posts * events
-    return {"floors": floors, "alone": alone, "during": during, "reniced": reniced, "receiver": got, "once": once}
+    return {
+        "floors": floors,
+        "alone": alone,
+        "during": during,
+        "reniced": reniced,
+        "bare_beside": bare_beside,
+        "receiver": got,
+        "once": once,
+    }
 
 
 def report(result: dict, calls: int, events: int, latency_ms: float) -> tuple[list[str], bool]:
@@ -236,6 +272,19 @@ def report(result: dict, calls: int, events: int, latency_ms: float) -> tuple[li
             f"(c) the same, the webhook worker reniced          median {statistics.median(reniced):.3f} x floor "
             f"(rounds: {' '.join(f'{x:.3f}' for x in reniced)}; s: {walls(result['reniced'])})"
         )
+    if result["bare_beside"]:
+        bare = [r["wall"] / f for r, f in zip(result["bare_beside"], floors, strict=True)]
+        portal = [r["wall"] / b["wall"] for r, b in zip(result["during"], result["bare_beside"], strict=True)]
+        lines.append(
+            f"(d) the floor's bare pool beside the deliveries   median {statistics.median(bare):.3f} x floor "
+            f"(rounds: {' '.join(f'{x:.3f}' for x in bare)}; s: {walls(result['bare_beside'])}); (b) over (d): "
+            f"median {statistics.median(portal):.3f} (rounds: {' '.join(f'{x:.3f}' for x in portal)})"
+        )
+        for index, r in enumerate(result["bare_beside"], 1):
+            lines.append(
+                f"    (d) round {index}: deliveries {r['deliveries_during']} beside it, {r['deliveries_at_end']} at "
+                f"its end; CPU s {r['cpu_by']}; the machine {r['machine_busy']:.0%} busy"
+            )
     for index, r in enumerate(result["during"] + result["reniced"], 1):
         if index == len(result["during"]) + 1:
             lines.append("    (c), reniced:")
@@ -267,6 +316,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--compare-nice", type=int, help="also (c) each round: the same with the webhook worker reniced to N"
     )
+    parser.add_argument("--no-beside", action="store_true", help="leave out (d), the bare pool beside the deliveries")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--json")
@@ -285,7 +335,9 @@ def main(argv=None) -> int:
 
         django.setup()
         nice = (args.nice_webhooks, args.nice_receiver)
-        result = run(harness, args.calls, args.events, args.rounds, args.latency_ms, nice, args.compare_nice)
+        result = run(
+            harness, args.calls, args.events, args.rounds, args.latency_ms, nice, args.compare_nice, not args.no_beside
+        )
         from django.db import connections
 
         connections.close_all()
