@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """A broadcast sent while 10,000 webhook deliveries are delivered (issue 24), against the floor of the same run.
 
-    .venv/bin/python bench/bench_webhooks_send.py                  # 1,000 calls, 10,000 deliveries, 3 rounds; ~3 min
+    .venv/bin/python bench/bench_webhooks_send.py                  # 1,000 calls, 10,000 deliveries, 3 rounds; ~90 s
     .venv/bin/python bench/bench_webhooks_send.py --calls 200 --events 2000 --rounds 1   # a smoke run
 
 A database of its own, the Exolve sandbox over HTTP at 100 ms latency (bench/harness.py),
@@ -15,10 +15,13 @@ bare 20-thread pool, no database; what the sandbox and the machine allow now); (
 broadcast to 1,000 numbers sent alone (timed as run_all's "bulk send": from the enqueue
 until no call is queued/sending); (b) the deliveries made due and the webhook worker woken
 (`tasks.wake_delivery`), then, once the receiver has the first post, the same broadcast to
-1,000 other numbers. The receiver's count before and after (b) says how many deliveries
-ran beside it (all of (b) overlaps them when some are still left at its end). Each is
-divided by the floor of its round; the medians over the rounds are reported. Checked: every
-call sent, each delivery received exactly once a round. Target: (b) <= 1.10 x the floor.
+1,000 other numbers; (d) the floor's bare pool again, beside the same deliveries (what the
+machine leaves any client while they run; --no-beside leaves it out). The receiver's count
+before and after (b) says how many deliveries ran beside it (all of (b) overlaps them when
+some are still left at its end); the CPU of each process and how busy the whole machine
+was are printed per send. --compare-nice N adds (c): (b) with the webhook worker reniced to
+N (alternated with (b)). Each is divided by the floor of its round; the medians over the
+rounds are reported. Checked: every call sent, each delivery received exactly once a round. Target: (b) <= 1.10 x the floor.
 Exits 1 when off target.
 """
 
