@@ -21,8 +21,8 @@ before and after (b) says how many deliveries ran beside it (all of (b) overlaps
 some are still left at its end); the CPU of each process and how busy the whole machine
 was are printed per send. --compare-nice N adds (c): (b) with the webhook worker reniced to
 N (alternated with (b)). Each is divided by the floor of its round; the medians over the
-rounds are reported. Checked: every call sent, each delivery received exactly once a round. Target: (b) <= 1.10 x the floor.
-Exits 1 when off target.
+rounds are reported. Checked: every call sent, each delivery received exactly once a round.
+Target: (b) <= 1.10 x the floor. Exits 1 when off target.
 """
 
 from __future__ import annotations
