@@ -98,19 +98,27 @@ class SendSummary:
 def sweep_stale_sending(stale_after: float | None = None) -> int:
     """Calls left "sending" by a worker that died become "unknown" (never re-sent)."""
     sending = Call.objects.filter(state=CallState.SENDING)
-    return mark_stale_unknown(sending, CallState.UNKNOWN, WORKER_STOPPED, stale_after)
+    swept = mark_stale_unknown(sending, CallState.UNKNOWN, WORKER_STOPPED, stale_after)
+    events.calls_became_final([pk for pk, _broadcast in swept], {broadcast for _pk, broadcast in swept})
+    return len(swept)
 
 
-def mark_stale_unknown(sending, unknown_state: str, reason: str, stale_after: float | None = None) -> int:
+def mark_stale_unknown(sending, unknown_state: str, reason: str, stale_after: float | None = None) -> list[tuple]:
     """Rows of `sending` (calls or SMS being sent) claimed longer ago than the setting by a worker
     that died become `unknown_state` with `reason`: they may have reached Exolve, so they are
-    never sent again."""
+    never sent again. Returns (pk, broadcast id) of each row swept, for the events.
+
+    Few rows (what dead workers held in flight); a row swept by two processes at once is told
+    twice, and the events' unique keys keep one."""
     seconds = settings.EXOLVE_SENDING_CALL_UNKNOWN_AFTER if stale_after is None else stale_after
-    cutoff = timezone.now() - timedelta(seconds=seconds)
-    swept = sending.filter(claimed_at__lte=cutoff).update(state=unknown_state, error=gettext(reason))
-    if swept:
-        logger.warning("Marked %d %s left sending by a stopped worker as unknown", swept, sending.model.__name__)
-    return swept
+    stale = list(
+        sending.filter(claimed_at__lte=timezone.now() - timedelta(seconds=seconds)).values_list("pk", "broadcast_id")
+    )
+    if not stale:
+        return []
+    sending.filter(pk__in=[pk for pk, _broadcast in stale]).update(state=unknown_state, error=gettext(reason))
+    logger.warning("Marked %d %s left sending by a stopped worker as unknown", len(stale), sending.model.__name__)
+    return stale
 
 
 def _release(calls: list[ClaimedCall]) -> None:

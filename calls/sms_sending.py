@@ -90,7 +90,10 @@ def send_one_sms(client, sms: ClaimedSms) -> SmsResult:
 def sweep_stale_sms(stale_after: float | None = None) -> int:
     """SMS left "sending" by a worker that died become "unknown" (never re-sent)."""
     sending = SmsFollowUp.objects.filter(state=SmsState.SENDING)
-    return mark_stale_unknown(sending, SmsState.UNKNOWN, WORKER_STOPPED, stale_after)
+    swept = mark_stale_unknown(sending, SmsState.UNKNOWN, WORKER_STOPPED, stale_after)
+    if swept:
+        events.on_commit(events.sms_finished, sms_ids=[pk for pk, _broadcast in swept])
+    return len(swept)
 
 
 def record_sms_outcomes(finished: list[tuple[ClaimedSms, SmsResult]]) -> int:

@@ -234,3 +234,22 @@ def test_each_follow_up_sms_is_told_once_sent_or_refused(
     assert set(told) == {NO_ANSWER, listed} and len(accepted) == 2
     assert told[NO_ANSWER]["state"] == "sent" and told[NO_ANSWER]["exolve_message_id"]
     assert told[listed]["state"] == "refused" and told[listed]["reason"]
+
+
+def test_a_call_left_sending_by_a_dead_worker_is_told_as_unknown(
+    receiver, voice_message, operator, django_capture_on_commit_callbacks
+):
+    from calls.models import Call, CallState
+    from calls.sending import sweep_stale_sending
+    from integrations.models import Event
+
+    endpoint(receiver.url, kinds=[EventKind.CALL_FINISHED])
+    broadcast = queue(voice_message, [NO_ANSWER], user=operator)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Call.objects.filter(broadcast=broadcast).update(state=CallState.SENDING, claimed_at=long_ago, claimed_by="dead")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_stale_sending() == 1
+        assert sweep_stale_sending() == 0  # nothing left to sweep, nothing told again
+    event = Event.objects.get(kind=EventKind.CALL_FINISHED)
+    assert json.loads(event.body)["data"]["outcome"] == "unknown"
+    assert Event.objects.filter(kind=EventKind.BROADCAST_FINISHED).count() == 1  # its last call: finished too
