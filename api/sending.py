@@ -26,7 +26,7 @@ from django.utils.translation import gettext, ngettext
 
 from audiences.consent import consent_verdicts
 from audiences.phones import ListRefused, parse_numbers
-from audiences.sources import source_refusal
+from audiences.sources import as_source, source_refusal
 from audiences.stop_list import blocked
 from calls.forms import sendable_voice_messages
 from calls.models import Basis
@@ -145,7 +145,7 @@ def _checked(body: dict, owner):
                 ),
             }
         )
-    source = str(body.get("source") or "").strip()
+    source = as_source(str(body.get("source") or ""))
     if refusal := source_refusal(source):
         errors.append({"field": "source", "message": str(refusal)})
     plan_data = {name: value for name, value in (body.get("plan") or {}).items() if value is not None}

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from caller_numbers.models import CallerNumber
 from exolve_portal.exolve import sandbox_account
 
-from .phones import display_number
+from .phones import InvalidNumber, display_number, normalize
 
 # What a form says of a number that is not among the choices (a crafted POST, one disabled meanwhile).
 SOURCE_NOT_ENABLED = gettext_lazy(
@@ -95,6 +95,15 @@ def source_label(row) -> str:
 def shown_with_label(number: str, label: str) -> str:
     shown = display_number(number)
     return f"{shown} — {label}" if label else shown
+
+
+def as_source(text: str) -> str:
+    """A caller number as an engineer or another system types it ("+7 (495) 123-45-67") in the
+    stored form; anything that is no number is kept as typed (and refused by `source_refusal`)."""
+    try:
+        return normalize(text)
+    except InvalidNumber:
+        return str(text).strip()
 
 
 def source_refusal(number: str) -> str:

@@ -102,6 +102,12 @@ def test_the_command_lists_enabled_numbers_and_refuses_others(numbers, voice_mes
             "contract",
         )
     assert not Broadcast.objects.exists()
+    # An enabled number typed as people write it is the same number.
+    call_command(
+        "send_voicemessage", "--message", str(voice_message.pk), "--source", "+7 (495) 123-45-67",
+        "--to", "79991234560", "--basis", "contract",
+    )  # fmt: skip
+    assert Broadcast.objects.get().source == ENABLED == "74951234567"
 
 
 def test_the_broadcast_page_shows_the_number_s_label(numbers, voice_message, client):

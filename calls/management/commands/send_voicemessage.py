@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audiences.phones import ListRefused, parse_numbers
-from audiences.sources import source_help
+from audiences.sources import as_source, source_help
 from audiences.uploads import UploadedList, UploadError, by_number, numbers_zones, read_list
 from calls.from_broadcast import NoRecipients, recipients
 from calls.lifecycle import get_zone
@@ -217,6 +217,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, message, source, to, file, wait, timeout, poll, idempotency_key=None, **options):
         token = new_token() if idempotency_key is None else key_token(idempotency_key)
+        source = as_source(source)
         plan = command_plan(options)
         voice_message = self._voice_message(message)
         lists = options.get("lists") or []
