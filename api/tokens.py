@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from audiences.permissions import ADD_TO_STOP_LIST_PERMISSION, VIEW_STOP_LIST_PERMISSION
-from calls.permissions import SEND_PERMISSION
+from calls.permissions import SEND_PERMISSION, STEER_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 
 from .models import ApiToken, Scope
 from .problems import Problem, forbidden, too_many, unauthorized
@@ -69,8 +69,11 @@ def authenticate(header: str) -> ApiToken:
     return token
 
 
-# What the token's owner must still be allowed to do for a write scope (reads need an active staff owner).
+# What the token's owner must still be allowed to do for each scope: a token never does more
+# than the person who created it may do today.
 OWNER_PERMISSIONS = {
+    Scope.READ: (VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION),
+    Scope.STEER: (STEER_PERMISSION,),
     Scope.SEND: (SEND_PERMISSION,),
     Scope.STOP_LIST: (VIEW_STOP_LIST_PERMISSION, ADD_TO_STOP_LIST_PERMISSION),
 }
