@@ -37,7 +37,9 @@ ALLOWED = {
 # What is not a word to translate: e-mail addresses, URLs, identifiers with digits or dots.
 # A masked password hash ("jm******"), and axes's "<unknown>" for a login without a page;
 # a task's UUID (its "bfad" is no English word).
-NOT_WORDS = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\S+@\S+|https?://\S+|\b\w*\d\w*\b|\b\w+(?:[._]\w+)+\b|\S*\*{3,}\S*|<unknown>")
+NOT_WORDS = re.compile(
+    r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\S+@\S+|https?://\S+|\b\w*\d\w*\b|\b\w+(?:[._]\w+)+\b|\S*\*{3,}\S*|<unknown>"
+)
 LATIN_WORD = re.compile(r"\b[A-Za-z]+(?:['-][A-Za-z]+)*\b")
 
 
