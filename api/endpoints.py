@@ -16,11 +16,12 @@ from audiences.phones import InvalidNumber, normalize
 from calls import steering
 from calls.lifecycle import TransitionRefused
 
-from . import reading, sending, tokens
+from . import accepting, reading, tokens
 from .audit import audit
-from .models import Scope
-from .problems import conflict, forbidden, invalid
+from .models import ApiSend, Scope
+from .problems import conflict, forbidden, invalid, not_found
 from .schemas import SendIn, StopListIn
+from .sends import send_out
 
 
 class TokenAuth(HttpBearer):
@@ -49,10 +50,30 @@ UNTIL = Query(None, description="Calls sent before this moment (ISO 8601).")
     auth=TokenAuth(Scope.SEND),
     url_name="broadcasts",
     summary="Send a voice message (once per Idempotency-Key)",
+    description=(
+        "Answers 202 with the accepted send: a worker records its broadcast within seconds. "
+        "GET the send's `url` (or repeat this request with the same key and body) for the broadcast "
+        "and a verdict per number, or the problem that refused it."
+    ),
 )
 def send(request, body: SendIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
-    status, answer = sending.send(request.api_token, idempotency_key, body.model_dump(mode="json"))
-    return JsonResponse(answer, status=status, json_dumps_params={"ensure_ascii": False})
+    status, answer = accepting.accept(request.api_token, idempotency_key, body.model_dump(mode="json"))
+    response = JsonResponse(answer, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Location"] = answer["url"]
+    return response
+
+
+@router.get(
+    "/sends/{int:pk}",
+    auth=TokenAuth(Scope.SEND),
+    url_name="send",
+    summary="One send of this token: accepted, recorded (its broadcast and verdicts) or refused",
+)
+def send_state(request, pk: int):
+    found = ApiSend.objects.filter(pk=pk, token_id=request.api_token.pk).first()
+    if found is None:
+        raise not_found()
+    return send_out(found)
 
 
 @router.get(

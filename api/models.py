@@ -59,26 +59,42 @@ class ApiToken(models.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
-class IdempotencyKey(models.Model):
-    """One `Idempotency-Key` of one token: the body it came with and the broadcast it made.
+class SendState(models.TextChoices):
+    ACCEPTED = "accepted", _("accepted, being recorded")
+    RECORDED = "recorded", _("recorded")
+    REFUSED = "refused", _("refused")
 
-    The unique constraint holds two identical requests at the same moment: the second
-    waits for the first's transaction (PostgreSQL) and then finds its row.
+
+class ApiSend(models.Model):
+    """One send through the API: its `Idempotency-Key`, its body, and what became of it.
+
+    The request inserts the row (the one write of an accepted send) and answers 202; a
+    worker records the broadcast from it (api/recording.py), in the same transaction that
+    moves it from "accepted" to "recorded" or "refused": recorded once, whoever tries.
+    The unique (token, key) holds two identical requests at the same moment: the second's
+    insert waits for the first's and then finds its row.
     """
 
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     body_digest = models.CharField(max_length=64)
+    body = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=SendState.choices, default=SendState.ACCEPTED)
     broadcast = models.ForeignKey("calls.Broadcast", null=True, on_delete=models.SET_NULL, related_name="+")
-    # The answer given the first time, given again to every repeat.
+    # What the recording found (the broadcast and a verdict per number) or why it refused (a problem).
     answer = models.JSONField(default=dict)
+    # The caller's language (Accept-Language): the recording's refusals and reasons are in it.
+    language = models.CharField(max_length=10, default="", blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = _("idempotency key")
-        verbose_name_plural = _("idempotency keys")
+        verbose_name = _("API send")
+        verbose_name_plural = _("API sends")
         default_permissions = ()  # not in the admin: nobody is given rights on it
         constraints = [models.UniqueConstraint(fields=["token", "key"], name="api_one_send_per_token_key")]
+        # The workers' queue: only the sends still to record are indexed.
+        indexes = [models.Index(fields=["id"], condition=models.Q(state="accepted"), name="api_send_to_record")]
 
     def __str__(self):
         return self.key

@@ -24,11 +24,15 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extra = extra
 
-    def response(self) -> HttpResponse:
+    def as_dict(self) -> dict:
         body = {"type": PROBLEM_TYPE + self.kind, "title": self.title, "status": self.status}
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extra)
+        return body
+
+    def response(self) -> HttpResponse:
+        body = self.as_dict()
         answer = HttpResponse(json.dumps(body, ensure_ascii=False), status=self.status, content_type=CONTENT_TYPE)
         for name, value in self.headers.items():
             answer[name] = value

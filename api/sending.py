@@ -1,27 +1,20 @@
-"""Sending through the API: the send page's checks and its recording, once per Idempotency-Key.
+"""Recording a send accepted through the API: the send page's checks and its recording.
 
 The plan is read by the send page's own form (calls/plan_form.PlanForm) and the broadcast is
 recorded by the send page's own code (calls/recording.create_broadcast): no second path that
-could ring anyone twice. What the API adds:
+could ring anyone. What the API adds is a verdict per number: valid, invalid (with the
+reason), duplicate, stop list, no consent, over limit. Numbers without consent for the purpose
+are left out when the basis is the recipients' consent; stop-listed numbers are recorded and
+never called, as on the send page.
 
-- the key: one `IdempotencyKey` row per (token, key), inserted in the transaction that records
-  the broadcast. Two identical requests at the same moment: PostgreSQL makes the second insert
-  wait for the first transaction, then refuses it (unique constraint); the second request reads
-  the first's row and answers with the same broadcast. The broadcast's own token is derived from
-  (token, key), a second guarantee.
-- the body's SHA-256 on that row: the same key with another body is refused (422).
-- per-number verdicts: valid, invalid (with the reason), duplicate, stop list, no consent.
-  Numbers without consent for the purpose are left out when the basis is the recipients'
-  consent; stop-listed numbers are recorded and never called, as on the send page.
+Runs in a worker (api/recording.py), in the transaction that marks the send recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext, ngettext
 
 from audiences.consent import consent_verdicts
@@ -31,42 +24,25 @@ from audiences.stop_list import blocked
 from calls.forms import sendable_voice_messages
 from calls.models import Basis
 from calls.outcomes import Outcome
+from calls.permissions import SEND_PERMISSION
 from calls.plan_form import PLAN_FIELDS, PlanForm
 from calls.recording import SendRefused, create_broadcast
 from calls.send_recipients import TooManyRecipients, list_recipients, lists_named
 
 from .audit import audit
-from .models import IdempotencyKey
-from .problems import invalid
+from .problems import forbidden, invalid
 from .reading import broadcast_out
-
-MAX_KEY_LENGTH = 255
-
-
-def body_digest(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def broadcast_token(token, key: str) -> str:
     return "api-" + hashlib.sha256(f"{token.pk}:{key}".encode("utf-8", "surrogatepass")).hexdigest()[:60]
 
 
-def checked_key(key: str | None) -> str:
-    key = (key or "").strip()
-    if not key:
-        raise invalid(gettext("Send an “Idempotency-Key” header (any unique text, e.g. a UUID) with every send."))
-    if len(key) > MAX_KEY_LENGTH:
-        raise invalid(gettext("The Idempotency-Key is longer than %(max)d characters.") % {"max": MAX_KEY_LENGTH})
-    return key
-
-
-def send(token, key: str, body: dict) -> tuple[int, dict]:
-    """(HTTP status, answer) of a send: 201 the first time, 200 with the same answer for a repeat."""
-    key = checked_key(key)
-    digest = body_digest(body)
-    if (repeat := _repeat(token, key, digest)) is not None:
-        return 200, repeat
+def record(token, key: str, body: dict):
+    """(the broadcast, the answer: the broadcast and a verdict per number); Problem when refused."""
     owner = token.created_by
+    if owner is None or not owner.is_active or not owner.has_perm(SEND_PERMISSION):
+        raise forbidden(gettext("The person who created this token may no longer send voice messages."))
     voice_message, source, plan = _checked(body, owner)
     audience = _audience(body.get("lists") or [], plan)
     parsed = _parsed(body.get("numbers") or [], audience is not None)
@@ -78,36 +54,25 @@ def send(token, key: str, body: dict) -> tuple[int, dict]:
     if not to_record:
         raise invalid(gettext("None of the numbers can be called."), verdicts)
     try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(token=token, key=key, body_digest=digest)
-            broadcast = create_broadcast(
-                voice_message,
-                source,
-                to_record,
-                owner,
-                broadcast_token(token, key),
-                invalid_numbers=parsed.invalid,
-                duplicate_numbers=parsed.duplicates,
-                plan=plan,
-                name=body.get("name") or "",
-                contacts=contacts,
-                audiences=audience.record() if audience is not None else None,
-            )
-            answer = {"broadcast": broadcast_out(broadcast, fresh_counts(len(to_record), stopped)), "numbers": verdicts}
-            row.broadcast, row.answer = broadcast, answer
-            row.save(update_fields=["broadcast", "answer"])
-            count = len(to_record)
-            what = ngettext("sent to %(count)d number", "sent to %(count)d numbers", count) % {"count": count}
-            audit(token, broadcast, what)
-    except IntegrityError:
-        # The same key at the same moment: the other request recorded it (or its row is now visible).
-        repeat = _repeat(token, key, digest)
-        if repeat is None:
-            raise
-        return 200, repeat
+        broadcast = create_broadcast(
+            voice_message,
+            source,
+            to_record,
+            owner,
+            broadcast_token(token, key),
+            invalid_numbers=parsed.invalid,
+            duplicate_numbers=parsed.duplicates,
+            plan=plan,
+            name=body.get("name") or "",
+            contacts=contacts,
+            audiences=audience.record() if audience is not None else None,
+        )
     except SendRefused as exc:
         raise invalid(str(exc)) from exc
-    return 201, answer
+    count = len(to_record)
+    audit(token, broadcast, ngettext("sent to %(count)d number", "sent to %(count)d numbers", count) % {"count": count})
+    answer = {"broadcast": broadcast_out(broadcast, fresh_counts(count, stopped)), "numbers": verdicts}
+    return broadcast, answer
 
 
 def fresh_counts(recorded: int, stopped: int) -> dict:
@@ -115,21 +80,6 @@ def fresh_counts(recorded: int, stopped: int) -> dict:
     counts = dict.fromkeys(Outcome.values, 0)
     counts.update(total=recorded, pending=recorded - stopped, not_called=stopped)
     return counts
-
-
-def _repeat(token, key: str, digest: str) -> dict | None:
-    row = IdempotencyKey.objects.filter(token=token, key=key).first()
-    if row is None:
-        return None
-    if row.body_digest != digest:
-        raise invalid(
-            gettext(
-                "This Idempotency-Key was already used for a different request (broadcast %(pk)s). "
-                "Nothing was sent; use a new key for a new send."
-            )
-            % {"pk": row.broadcast_id or "—"}
-        )
-    return row.answer
 
 
 def _checked(body: dict, owner):

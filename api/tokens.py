@@ -4,22 +4,23 @@ A token is 32 random bytes (`secrets`), URL-safe, prefixed "exv_". Only its SHA-
 database leak gives nobody a usable token. The lookup is by the digest (a unique index); the
 digest found is compared again in constant time.
 
-`admit` is the one database write of a request: one UPDATE counts the request in the token's
-current minute (the rate limit, shared by every gunicorn worker through the row) and refreshes
-`last_used_at` when it is more than a minute old. With no limit (EXOLVE_API_RATE_PER_MINUTE=0)
-only a "last used" older than a minute is written: most reads write nothing.
+A request's check reads the token with its owner's state (`TOKEN_QUERY`, raw SQL: the ORM's
+query building cost more than the query on the API's busiest path) and the owner's rights, at
+most once a second per process and token: within that second the process trusts what it read.
+That read was the largest cost of an accepted send (bench/README.md, API sends). The rate is
+counted by api/rate.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
+import threading
 import time
-from datetime import timedelta
+from dataclasses import dataclass, field
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -27,8 +28,9 @@ from django.utils.translation import gettext
 from audiences.permissions import ADD_TO_STOP_LIST_PERMISSION, VIEW_STOP_LIST_PERMISSION
 from calls.permissions import SEND_PERMISSION, STEER_PERMISSION, VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION
 
+from . import rate
 from .models import ApiToken, Scope
-from .problems import Problem, forbidden, too_many, unauthorized
+from .problems import Problem, forbidden, unauthorized
 
 PREFIX = "exv_"
 
@@ -47,30 +49,88 @@ def scope_label(scope: str) -> str:
     return str(Scope(scope).label) if scope in Scope.values else scope
 
 
-def authenticate(header: str) -> ApiToken:
+# The token and whether its owner may still sign in, in one read: the one query every request
+# makes before its own work (the columns rate.py needs come with it).
+TOKEN_QUERY = """
+    SELECT t.id, t.name, t.scopes, t.expires_at, t.revoked_at, t.created_by_id, t.last_used_at,
+           t.rate_minute, t.rate_count, t.digest, u.is_active AND u.is_staff AS owner_may_sign_in
+    FROM {tokens} t LEFT JOIN {users} u ON u.id = t.created_by_id
+    WHERE t.digest = %s
+"""
+
+
+# How long a process trusts what it read of a token, its owner's state and rights, and the
+# token's count of requests: a token revoked, an owner deactivated or a right taken away is
+# refused by every process within this time (at once in the process that changed it: api/apps.py).
+READ_AGAIN_AFTER = 1.0  # seconds
+
+
+@dataclass
+class _Read:
+    token: ApiToken
+    at: float  # monotonic
+    rights: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class _Known:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    tokens: dict[str, _Read] = field(default_factory=dict)
+
+
+_known = _Known()
+
+
+def forget(token_digest: str | None = None, **_signal) -> None:
+    """Read the token (every token when none is named) again on its next request."""
+    with _known.lock:
+        if token_digest is None:
+            _known.tokens.clear()
+        else:
+            _known.tokens.pop(token_digest, None)
+
+
+def _read(wanted: str) -> _Read | None:
+    with _known.lock:
+        known = _known.tokens.get(wanted)
+    if known is not None and time.monotonic() - known.at < READ_AGAIN_AFTER:
+        return known
+    query = TOKEN_QUERY.format(
+        tokens=connection.ops.quote_name(ApiToken._meta.db_table),
+        users=connection.ops.quote_name(get_user_model()._meta.db_table),
+    )
+    token = next(iter(ApiToken.objects.raw(query, [wanted])), None)
+    if token is None:
+        return None
+    known = _Read(token, time.monotonic())
+    with _known.lock:
+        _known.tokens[wanted] = known
+    return known
+
+
+def authenticate(header: str) -> _Read:
     """The token of an `Authorization: Bearer …` header; Problem 401 when missing, wrong, expired or revoked."""
     kind, _space, raw = (header or "").strip().partition(" ")
     if kind.lower() != "bearer" or not raw.strip():
         raise unauthorized(gettext("Send the token in the header “Authorization: Bearer <token>”."))
     wanted = digest(raw.strip())
-    token = ApiToken.objects.select_related("created_by").filter(digest=wanted).first()
-    if token is None or not hmac.compare_digest(token.digest, wanted):
+    known = _read(wanted)
+    if known is None or not hmac.compare_digest(known.token.digest, wanted):
         raise unauthorized(gettext("This token is not known. Check it, or ask a Manager for a new one."))
-    now = timezone.now()
+    token = known.token
     if token.revoked_at is not None:
         raise unauthorized(gettext("This token was revoked. Ask a Manager for a new one."))
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.expires_at is not None and token.expires_at <= timezone.now():
         raise unauthorized(gettext("This token expired. Ask a Manager for a new one."))
-    owner = token.created_by
-    if owner is None or not owner.is_active or not owner.is_staff:
+    if not token.owner_may_sign_in:
         raise unauthorized(
             gettext("The person who created this token no longer has an account. Ask a Manager for a new token.")
         )
-    return token
+    return known
 
 
 # What the token's owner must still be allowed to do for each scope: a token never does more
-# than the person who created it may do today.
+# than the person who created it may do today. A send is checked again when it is recorded.
 OWNER_PERMISSIONS = {
     Scope.READ: (VIEW_BROADCASTS_PERMISSION, VIEW_CALLS_PERMISSION),
     Scope.STEER: (STEER_PERMISSION,),
@@ -79,13 +139,21 @@ OWNER_PERMISSIONS = {
 }
 
 
-def require(token: ApiToken, scope: str) -> None:
-    if scope not in (token.scopes or []):
+def owner_may(known: _Read, scope: str) -> bool:
+    """Whether the token's owner holds the scope's rights (read with the token, at most once a second)."""
+    allowed = known.rights.get(scope)
+    if allowed is None:
+        allowed = known.rights[scope] = known.token.created_by.has_perms(OWNER_PERMISSIONS.get(scope, ()))
+    return allowed
+
+
+def require(known: _Read, scope: str) -> None:
+    if scope not in (known.token.scopes or []):
         raise forbidden(
             gettext("This token may not %(what)s. Ask a Manager to give it that scope (“%(scope)s”).")
             % {"what": scope_label(scope), "scope": scope}
         )
-    if not token.created_by.has_perms(OWNER_PERMISSIONS.get(scope, ())):
+    if not owner_may(known, scope):
         raise forbidden(
             gettext(
                 "The person who created this token may no longer %(what)s, so the token may not either. "
@@ -95,44 +163,13 @@ def require(token: ApiToken, scope: str) -> None:
         )
 
 
-def admit(token: ApiToken) -> None:
-    """Count this request in the token's minute; Problem 429 (with Retry-After) over the limit."""
-    limit = settings.EXOLVE_API_RATE_PER_MINUTE
-    now = timezone.now()
-    if not limit:  # nothing to count: write only a "last used" older than a minute
-        if token.last_used_at is None or token.last_used_at < now - timedelta(minutes=1):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return
-    now_seconds = time.time()
-    minute = int(now_seconds // 60)
-    ops = connection.ops
-    table = ops.quote_name(ApiToken._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET "
-            "rate_count = CASE WHEN rate_minute = %s THEN rate_count + 1 ELSE 1 END, "
-            "rate_minute = %s, "
-            "last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < %s THEN %s ELSE last_used_at END "
-            "WHERE id = %s RETURNING rate_count",
-            [
-                minute,
-                minute,
-                ops.adapt_datetimefield_value(now - timedelta(minutes=1)),
-                ops.adapt_datetimefield_value(now),
-                token.pk,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is not None and row[0] > limit:
-        raise too_many(max(1, math.ceil(60 - now_seconds % 60)), limit)
-
-
 def check(header: str, scope: str) -> ApiToken:
     """Who is calling and whether they may: the token, its scope, its rate; Problem otherwise."""
-    token = authenticate(header)
-    require(token, scope)
-    admit(token)
-    return token
+    known = authenticate(header)
+    require(known, scope)
+    if rate.admit(known.token):  # its count written: read the row again next time (others' counts too)
+        forget(known.token.digest)
+    return known.token
 
 
 __all__ = ["Problem", "authenticate", "check", "new_token", "require"]

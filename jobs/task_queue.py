@@ -47,13 +47,17 @@ def first_arguments(task, states=(WAITING, RUNNING), *, due_by: datetime | None 
     ]
 
 
-def is_waiting(task, *, due_by: datetime, argument=None) -> bool:
-    """Whether a task of `task` waits to run by `due_by` (with `argument` first, when given)."""
+def is_waiting(task, *, due_by: datetime, argument=None, not_before: datetime | None = None) -> bool:
+    """Whether a task of `task` waits to run by `due_by` (and not before `not_before`, when given;
+    with `argument` first, when given)."""
     results = _results()
     if results is None:  # another backend cannot be inspected: trust the caller
         return False
     if argument is None:
-        return results.filter(task_path=task.module_path, status=WAITING, run_after__lte=due_by + DUE_SLACK).exists()
+        waiting = results.filter(task_path=task.module_path, status=WAITING, run_after__lte=due_by + DUE_SLACK)
+        if not_before is not None:
+            waiting = waiting.filter(run_after__gte=not_before)
+        return waiting.exists()
     return any(first == argument for _state, first in first_arguments(task, (WAITING,), due_by=due_by))
 
 

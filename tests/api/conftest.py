@@ -18,6 +18,10 @@ ALL_SCOPES = [scope.value for scope in Scope]
 @pytest.fixture
 def api(live_server, transactional_db, sandbox, settings):
     """A requests session against the live portal's /api/v1/, in English unless asked."""
+    from api import rate, tokens
+
+    rate.forget()  # this process's counts and rights read by earlier tests
+    tokens.forget()
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     settings.LANGUAGE_CODE = "en"
 
@@ -55,6 +59,19 @@ def make_token(manager):
         return raw
 
     return make
+
+
+def recorded(api, accepted):
+    """Record the sends accepted so far (a worker's work, here in the test's process) and read
+    the send that `accepted` answered: its broadcast and verdicts, or its problem."""
+    from api.recording import record_waiting
+
+    assert accepted.status_code in (200, 202), accepted.text
+    record_waiting()
+    token = accepted.request.headers["Authorization"].removeprefix("Bearer ")
+    read = api.call("GET", accepted.json()["url"].removeprefix("/api/v1"), token)
+    assert read.status_code == 200, read.text
+    return read.json()
 
 
 def problem(response, status):

@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from api.models import IdempotencyKey
+from api.models import ApiSend
+from api.recording import record_waiting
 from audiences.contact_models import Consent, Contact
 from audiences.models import StopListEntry
 from calls.models import Broadcast, Call, CallState, SmsFollowUp
-from tests.api.conftest import problem
+from tests.api.conftest import problem, recorded
 from tests.calls.test_broadcast_workers import DB_TASKS, NO_REFRESH, wait_for
 from tests.factories_calls import SOURCE, postgres_only, rung, skip_unless_postgres, worker_env
 
@@ -32,16 +33,26 @@ def body(voice_message, numbers, **plan):
     }
 
 
-def test_a_send_answers_the_broadcast_and_a_verdict_per_number(api, make_token, voice_message):
+def test_a_send_is_accepted_then_recorded_with_a_verdict_per_number(api, make_token, voice_message):
     token = make_token(["send", "read"])
     StopListEntry.objects.create(number="79991234562", reason="asked")
     numbers = ["+7 999 123-45-61", "79991234562", "12", "8 999 123 45 61"]
     sent = api.call("POST", "/broadcasts", token, json=body(voice_message, numbers), headers={"Idempotency-Key": "k1"})
 
-    assert sent.status_code == 201, sent.text
-    answer = sent.json()
-    verdicts = {(v["number"], v["verdict"]) for v in answer["numbers"]}
-    assert verdicts == {
+    assert sent.status_code == 202, sent.text
+    accepted = sent.json()
+    assert accepted["state"] == "accepted" and sent.headers["Location"] == accepted["url"]
+    assert {(v["number"], v["verdict"]) for v in accepted["numbers"]} == {
+        ("79991234561", "accepted"),
+        ("79991234562", "accepted"),
+        ("12", "invalid"),
+        ("79991234561", "duplicate"),
+    }
+    assert not Broadcast.objects.exists()  # the request wrote its send and nothing else
+
+    answer = recorded(api, sent)
+    assert answer["state"] == "recorded" and answer["problem"] is None
+    assert {(v["number"], v["verdict"]) for v in answer["numbers"]} == {
         ("79991234561", "valid"),
         ("79991234562", "stop_list"),
         ("12", "invalid"),
@@ -56,15 +67,22 @@ def test_a_send_answers_the_broadcast_and_a_verdict_per_number(api, make_token, 
     }
     read = api.call("GET", f"/broadcasts/{broadcast.pk}", token).json()
     assert read["counts"]["total"] == 2 and read["counts"]["not_called"] == 1 and read["counts"]["pending"] == 1
+    # Another token does not see this token's send.
+    assert problem(api.call("GET", accepted["url"].removeprefix("/api/v1"), make_token(["send"])), 404)
 
 
-def test_the_same_key_gives_the_same_broadcast_and_another_body_is_refused(api, make_token, voice_message):
+def test_the_same_key_gives_the_same_send_and_another_body_is_refused(api, make_token, voice_message):
     token = make_token(["send"])
     key = {"Idempotency-Key": "order-7781"}
     first = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
     again = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert first.json() == again.json()
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["id"] == again.json()["id"] and again.json()["state"] == "accepted"
+
+    answer = recorded(api, first)
+    after = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
+    assert after.status_code == 200 and after.json() == answer and answer["state"] == "recorded"
+    assert recorded(api, after) == answer  # recording again records nothing
 
     changed = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234569"]), headers=key)
     assert "different request" in problem(changed, 422)["detail"]
@@ -72,48 +90,50 @@ def test_the_same_key_gives_the_same_broadcast_and_another_body_is_refused(api, 
     # Another token may use the same key for its own send.
     other_token = make_token(["send"])
     other = api.call("POST", "/broadcasts", other_token, json=body(voice_message, ["79991234561"]), headers=key)
-    assert other.status_code == 201 and Broadcast.objects.count() == 2
+    assert recorded(api, other)["state"] == "recorded" and Broadcast.objects.count() == 2
     assert problem(api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"])), 422)
 
 
-def test_a_key_committed_between_the_check_and_the_insert_answers_the_first_broadcast(
-    api, make_token, voice_message, monkeypatch
-):
-    # The path of two requests at the same moment, without timing: the second's early check
-    # misses the first's key (not committed yet); its INSERT then meets the unique constraint.
-    from api import sending
-
-    token = make_token(["send"])
-    key = {"Idempotency-Key": "same-moment"}
-    first = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
-    real_repeat, checks = sending._repeat, []
-
-    def not_yet_committed(*args):
-        checks.append(args)
-        return None if len(checks) == 1 else real_repeat(*args)
-
-    monkeypatch.setattr(sending, "_repeat", not_yet_committed)
-    second = api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"]), headers=key)
-    assert (first.status_code, second.status_code) == (201, 200) and first.json() == second.json()
-    assert len(checks) == 2 and Broadcast.objects.count() == 1 and Call.objects.count() == 1
-
-
-def test_refusals_name_each_field(api, make_token, voice_message, settings):
+def test_refusals_name_each_field_in_the_callers_language(api, make_token, voice_message, settings):
     token = make_token(["send"])
     bad = body(voice_message, ["79991234561"], purpose="advertising", retries=99)
     bad["source"] = "74950000000"
-    answer = problem(api.call("POST", "/broadcasts", token, json=bad, headers={"Idempotency-Key": "a"}), 422)
-    fields = {error["field"] for error in answer["errors"]}
+    sent = api.call("POST", "/broadcasts", token, json=bad, headers={"Idempotency-Key": "a"})
+    answer = recorded(api, sent)
+    assert answer["state"] == "refused" and answer["broadcast"] is None
+    fields = {error["field"] for error in answer["problem"]["errors"]}
     assert {"source", "plan.purpose", "plan.retries"} <= fields, answer
+    russian = api.call(
+        "POST", "/broadcasts", token, json=bad, headers={"Idempotency-Key": "ru", "Accept-Language": "ru"}
+    )
+    assert recorded(api, russian)["problem"]["title"] == "Запрос не может быть выполнен"
+
+    # What the body alone tells is refused at once.
     shape = problem(api.call("POST", "/broadcasts", token, json={"numbers": 5}, headers={"Idempotency-Key": "b"}), 422)
     assert shape["errors"]
+    nobody = body(voice_message, ["12", "34"])
+    refused = problem(api.call("POST", "/broadcasts", token, json=nobody, headers={"Idempotency-Key": "n"}), 422)
+    assert {e["verdict"] for e in refused["errors"]} == {"invalid"}
+    assert problem(api.call("POST", "/broadcasts", token, json=body(voice_message, ["79991234561"])), 422)
     settings.EXOLVE_UPLOAD_MAX_ROWS = 3
     many = body(voice_message, [f"7999123456{n}" for n in range(4)])
     assert problem(api.call("POST", "/broadcasts", token, json=many, headers={"Idempotency-Key": "c"}), 422)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     huge = body(voice_message, ["79991234561"] * 200)
     assert problem(api.call("POST", "/broadcasts", token, json=huge, headers={"Idempotency-Key": "d"}), 413)
-    assert not Broadcast.objects.exists() and not IdempotencyKey.objects.exists()
+    assert not Broadcast.objects.exists()
+    assert sorted(ApiSend.objects.values_list("key", "state")) == [("a", "refused"), ("ru", "refused")]
+
+
+def test_a_send_whose_owner_lost_the_right_is_refused_when_recorded(api, make_token, manager, voice_message):
+    sent = api.call("POST", "/broadcasts", make_token(["send"]), json=body(voice_message, ["79991234561"]),
+                    headers={"Idempotency-Key": "k"})  # fmt: skip
+    assert sent.status_code == 202, sent.text
+    manager.groups.clear()
+    record_waiting()
+    refused = ApiSend.objects.get()
+    assert refused.state == "refused" and "may no longer send" in refused.answer["problem"]["detail"]
+    assert not Broadcast.objects.exists()
 
 
 def test_no_consent_is_left_out_when_consent_is_the_basis(api, make_token, voice_message):
@@ -127,8 +147,7 @@ def test_no_consent_is_left_out_when_consent_is_the_basis(api, make_token, voice
         json=body(voice_message, ["79991234561", "79991234563"], basis="consent"),
         headers={"Idempotency-Key": "c"},
     )
-    assert sent.status_code == 201, sent.text
-    assert {v["number"]: v["verdict"] for v in sent.json()["numbers"]} == {
+    assert {v["number"]: v["verdict"] for v in recorded(api, sent)["numbers"]} == {
         "79991234561": "valid",
         "79991234563": "no_consent",
     }
@@ -146,8 +165,8 @@ def test_a_send_to_lists_calls_their_contacts_with_consent_and_says_why_not_the_
         json={**body(voice_message, ["79991234561"]), "lists": ["Club", "Building"]},
         headers={"Idempotency-Key": "lists"},
     )
-    assert sent.status_code == 201, sent.text
-    verdicts = {v["number"]: v["verdict"] for v in sent.json()["numbers"]}
+    answer = recorded(api, sent)
+    verdicts = {v["number"]: v["verdict"] for v in answer["numbers"]}
     assert {n for n, v in verdicts.items() if v == "valid"} == {"79991234561", "79990000001", "79990000007"}
     assert verdicts["79990000002"] == "no_consent" and verdicts["79990000004"] == "no_consent"
     assert verdicts["79990000005"] == "stop_list" and verdicts["123"] == "invalid"
@@ -158,7 +177,7 @@ def test_a_send_to_lists_calls_their_contacts_with_consent_and_says_why_not_the_
         "79990000007": "Egor",
     }
     assert {item["name"] for item in broadcast.audiences["lists"]} == {"Club", "Building"}
-    assert sent.json()["broadcast"]["counts"]["pending"] == 3
+    assert answer["broadcast"]["counts"]["pending"] == 3
     # Each call read back names its contact and its follow-up SMS (none was planned).
     read = api.call("GET", f"/broadcasts/{broadcast.pk}/calls", make_token(["read"])).json()["items"]
     assert {(c["destination"], c["contact"] is not None, c["sms"]["state"]) for c in read} == {
@@ -181,7 +200,7 @@ def test_a_send_to_lists_calls_their_contacts_with_consent_and_says_why_not_the_
         json={**body(voice_message, []), "lists": ["Nobody's list"]},
         headers={"Idempotency-Key": "unknown-list"},
     )
-    assert "Nobody's list" in problem(unknown, 422)["detail"]
+    assert "Nobody's list" in recorded(api, unknown)["problem"]["detail"]
 
 
 def test_read_calls_with_cursor_and_filters_then_steer(api, make_token, voice_message):
@@ -190,7 +209,7 @@ def test_read_calls_with_cursor_and_filters_then_steer(api, make_token, voice_me
     later = (timezone.now() + timedelta(days=1)).isoformat()
     planned = body(voice_message, numbers, start_at=later)
     sent = api.call("POST", "/broadcasts", token, json=planned, headers={"Idempotency-Key": "r"})
-    pk = sent.json()["broadcast"]["id"]
+    pk = recorded(api, sent)["broadcast"]["id"]
     Call.objects.filter(destination="79991234500").update(state=CallState.FINISHED, status="no_answer")
     seen, cursor = [], None
     while True:
@@ -214,7 +233,7 @@ def test_read_calls_with_cursor_and_filters_then_steer(api, make_token, voice_me
 
 
 @postgres_only
-def test_two_identical_sends_at_once_make_one_broadcast_rung_once_each(
+def test_identical_sends_at_once_and_two_workers_recording_ring_each_number_once(
     api, make_token, voice_message, sandbox, settings, workers
 ):
     skip_unless_postgres()
@@ -235,14 +254,24 @@ def test_two_identical_sends_at_once_make_one_broadcast_rung_once_each(
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(a.status_code for a in answers) == [200, 201], [a.text for a in answers]
-    assert answers[0].json() == answers[1].json()
-    assert Broadcast.objects.count() == 1 and Call.objects.count() == 6
+    assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+    assert answers[0].json()["id"] == answers[1].json()["id"] and ApiSend.objects.count() == 1
+    # Thirty more sends (each also sent twice), recorded by two workers at the same time.
+    others = [f"7999000{n:04d}" for n in range(30)]
+    for number in others:
+        for _twice in range(2):
+            sent = api.call("POST", "/broadcasts", token, json=body(voice_message, [number]),
+                            headers={"Idempotency-Key": number})  # fmt: skip
+            assert sent.status_code == 202, sent.text
 
-    workers.start(worker_env(settings.EXOLVE_SANDBOX_STATE, **NO_REFRESH))
-    wait_for(lambda: not Call.objects.filter(state=CallState.QUEUED).exists(), 60, "the worker to send every call")
+    env = worker_env(settings.EXOLVE_SANDBOX_STATE, **NO_REFRESH)
+    workers.start(env)
+    workers.start(env)
+    wait_for(lambda: not ApiSend.objects.filter(state="accepted").exists(), 60, "the workers to record every send")
+    wait_for(lambda: not Call.objects.filter(state=CallState.QUEUED).exists(), 60, "the workers to send every call")
     workers.stop()
-    assert rung(sandbox) == {number: 1 for number in numbers}
+    assert Broadcast.objects.count() == 31 and ApiSend.objects.filter(state="recorded").count() == 31
+    assert rung(sandbox) == {number: 1 for number in numbers + others}
 
 
 def test_a_send_carries_the_follow_up_sms_and_refuses_a_city_sender(api, make_token, voice_message, settings):
@@ -252,7 +281,7 @@ def test_a_send_carries_the_follow_up_sms_and_refuses_a_city_sender(api, make_to
     sent = api.call(
         "POST", "/broadcasts", token, json=body(voice_message, ["79991234561"], **sms), headers={"Idempotency-Key": "s"}
     )
-    assert sent.status_code == 201, sent.text
+    assert recorded(api, sent)["state"] == "recorded"
     broadcast = Broadcast.objects.get()
     assert (broadcast.sms_sender, set(broadcast.sms_on.split(","))) == ("Clinic", {"no_answer", "busy"})
 
@@ -264,4 +293,4 @@ def test_a_send_carries_the_follow_up_sms_and_refuses_a_city_sender(api, make_to
         json=body(voice_message, ["79991234561"], **city),
         headers={"Idempotency-Key": "c"},
     )
-    assert any(error["field"].startswith("plan.sms") for error in problem(refused, 422)["errors"])
+    assert any(error["field"].startswith("plan.sms") for error in recorded(api, refused)["problem"]["errors"])

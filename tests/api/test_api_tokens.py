@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
-from api import tokens
+from api import rate, tokens
 from api.models import ApiToken
 from audiences.models import StopListEntry
 from tests.api.conftest import PAST, problem
@@ -22,7 +22,8 @@ def test_missing_wrong_expired_revoked_and_out_of_scope_tokens_are_refused(api, 
     assert "not known" in problem(api.call("GET", "/broadcasts", reader + "x"), 401)["detail"]
     expired = make_token(["read"], expires_in=PAST)
     assert "expired" in problem(api.call("GET", "/broadcasts", expired), 401)["detail"]
-    ApiToken.objects.update(revoked_at=timezone.now())
+    ApiToken.objects.update(revoked_at=timezone.now())  # as another process would (no signal)
+    tokens.forget()  # ... seen by this one a second later
     assert "revoked" in problem(api.call("GET", "/broadcasts", reader), 401)["detail"]
 
     sender = make_token(["send"])
@@ -63,17 +64,32 @@ def test_refusals_in_russian_and_unknown_paths_as_problems(api, make_token):
     assert "GET" in problem(wrong_method, 405)["detail"]
 
 
-def test_the_rate_limit_answers_429_with_retry_after(api, make_token, settings, monkeypatch):
+def test_the_rate_limit_answers_429_with_retry_after_and_is_shared_through_the_row(
+    api, make_token, settings, monkeypatch
+):
     settings.EXOLVE_API_RATE_PER_MINUTE = 3
-    clock = SimpleNamespace(time=lambda: 1_800_000_030.0)  # 30 s into a minute, for every request
-    monkeypatch.setattr(tokens, "time", clock)  # the live server runs in this process
+    minute = 30_000_000
+    clock = SimpleNamespace(time=lambda: minute * 60 + 30.0, monotonic=lambda: 1000.0)  # 30 s into a minute
+    monkeypatch.setattr(rate, "time", clock)  # the live server runs in this process
+    monkeypatch.setattr(tokens, "time", clock)
     token, other = make_token(["read"]), make_token(["read"])
     answers = [api.call("GET", "/voice-messages", token) for _ in range(4)]
     assert [a.status_code for a in answers[:3]] == [200, 200, 200]
     assert problem(answers[3], 429)["retry_after"] == 30 and answers[3].headers["Retry-After"] == "30"
     assert api.call("GET", "/voice-messages", other).status_code == 200  # per token
+    # The first request of each token was written at once (with "last used"), the rest wait a second.
+    assert sorted(ApiToken.objects.values_list("rate_count", flat=True)) == [1, 1]
     assert ApiToken.objects.exclude(last_used_at=None).count() == 2
-    clock.time = lambda: 1_800_000_095.0  # the next minute
+    clock.monotonic = lambda: 1001.0
+    assert api.call("GET", "/voice-messages", other).status_code == 200
+    assert sorted(ApiToken.objects.values_list("rate_count", "rate_minute")) == [(1, minute), (2, minute)]
+
+    # Another process's count arrives through the row: this process has counted nothing of it.
+    rate.forget()
+    ApiToken.objects.update(rate_count=3, rate_minute=minute)
+    clock.monotonic = lambda: 1002.0  # read again a second later
+    assert problem(api.call("GET", "/voice-messages", other), 429)
+    clock.time = lambda: (minute + 1) * 60 + 5.0  # the next minute
     assert api.call("GET", "/voice-messages", token).status_code == 200
     settings.EXOLVE_API_RATE_PER_MINUTE = 0  # no limit
     assert all(api.call("GET", "/voice-messages", token).status_code == 200 for _ in range(5))

@@ -1,0 +1,72 @@
+"""Recording accepted sends, in a worker: each once, whoever tries and however often.
+
+`record_waiting()` takes the accepted sends in the order they came. Each is recorded in one
+transaction that first moves its row from "accepted" to "recorded" (a conditional UPDATE:
+another worker trying the same send waits for this one's transaction, then updates nothing and
+goes on) and then records the broadcast through api/sending.py; a refusal (the voice message
+gone, a plan the form refuses, nobody to call) leaves the send "refused" with the problem, in
+the caller's language. The broadcast's own token comes from (API token, key): a second
+guarantee that one send never makes two broadcasts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from .models import ApiSend, SendState
+from .problems import Problem
+from .sending import record
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+def record_waiting() -> int:
+    """Record every accepted send (those arriving meanwhile too); how many this call recorded or refused."""
+    done = 0
+    while True:
+        waiting = list(
+            ApiSend.objects.filter(state=SendState.ACCEPTED).order_by("id").values_list("id", flat=True)[:BATCH]
+        )
+        if not waiting:
+            return done
+        done += sum(record_one(pk) for pk in waiting)
+
+
+def record_one(pk: int) -> bool:
+    """Record (or refuse) one accepted send; False when another worker did it first."""
+    with transaction.atomic():
+        taken = ApiSend.objects.filter(pk=pk, state=SendState.ACCEPTED).update(
+            state=SendState.RECORDED, recorded_at=timezone.now()
+        )
+        if not taken:
+            return False
+        send = ApiSend.objects.select_related("token__created_by").get(pk=pk)
+        with translation.override(send.language or None):
+            try:
+                with transaction.atomic():
+                    send.broadcast, send.answer = record(send.token, send.key, send.body)
+            except Problem as exc:
+                send.state, send.answer = SendState.REFUSED, {"problem": exc.as_dict()}
+            except DatabaseError:
+                raise  # the database's trouble: the send stays accepted, a worker tries again
+            except Exception:
+                # A fault of ours: refused with a plain word, never tried again and again.
+                logger.exception("API send %s could not be recorded", pk)
+                send.state, send.answer = SendState.REFUSED, {"problem": _fault().as_dict()}
+        send.save(update_fields=["state", "broadcast", "answer"])
+    return True
+
+
+def _fault() -> Problem:
+    return Problem(
+        500,
+        "server-error",
+        gettext("Something went wrong"),
+        gettext("This send was not recorded and nobody will be called; send it again with a new key."),
+    )
