@@ -57,7 +57,12 @@ def make_token(owner) -> ApiToken:
 
 
 def body(voice_message, *numbers):
-    return {"voice_message": voice_message.pk, "source": SOURCE, "numbers": list(numbers), "plan": {"basis": "contract"}}
+    return {
+        "voice_message": voice_message.pk,
+        "source": SOURCE,
+        "numbers": list(numbers),
+        "plan": {"basis": "contract"},
+    }
 
 
 def test_a_fault_while_recording_refuses_the_send_once_and_records_the_others(
