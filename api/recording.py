@@ -1,9 +1,9 @@
 """Recording accepted sends, in a worker: each once, whoever tries and however often.
 
 `record_waiting()` takes the accepted sends in the order they came. Each is recorded in one
-transaction that first moves its row from "accepted" to "recorded" (a conditional UPDATE:
-another worker trying the same send waits for this one's transaction, then updates nothing and
-goes on) and then records the broadcast through api/sending.py; a refusal (the voice message
+transaction that locks its row while it is still "accepted" (another worker skips it, or on
+SQLite waits and then finds it done), records the broadcast through api/sending.py and marks
+the send "recorded" before the lock is let go; a refusal (the voice message
 gone, a plan the form refuses, nobody to call) leaves the send "refused" with the problem, in
 the caller's language. The broadcast's own token comes from (API token, key): a second
 guarantee that one send never makes two broadcasts.
@@ -39,18 +39,23 @@ def record_waiting() -> int:
 
 
 def record_one(pk: int) -> bool:
-    """Record (or refuse) one accepted send; False when another worker did it first."""
+    """Record (or refuse) one accepted send; False when another worker has it or did it."""
     with transaction.atomic():
-        taken = ApiSend.objects.filter(pk=pk, state=SendState.ACCEPTED).update(
-            state=SendState.RECORDED, recorded_at=timezone.now()
+        # The send's row stays locked until this transaction ends: another worker skips it
+        # (PostgreSQL), or waits for the database's one writer and then finds it done (SQLite).
+        send = (
+            ApiSend.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("token__created_by")
+            .filter(pk=pk, state=SendState.ACCEPTED)
+            .first()
         )
-        if not taken:
+        if send is None:
             return False
-        send = ApiSend.objects.select_related("token__created_by").get(pk=pk)
         with translation.override(send.language or None):
             try:
                 with transaction.atomic():
                     send.broadcast, send.answer = record(send.token, send.key, send.body)
+                    send.state = SendState.RECORDED
             except Problem as exc:
                 send.state, send.answer = SendState.REFUSED, {"problem": exc.as_dict()}
             except DatabaseError:
@@ -59,7 +64,9 @@ def record_one(pk: int) -> bool:
                 # A fault of ours: refused with a plain word, never tried again and again.
                 logger.exception("API send %s could not be recorded", pk)
                 send.state, send.answer = SendState.REFUSED, {"problem": _fault().as_dict()}
-        send.save(update_fields=["state", "broadcast", "answer"])
+        # The body is no longer needed: a repeat is compared by its digest, the broadcast keeps the rest.
+        send.body, send.recorded_at = {}, timezone.now()
+        send.save(update_fields=["state", "broadcast", "answer", "body", "recorded_at"])
     return True
 
 
