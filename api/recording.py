@@ -17,6 +17,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from . import events
 from .models import ApiSend, SendState
 from .problems import Problem
 from .sending import record
@@ -67,6 +68,7 @@ def record_one(pk: int) -> bool:
         # The body is no longer needed: a repeat is compared by its digest, the broadcast keeps the rest.
         send.body, send.recorded_at = {}, timezone.now()
         send.save(update_fields=["state", "broadcast", "answer", "body", "recorded_at"])
+        events.tell_finished(send.pk)
     return True
 
 

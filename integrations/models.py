@@ -24,6 +24,7 @@ class EventKind(models.TextChoices):
     BROADCAST_STOPPED = "broadcast.stopped", _("broadcast stopped")
     BROADCAST_FAILED = "broadcast.failed", _("broadcast cannot continue")
     SMS_FINISHED = "sms.finished", _("follow-up SMS sent, refused or unknown")
+    SEND_FINISHED = "send.finished", _("API send recorded (its broadcast) or refused (why)")
 
 
 BROADCAST_KINDS = (EventKind.BROADCAST_FINISHED, EventKind.BROADCAST_STOPPED, EventKind.BROADCAST_FAILED)

@@ -1,4 +1,4 @@
-"""The integrations app listens to calls/events.py: events stored, the webhook queue woken, notices sent."""
+"""The integrations app listens to calls/events.py (and api/events.py): events stored, the webhook queue woken, notices sent."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.dispatch import receiver
 
+from api import events as api_events
 from calls import events
 
 from . import recording, tasks
@@ -30,6 +31,12 @@ def _broadcast_event(kind: str, broadcast_id: int, **extra) -> None:
     if event.deliveries.exists():
         tasks.wake_delivery()
     tasks.enqueue_notices(event.pk)
+
+
+@receiver(api_events.send_finished)
+def _send_finished(sender, send_id, **kwargs):
+    if recording.record_send_finished(send_id):
+        tasks.wake_delivery()
 
 
 @receiver(events.sms_finished)

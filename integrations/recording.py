@@ -1,4 +1,4 @@
-"""Turning the calls app's events into stored events, their webhook deliveries and notices.
+"""Turning the calls app's (and the API's) events into stored events, their webhook deliveries and notices.
 
 Each event is stored once whatever repeats it (`Event.key` is unique), with the body
 every attempt sends; each endpoint subscribed to its kind gets one delivery. Nothing is
@@ -9,10 +9,12 @@ to the webhook queue's tasks (integrations/tasks.py), so the sender never waits 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from api.models import ApiSend, SendState
 from calls.models import Broadcast, Call, SmsFollowUp, SmsState
 from calls.outcomes import outcome_counts, outcome_expression, status_of
 
@@ -91,6 +93,27 @@ def sms_data(sms: SmsFollowUp) -> dict:
         "reason": sms.error,
         "exolve_message_id": sms.message_id,
         "sent_at": sms.sent_at,
+    }
+
+
+def record_send_finished(send_id: int) -> list[Event]:
+    """A `send.finished` event for an API send recorded or refused (for endpoints that want them)."""
+    sends = ApiSend.objects.filter(pk=send_id).exclude(state=SendState.ACCEPTED)
+    return _record_each(EventKind.SEND_FINISHED, [send_id], sends, send_data)
+
+
+def send_data(send: ApiSend) -> dict:
+    """The send's outcome: its broadcast and how many numbers got each verdict, or the problem."""
+    answer = send.answer or {}
+    problem = answer.get("problem")
+    return {
+        "send_id": send.pk,
+        "key": send.key,
+        "state": send.state,
+        "broadcast_id": send.broadcast_id,
+        "verdicts": dict(Counter(number["verdict"] for number in answer.get("numbers", []))),
+        "problem": {"title": problem.get("title"), "detail": problem.get("detail")} if problem else None,
+        "recorded_at": send.recorded_at,
     }
 
 

@@ -253,3 +253,36 @@ def test_a_call_left_sending_by_a_dead_worker_is_told_as_unknown(
     event = Event.objects.get(kind=EventKind.CALL_FINISHED)
     assert json.loads(event.body)["data"]["outcome"] == "unknown"
     assert Event.objects.filter(kind=EventKind.BROADCAST_FINISHED).count() == 1  # its last call: finished too
+
+
+def test_each_api_send_is_told_once_recorded_or_refused(
+    receiver, voice_message, sandbox, django_capture_on_commit_callbacks
+):
+    from api import accepting, recording
+    from api.models import ApiToken
+    from api.tokens import new_token
+
+    raw, prefix, digest = new_token()
+    token = ApiToken.objects.create(name="CRM", prefix=prefix, digest=digest, scopes=["send"],
+                                    created_by=make_staff("manager", role=MANAGERS))  # fmt: skip
+    hook = endpoint(receiver.url, kinds=[EventKind.SEND_FINISHED])
+    good = {"voice_message": voice_message.pk, "source": SOURCE, "numbers": ["79991234561", "12"],
+            "plan": {"basis": "contract"}}  # fmt: skip
+    accepting.accept(token, "order-1", good)
+    accepting.accept(token, "order-2", {**good, "plan": {"basis": "contract", "purpose": "advertising"}})
+    with django_capture_on_commit_callbacks(execute=True):
+        recording.record_waiting()
+        recording.record_waiting()  # again: nothing new to tell
+
+    start = timezone.now()
+    assert Delivery.objects.count() == 2
+    for offset in (0, 10, 600, 3600):  # the receiver fails each first three times: retried
+        delivery.deliver_due(start + timedelta(seconds=offset))
+    accepted = receiver.accepted()
+    assert len(accepted) == 2 and all(verify(hook.secret, headers, body) for headers, body in accepted)
+    told = {json.loads(body)["data"]["key"]: json.loads(body) for _h, body in accepted}
+    recorded, refused = told["order-1"], told["order-2"]
+    assert recorded["type"] == "send.finished" and recorded["data"]["state"] == "recorded"
+    assert recorded["data"]["broadcast_id"] and recorded["data"]["verdicts"] == {"valid": 1, "invalid": 1}
+    assert refused["data"]["state"] == "refused" and refused["data"]["broadcast_id"] is None
+    assert refused["data"]["problem"]["title"] and refused["data"]["verdicts"] == {}
