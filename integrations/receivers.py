@@ -1,4 +1,5 @@
-"""The integrations app listens to calls/events.py (and api/events.py): events stored, the webhook queue woken, notices sent."""
+"""The integrations app listens to calls/events.py and api/events.py: events stored, the webhook
+queue woken, notices sent."""
 
 from __future__ import annotations
 
