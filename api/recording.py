@@ -12,7 +12,9 @@ guarantee that one send never makes two broadcasts.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -25,6 +27,7 @@ from .sending import record
 logger = logging.getLogger(__name__)
 
 BATCH = 100
+FORGET_BATCH = 10_000  # old sends deleted per recording task: a bounded statement each time
 
 
 def record_waiting() -> int:
@@ -37,6 +40,17 @@ def record_waiting() -> int:
         if not waiting:
             return done
         done += sum(record_one(pk) for pk in waiting)
+
+
+def forget_old_sends(now=None) -> int:
+    """Delete the sends older than EXOLVE_API_SENDS_KEPT_DAYS (a batch at a time); how many went.
+
+    Their keys are forgotten with them: the same key later makes a new send (docs/api.md).
+    """
+    before = (now or timezone.now()) - timedelta(days=settings.EXOLVE_API_SENDS_KEPT_DAYS)
+    old = ApiSend.objects.filter(created_at__lt=before).exclude(state=SendState.ACCEPTED)
+    ids = list(old.order_by("created_at").values_list("id", flat=True)[:FORGET_BATCH])
+    return ApiSend.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def record_one(pk: int) -> bool:

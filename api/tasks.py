@@ -29,8 +29,9 @@ CLOCK_MARGIN = 0.5  # seconds: workers on other hosts whose clocks run a little 
 
 
 @task(priority=RECORD_PRIORITY)
-def record_sends() -> int:
-    return recording.record_waiting()
+def record_sends() -> dict:
+    recorded = recording.record_waiting()
+    return {"recorded": recorded, "forgotten": recording.forget_old_sends()}
 
 
 class _Asked:

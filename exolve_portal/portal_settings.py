@@ -208,6 +208,13 @@ OPERATOR = (
         minimum=0,
     ),
     Setting(
+        "EXOLVE_API_SENDS_KEPT_DAYS",
+        "whole number",
+        30,
+        "days an API send (its Idempotency-Key and answer) is kept; the same key after that is a new send",
+        minimum=1,
+    ),
+    Setting(
         "EXOLVE_EXPORT_IN_REQUEST",
         "whole number",
         100_000,

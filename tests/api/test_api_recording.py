@@ -118,3 +118,22 @@ def test_a_token_is_read_again_after_a_second_and_at_once_when_changed_here(db, 
     token.save()
     with pytest.raises(tokens.Problem, match="revoked"):
         tokens.authenticate(f"Bearer {raw}")
+
+
+def test_sends_are_forgotten_after_the_kept_days_and_their_key_sends_again(db, settings, sandbox, voice_message):
+    from datetime import timedelta
+
+    from exolve_portal.role_names import MANAGERS
+    from tests.factories import make_staff
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.EXOLVE_API_SENDS_KEPT_DAYS = 30
+    token = make_token(make_staff("manager", role=MANAGERS))
+    accepting.accept(token, "old", body(voice_message, "79991234561"))
+    recording.record_waiting()
+    accepting.accept(token, "waiting", body(voice_message, "79991234562"))  # not recorded yet
+    ApiSend.objects.update(created_at=timezone.now() - timedelta(days=31))
+    assert recording.forget_old_sends() == 1
+    assert list(ApiSend.objects.values_list("key", flat=True)) == ["waiting"]  # never before it is recorded
+    status, again = accepting.accept(token, "old", body(voice_message, "79991234561"))
+    assert status == 202 and again["state"] == "accepted"
