@@ -14,6 +14,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from api.models import ApiSend, SendState
 from calls.lifecycle import BroadcastState
 from calls.models import Broadcast, Call, CallState
 from calls.outcomes import outcome_counts
@@ -33,6 +34,7 @@ class PortalCollector(Collector):
         yield from self._broadcasts()
         yield from self._workers()
         yield from self._webhooks()
+        yield from self._api_sends()
 
     def _calls(self):
         now = timezone.now()
@@ -121,6 +123,16 @@ class PortalCollector(Collector):
             "exolve_webhook_endpoints_disabled", "Webhook endpoints switched off.",
             value=Endpoint.objects.filter(enabled=False).count(),
         )  # fmt: skip
+
+    def _api_sends(self):
+        waiting = ApiSend.objects.filter(state=SendState.ACCEPTED).aggregate(n=Count("pk"), oldest=Min("created_at"))
+        yield GaugeMetricFamily(
+            "exolve_api_sends_waiting", "API sends accepted and not yet recorded by a worker.", value=waiting["n"]
+        )
+        lag = (timezone.now() - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0
+        yield GaugeMetricFamily(
+            "exolve_api_sends_lag_seconds", "How long the oldest API send has waited to be recorded.", value=lag
+        )
 
 
 def registry() -> CollectorRegistry:

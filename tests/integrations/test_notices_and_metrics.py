@@ -104,3 +104,19 @@ def test_a_blocked_account_is_told_once_as_cannot_continue_and_counted(
     text = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
     assert _value(text, 'exolve_answers_total{class="refused"}') == 2
     assert _value(text, 'exolve_calls{outcome="failed"}') == 2
+
+
+def test_metrics_show_api_sends_waiting_to_be_recorded(scraped, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.models import ApiSend, ApiToken
+
+    token = ApiToken.objects.create(name="CRM", prefix="exv_", digest="0" * 64, scopes=["send"])
+    ApiSend.objects.create(token=token, key="a")
+    ApiSend.objects.create(token=token, key="b", state="recorded")
+    ApiSend.objects.filter(key="a").update(created_at=timezone.now() - timedelta(seconds=90))
+    text = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
+    assert _value(text, "exolve_api_sends_waiting") == 1
+    assert 90 <= _value(text, "exolve_api_sends_lag_seconds") < 120
