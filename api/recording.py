@@ -39,7 +39,8 @@ def record_waiting() -> int:
         )
         if not waiting:
             return done
-        done += sum(record_one(pk) for pk in waiting)
+        owners = {}  # a batch's sends of one token: its owner's rights read once
+        done += sum(record_one(pk, owners) for pk in waiting)
 
 
 def forget_old_sends(now=None) -> int:
@@ -53,8 +54,11 @@ def forget_old_sends(now=None) -> int:
     return ApiSend.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
-def record_one(pk: int) -> bool:
-    """Record (or refuse) one accepted send; False when another worker has it or did it."""
+def record_one(pk: int, owners: dict | None = None) -> bool:
+    """Record (or refuse) one accepted send; False when another worker has it or did it.
+
+    `owners`: the token owners already read in this batch ({id: user}), whose rights stay read.
+    """
     with transaction.atomic():
         # The send's row stays locked until this transaction ends: another worker skips it
         # (PostgreSQL), or waits for the database's one writer and then finds it done (SQLite).
@@ -66,6 +70,8 @@ def record_one(pk: int) -> bool:
         )
         if send is None:
             return False
+        if owners is not None and send.token.created_by_id is not None:
+            send.token.created_by = owners.setdefault(send.token.created_by_id, send.token.created_by)
         with translation.override(send.language or None):
             try:
                 with transaction.atomic():
