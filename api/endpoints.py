@@ -20,7 +20,7 @@ from . import accepting, reading, tokens
 from .audit import audit
 from .models import ApiSend, Scope
 from .problems import conflict, forbidden, invalid, not_found
-from .schemas import SendIn, StopListIn
+from .schemas import ProblemOut, SendIn, SendOut, StopListIn
 from .sends import send_out
 
 
@@ -49,6 +49,7 @@ UNTIL = Query(None, description="Calls sent before this moment (ISO 8601).")
     "/broadcasts",
     auth=TokenAuth(Scope.SEND),
     url_name="broadcasts",
+    response={200: SendOut, 202: SendOut, 422: ProblemOut, 429: ProblemOut},
     summary="Send a voice message (once per Idempotency-Key)",
     description=(
         "Answers 202 with the accepted send: a worker records its broadcast within seconds. "
@@ -67,13 +68,14 @@ def send(request, body: SendIn, idempotency_key: str = Header("", alias="Idempot
     "/sends/{int:pk}",
     auth=TokenAuth(Scope.SEND),
     url_name="send",
+    response={200: SendOut, 404: ProblemOut},
     summary="One send of this token: accepted, recorded (its broadcast and verdicts) or refused",
 )
 def send_state(request, pk: int):
     found = ApiSend.objects.filter(pk=pk, token_id=request.api_token.pk).first()
     if found is None:
         raise not_found()
-    return send_out(found)
+    return JsonResponse(send_out(found), json_dumps_params={"ensure_ascii": False})
 
 
 @router.get(

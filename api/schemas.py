@@ -44,3 +44,38 @@ class StopListIn(Schema):
     number: str = Field(..., max_length=100)
     reason: str = Field("asked", description="asked, complaint, wrong_person or other.")
     note: str = Field("", max_length=255)
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details (application/problem+json), in the language of Accept-Language."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict] | None = Field(None, description="Per field or number refused: {field, message} or a verdict.")
+    retry_after: int | None = Field(None, description="429: seconds until the token may send again.")
+
+
+class VerdictOut(Schema):
+    number: str
+    verdict: str = Field(
+        ...,
+        description=(
+            "Accepted: accepted (checked when recorded), invalid, duplicate. Recorded: valid, stop_list, "
+            "no_consent, over_limit, invalid, duplicate."
+        ),
+    )
+    reason: str = ""
+
+
+class SendOut(Schema):
+    """A send: accepted (to be recorded by a worker), recorded (its broadcast) or refused (its problem)."""
+
+    id: int
+    key: str = Field(..., description="The Idempotency-Key it was sent with.")
+    state: str = Field(..., description="accepted, recorded or refused.")
+    url: str = Field(..., description="Where to read it again: GET this address.")
+    broadcast: dict | None = Field(None, description="Once recorded: the broadcast, as GET /broadcasts/{id} shows it.")
+    numbers: list[VerdictOut]
+    problem: ProblemOut | None = Field(None, description="Once refused: why.")

@@ -112,5 +112,7 @@ def test_stop_list_add_and_check_audited_with_the_tokens_name(api, make_token):
 def test_the_schema_and_the_docs_page_are_served(api):
     schema = api.get(api.base + "/openapi.json", timeout=10).json()
     assert "/api/v1/broadcasts" in schema["paths"] and "Idempotency-Key" in str(schema)
+    answers = schema["paths"]["/api/v1/broadcasts"]["post"]["responses"]
+    assert {"202", "422"} <= set(answers) and "SendOut" in str(answers["202"])
     docs = api.get(api.base + "/docs", timeout=10)
     assert docs.status_code == 200 and "swagger" in docs.text.lower() and "cdn" not in docs.text.lower()
