@@ -59,15 +59,22 @@ def accept(token, key: str, body: dict) -> tuple[int, dict]:
     text = canonical(body)
     digest = body_digest(text)
     verdicts = early_verdicts(body.get("numbers") or [], with_lists=bool(body.get("lists")))
-    send_id = _insert(token.pk, key, digest, text)
-    if send_id is None:
-        return repeat(token, key, digest)
-    tasks.record_soon()
-    return 202, accepted_out(send_id, key, verdicts)
+    for _try in range(2):
+        send_id = _insert(token.pk, key, digest, text)
+        if send_id is not None:
+            tasks.record_soon()
+            return 202, accepted_out(send_id, key, verdicts)
+        if (answer := repeat(token, key, digest)) is not None:
+            return answer
+        # The key's send was forgotten (EXOLVE_API_SENDS_KEPT_DAYS) in between: insert again.
+    raise RuntimeError("an API send neither inserted nor found")
 
 
-def repeat(token, key: str, digest: str) -> tuple[int, dict]:
-    send = ApiSend.objects.filter(token=token, key=key).select_related("broadcast").get()
+def repeat(token, key: str, digest: str) -> tuple[int, dict] | None:
+    """What became of the token's send under `key` (None when there is none); 422 for another body."""
+    send = ApiSend.objects.filter(token=token, key=key).first()
+    if send is None:
+        return None
     if send.body_digest != digest:
         raise invalid(
             gettext(

@@ -1,4 +1,5 @@
-"""API tokens in the admin: Managers create them (the token is shown once), change scopes and expiry, revoke them.
+"""API tokens in the admin: Managers create them (the token is shown once), change scopes and expiry, revoke them;
+and read what became of each send made with them (accepted, recorded, refused and why).
 
 Django's admin logs each addition and change in the audit trail; the API's own entries name
 the token (api/audit.py). A token is never deleted by the revoke action: its history stays.
@@ -7,12 +8,16 @@ the token (api/audit.py). A token is never deleted by the revoke action: its his
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiToken, Scope
-from .tokens import new_token, scope_label
+from exolve_portal.pagination import EstimatingPaginator
+
+from .models import ApiSend, ApiToken, Scope
+from .tokens import forget, new_token, scope_label
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -66,9 +71,44 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        forget()  # this process refuses them at once; the others within a second (api/tokens.py)
         for token in queryset:
             self.log_change(request, token, gettext("Revoked"))
         messages.success(
             request,
             ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count) % {"count": count},
         )
+
+
+@admin.register(ApiSend)
+class ApiSendAdmin(admin.ModelAdmin):
+    """Read only: when an integration says "we sent it", what the portal made of it."""
+
+    list_display = ["created_at", "key", "state", "broadcast_shown", "why_refused"]  # the token: a filter
+    list_filter = ["state", "token"]
+    search_fields = ["key"]
+    list_select_related = ["token"]
+    paginator = EstimatingPaginator
+    fields = ["token", "key", "state", "broadcast_shown", "why_refused", "created_at", "recorded_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("broadcast"))
+    def broadcast_shown(self, obj):
+        if obj.broadcast_id is None:
+            return "—"
+        url = reverse("admin:calls_broadcast_change", args=[obj.broadcast_id])
+        return format_html('<a href="{}">№&nbsp;{}</a>', url, obj.broadcast_id)
+
+    @admin.display(description=_("why it was refused"))
+    def why_refused(self, obj):
+        problem = (obj.answer or {}).get("problem") or {}
+        return problem.get("detail") or problem.get("title") or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

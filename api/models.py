@@ -75,23 +75,25 @@ class ApiSend(models.Model):
     insert waits for the first's and then finds its row.
     """
 
-    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
+    token = models.ForeignKey(ApiToken, verbose_name=_("API token"), on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(_("Idempotency-Key"), max_length=255)
     body_digest = models.CharField(max_length=64)
     body = models.JSONField(default=dict)
-    state = models.CharField(max_length=10, choices=SendState.choices, default=SendState.ACCEPTED)
-    broadcast = models.ForeignKey("calls.Broadcast", null=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(_("state"), max_length=10, choices=SendState.choices, default=SendState.ACCEPTED)
+    broadcast = models.ForeignKey(
+        "calls.Broadcast", verbose_name=_("broadcast"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # What the recording found (the broadcast and a verdict per number) or why it refused (a problem).
     answer = models.JSONField(default=dict)
     # The caller's language (Accept-Language): the recording's refusals and reasons are in it.
     language = models.CharField(max_length=10, default="", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    recorded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("accepted at"), auto_now_add=True, db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API send")
         verbose_name_plural = _("API sends")
-        default_permissions = ()  # not in the admin: nobody is given rights on it
+        default_permissions = ("view",)  # read in the admin by Managers; only the API and workers write
         constraints = [models.UniqueConstraint(fields=["token", "key"], name="api_one_send_per_token_key")]
         # The workers' queue: only the sends still to record are indexed.
         indexes = [models.Index(fields=["id"], condition=models.Q(state="accepted"), name="api_send_to_record")]

@@ -40,3 +40,24 @@ def test_a_manager_creates_a_token_shown_once_then_revokes_it(client):
 def test_only_managers_manage_tokens(client):
     client.force_login(make_staff("op", role=OPERATORS))
     assert client.get(reverse("admin:api_apitoken_changelist")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_managers_read_what_became_of_each_send_in_russian(client, settings):
+    from api.models import ApiSend
+
+    settings.LANGUAGE_CODE = "ru"
+    token = ApiToken.objects.create(name="Clinic CRM", prefix="exv_1", digest="1" * 64, scopes=["send"])
+    problem = {"title": "Запрос не может быть выполнен", "detail": "Голосовое сообщение удалено."}
+    ApiSend.objects.create(token=token, key="order-7", state="refused", answer={"problem": problem})
+    ApiSend.objects.create(token=token, key="order-8")
+    client.force_login(make_staff("boss", role=MANAGERS))
+    page = client.get(reverse("admin:api_apisend_changelist"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "order-7" in page and "Голосовое сообщение удалено." in page and "order-8" in page
+    assert "отклонено" in page and "Отправки через API" in page
+    sent = ApiSend.objects.get(key="order-7")
+    assert client.post(reverse("admin:api_apisend_delete", args=[sent.pk]), {"post": "yes"}).status_code == 403
+    assert ApiSend.objects.count() == 2
+
+    client.force_login(make_staff("op", role=OPERATORS))
+    assert client.get(reverse("admin:api_apisend_changelist")).status_code == 403

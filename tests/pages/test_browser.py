@@ -462,7 +462,24 @@ BROKEN_WORDS_JS = """() => {
     }
     return broken;
 }"""
-ADMIN_LISTS = ("/admin/calls/call/", "/admin/calls/broadcast/", "/admin/audiences/stoplistentry/", "/admin/auth/user/")
+ADMIN_LISTS = (
+    "/admin/calls/call/",
+    "/admin/calls/broadcast/",
+    "/admin/audiences/stoplistentry/",
+    "/admin/auth/user/",
+    "/admin/api/apisend/",
+)
+
+
+def api_sends(broadcast):
+    """A clinic's booking system's sends: one recorded, one refused with a long reason."""
+    from api.models import ApiSend, ApiToken
+
+    token = ApiToken.objects.create(name="Система записи клиники", prefix="exv_b", digest="b" * 64, scopes=["send"])
+    ApiSend.objects.create(token=token, key="appointment-88123-reminder", state="recorded", broadcast=broadcast)
+    refused = {"title": "Запрос не может быть выполнен", "detail": "Некоторые значения нельзя использовать: " * 4}
+    ApiSend.objects.create(token=token, key="7f9c2e4a-1b3d-4e5f-8a6b-9c0d1e2f3a4b", state="refused",
+                           answer={"problem": refused})  # fmt: skip
 
 
 @pytest.mark.parametrize("locale", ["ru-RU", "en-US"])
@@ -470,6 +487,7 @@ def test_calls_tables_fit_a_1280_px_screen(portal, browser, sandbox, locale):
     """The calls page, a broadcast's page and the admin's lists: nothing cut off at the right, no word broken."""
     broadcast = make_broadcast(name="Напоминание о записи к врачу на завтра, 10:30, кабинет 12")
     bulk_calls(26, broadcast=broadcast, error="Exolve не принял звонок: номер вне зоны действия сети оператора.")
+    api_sends(broadcast)
     context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
