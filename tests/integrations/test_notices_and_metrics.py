@@ -120,3 +120,22 @@ def test_metrics_show_api_sends_waiting_to_be_recorded(scraped, db):
     text = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
     assert _value(text, "exolve_api_sends_waiting") == 1
     assert 90 <= _value(text, "exolve_api_sends_lag_seconds") < 120
+
+
+def test_metrics_count_calls_of_earlier_days_once_an_hour_and_todays_at_every_scrape(scraped, sent_and_finished):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import Call
+
+    sent_and_finished()
+    Call.objects.filter(status="busy").update(queued_at=timezone.now() - timedelta(days=2))
+    first = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
+    assert _value(first, 'exolve_calls{outcome="busy"}') == 1 and _value(first, "exolve_calls_sent_total") == 3
+    Call.objects.filter(status="busy").delete()  # an earlier day's call: seen at the next hour's count
+    Call.objects.filter(status="no_answer").delete()  # today's: seen at once
+    again = scraped(HTTP_AUTHORIZATION="Bearer s3cret-token").content.decode()
+    assert _value(again, 'exolve_calls{outcome="busy"}') == 1
+    assert _value(again, 'exolve_calls{outcome="no_answer"}') == 0
+    assert _value(again, "exolve_calls_sent_total") == 2
