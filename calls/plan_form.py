@@ -44,7 +44,7 @@ from .plan_rules import (
     typed_hours,
 )
 from .sms_plan import DEFAULT_SMS_ON, MAX_SMS_TEXT, SMS_OUTCOMES, outcomes_of, sender_choices
-from .windows import DEBT_WINDOWS, Windows, default_windows
+from .windows import DEBT_WINDOWS, Windows, debt_default_windows, default_windows
 
 # The broadcast's own zone (for callees whose zone the number does not tell): Russia's zones.
 BROADCAST_ZONES = [
@@ -89,10 +89,11 @@ class SendPlan:
     def window(self) -> Windows:
         """The calling hours of both day types as read (WindowError when they cannot be).
 
-        Hours not given are the portal's; for a debt reminder, the law's (calls/debt_rules.py).
+        Hours not given are the portal's; for a debt reminder, the portal's where inside the law's,
+        else the law's (calls/debt_rules.py).
         The bounds: `plan_rules.check_plan`.
         """
-        defaults = DEBT_WINDOWS if self.purpose == Purpose.DEBT_REMINDER else default_windows()
+        defaults = debt_default_windows() if self.purpose == Purpose.DEBT_REMINDER else default_windows()
         working = defaults.working if self.calling_hours is None else typed_window(self.calling_hours)
         if self.calling_hours_rest is not None:
             rest = typed_window(self.calling_hours_rest)

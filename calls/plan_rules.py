@@ -38,7 +38,7 @@ from .lifecycle import Window, WindowError, get_zone, typed_window
 from .models import SENDABLE_PURPOSES, Basis, Purpose
 from .permissions import SEND_ANY_TIME_PERMISSION
 from .sms_plan import sms_refusal
-from .windows import DEBT_WINDOWS, Windows, default_windows, stored_windows
+from .windows import DEBT_WINDOWS, Windows, debt_default_windows, default_windows, stored_windows
 
 if TYPE_CHECKING:
     from .plan_form import SendPlan
@@ -130,10 +130,11 @@ def check_windows(plan: SendPlan, user) -> Windows:
 
 
 def check_debt_windows(working_text: str | None, rest_text: str | None) -> Windows:
-    """A debt reminder's windows (None: the law's), never wider than 230-FZ allows; else PlanRefused."""
-    law = DEBT_WINDOWS
-    working = law.working if working_text is None else typed_hours(working_text, "calling_hours")
-    rest = law.rest if rest_text is None else typed_hours(rest_text, "calling_hours_rest")
+    """A debt reminder's windows (None: the portal's inside the law's), never wider than 230-FZ
+    allows; else PlanRefused."""
+    law, defaults = DEBT_WINDOWS, debt_default_windows()
+    working = defaults.working if working_text is None else typed_hours(working_text, "calling_hours")
+    rest = defaults.rest if rest_text is None else typed_hours(rest_text, "calling_hours_rest")
     message = gettext(
         "Debt reminders may ring only within %(hours)s (the debtor's local time) %(days)s: the law on debt "
         "collection (230-FZ, article 7) allows no more, whoever sends. Give hours inside them, or leave the field "

@@ -132,5 +132,14 @@ def default_windows() -> Windows:
     return stored_windows(settings.EXOLVE_CALLING_HOURS, settings.EXOLVE_CALLING_HOURS_WEEKEND)
 
 
+def debt_default_windows() -> Windows:
+    """A debt reminder's hours when staff give none: the portal's where they are inside the law's
+    (a team calling 10:00-19:00 keeps to it), else the law's (calls/debt_rules.py), per day type."""
+    try:
+        return default_windows().clamped(DEBT_WINDOWS)
+    except ValueError:  # unreadable portal hours: the settings' check says so; the law's meanwhile
+        return DEBT_WINDOWS
+
+
 def broadcast_windows(broadcast) -> Windows:
     return claim_windows(broadcast.calling_hours, broadcast.calling_hours_rest, broadcast.purpose)

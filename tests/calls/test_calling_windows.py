@@ -176,3 +176,21 @@ def test_a_debt_reminders_retry_waits_for_the_days_of_rest_window(voice_message,
 
     # An hour later is Friday 22:30: the working days' window has closed; Saturday's opens at 09:00, not 08:00.
     assert broadcast.calls.get(attempt=2).not_before == local("Europe/Moscow", 2025, 12, 6, 9, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("portal", "weekend", "expected"),
+    [
+        ("10:00-19:00", "", ("10:00-19:00", "")),  # narrower than the law on both day types: the team's
+        ("09:00-21:00", "", ("09:00-21:00", "09:00-20:00")),  # rest days: 21:00 is past the law's 20:00
+        ("07:00-21:00", "10:00-18:00", ("08:00-22:00", "10:00-18:00")),  # working days start too early
+        ("any", "", ("08:00-22:00", "09:00-20:00")),
+    ],
+)
+def test_a_debt_reminder_keeps_to_the_portals_hours_where_they_are_narrower_than_the_law(
+    voice_message, dummy_tasks, sandbox, settings, portal, weekend, expected
+):
+    settings.EXOLVE_CALLING_HOURS, settings.EXOLVE_CALLING_HOURS_WEEKEND = portal, weekend
+    broadcast = create_broadcast(voice_message, SOURCE, [MOSCOW_LANDLINE], None, new_token(), plan=DEBT)
+    assert (broadcast.calling_hours, broadcast.calling_hours_rest) == expected
