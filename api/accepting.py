@@ -107,9 +107,9 @@ def early_verdicts(numbers: list, *, with_lists: bool) -> list[dict]:
 
 
 INSERT = """
-    INSERT INTO {table} (token_id, key, body_digest, body, state, answer, language, created_at)
+    INSERT INTO {table} ({token}, {key}, body_digest, body, state, answer, language, created_at)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (token_id, key) DO NOTHING
+    ON CONFLICT ({token}, {key}) DO NOTHING
     RETURNING id
 """
 
@@ -117,7 +117,8 @@ INSERT = """
 def _insert(token_id: int, key: str, digest: str, body: str) -> int | None:
     """The new send's id, or None when the token already used the key (the unique constraint)."""
     ops = connection.ops
-    query = INSERT.format(table=ops.quote_name(ApiSend._meta.db_table))
+    names = {"table": ApiSend._meta.db_table, "token": "token_id", "key": "key"}
+    query = INSERT.format(**{name: ops.quote_name(value) for name, value in names.items()})
     values = [
         token_id,
         key,
