@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from exolve_portal.admin_read_only import ReadOnlyAdmin
 from exolve_portal.pagination import EstimatingPaginator
 
 from .models import ApiSend, ApiToken, Scope
@@ -81,7 +82,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiSend)
-class ApiSendAdmin(admin.ModelAdmin):
+class ApiSendAdmin(ReadOnlyAdmin):
     """Read only: when an integration says "we sent it", what the portal made of it."""
 
     list_display = ["created_at", "key", "state", "broadcast_shown", "why_refused"]  # the token: a filter
@@ -103,12 +104,3 @@ class ApiSendAdmin(admin.ModelAdmin):
     def why_refused(self, obj):
         problem = (obj.answer or {}).get("problem") or {}
         return problem.get("detail") or problem.get("title") or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,12 +2,14 @@
 
 from django.contrib import admin
 
+from exolve_portal.admin_read_only import ReadOnlyAdmin
+
 from .models import SmsFollowUp
 from .permissions import VIEW_CALLS_PERMISSION
 
 
 @admin.register(SmsFollowUp)
-class SmsFollowUpAdmin(admin.ModelAdmin):
+class SmsFollowUpAdmin(ReadOnlyAdmin):
     list_display = ("destination", "broadcast", "sender", "state", "sent_at", "error")
     list_filter = ("state",)
     search_fields = ("destination", "message_id")
@@ -23,12 +25,3 @@ class SmsFollowUpAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,11 +10,12 @@ from django.contrib.admin.models import LogEntry
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .admin_read_only import ReadOnlyAdmin
 from .pagination import ADMIN_PAGE
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(admin.ModelAdmin):
+class LogEntryAdmin(ReadOnlyAdmin):
     list_display = ["action_time", "user", "action_label", "content_type", "object_link", "change_summary"]
     # Only the kinds of object the log holds entries for (not every model of every app).
     list_filter = [
@@ -30,16 +31,6 @@ class LogEntryAdmin(admin.ModelAdmin):
     list_max_show_all = ADMIN_PAGE  # no "Show all": the log grows with every action
     fields = ["action_time", "user", "action_flag", "content_type", "object_id", "object_repr", "change_summary"]
     readonly_fields = fields
-
-    # An audit trail nobody can edit: view only, and only for those allowed to view it.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("action"), ordering="action_flag")
     def action_label(self, entry):
